@@ -1,0 +1,3 @@
+fn main() {
+    println!("{}", mend_kiosk::version_line());
+}

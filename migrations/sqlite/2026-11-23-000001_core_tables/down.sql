@@ -1,0 +1,10 @@
+DROP TABLE kiosk_ratings;
+DROP TABLE kiosk_devices;
+DROP TABLE surveys;
+DROP TABLE outbox;
+DROP TABLE case_events;
+DROP TABLE cases;
+DROP TABLE user_locations;
+DROP TABLE users;
+DROP TABLE touchpoints;
+DROP TABLE locations;

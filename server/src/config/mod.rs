@@ -1,0 +1,281 @@
+//! Typed settings: defaults, then an optional `mend.toml`, then `MEND_*` environment
+//! variables. Everything is validated here, once, at start; a bad value becomes a
+//! [`ConfigError`] that names the variable and says what is wrong.
+
+mod raw;
+mod secret_file;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use lettre::message::Mailbox;
+use secrecy::{ExposeSecret, SecretString};
+
+pub use raw::RawConfig;
+
+/// One line for the operator: which variable, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub fn new(variable: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            variable: variable.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Where the database lives. A PostgreSQL URL may carry a password, so it is kept secret.
+#[derive(Debug, Clone)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(SecretString),
+}
+
+impl DatabaseUrl {
+    pub fn parse(value: &str) -> Result<DatabaseUrl, String> {
+        let value = value.trim();
+        if let Some(path) = value
+            .strip_prefix("sqlite://")
+            .or_else(|| value.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() {
+                return Err("a sqlite:// URL needs a file path, e.g. sqlite://data/mend.db".into());
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            let parsed =
+                url::Url::parse(value).map_err(|e| format!("not a valid PostgreSQL URL ({e})"))?;
+            if parsed.host_str().is_none_or(str::is_empty) {
+                return Err(
+                    "a postgres:// URL needs a host, e.g. postgres://mend@127.0.0.1/mend".into(),
+                );
+            }
+            return Ok(DatabaseUrl::Postgres(SecretString::from(value.to_owned())));
+        }
+        let scheme = value.split(':').next().unwrap_or_default();
+        Err(format!(
+            "unsupported database URL scheme \"{scheme}\": use sqlite://PATH or postgres://USER@HOST/DATABASE"
+        ))
+    }
+
+    /// The URL with any password removed: safe for logs and error messages.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => match url::Url::parse(url.expose_secret()) {
+                Ok(mut parsed) => {
+                    if parsed.password().is_some() {
+                        let _ = parsed.set_password(Some("***"));
+                    }
+                    parsed.to_string()
+                }
+                Err(_) => "postgres://(unparseable)".into(),
+            },
+        }
+    }
+}
+
+/// The key that signs links (status pages, acknowledgements, surveys). Never printed.
+#[derive(Clone)]
+pub struct SigningKey(SecretString);
+
+impl SigningKey {
+    pub const MIN_LEN: usize = 32;
+
+    pub fn parse(value: &str) -> Result<SigningKey, String> {
+        let value = value.trim();
+        if value.len() < Self::MIN_LEN {
+            return Err(format!(
+                "too short: use at least {} characters of random text",
+                Self::MIN_LEN
+            ));
+        }
+        Ok(SigningKey(SecretString::from(value.to_owned())))
+    }
+
+    pub fn expose_bytes(&self) -> &[u8] {
+        self.0.expose_secret().as_bytes()
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey([REDACTED])")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database: DatabaseUrl,
+    /// Public URL put into QR codes and emails, without a trailing slash. When not set,
+    /// it is derived from the address the server listens on.
+    pub base_url: Option<String>,
+    pub smtp_url: Option<SecretString>,
+    pub mail_from: Mailbox,
+    pub secret: SigningKey,
+    /// Complaints per minute per client; 0 turns the limit off.
+    pub form_rate_limit: u32,
+    /// A form posted sooner than this after it was rendered is taken for a bot; 0 = off.
+    pub form_min_seconds: u32,
+}
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./data";
+pub const DEFAULT_MAIL_FROM: &str = "Mend <mend@localhost>";
+pub const DEFAULT_FORM_RATE_LIMIT: u32 = 10;
+pub const DEFAULT_FORM_MIN_SECONDS: u32 = 2;
+
+impl Settings {
+    /// Reads `mend.toml` (from `MEND_CONFIG`, else the working directory, if present) and the
+    /// process environment.
+    pub fn load() -> Result<Settings, ConfigError> {
+        Settings::from_raw(RawConfig::from_process()?)
+    }
+
+    pub fn from_raw(raw: RawConfig) -> Result<Settings, ConfigError> {
+        let bind = match raw.get("MEND_BIND") {
+            None => parse_bind(DEFAULT_BIND),
+            Some(v) => parse_bind(v.value),
+        }
+        .map_err(|p| raw.error("MEND_BIND", p))?;
+
+        let data_dir = PathBuf::from(
+            raw.get("MEND_DATA_DIR")
+                .map_or(DEFAULT_DATA_DIR, |v| v.value),
+        );
+
+        let database = match raw.get("MEND_DATABASE_URL") {
+            None => DatabaseUrl::Sqlite(data_dir.join("mend.db")),
+            Some(v) => {
+                DatabaseUrl::parse(v.value).map_err(|p| raw.error("MEND_DATABASE_URL", p))?
+            }
+        };
+
+        let base_url = raw
+            .get("MEND_BASE_URL")
+            .map(|v| parse_base_url(v.value))
+            .transpose()
+            .map_err(|p| raw.error("MEND_BASE_URL", p))?;
+
+        let smtp_url = raw
+            .get("MEND_SMTP_URL")
+            .map(|v| parse_smtp_url(v.value))
+            .transpose()
+            .map_err(|p| raw.error("MEND_SMTP_URL", p))?;
+
+        let mail_from = raw
+            .get("MEND_MAIL_FROM")
+            .map_or(DEFAULT_MAIL_FROM, |v| v.value)
+            .parse::<Mailbox>()
+            .map_err(|e| {
+                raw.error(
+                    "MEND_MAIL_FROM",
+                    format!("not an email address like \"Mend <mend@example.com>\" ({e})"),
+                )
+            })?;
+
+        let form_rate_limit = parse_count(&raw, "MEND_FORM_RATE_LIMIT", DEFAULT_FORM_RATE_LIMIT)?;
+        let form_min_seconds =
+            parse_count(&raw, "MEND_FORM_MIN_SECONDS", DEFAULT_FORM_MIN_SECONDS)?;
+
+        let secret = match raw.get("MEND_SECRET") {
+            Some(v) => SigningKey::parse(v.value).map_err(|p| raw.error("MEND_SECRET", p))?,
+            None => secret_file::load_or_create(&data_dir)?,
+        };
+
+        Ok(Settings {
+            bind,
+            data_dir,
+            database,
+            base_url,
+            smtp_url,
+            mail_from,
+            secret,
+            form_rate_limit,
+            form_min_seconds,
+        })
+    }
+
+    /// The public URL: configured, or derived from the listening address.
+    pub fn public_base_url(&self) -> String {
+        self.base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+    }
+
+    pub fn secret_file(&self) -> PathBuf {
+        secret_file::path(&self.data_dir)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+}
+
+fn parse_bind(value: &str) -> Result<SocketAddr, String> {
+    value.trim().parse::<SocketAddr>().map_err(|_| {
+        format!("\"{value}\" is not an address to listen on: use IP:PORT, e.g. 127.0.0.1:8080 or [::]:8080")
+    })
+}
+
+fn parse_base_url(value: &str) -> Result<String, String> {
+    let parsed = url::Url::parse(value.trim()).map_err(|e| {
+        format!("\"{value}\" is not a URL ({e}): use e.g. https://mend.example.com")
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("\"{value}\" must start with http:// or https://"));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("\"{value}\" has no host name"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(format!(
+            "\"{value}\" must not have a query (?) or fragment (#)"
+        ));
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+fn parse_smtp_url(value: &str) -> Result<SecretString, String> {
+    // Never echo the value: it may hold the SMTP password.
+    let parsed = url::Url::parse(value.trim()).map_err(|e| {
+        format!("not a valid URL ({e}): use smtp://USER:PASSWORD@HOST:PORT or smtps://...")
+    })?;
+    if !matches!(parsed.scheme(), "smtp" | "smtps") {
+        return Err(format!(
+            "unsupported scheme \"{}\": use smtp:// or smtps://",
+            parsed.scheme()
+        ));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err("the URL has no host name".into());
+    }
+    Ok(SecretString::from(value.trim().to_owned()))
+}
+
+fn parse_count(raw: &RawConfig, name: &str, default: u32) -> Result<u32, ConfigError> {
+    match raw.get(name) {
+        None => Ok(default),
+        Some(v) => v.value.trim().parse::<u32>().map_err(|_| {
+            raw.error(
+                name,
+                format!(
+                    "\"{}\" is not a whole number from 0 up (0 turns it off)",
+                    v.value
+                ),
+            )
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,211 @@
+use super::*;
+
+fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    Settings::from_raw(RawConfig::from_pairs(pairs.iter().copied()))
+}
+
+fn with_dir(dir: &tempfile::TempDir, pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    let data_dir = dir.path().to_str().unwrap_or_default().to_owned();
+    let mut all = vec![("MEND_DATA_DIR", data_dir.as_str())];
+    all.extend_from_slice(pairs);
+    settings(&all)
+}
+
+fn error_of(pairs: &[(&str, &str)]) -> ConfigError {
+    let dir = tempfile::tempdir().unwrap();
+    with_dir(&dir, pairs).unwrap_err()
+}
+
+#[test]
+fn defaults_give_a_sqlite_file_in_the_data_dir_and_a_local_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = with_dir(&dir, &[]).unwrap();
+    assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+    assert!(matches!(&s.database, DatabaseUrl::Sqlite(p) if p == &dir.path().join("mend.db")));
+    assert_eq!(s.public_base_url(), "http://127.0.0.1:8080");
+    assert_eq!(s.form_rate_limit, DEFAULT_FORM_RATE_LIMIT);
+    assert_eq!(s.form_min_seconds, DEFAULT_FORM_MIN_SECONDS);
+    assert!(s.smtp_url.is_none());
+}
+
+#[test]
+fn bad_bind_is_refused_naming_the_variable() {
+    let e = error_of(&[("MEND_BIND", "localhost")]);
+    assert_eq!(e.variable, "MEND_BIND");
+    assert!(e.problem.contains("IP:PORT"), "{e}");
+}
+
+#[test]
+fn unknown_database_scheme_is_refused_naming_the_variable() {
+    let e = error_of(&[("MEND_DATABASE_URL", "mysql://root@localhost/mend")]);
+    assert_eq!(e.variable, "MEND_DATABASE_URL");
+    assert!(e.problem.contains("\"mysql\""), "{e}");
+}
+
+#[test]
+fn sqlite_and_postgres_urls_are_told_apart_by_scheme() {
+    assert!(
+        matches!(DatabaseUrl::parse("sqlite://data/x.db"), Ok(DatabaseUrl::Sqlite(p)) if p == std::path::Path::new("data/x.db"))
+    );
+    assert!(
+        matches!(DatabaseUrl::parse("sqlite:///var/lib/mend.db"), Ok(DatabaseUrl::Sqlite(p)) if p == std::path::Path::new("/var/lib/mend.db"))
+    );
+    assert!(matches!(
+        DatabaseUrl::parse("postgres://u@h/db"),
+        Ok(DatabaseUrl::Postgres(_))
+    ));
+    assert!(matches!(
+        DatabaseUrl::parse("postgresql://u@h/db"),
+        Ok(DatabaseUrl::Postgres(_))
+    ));
+    assert!(DatabaseUrl::parse("sqlite://").is_err());
+    assert!(DatabaseUrl::parse("postgres:///db").is_err());
+}
+
+#[test]
+fn a_database_password_never_appears_in_what_is_shown() {
+    let url = DatabaseUrl::parse("postgres://mend:hunter2hunter2@db.example/mend").unwrap();
+    assert!(!url.redacted().contains("hunter2"));
+    assert!(!format!("{url:?}").contains("hunter2"));
+}
+
+#[test]
+fn base_url_must_be_http_and_loses_its_trailing_slash() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = with_dir(&dir, &[("MEND_BASE_URL", "https://mend.example.com/")]).unwrap();
+    assert_eq!(s.public_base_url(), "https://mend.example.com");
+    assert_eq!(
+        error_of(&[("MEND_BASE_URL", "ftp://x")]).variable,
+        "MEND_BASE_URL"
+    );
+    assert_eq!(
+        error_of(&[("MEND_BASE_URL", "not a url")]).variable,
+        "MEND_BASE_URL"
+    );
+    assert_eq!(
+        error_of(&[("MEND_BASE_URL", "https://x/?a=1")]).variable,
+        "MEND_BASE_URL"
+    );
+}
+
+#[test]
+fn smtp_url_errors_never_echo_the_password() {
+    let e = error_of(&[("MEND_SMTP_URL", "imap://user:sup3rsecret@mail")]);
+    assert_eq!(e.variable, "MEND_SMTP_URL");
+    assert!(!e.to_string().contains("sup3rsecret"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let s = with_dir(
+        &dir,
+        &[("MEND_SMTP_URL", "smtps://user:sup3rsecret@mail.example:465")],
+    )
+    .unwrap();
+    assert!(!format!("{s:?}").contains("sup3rsecret"));
+}
+
+#[test]
+fn mail_from_must_be_a_mailbox() {
+    assert_eq!(
+        error_of(&[("MEND_MAIL_FROM", "not an address")]).variable,
+        "MEND_MAIL_FROM"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let s = with_dir(&dir, &[("MEND_MAIL_FROM", "Store <alerts@store.example>")]).unwrap();
+    assert_eq!(s.mail_from.email.to_string(), "alerts@store.example");
+}
+
+#[test]
+fn abuse_guards_take_whole_numbers_and_zero_turns_them_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = with_dir(
+        &dir,
+        &[
+            ("MEND_FORM_RATE_LIMIT", "0"),
+            ("MEND_FORM_MIN_SECONDS", "0"),
+        ],
+    )
+    .unwrap();
+    assert_eq!((s.form_rate_limit, s.form_min_seconds), (0, 0));
+    assert_eq!(
+        error_of(&[("MEND_FORM_RATE_LIMIT", "-1")]).variable,
+        "MEND_FORM_RATE_LIMIT"
+    );
+    assert_eq!(
+        error_of(&[("MEND_FORM_MIN_SECONDS", "soon")]).variable,
+        "MEND_FORM_MIN_SECONDS"
+    );
+}
+
+#[test]
+fn a_short_secret_is_refused_and_a_given_one_is_never_printed() {
+    assert_eq!(
+        error_of(&[("MEND_SECRET", "short")]).variable,
+        "MEND_SECRET"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let key = "k".repeat(40);
+    let s = with_dir(&dir, &[("MEND_SECRET", &key)]).unwrap();
+    assert!(!format!("{s:?}").contains(&key));
+    assert!(
+        !dir.path().join("secret").exists(),
+        "a given secret is not written to disk"
+    );
+}
+
+#[test]
+fn without_a_secret_one_is_generated_private_and_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = with_dir(&dir, &[]).unwrap();
+    let file = first.secret_file();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let second = with_dir(&dir, &[]).unwrap();
+    assert_eq!(first.secret.expose_bytes(), second.secret.expose_bytes());
+    assert!(first.secret.expose_bytes().len() >= SigningKey::MIN_LEN);
+}
+
+#[test]
+fn the_file_is_read_and_the_environment_wins_over_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mend.toml");
+    std::fs::write(
+        &file,
+        "bind = \"0.0.0.0:9000\"\nform_rate_limit = 3\nform_min_seconds = 5\n",
+    )
+    .unwrap();
+    let mut raw = RawConfig::default();
+    raw.merge_file(&file).unwrap();
+    let data_dir = dir.path().to_str().unwrap().to_owned();
+    raw.merge_env(|name| match name {
+        "MEND_FORM_MIN_SECONDS" => Some("1".into()),
+        "MEND_DATA_DIR" => Some(data_dir.clone()),
+        _ => None,
+    });
+    let s = Settings::from_raw(raw).unwrap();
+    assert_eq!(s.bind.to_string(), "0.0.0.0:9000");
+    assert_eq!(s.form_rate_limit, 3);
+    assert_eq!(s.form_min_seconds, 1);
+}
+
+#[test]
+fn a_bad_value_in_the_file_names_the_variable_and_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mend.toml");
+    std::fs::write(&file, "bind = \"nowhere\"\n").unwrap();
+    let mut raw = RawConfig::default();
+    raw.merge_file(&file).unwrap();
+    let e = Settings::from_raw(raw).unwrap_err();
+    assert!(e.variable.starts_with("MEND_BIND (bind in "), "{e}");
+}
+
+#[test]
+fn an_unknown_key_in_the_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mend.toml");
+    std::fs::write(&file, "bnd = \"127.0.0.1:1\"\n").unwrap();
+    let e = RawConfig::default().merge_file(&file).unwrap_err();
+    assert!(e.problem.contains("unknown setting \"bnd\""), "{e}");
+}

@@ -1,0 +1,147 @@
+//! Storage: one pool over SQLite or PostgreSQL, chosen by the database URL.
+//!
+//! Promises: every connection has its backend's settings applied; writes go through
+//! [`Db::write`], which runs them in a transaction and, on SQLite, one at a time, so that
+//! "database is locked" never reaches a user.
+
+pub mod connection;
+pub mod migrations;
+pub mod models;
+pub mod queries;
+pub mod schema;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::Connection;
+
+pub use connection::DbConnection;
+
+use crate::config::DatabaseUrl;
+use connection::ConnectionManager;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot open the database: {0}")]
+    Connect(#[from] diesel::ConnectionError),
+    #[error("no database connection available: {0}")]
+    Unavailable(#[from] r2d2::Error),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+impl DbError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, DbError::Query(diesel::result::Error::NotFound))
+    }
+}
+
+/// How long a request waits for a pooled connection before it is told to come back later.
+const POOL_WAIT: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<ConnectionManager>,
+    backend: Backend,
+    /// SQLite has one writer at a time; queueing writers here, instead of in SQLite's busy
+    /// handler, keeps every write of this process from ever seeing SQLITE_BUSY.
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+impl Db {
+    /// Opens one connection first so that a wrong URL is reported at once, not after the
+    /// pool's retry period.
+    pub fn open(url: &DatabaseUrl) -> Result<Db, DbError> {
+        let backend = match url {
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        DbError::Connect(diesel::ConnectionError::BadConnection(format!(
+                            "cannot create {}: {e}",
+                            dir.display()
+                        )))
+                    })?;
+                }
+                Backend::Sqlite
+            }
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+        };
+        let manager = ConnectionManager::new(url.clone());
+        drop(manager.establish()?);
+        let max_size = match backend {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(max_size)
+            .min_idle(Some(1))
+            .connection_timeout(POOL_WAIT)
+            .build_unchecked(manager);
+        Ok(Db {
+            pool,
+            backend,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn migrate(&self) -> Result<Vec<String>, DbError> {
+        let mut conn = self.pool.get()?;
+        migrations::run_pending(&mut conn)
+    }
+
+    /// Runs read-only queries on a pooled connection.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> diesel::QueryResult<T>,
+    ) -> Result<T, DbError> {
+        let mut conn = self.pool.get()?;
+        Ok(f(&mut conn)?)
+    }
+
+    /// Runs `f` in one transaction: all of it is committed, or none of it.
+    pub fn write<T, E>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<diesel::result::Error> + From<DbError>,
+    {
+        // Take the writer's turn before a connection, so waiting writers do not hold
+        // connections that readers need.
+        let _turn = match self.backend {
+            // A writer that panicked left nothing half-done (its transaction rolled back), so
+            // a poisoned lock is still a good lock.
+            Backend::Sqlite => Some(
+                self.sqlite_writer
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            ),
+            Backend::Postgres => None,
+        };
+        let mut conn = self.pool.get().map_err(DbError::from)?;
+        (*conn).transaction(f)
+    }
+
+    /// True when the database answers a query against our own schema.
+    pub fn is_healthy(&self) -> bool {
+        self.read(queries::health::probe).is_ok()
+    }
+}

@@ -1,0 +1,29 @@
+use diesel::prelude::*;
+
+use crate::db::models::Touchpoint;
+use crate::db::schema::touchpoints;
+use crate::db::DbConnection;
+
+pub fn insert(conn: &mut DbConnection, touchpoint: &Touchpoint) -> QueryResult<()> {
+    diesel::insert_into(touchpoints::table)
+        .values(touchpoint)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A location's touchpoints in the order they were created (the order of a sticker sheet).
+pub fn for_location(conn: &mut DbConnection, location_id: &str) -> QueryResult<Vec<Touchpoint>> {
+    touchpoints::table
+        .filter(touchpoints::location_id.eq(location_id))
+        .order(touchpoints::id.asc())
+        .select(Touchpoint::as_select())
+        .load(conn)
+}
+
+pub fn find_by_code(conn: &mut DbConnection, code: &str) -> QueryResult<Option<Touchpoint>> {
+    touchpoints::table
+        .filter(touchpoints::code.eq(code))
+        .select(Touchpoint::as_select())
+        .first(conn)
+        .optional()
+}

@@ -1,0 +1,58 @@
+use diesel::prelude::*;
+
+use crate::db::models::{User, UserLocation};
+use crate::db::schema::{user_locations, users};
+use crate::db::DbConnection;
+
+pub fn insert(conn: &mut DbConnection, user: &User) -> QueryResult<()> {
+    diesel::insert_into(users::table)
+        .values(user)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Emails are stored lower-cased; callers pass the normalised form.
+pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn set_password_hash(conn: &mut DbConnection, user_id: &str, hash: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::password_hash.eq(hash))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Gives a user a location; giving it again changes nothing.
+pub fn grant_location(
+    conn: &mut DbConnection,
+    user_id: &str,
+    location_id: &str,
+) -> QueryResult<()> {
+    let already = user_locations::table
+        .find((user_id, location_id))
+        .select(UserLocation::as_select())
+        .first(conn)
+        .optional()?;
+    if already.is_none() {
+        diesel::insert_into(user_locations::table)
+            .values(UserLocation {
+                user_id: user_id.to_owned(),
+                location_id: location_id.to_owned(),
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn location_ids(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<String>> {
+    user_locations::table
+        .filter(user_locations::user_id.eq(user_id))
+        .select(user_locations::location_id)
+        .order(user_locations::location_id.asc())
+        .load(conn)
+}

@@ -1,0 +1,149 @@
+//! The one diesel schema both backends share (see migrations/sqlite and migrations/postgres).
+
+diesel::table! {
+    locations (id) {
+        id -> Text,
+        name -> Text,
+        time_zone -> Text,
+        default_language -> Text,
+        sla_minutes -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    touchpoints (id) {
+        id -> Text,
+        location_id -> Text,
+        label -> Text,
+        code -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        language -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_locations (user_id, location_id) {
+        user_id -> Text,
+        location_id -> Text,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> Text,
+        reference -> Text,
+        location_id -> Text,
+        touchpoint_id -> Text,
+        category -> Text,
+        body -> Text,
+        contact_email -> Nullable<Text>,
+        contact_consent -> Bool,
+        language -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        acknowledged_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    case_events (id) {
+        id -> Text,
+        case_id -> Text,
+        actor_user_id -> Nullable<Text>,
+        kind -> Text,
+        detail -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        kind -> Text,
+        recipient -> Text,
+        payload -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        dedupe_key -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    surveys (id) {
+        id -> Text,
+        case_id -> Text,
+        token_hash -> Text,
+        sent_at -> Nullable<Timestamp>,
+        answered_at -> Nullable<Timestamp>,
+        csat -> Nullable<Integer>,
+        fixed -> Nullable<Text>,
+        return_likelihood -> Nullable<Integer>,
+        comment -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    kiosk_devices (id) {
+        id -> Text,
+        location_id -> Text,
+        name -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    kiosk_ratings (id) {
+        id -> Text,
+        device_id -> Text,
+        location_id -> Text,
+        rating -> Integer,
+        idempotency_key -> Text,
+        tapped_at -> Timestamp,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(touchpoints -> locations (location_id));
+diesel::joinable!(user_locations -> users (user_id));
+diesel::joinable!(user_locations -> locations (location_id));
+diesel::joinable!(cases -> locations (location_id));
+diesel::joinable!(cases -> touchpoints (touchpoint_id));
+diesel::joinable!(case_events -> cases (case_id));
+diesel::joinable!(case_events -> users (actor_user_id));
+diesel::joinable!(surveys -> cases (case_id));
+diesel::joinable!(kiosk_devices -> locations (location_id));
+diesel::joinable!(kiosk_ratings -> kiosk_devices (device_id));
+diesel::joinable!(kiosk_ratings -> locations (location_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    locations,
+    touchpoints,
+    users,
+    user_locations,
+    cases,
+    case_events,
+    outbox,
+    surveys,
+    kiosk_devices,
+    kiosk_ratings,
+);

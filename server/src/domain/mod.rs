@@ -1,0 +1,6 @@
+//! Domain logic: plain functions on data, no HTTP.
+
+pub mod codes;
+pub mod demo;
+pub mod password;
+pub mod role;

@@ -1,0 +1,119 @@
+//! The one application error, and the one place it becomes an HTTP response.
+//! Clients see a plain page with a clear message; the log gets the whole cause chain.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+use crate::db::DbError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    /// The message is shown to the user as it is.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("temporarily unavailable")]
+    Unavailable(#[source] DbError),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Query(diesel::result::Error::NotFound) => AppError::NotFound,
+            DbError::Unavailable(_) => AppError::Unavailable(e),
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(anyhow::anyhow!("blocking task failed: {e}"))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    lang: &'a str,
+    title: &'a str,
+    message: &'a str,
+    status: u16,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            tracing::error!(error = %format!("{:#}", anyhow::Error::from(self.cause_chain())), "request failed");
+        }
+        let (title, message) = match self {
+            AppError::NotFound => (
+                "Page not found",
+                "There is nothing at this address. If you scanned a sticker, please scan it again.",
+            ),
+            AppError::BadRequest(message) => ("Please check your request", message.as_str()),
+            AppError::Unavailable(_) => (
+                "Please try again in a moment",
+                "We are busy right now. Nothing you sent was lost; please try again shortly.",
+            ),
+            AppError::Internal(_) => (
+                "Something went wrong on our side",
+                "We have been told about it. Please try again in a moment.",
+            ),
+        };
+        let page = ErrorPage {
+            lang: "en",
+            title,
+            message,
+            status: status.as_u16(),
+        };
+        let mut response = HttpResponse::build(status);
+        if matches!(self, AppError::Unavailable(_)) {
+            response.insert_header(("Retry-After", "5"));
+        }
+        match page.render() {
+            Ok(html) => response.content_type("text/html; charset=utf-8").body(html),
+            Err(e) => {
+                tracing::error!(error = %e, "error page failed to render");
+                response
+                    .content_type("text/plain; charset=utf-8")
+                    .body(title)
+            }
+        }
+    }
+}
+
+impl AppError {
+    /// The error and its sources as one error, for a single log line.
+    fn cause_chain(&self) -> ChainedError {
+        let mut parts = vec![self.to_string()];
+        let mut source = std::error::Error::source(self);
+        while let Some(s) = source {
+            parts.push(s.to_string());
+            source = s.source();
+        }
+        ChainedError(parts.join(": "))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct ChainedError(String);
+
+pub async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
