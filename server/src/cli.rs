@@ -67,13 +67,9 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn serve(settings: Settings, demo: bool) -> ExitCode {
-    let db = match open_database(&settings) {
-        Ok(db) => db,
-        Err(e) => return fail(EXIT_CONFIG, &e),
-    };
     let data_dir = settings.data_dir.clone();
     actix_web::rt::System::new().block_on(async move {
-        let app = match Application::build_with_db(settings.clone(), db) {
+        let app = match Application::build(settings.clone()) {
             Ok(app) => app,
             Err(e) => return fail(EXIT_CONFIG, &e),
         };

@@ -53,16 +53,13 @@ pub struct Application {
 }
 
 impl Application {
+    /// Binds first, so that a taken port is reported before anything is written.
     pub fn build(settings: Settings) -> Result<Application, StartupError> {
-        let db = open_database(&settings)?;
-        Application::build_with_db(settings, db)
-    }
-
-    pub fn build_with_db(settings: Settings, db: Db) -> Result<Application, StartupError> {
         let addr = settings.bind;
         let bind_err = |source| StartupError::Bind { addr, source };
-        let listener = TcpListener::bind(settings.bind).map_err(bind_err)?;
+        let listener = TcpListener::bind(addr).map_err(bind_err)?;
         let local = listener.local_addr().map_err(bind_err)?;
+        let db = open_database(&settings)?;
         let base_url = settings
             .base_url
             .clone()

@@ -1,0 +1,240 @@
+//! The `mend-server` binary as an operator meets it: exit codes, one-line errors, the demo
+//! lines of the contract, and a clean stop on SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mend-server");
+
+/// A command with a clean environment of our own: no MEND_* leaks in from the caller.
+fn mend(dir: &tempfile::TempDir) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir.path()).env_remove("RUST_LOG");
+    for (name, _) in std::env::vars() {
+        if name.starts_with("MEND_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
+}
+
+fn stderr_lines(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_bad_database_url_stops_the_server_with_one_line_and_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = mend(&dir)
+        .env("MEND_DATABASE_URL", "mysql://root@localhost/mend")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("MEND_DATABASE_URL"), "{lines:?}");
+}
+
+#[test]
+fn an_unreachable_postgres_stops_the_server_with_one_line_that_hides_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = mend(&dir)
+        .env(
+            "MEND_DATABASE_URL",
+            "postgres://mend:s3cretpass@127.0.0.1:1/mend",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("MEND_DATABASE_URL"), "{lines:?}");
+    assert!(!lines[0].contains("s3cretpass"), "{lines:?}");
+}
+
+#[test]
+fn a_bad_bind_address_stops_the_server_with_one_line_and_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = mend(&dir)
+        .env("MEND_BIND", "everywhere:80")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("MEND_BIND"), "{lines:?}");
+}
+
+#[test]
+fn a_taken_port_stops_the_server_naming_mend_bind() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = mend(&dir).env("MEND_BIND", &addr).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("MEND_BIND") && lines[0].contains(&addr),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn a_bad_value_in_mend_toml_stops_the_server_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mend.toml"), "form_rate_limit = \"lots\"\n").unwrap();
+    let out = mend(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("MEND_FORM_RATE_LIMIT (form_rate_limit in mend.toml)"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn migrate_applies_the_schema_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = mend(&dir).arg("migrate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("data/mend.db").exists());
+}
+
+#[test]
+fn seed_demo_prints_the_contract_lines_and_the_same_ones_when_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        let out = mend(&dir)
+            .arg("seed-demo")
+            .env("MEND_BASE_URL", "https://mend.example")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let first = run();
+    let touchpoints: Vec<&str> = first
+        .lines()
+        .filter(|l| l.starts_with("touchpoint "))
+        .collect();
+    assert!(touchpoints.len() >= 3, "{first}");
+    for line in &touchpoints {
+        let parts: Vec<&str> = line.split(' ').collect();
+        assert_eq!(parts.len(), 3, "{line}");
+        assert_eq!(parts[2], format!("https://mend.example/t/{}", parts[1]));
+    }
+    let logins: Vec<&str> = first.lines().filter(|l| l.starts_with("login ")).collect();
+    assert_eq!(logins.len(), 1, "{first}");
+    assert_eq!(logins[0].split(' ').count(), 3);
+    assert_eq!(run(), first, "seeding again must change nothing");
+}
+
+#[test]
+fn seed_demo_uses_the_password_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = mend(&dir)
+        .arg("seed-demo")
+        .env("MEND_DEMO_PASSWORD", "correct horse battery")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("login ") && l.ends_with(" correct horse battery")),
+        "{stdout}"
+    );
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    s.read_to_string(&mut response).ok()?;
+    Some(response)
+}
+
+#[test]
+fn serve_with_demo_prints_the_urls_answers_health_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = mend(&dir)
+        .arg("--demo")
+        .env("MEND_BIND", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut printed = Vec::new();
+    while !printed.iter().any(|l: &String| l.starts_with("login ")) {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "exited early after {printed:?}"
+        );
+        printed.push(line.trim_end().to_owned());
+    }
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.starts_with("touchpoint ")
+                && l.contains(&format!("http://127.0.0.1:{port}/t/"))),
+        "{printed:?}"
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let health = loop {
+        if let Some(r) = http_get(port, "/healthz") {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "server never answered");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+}
