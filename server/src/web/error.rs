@@ -117,3 +117,45 @@ struct ChainedError(String);
 pub async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
     Err(AppError::NotFound)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    fn body_of(e: &AppError) -> String {
+        let bytes = e
+            .error_response()
+            .into_body()
+            .try_into_bytes()
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    #[test]
+    fn storage_errors_map_to_the_status_a_client_can_act_on() {
+        let not_found = AppError::from(DbError::Query(diesel::result::Error::NotFound));
+        assert_eq!(not_found.status_code(), StatusCode::NOT_FOUND);
+        let migration = AppError::from(DbError::Migration("boom".into()));
+        assert_eq!(migration.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        let rollback = AppError::from(DbError::Query(diesel::result::Error::RollbackTransaction));
+        assert_eq!(rollback.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn a_server_error_page_never_shows_the_internal_cause() {
+        let e = AppError::Internal(anyhow::anyhow!("password=hunter2 at /srv/mend/db.rs:42"));
+        let body = body_of(&e);
+        assert!(body.contains("Something went wrong on our side"));
+        assert!(!body.contains("hunter2") && !body.contains("db.rs"));
+    }
+
+    #[test]
+    fn a_bad_request_message_is_shown_escaped() {
+        let body = body_of(&AppError::BadRequest("px must be <= 4096".into()));
+        assert!(
+            body.contains("px must be &lt;= 4096") || body.contains("px must be &#60;= 4096"),
+            "{body}"
+        );
+    }
+}
