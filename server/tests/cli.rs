@@ -21,11 +21,15 @@ fn mend(dir: &tempfile::TempDir) -> Command {
     cmd
 }
 
-fn stderr_lines(out: &Output) -> Vec<String> {
-    String::from_utf8_lossy(&out.stderr)
+/// The operator's view of a configuration error: exit code 2 and exactly one line on stderr.
+fn the_one_error_line(out: &Output) -> String {
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stderr)
         .lines()
         .map(str::to_owned)
-        .collect()
+        .collect();
+    assert_eq!(out.status.code(), Some(2), "{lines:?}");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    lines.into_iter().next().unwrap_or_default()
 }
 
 #[test]
@@ -35,10 +39,8 @@ fn a_bad_database_url_stops_the_server_with_one_line_and_exit_code_2() {
         .env("MEND_DATABASE_URL", "mysql://root@localhost/mend")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let lines = stderr_lines(&out);
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].contains("MEND_DATABASE_URL"), "{lines:?}");
+    let line = the_one_error_line(&out);
+    assert!(line.contains("MEND_DATABASE_URL"), "{line}");
 }
 
 #[test]
@@ -51,11 +53,9 @@ fn an_unreachable_postgres_stops_the_server_with_one_line_that_hides_the_passwor
         )
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let lines = stderr_lines(&out);
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].contains("MEND_DATABASE_URL"), "{lines:?}");
-    assert!(!lines[0].contains("s3cretpass"), "{lines:?}");
+    let line = the_one_error_line(&out);
+    assert!(line.contains("MEND_DATABASE_URL"), "{line}");
+    assert!(!line.contains("s3cretpass"), "{line}");
 }
 
 #[test]
@@ -65,10 +65,8 @@ fn a_bad_bind_address_stops_the_server_with_one_line_and_exit_code_2() {
         .env("MEND_BIND", "everywhere:80")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let lines = stderr_lines(&out);
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].contains("MEND_BIND"), "{lines:?}");
+    let line = the_one_error_line(&out);
+    assert!(line.contains("MEND_BIND"), "{line}");
 }
 
 #[test]
@@ -77,13 +75,8 @@ fn a_taken_port_stops_the_server_naming_mend_bind() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     let out = mend(&dir).env("MEND_BIND", &addr).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let lines = stderr_lines(&out);
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(
-        lines[0].contains("MEND_BIND") && lines[0].contains(&addr),
-        "{lines:?}"
-    );
+    let line = the_one_error_line(&out);
+    assert!(line.contains("MEND_BIND") && line.contains(&addr), "{line}");
 }
 
 #[test]
@@ -91,12 +84,10 @@ fn a_bad_value_in_mend_toml_stops_the_server_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("mend.toml"), "form_rate_limit = \"lots\"\n").unwrap();
     let out = mend(&dir).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let lines = stderr_lines(&out);
-    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = the_one_error_line(&out);
     assert!(
-        lines[0].contains("MEND_FORM_RATE_LIMIT (form_rate_limit in mend.toml)"),
-        "{lines:?}"
+        line.contains("MEND_FORM_RATE_LIMIT (form_rate_limit in mend.toml)"),
+        "{line}"
     );
 }
 
