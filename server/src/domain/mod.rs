@@ -3,4 +3,5 @@
 pub mod codes;
 pub mod demo;
 pub mod password;
+pub mod qr;
 pub mod role;
