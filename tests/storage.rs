@@ -334,7 +334,33 @@ fn seeding_with_a_new_password_changes_the_login(t: &TestDb) {
     );
 }
 
+fn scans_are_counted_per_touchpoint_per_day(t: &TestDb) {
+    use mend_server::db::queries::scans;
+    let db = t.open();
+    let loc = location("Counted");
+    let a = touchpoint(&loc.id, "A");
+    let b = touchpoint(&loc.id, "B");
+    insert(&db, |c| {
+        location_queries::insert(c, &loc)?;
+        touchpoint_queries::insert(c, &a)?;
+        touchpoint_queries::insert(c, &b)
+    });
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    for (tp, d) in [(&a, 1), (&a, 1), (&a, 1), (&a, 2), (&b, 1)] {
+        insert(&db, |c| scans::record(c, &tp.id, day(d)));
+    }
+    let counted = db
+        .read(|c| scans::per_day(c, &a.id, day(1), day(30)))
+        .unwrap();
+    assert_eq!(counted, vec![(day(1), 3), (day(2), 1)]);
+    let counted = db
+        .read(|c| scans::per_day(c, &b.id, day(1), day(30)))
+        .unwrap();
+    assert_eq!(counted, vec![(day(1), 1)]);
+}
+
 on_both_backends!(
+    scans_are_counted_per_touchpoint_per_day,
     every_table_stores_and_returns_its_rows,
     foreign_keys_are_enforced,
     unique_keys_refuse_a_second_row,

@@ -68,6 +68,7 @@ impl Application {
             db: db.clone(),
             base_url: base_url.clone(),
             settings,
+            qr_cache: crate::web::qr_cache::QrCache::new(64 * 1024 * 1024),
         });
         let server = HttpServer::new(move || {
             App::new()

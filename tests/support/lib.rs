@@ -159,7 +159,7 @@ impl TestApp {
 
     /// `extra` are more `MEND_*` settings, as the environment would give them.
     pub async fn spawn_with(test_db: TestDb, extra: &[(&str, &str)]) -> TestApp {
-        mend_server::telemetry::init();
+        mend_server::telemetry::init_for_tests();
         let data_dir = tempfile::tempdir().unwrap();
         let url = test_db.url();
         let dir = data_dir.path().to_str().unwrap().to_owned();
@@ -208,4 +208,19 @@ impl Drop for TestApp {
         // The stop command is sent at once; awaiting it would need the runtime.
         drop(self.handle.stop(false));
     }
+}
+
+/// The demo store seeded into this app's database, with URLs on its public address.
+pub fn seed_demo(app: &TestApp) -> mend_server::domain::demo::DemoStore {
+    mend_server::domain::demo::seed_demo(&app.db, &app.base_url, "demo-password-1").unwrap()
+}
+
+/// Every QR code found in an image, decoded.
+pub fn decode_qr_codes(img: &image::GrayImage) -> Vec<String> {
+    let mut prepared = rqrr::PreparedImage::prepare(img.clone());
+    prepared
+        .detect_grids()
+        .into_iter()
+        .filter_map(|g| g.decode().ok().map(|(_, content)| content))
+        .collect()
 }

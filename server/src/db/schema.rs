@@ -8,6 +8,8 @@ diesel::table! {
         default_language -> Text,
         sla_minutes -> Integer,
         created_at -> Timestamp,
+        logo_png -> Nullable<Binary>,
+        logo_etag -> Nullable<Text>,
     }
 }
 
@@ -123,6 +125,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    touchpoint_scans (touchpoint_id, day) {
+        touchpoint_id -> Text,
+        day -> Date,
+        scans -> Integer,
+    }
+}
+
+diesel::joinable!(touchpoint_scans -> touchpoints (touchpoint_id));
 diesel::joinable!(touchpoints -> locations (location_id));
 diesel::joinable!(user_locations -> users (user_id));
 diesel::joinable!(user_locations -> locations (location_id));
@@ -138,6 +149,7 @@ diesel::joinable!(kiosk_ratings -> locations (location_id));
 diesel::allow_tables_to_appear_in_same_query!(
     locations,
     touchpoints,
+    touchpoint_scans,
     users,
     user_locations,
     cases,

@@ -2,6 +2,7 @@
 
 pub mod codes;
 pub mod demo;
+pub mod logo;
 pub mod password;
 pub mod qr;
 pub mod role;

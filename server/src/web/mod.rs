@@ -3,6 +3,8 @@
 pub mod error;
 mod health;
 mod home;
+pub mod public;
+pub mod qr_cache;
 pub mod render;
 
 use actix_web::web;
@@ -17,10 +19,17 @@ pub struct AppState {
     /// Public URL (no trailing slash) put into QR codes and emails.
     pub base_url: String,
     pub settings: crate::config::Settings,
+    pub qr_cache: qr_cache::QrCache,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home::show))
-        .route("/healthz", web::get().to(health::check))
-        .default_service(web::to(error::not_found));
+    // Malformed query strings get our error page, not actix's plain-text one.
+    cfg.app_data(web::QueryConfig::default().error_handler(|e, _| {
+        AppError::BadRequest(format!("The address has a malformed query: {e}")).into()
+    }))
+    .route("/", web::get().to(home::show))
+    .route("/healthz", web::get().to(health::check))
+    .route("/t/{code}/qr.png", web::get().to(public::qr::png))
+    .route("/t/{code}/qr.svg", web::get().to(public::qr::svg))
+    .default_service(web::to(error::not_found));
 }

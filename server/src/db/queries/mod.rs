@@ -3,5 +3,6 @@
 
 pub mod health;
 pub mod locations;
+pub mod scans;
 pub mod touchpoints;
 pub mod users;

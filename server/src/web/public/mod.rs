@@ -1,0 +1,3 @@
+//! What customers and their phones reach without signing in.
+
+pub mod qr;
