@@ -70,8 +70,11 @@ impl Application {
             settings,
             qr_cache: crate::web::qr_cache::QrCache::new(64 * 1024 * 1024),
         });
+        let secret = state.settings.secret.clone();
+        let https = base_url.starts_with("https://");
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(crate::web::session::middleware(&secret, https))
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
                 .configure(routes)

@@ -141,10 +141,20 @@ fn place_logo(img: &mut RgbaImage, l: &Layout, modules: u32, logo: &RgbaImage) {
     image::imageops::overlay(img, &scaled, at, at);
 }
 
+/// How an SVG shows the location's logo.
+#[derive(Debug, Clone, Copy)]
+pub enum SvgLogo<'a> {
+    /// The PNG itself, as a data URI: a standalone image.
+    Embedded(&'a [u8]),
+    /// A `<symbol>` of this id defined elsewhere in the page: a sheet of a hundred
+    /// stickers carries the logo once.
+    Symbol(&'a str),
+}
+
 /// The sticker SVG: one path of dark modules on white, sized in modules (the viewer scales
-/// it; vectors stay sharp). `logo_png` is embedded in the middle as a data URI.
-pub fn svg(url: &str, logo_png: Option<&[u8]>) -> Result<String, QrError> {
-    let code = encode(url, logo_png.is_some())?;
+/// it; vectors stay sharp), with the logo in the middle if there is one.
+pub fn svg(url: &str, logo: Option<SvgLogo<'_>>) -> Result<String, QrError> {
+    let code = encode(url, logo.is_some())?;
     let modules = code.width() as u32;
     let total = modules + 2 * QUIET_ZONE_MODULES;
     let colors = code.to_colors();
@@ -168,21 +178,33 @@ pub fn svg(url: &str, logo_png: Option<&[u8]>) -> Result<String, QrError> {
     let mut svg = format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {total} {total}" shape-rendering="crispEdges"><rect width="{total}" height="{total}" fill="#fff"/><path fill="#000" d="{path}"/>"##
     );
-    if let Some(logo) = logo_png {
-        use base64::Engine as _;
+    if let Some(logo) = logo {
         let (start, size) = logo_box(modules);
         let pad = start + QUIET_ZONE_MODULES;
-        let encoded = base64::engine::general_purpose::STANDARD.encode(logo);
+        let (at, inner) = (pad + 1, size - 2);
         svg.push_str(&format!(
-            r##"<rect x="{pad}" y="{pad}" width="{size}" height="{size}" fill="#fff"/><image x="{}" y="{}" width="{}" height="{}" href="data:image/png;base64,{encoded}"/>"##,
-            pad + 1,
-            pad + 1,
-            size - 2,
-            size - 2
+            r##"<rect x="{pad}" y="{pad}" width="{size}" height="{size}" fill="#fff"/>"##
         ));
+        match logo {
+            SvgLogo::Embedded(png) => svg.push_str(&format!(
+                r##"<image x="{at}" y="{at}" width="{inner}" height="{inner}" href="{}"/>"##,
+                png_data_uri(png)
+            )),
+            SvgLogo::Symbol(id) => svg.push_str(&format!(
+                r##"<use href="#{id}" x="{at}" y="{at}" width="{inner}" height="{inner}"/>"##
+            )),
+        }
     }
     svg.push_str("</svg>");
     Ok(svg)
+}
+
+pub fn png_data_uri(png: &[u8]) -> String {
+    use base64::Engine as _;
+    format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(png)
+    )
 }
 
 #[cfg(test)]

@@ -14,6 +14,11 @@ pub enum AppError {
     /// The message is shown to the user as it is.
     #[error("{0}")]
     BadRequest(String),
+    /// Not signed in: go to the sign-in page, then back to this address.
+    #[error("sign-in required")]
+    SignInRequired(String),
+    #[error("forbidden")]
+    Forbidden,
     #[error("temporarily unavailable")]
     Unavailable(#[source] DbError),
     #[error("internal error")]
@@ -27,6 +32,12 @@ impl From<DbError> for AppError {
             DbError::Unavailable(_) => AppError::Unavailable(e),
             other => AppError::Internal(other.into()),
         }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        AppError::from(DbError::Query(e))
     }
 }
 
@@ -50,6 +61,8 @@ impl ResponseError for AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::SignInRequired(_) => StatusCode::SEE_OTHER,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -57,6 +70,12 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
+        if let AppError::SignInRequired(back_to) = self {
+            let next: String = url::form_urlencoded::byte_serialize(back_to.as_bytes()).collect();
+            return HttpResponse::SeeOther()
+                .insert_header(("Location", format!("/manage/login?next={next}")))
+                .finish();
+        }
         if status.is_server_error() {
             tracing::error!(error = %format!("{:#}", anyhow::Error::from(self.cause_chain())), "request failed");
         }
@@ -66,6 +85,11 @@ impl ResponseError for AppError {
                 "There is nothing at this address. If you scanned a sticker, please scan it again.",
             ),
             AppError::BadRequest(message) => ("Please check your request", message.as_str()),
+            AppError::SignInRequired(_) => ("Please sign in", "Please sign in to continue."),
+            AppError::Forbidden => (
+                "Not allowed",
+                "Your account does not have access to this page. Ask an administrator if you need it.",
+            ),
             AppError::Unavailable(_) => (
                 "Please try again in a moment",
                 "We are busy right now. Nothing you sent was lost; please try again shortly.",

@@ -3,9 +3,11 @@
 pub mod error;
 mod health;
 mod home;
+pub mod manage;
 pub mod public;
 pub mod qr_cache;
 pub mod render;
+pub mod session;
 
 use actix_web::web;
 
@@ -27,9 +29,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::QueryConfig::default().error_handler(|e, _| {
         AppError::BadRequest(format!("The address has a malformed query: {e}")).into()
     }))
+    .app_data(
+        web::FormConfig::default()
+            .limit(64 * 1024)
+            .error_handler(|e, _| {
+                AppError::BadRequest(format!("The form could not be read: {e}")).into()
+            }),
+    )
+    .app_data(manage::upload_config())
     .route("/", web::get().to(home::show))
     .route("/healthz", web::get().to(health::check))
     .route("/t/{code}/qr.png", web::get().to(public::qr::png))
     .route("/t/{code}/qr.svg", web::get().to(public::qr::svg))
+    .configure(manage::routes)
     .default_service(web::to(error::not_found));
 }

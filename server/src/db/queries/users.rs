@@ -56,3 +56,11 @@ pub fn location_ids(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<S
         .order(user_locations::location_id.asc())
         .load(conn)
 }
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}

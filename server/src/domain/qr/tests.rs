@@ -128,7 +128,7 @@ fn svg_with_a_logo_still_decodes() {
             image::ImageFormat::Png,
         )
         .unwrap();
-    let svg = svg(URL, Some(&logo_png)).unwrap();
+    let svg = svg(URL, Some(SvgLogo::Embedded(&logo_png))).unwrap();
     assert!(svg.contains("data:image/png;base64,"));
     assert_eq!(rasterize(&svg, 800), vec![URL.to_owned()]);
 }

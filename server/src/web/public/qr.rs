@@ -116,7 +116,7 @@ fn render(url: &str, format: Format, logo_png: Option<&[u8]>) -> Result<web::Byt
                 .map(web::Bytes::from)
                 .map_err(internal)
         }
-        Format::Svg => qr::svg(url, logo_png)
+        Format::Svg => qr::svg(url, logo_png.map(qr::SvgLogo::Embedded))
             .map(web::Bytes::from)
             .map_err(internal),
     }

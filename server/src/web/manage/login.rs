@@ -1,0 +1,112 @@
+//! Sign in with email and password; sign out.
+
+use std::sync::OnceLock;
+
+use actix_session::Session;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::db::queries::users;
+use crate::domain::password::{hash_password, verify_password};
+use crate::web::session::{csrf_token, safe_next, sign_in, sign_out, verify_csrf};
+use crate::web::{render, AppError, AppState};
+
+#[derive(Template)]
+#[template(path = "manage/login.html")]
+struct LoginPage<'a> {
+    lang: &'a str,
+    csrf: String,
+    next: String,
+    email: String,
+    error: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn form(
+    session: Session,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, AppError> {
+    render::html(&LoginPage {
+        lang: "en",
+        csrf: csrf_token(&session)?,
+        next: safe_next(query.next.as_deref()),
+        email: String::new(),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    next: Option<String>,
+    csrf: String,
+}
+
+/// A hash to verify against when the email is unknown, so that the answer takes as long
+/// as for a known email and does not tell which addresses have accounts.
+fn dummy_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| hash_password("not a real password").unwrap_or_default())
+}
+
+pub async fn submit(
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    verify_csrf(&session, &form.csrf)?;
+    let form = form.into_inner();
+    let email = form.email.trim().to_lowercase();
+    let db = state.db.clone();
+    let lookup = email.clone();
+    let password = form.password;
+    // Lookup and argon2 both block: off the request threads.
+    let user = web::block(move || -> Result<_, AppError> {
+        let user = db.read(|c| users::find_by_email(c, &lookup))?;
+        let hash = user
+            .as_ref()
+            .map_or(dummy_hash(), |u| u.password_hash.as_str());
+        let ok = verify_password(hash, &password);
+        Ok(user.filter(|_| ok))
+    })
+    .await??;
+    match user {
+        Some(user) => {
+            sign_in(&session, &user.id)?;
+            Ok(HttpResponse::SeeOther()
+                .insert_header(("Location", safe_next(form.next.as_deref())))
+                .finish())
+        }
+        None => {
+            let page = LoginPage {
+                lang: "en",
+                csrf: csrf_token(&session)?,
+                next: safe_next(form.next.as_deref()),
+                email,
+                error: Some("The email or the password is not right. Please try again."),
+            };
+            let mut response = render::html(&page)?;
+            *response.status_mut() = actix_web::http::StatusCode::UNAUTHORIZED;
+            Ok(response)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub async fn logout(session: Session, form: web::Form<CsrfForm>) -> Result<HttpResponse, AppError> {
+    verify_csrf(&session, &form.csrf)?;
+    sign_out(&session);
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", "/manage/login"))
+        .finish())
+}

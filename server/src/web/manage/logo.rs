@@ -1,0 +1,103 @@
+//! Uploading and removing a location's sticker logo.
+
+use actix_multipart::form::{bytes::Bytes as UploadBytes, text::Text, MultipartForm};
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use super::stickers::{sheet_response, SheetChoice};
+use crate::db::queries::locations;
+use crate::domain::logo::{self, LogoError};
+use crate::domain::sticker_sheet::{Paper, StickerSize};
+use crate::web::session::{verify_csrf, SignedIn};
+use crate::web::{AppError, AppState};
+
+#[derive(MultipartForm)]
+pub struct LogoUpload {
+    csrf: Text<String>,
+    // One byte over the domain limit so the domain gives the message, not the parser.
+    #[multipart(limit = "2MiB")]
+    logo: UploadBytes,
+}
+
+/// Too large, or not a form at all: our page and message, not the parser's.
+pub fn upload_config() -> actix_multipart::form::MultipartFormConfig {
+    actix_multipart::form::MultipartFormConfig::default()
+        .total_limit(3 * 1024 * 1024)
+        .memory_limit(3 * 1024 * 1024)
+        .error_handler(|e, _| {
+            let message = if e.to_string().to_lowercase().contains("limit") {
+                LogoError::TooLarge.to_string()
+            } else {
+                "The upload could not be read. Please choose a PNG or JPEG image and try again."
+                    .into()
+            };
+            AppError::BadRequest(message).into()
+        })
+}
+
+fn back_to_sheet(location_id: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((
+            "Location",
+            format!("/manage/locations/{location_id}/stickers"),
+        ))
+        .finish()
+}
+
+pub async fn upload(
+    state: web::Data<AppState>,
+    who: SignedIn,
+    id: web::Path<String>,
+    form: MultipartForm<LogoUpload>,
+) -> Result<HttpResponse, AppError> {
+    verify_csrf(&who.session, &form.csrf)?;
+    let location = super::managed_location(&state, &who, id.into_inner()).await?;
+    let upload = form.into_inner().logo.data;
+    let normalized = web::block(move || logo::normalize(&upload)).await?;
+    let normalized = match normalized {
+        Ok(n) => n,
+        Err(e) => {
+            // Nothing stored: the page shows the reason beside the form.
+            let choice = SheetChoice {
+                paper: Paper::A4,
+                size: StickerSize::Mm50,
+            };
+            return sheet_response(&state, &who, location, &choice, Some(e.to_string())).await;
+        }
+    };
+    let db = state.db.clone();
+    let location_id = location.id.clone();
+    web::block(move || {
+        db.write(|c| -> Result<bool, AppError> {
+            Ok(locations::set_logo(
+                c,
+                &location_id,
+                Some((&normalized.png, &normalized.etag)),
+            )?)
+        })
+    })
+    .await??;
+    Ok(back_to_sheet(&location.id))
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub async fn remove(
+    state: web::Data<AppState>,
+    who: SignedIn,
+    id: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    verify_csrf(&who.session, &form.csrf)?;
+    let location = super::managed_location(&state, &who, id.into_inner()).await?;
+    let db = state.db.clone();
+    let location_id = location.id.clone();
+    web::block(move || {
+        db.write(|c| -> Result<bool, AppError> { Ok(locations::set_logo(c, &location_id, None)?) })
+    })
+    .await??;
+    Ok(back_to_sheet(&location.id))
+}

@@ -1,0 +1,57 @@
+//! Pages for managers (and, later, staff): everything under `/manage/`, behind sign-in.
+
+mod locations;
+mod login;
+mod logo;
+mod stickers;
+
+pub use logo::upload_config;
+
+use actix_web::web;
+
+use crate::db::models::Location;
+use crate::db::queries::{locations as location_queries, users};
+use crate::domain::access::may_manage_location;
+use crate::web::session::SignedIn;
+use crate::web::{AppError, AppState};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/manage", web::get().to(locations::redirect_to_index))
+        .route("/manage/", web::get().to(locations::index))
+        .route("/manage/login", web::get().to(login::form))
+        .route("/manage/login", web::post().to(login::submit))
+        .route("/manage/logout", web::post().to(login::logout))
+        .route(
+            "/manage/locations/{id}/stickers",
+            web::get().to(stickers::sheet),
+        )
+        .route("/manage/locations/{id}/logo", web::post().to(logo::upload))
+        .route(
+            "/manage/locations/{id}/logo/remove",
+            web::post().to(logo::remove),
+        );
+}
+
+/// The location, if it exists (404) and the signed-in user may manage it (403).
+async fn managed_location(
+    state: &web::Data<AppState>,
+    who: &SignedIn,
+    location_id: String,
+) -> Result<Location, AppError> {
+    let db = state.db.clone();
+    let user_id = who.user.id.clone();
+    let (location, own) = web::block(move || {
+        db.read(|c| {
+            Ok((
+                location_queries::find(c, &location_id)?,
+                users::location_ids(c, &user_id)?,
+            ))
+        })
+    })
+    .await??;
+    let location = location.ok_or(AppError::NotFound)?;
+    if !may_manage_location(who.role, &own, &location.id) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(location)
+}

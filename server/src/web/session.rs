@@ -1,0 +1,157 @@
+//! Signed-in staff: a session cookie (signed and encrypted with a key derived from
+//! `MEND_SECRET`, HttpOnly, SameSite=Lax, 12 hours) that names the user, and a per-session
+//! token that every state-changing form must carry (CSRF).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_session::config::PersistentSession;
+use actix_session::storage::CookieSessionStore;
+use actix_session::{Session, SessionExt, SessionMiddleware};
+use actix_web::cookie::{time::Duration, Key, SameSite};
+use actix_web::{web, FromRequest, HttpRequest};
+use rand::RngCore;
+
+use crate::config::SigningKey;
+use crate::db::models::User;
+use crate::db::queries::users;
+use crate::domain::role::Role;
+use crate::web::{AppError, AppState};
+
+const USER_KEY: &str = "uid";
+const CSRF_KEY: &str = "csrf";
+pub const COOKIE_NAME: &str = "mend_session";
+
+pub fn middleware(secret: &SigningKey, https: bool) -> SessionMiddleware<CookieSessionStore> {
+    // SigningKey guarantees at least 32 bytes, which Key::derive_from requires.
+    let key = Key::derive_from(secret.expose_bytes());
+    SessionMiddleware::builder(CookieSessionStore::default(), key)
+        .cookie_name(COOKIE_NAME.to_owned())
+        .cookie_secure(https)
+        .cookie_http_only(true)
+        // Lax: the session survives following an alert link from a mail app, but is not sent
+        // on cross-site form posts.
+        .cookie_same_site(SameSite::Lax)
+        .session_lifecycle(PersistentSession::default().session_ttl(Duration::hours(12)))
+        .build()
+}
+
+fn session_error(e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(anyhow::anyhow!("session: {e}"))
+}
+
+pub fn sign_in(session: &Session, user_id: &str) -> Result<(), AppError> {
+    // A new session id on sign-in: a session fixed before login is worth nothing after it.
+    session.renew();
+    session.insert(USER_KEY, user_id).map_err(session_error)
+}
+
+pub fn sign_out(session: &Session) {
+    session.purge();
+}
+
+/// The session's form token, made on first use.
+pub fn csrf_token(session: &Session) -> Result<String, AppError> {
+    if let Some(token) = session.get::<String>(CSRF_KEY).map_err(session_error)? {
+        return Ok(token);
+    }
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    session.insert(CSRF_KEY, &token).map_err(session_error)?;
+    Ok(token)
+}
+
+pub fn verify_csrf(session: &Session, submitted: &str) -> Result<(), AppError> {
+    let expected = session.get::<String>(CSRF_KEY).map_err(session_error)?;
+    match expected {
+        Some(e) if constant_time_eq(e.as_bytes(), submitted.as_bytes()) => Ok(()),
+        _ => Err(AppError::BadRequest(
+            "This form has expired. Please go back, reload the page and try again.".into(),
+        )),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The signed-in staff member. As an extractor, it sends anyone without a session to the
+/// sign-in page, and brings them back afterwards.
+pub struct SignedIn {
+    pub user: User,
+    pub role: Role,
+    pub session: Session,
+}
+
+impl FromRequest for SignedIn {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<SignedIn, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let session = req.get_session();
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let back_to = req
+            .uri()
+            .path_and_query()
+            .map_or_else(|| "/manage/".to_owned(), ToString::to_string);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| session_error("no application state"))?;
+            let user_id = session.get::<String>(USER_KEY).unwrap_or(None);
+            let Some(user_id) = user_id else {
+                return Err(AppError::SignInRequired(back_to));
+            };
+            let db = state.db.clone();
+            let user = web::block(move || db.read(|c| users::find(c, &user_id))).await??;
+            let Some((user, role)) = user.and_then(|u| Role::parse(&u.role).map(|r| (u, r))) else {
+                // The account is gone: so is the session.
+                sign_out(&session);
+                return Err(AppError::SignInRequired(back_to));
+            };
+            Ok(SignedIn {
+                user,
+                role,
+                session,
+            })
+        })
+    }
+}
+
+/// Where to go after signing in: only back into the manager pages of this site.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with("/manage") && !n.starts_with("//") && !n.contains('\\') => {
+            n.to_owned()
+        }
+        _ => "/manage/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn after_sign_in_we_only_go_back_into_manager_pages() {
+        assert_eq!(
+            safe_next(Some("/manage/locations/x/stickers?paper=a4")),
+            "/manage/locations/x/stickers?paper=a4"
+        );
+        for evil in [
+            "https://evil.example/",
+            "//evil.example",
+            "/t/ABC",
+            "/manage\\..\\x",
+        ] {
+            assert_eq!(safe_next(Some(evil)), "/manage/", "{evil}");
+        }
+        assert_eq!(safe_next(None), "/manage/");
+    }
+
+    #[test]
+    fn tokens_compare_equal_only_when_identical() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}
