@@ -224,3 +224,105 @@ pub fn decode_qr_codes(img: &image::GrayImage) -> Vec<String> {
         .filter_map(|g| g.decode().ok().map(|(_, content)| content))
         .collect()
 }
+
+impl TestApp {
+    /// A staff account with the given role and locations.
+    pub fn add_user(
+        &self,
+        role: &str,
+        email: &str,
+        password: &str,
+        location_ids: &[&str],
+    ) -> String {
+        use mend_server::db::models::{new_id, now_utc, User};
+        use mend_server::db::queries::users;
+        let user = User {
+            id: new_id(),
+            email: email.to_lowercase(),
+            password_hash: mend_server::domain::password::hash_password(password).unwrap(),
+            role: role.into(),
+            language: "en".into(),
+            created_at: now_utc(),
+        };
+        self.db
+            .write(|c| -> Result<(), mend_server::db::DbError> {
+                users::insert(c, &user)?;
+                for l in location_ids {
+                    users::grant_location(c, &user.id, l)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        user.id
+    }
+
+    /// A client that keeps cookies and does not follow redirects, not signed in.
+    pub fn browser(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Signs in through the real form and returns the client holding the session.
+    pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Client {
+        let client = self.browser();
+        let res = self.submit_login(&client, email, password).await;
+        assert_eq!(
+            res.status(),
+            303,
+            "sign-in failed: {}",
+            res.text().await.unwrap()
+        );
+        client
+    }
+
+    pub async fn submit_login(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let page = client
+            .get(self.url("/manage/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = csrf_in(&page);
+        client
+            .post(self.url("/manage/login"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("email", email),
+                ("password", password),
+                ("next", "/manage/"),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The id of the location a touchpoint code belongs to.
+    pub fn location_of(&self, code: &str) -> String {
+        self.db
+            .read(|c| mend_server::db::queries::touchpoints::find_by_code(c, code))
+            .unwrap()
+            .unwrap()
+            .location_id
+    }
+}
+
+/// The CSRF token of the first form in a page.
+pub fn csrf_in(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("no csrf field") + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}

@@ -25,7 +25,11 @@ pub fn upload_config() -> actix_multipart::form::MultipartFormConfig {
         .total_limit(3 * 1024 * 1024)
         .memory_limit(3 * 1024 * 1024)
         .error_handler(|e, _| {
-            let message = if e.to_string().to_lowercase().contains("limit") {
+            let too_large = matches!(
+                e,
+                actix_multipart::MultipartError::Payload(actix_web::error::PayloadError::Overflow)
+            ) || e.to_string().to_lowercase().contains("limit");
+            let message = if too_large {
                 LogoError::TooLarge.to_string()
             } else {
                 "The upload could not be read. Please choose a PNG or JPEG image and try again."
