@@ -326,3 +326,134 @@ pub fn csrf_in(html: &str) -> String {
     let start = html.find(marker).expect("no csrf field") + marker.len();
     html[start..].split('"').next().unwrap().to_owned()
 }
+
+pub const BROWSER_ENV: &str = "MEND_TEST_REQUIRE_BROWSER";
+
+/// Headless Chromium and poppler, when installed. When `MEND_TEST_REQUIRE_BROWSER` is set
+/// (CI sets it), their absence fails the test instead of skipping it.
+pub fn browser_tools() -> Option<BrowserTools> {
+    let found = |cmd: &str| {
+        // poppler's tools answer -v; chromium answers --version.
+        let flag = if cmd.starts_with("pdf") {
+            "-v"
+        } else {
+            "--version"
+        };
+        std::process::Command::new(cmd)
+            .arg(flag)
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| found(c));
+    match (chromium, found("pdftoppm") && found("pdfinfo")) {
+        (Some(c), true) => Some(BrowserTools {
+            chromium: c.to_owned(),
+        }),
+        _ if std::env::var_os(BROWSER_ENV).is_some() => {
+            panic!(
+                "{BROWSER_ENV} is set but chromium or poppler-utils (pdftoppm, pdfinfo) is missing"
+            )
+        }
+        _ => {
+            eprintln!("skipped: no chromium or poppler-utils; set {BROWSER_ENV} to require them");
+            None
+        }
+    }
+}
+
+pub struct BrowserTools {
+    chromium: String,
+}
+
+impl BrowserTools {
+    fn headless(&self, profile: &std::path::Path) -> std::process::Command {
+        let mut cmd = std::process::Command::new(&self.chromium);
+        cmd.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+        cmd
+    }
+
+    /// Prints a page (URL or file:// URL) to PDF the way a manager's Chromium would.
+    pub fn print_to_pdf(&self, url: &str, pdf: &std::path::Path) {
+        let profile = tempfile::tempdir().unwrap();
+        let status = self
+            .headless(profile.path())
+            .arg("--no-pdf-header-footer")
+            .arg(format!("--print-to-pdf={}", pdf.display()))
+            .arg(url)
+            .status()
+            .unwrap();
+        assert!(
+            status.success() && pdf.exists(),
+            "chromium failed to print {url}"
+        );
+    }
+
+    /// A screenshot of a page at a phone-like or laptop-like window size.
+    pub fn screenshot(&self, url: &str, png: &std::path::Path, width: u32, height: u32) {
+        let profile = tempfile::tempdir().unwrap();
+        let status = self
+            .headless(profile.path())
+            .arg("--hide-scrollbars")
+            .arg(format!("--window-size={width},{height}"))
+            .arg(format!("--screenshot={}", png.display()))
+            .arg(url)
+            .status()
+            .unwrap();
+        assert!(
+            status.success() && png.exists(),
+            "chromium failed to screenshot {url}"
+        );
+    }
+
+    /// Page count and size line (e.g. "594.96 x 841.92 pts (A4)") of a PDF.
+    pub fn pdf_info(&self, pdf: &std::path::Path) -> (usize, String) {
+        let out = std::process::Command::new("pdfinfo")
+            .arg(pdf)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.trim().to_owned())
+                .unwrap_or_default()
+        };
+        (field("Pages:").parse().unwrap(), field("Page size:"))
+    }
+
+    /// Every page of a PDF as a grey-scale image at `dpi`.
+    pub fn pdf_pages(&self, pdf: &std::path::Path, dpi: u32) -> Vec<image::GrayImage> {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("page");
+        let status = std::process::Command::new("pdftoppm")
+            .args(["-r", &dpi.to_string(), "-gray", "-png"])
+            .arg(pdf)
+            .arg(&prefix)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut files: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|f| image::open(f).unwrap().to_luma8())
+            .collect()
+    }
+}
