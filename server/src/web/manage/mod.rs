@@ -3,7 +3,7 @@
 mod locations;
 mod login;
 mod logo;
-mod stickers;
+pub mod stickers;
 
 pub use logo::upload_config;
 

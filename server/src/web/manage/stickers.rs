@@ -132,6 +132,29 @@ pub async fn sheet_response(
     Ok(response)
 }
 
+/// The whole sheet as HTML, from data: what the page handler serves (and the benchmark times).
+pub fn render_sheet(
+    base_url: &str,
+    location: Location,
+    tps: &[Touchpoint],
+    logo_png: Option<Vec<u8>>,
+    paper: Paper,
+    size: StickerSize,
+) -> Result<String, AppError> {
+    let page = build_page(
+        base_url,
+        location,
+        tps,
+        logo_png,
+        paper,
+        size,
+        None,
+        String::new(),
+    )?;
+    askama::Template::render(&page)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("sheet failed to render: {e}")))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn build_page(
     base_url: &str,
