@@ -64,6 +64,10 @@ fn every_table_stores_and_returns_its_rows(t: &TestDb) {
         created_at: now_utc(),
         acknowledged_at: None,
         resolved_at: Some(now_utc()),
+        status_token_hash: Some("hash-of-token".into()),
+        render_nonce: Some("nonce-1".into()),
+        photo_path: Some("photos/ab/abcd.jpg".into()),
+        photo_thumb_path: None,
     };
     let event = CaseEvent {
         id: new_id(),

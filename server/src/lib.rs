@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod jobs;
 pub mod startup;
 pub mod telemetry;
 pub mod web;

@@ -3,12 +3,16 @@
 
 use std::net::TcpListener;
 
+use std::sync::Arc;
+
 use actix_web::dev::Server;
+use actix_web::middleware::{Compress, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::db::{Db, DbError};
+use crate::jobs::scans::{ScanCounter, FLUSH_EVERY};
 use crate::web::{routes, AppState};
 
 /// Why the server could not start; each names the setting to fix, in one line.
@@ -49,7 +53,21 @@ pub struct Application {
     port: u16,
     base_url: String,
     db: Db,
+    scans: Arc<ScanCounter>,
     server: Server,
+}
+
+/// No scripts, no other hosts, no framing, no referrer (status links carry a token).
+const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add(("X-Frame-Options", "DENY"))
 }
 
 impl Application {
@@ -64,20 +82,28 @@ impl Application {
             .base_url
             .clone()
             .unwrap_or_else(|| format!("http://{local}"));
+        let scans = Arc::new(ScanCounter::default());
+        let photo_max_bytes = settings.photo_max_bytes;
         let state = web::Data::new(AppState {
             db: db.clone(),
             base_url: base_url.clone(),
+            form_rate_limit: crate::web::rate_limit::FormRateLimit::per_minute(
+                settings.form_rate_limit,
+            ),
             settings,
             qr_cache: crate::web::qr_cache::QrCache::new(64 * 1024 * 1024),
+            scans: scans.clone(),
         });
         let secret = state.settings.secret.clone();
         let https = base_url.starts_with("https://");
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(crate::web::session::middleware(&secret, https))
+                .wrap(security_headers())
+                .wrap(Compress::default())
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
-                .configure(routes)
+                .configure(|cfg| routes(cfg, photo_max_bytes))
         })
         .listen(listener)
         .map_err(bind_err)?
@@ -88,6 +114,7 @@ impl Application {
             port: local.port(),
             base_url,
             db,
+            scans,
             server,
         })
     }
@@ -108,7 +135,38 @@ impl Application {
         self.server.handle()
     }
 
+    /// Form views counted but not yet written.
+    pub fn scan_counter(&self) -> Arc<ScanCounter> {
+        self.scans.clone()
+    }
+
+    /// Serves until stopped (SIGTERM, Ctrl-C, or the handle), writing scan counts every
+    /// few seconds and once more at the end.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let (db, scans) = (self.db.clone(), self.scans.clone());
+        let flush = move || {
+            let (db, scans) = (db.clone(), scans.clone());
+            async move {
+                let written = tokio::task::spawn_blocking(move || scans.flush(&db)).await;
+                if let Ok(Err(e)) = written {
+                    tracing::warn!(error = %e, "scan counts not written yet; will retry");
+                }
+            }
+        };
+        let flush_loop = {
+            let flush = flush.clone();
+            async move {
+                loop {
+                    tokio::time::sleep(FLUSH_EVERY).await;
+                    flush().await;
+                }
+            }
+        };
+        let result = tokio::select! {
+            result = self.server => result,
+            () = flush_loop => Ok(()),
+        };
+        flush().await;
+        result
     }
 }

@@ -126,6 +126,10 @@ pub struct Settings {
     pub form_rate_limit: u32,
     /// A form posted sooner than this after it was rendered is taken for a bot; 0 = off.
     pub form_min_seconds: u32,
+    /// Largest customer photo accepted, in bytes.
+    pub photo_max_bytes: usize,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (for per-client limits).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -133,6 +137,7 @@ pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_MAIL_FROM: &str = "Mend <mend@localhost>";
 pub const DEFAULT_FORM_RATE_LIMIT: u32 = 10;
 pub const DEFAULT_FORM_MIN_SECONDS: u32 = 2;
+pub const DEFAULT_PHOTO_MAX_MB: u32 = 8;
 
 impl Settings {
     /// Reads `mend.toml` (from `MEND_CONFIG`, else the working directory, if present) and the
@@ -187,6 +192,22 @@ impl Settings {
         let form_min_seconds =
             parse_count(&raw, "MEND_FORM_MIN_SECONDS", DEFAULT_FORM_MIN_SECONDS)?;
 
+        let photo_max_mb = parse_count(&raw, "MEND_PHOTO_MAX_MB", DEFAULT_PHOTO_MAX_MB)?;
+        if !(1..=64).contains(&photo_max_mb) {
+            return Err(raw.error("MEND_PHOTO_MAX_MB", "must be from 1 to 64 (megabytes)"));
+        }
+        let trusted_proxies = raw
+            .get("MEND_TRUSTED_PROXIES")
+            .map_or(Ok(Vec::new()), |v| {
+                v.value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| p.parse::<std::net::IpAddr>().map_err(|_| format!("\"{p}\" is not an IP address (use a comma-separated list of proxy IPs)")))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(|p| raw.error("MEND_TRUSTED_PROXIES", p))?;
+
         let secret = match raw.get("MEND_SECRET") {
             Some(v) => SigningKey::parse(v.value).map_err(|p| raw.error("MEND_SECRET", p))?,
             None => secret_file::load_or_create(&data_dir)?,
@@ -202,6 +223,8 @@ impl Settings {
             secret,
             form_rate_limit,
             form_min_seconds,
+            photo_max_bytes: photo_max_mb as usize * 1024 * 1024,
+            trusted_proxies,
         })
     }
 

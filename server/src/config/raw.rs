@@ -17,6 +17,8 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("MEND_SECRET", "secret"),
     ("MEND_FORM_RATE_LIMIT", "form_rate_limit"),
     ("MEND_FORM_MIN_SECONDS", "form_min_seconds"),
+    ("MEND_PHOTO_MAX_MB", "photo_max_mb"),
+    ("MEND_TRUSTED_PROXIES", "trusted_proxies"),
 ];
 
 #[derive(Debug, Clone)]

@@ -209,3 +209,26 @@ fn an_unknown_key_in_the_file_is_refused() {
     let e = RawConfig::default().merge_file(&file).unwrap_err();
     assert!(e.problem.contains("unknown setting \"bnd\""), "{e}");
 }
+
+#[test]
+fn photo_size_and_trusted_proxies_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = with_dir(
+        &dir,
+        &[
+            ("MEND_PHOTO_MAX_MB", "4"),
+            ("MEND_TRUSTED_PROXIES", "10.0.0.1, ::1"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(s.photo_max_bytes, 4 * 1024 * 1024);
+    assert_eq!(s.trusted_proxies.len(), 2);
+    assert_eq!(
+        error_of(&[("MEND_PHOTO_MAX_MB", "0")]).variable,
+        "MEND_PHOTO_MAX_MB"
+    );
+    assert_eq!(
+        error_of(&[("MEND_TRUSTED_PROXIES", "proxy.local")]).variable,
+        "MEND_TRUSTED_PROXIES"
+    );
+}

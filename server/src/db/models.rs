@@ -87,6 +87,10 @@ pub struct Case {
     pub created_at: NaiveDateTime,
     pub acknowledged_at: Option<NaiveDateTime>,
     pub resolved_at: Option<NaiveDateTime>,
+    pub status_token_hash: Option<String>,
+    pub render_nonce: Option<String>,
+    pub photo_path: Option<String>,
+    pub photo_thumb_path: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

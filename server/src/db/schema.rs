@@ -10,6 +10,7 @@ diesel::table! {
         created_at -> Timestamp,
         logo_png -> Nullable<Binary>,
         logo_etag -> Nullable<Text>,
+        categories -> Nullable<Text>,
     }
 }
 
@@ -56,6 +57,10 @@ diesel::table! {
         created_at -> Timestamp,
         acknowledged_at -> Nullable<Timestamp>,
         resolved_at -> Nullable<Timestamp>,
+        status_token_hash -> Nullable<Text>,
+        render_nonce -> Nullable<Text>,
+        photo_path -> Nullable<Text>,
+        photo_thumb_path -> Nullable<Text>,
     }
 }
 

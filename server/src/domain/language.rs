@@ -36,6 +36,55 @@ impl Language {
     pub fn text(self, key: &str) -> String {
         rust_i18n::t!(key, locale = self.code()).into_owned()
     }
+
+    /// The catalog text with `%{name}` placeholders filled in.
+    pub fn text_with(self, key: &str, args: &[(&str, &str)]) -> String {
+        args.iter().fold(self.text(key), |text, (name, value)| {
+            text.replace(&format!("%{{{name}}}"), value)
+        })
+    }
+
+    /// The name of the language in itself, for the language switch.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Language::En => "English",
+            Language::Ko => "한국어",
+            Language::Ja => "日本語",
+            Language::Pl => "Polski",
+        }
+    }
+
+    /// The customer's language: `?lang=` first, then the browser's `Accept-Language`
+    /// (by preference), then the location's own.
+    pub fn negotiate(
+        query: Option<&str>,
+        accept_language: Option<&str>,
+        location_default: &str,
+    ) -> Language {
+        if let Some(l) = query.and_then(Language::parse) {
+            return l;
+        }
+        if let Some(header) = accept_language {
+            let mut offered: Vec<(f32, usize, Language)> = header
+                .split(',')
+                .enumerate()
+                .filter_map(|(i, part)| {
+                    let mut bits = part.split(';');
+                    let lang = Language::parse(bits.next()?)?;
+                    let q = bits
+                        .find_map(|b| b.trim().strip_prefix("q="))
+                        .and_then(|q| q.parse::<f32>().ok())
+                        .unwrap_or(1.0);
+                    (q > 0.0).then_some((q, i, lang))
+                })
+                .collect();
+            offered.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            if let Some((_, _, l)) = offered.first() {
+                return *l;
+            }
+        }
+        Language::or_default(location_default)
+    }
 }
 
 #[cfg(test)]
@@ -106,6 +155,35 @@ mod tests {
                 "{key} not translated to ko"
             );
         }
+    }
+
+    #[test]
+    fn the_query_wins_then_the_browser_by_preference_then_the_location() {
+        assert_eq!(
+            Language::negotiate(Some("ja"), Some("ko"), "pl"),
+            Language::Ja
+        );
+        assert_eq!(
+            Language::negotiate(Some("xx"), Some("de, ko;q=0.5, pl;q=0.8"), "en"),
+            Language::Pl
+        );
+        assert_eq!(
+            Language::negotiate(None, Some("de-DE, fr;q=0.9"), "ko"),
+            Language::Ko
+        );
+        assert_eq!(
+            Language::negotiate(None, Some("ja;q=0"), "pl"),
+            Language::Pl
+        );
+        assert_eq!(Language::negotiate(None, None, "unknown"), Language::En);
+    }
+
+    #[test]
+    fn placeholders_are_filled() {
+        assert_eq!(
+            Language::En.text_with("form.where", &[("store", "Café"), ("spot", "Till 2")]),
+            "At Café · Till 2"
+        );
     }
 
     #[test]

@@ -19,6 +19,14 @@ pub enum AppError {
     SignInRequired(String),
     #[error("forbidden")]
     Forbidden,
+    /// A page for a customer, in their language: title and message are catalog keys.
+    #[error("{message_key}")]
+    Customer {
+        status: StatusCode,
+        lang: crate::domain::language::Language,
+        title_key: &'static str,
+        message_key: &'static str,
+    },
     #[error("temporarily unavailable")]
     Unavailable(#[source] DbError),
     #[error("internal error")]
@@ -63,6 +71,7 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::SignInRequired(_) => StatusCode::SEE_OTHER,
             AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Customer { status, .. } => *status,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -79,6 +88,16 @@ impl ResponseError for AppError {
         if status.is_server_error() {
             tracing::error!(error = %format!("{:#}", anyhow::Error::from(self.cause_chain())), "request failed");
         }
+        if let AppError::Customer {
+            lang,
+            title_key,
+            message_key,
+            ..
+        } = self
+        {
+            let (title, message) = (lang.text(title_key), lang.text(message_key));
+            return page_response(status, lang.code(), &title, &message, false);
+        }
         let (title, message) = match self {
             AppError::NotFound => (
                 "Page not found",
@@ -86,6 +105,7 @@ impl ResponseError for AppError {
             ),
             AppError::BadRequest(message) => ("Please check your request", message.as_str()),
             AppError::SignInRequired(_) => ("Please sign in", "Please sign in to continue."),
+            AppError::Customer { .. } => ("", ""),
             AppError::Forbidden => (
                 "Not allowed",
                 "Your account does not have access to this page. Ask an administrator if you need it.",
@@ -99,24 +119,42 @@ impl ResponseError for AppError {
                 "We have been told about it. Please try again in a moment.",
             ),
         };
-        let page = ErrorPage {
-            lang: "en",
+        page_response(
+            status,
+            "en",
             title,
             message,
-            status: status.as_u16(),
-        };
-        let mut response = HttpResponse::build(status);
-        if matches!(self, AppError::Unavailable(_)) {
-            response.insert_header(("Retry-After", "5"));
-        }
-        match page.render() {
-            Ok(html) => response.content_type("text/html; charset=utf-8").body(html),
-            Err(e) => {
-                tracing::error!(error = %e, "error page failed to render");
-                response
-                    .content_type("text/plain; charset=utf-8")
-                    .body(title)
-            }
+            matches!(self, AppError::Unavailable(_)),
+        )
+    }
+}
+
+fn page_response(
+    status: StatusCode,
+    lang: &str,
+    title: &str,
+    message: &str,
+    retry: bool,
+) -> HttpResponse {
+    let page = ErrorPage {
+        lang,
+        title,
+        message,
+        status: status.as_u16(),
+    };
+    let mut response = HttpResponse::build(status);
+    if retry {
+        response.insert_header(("Retry-After", "5"));
+    } else if status == StatusCode::TOO_MANY_REQUESTS {
+        response.insert_header(("Retry-After", "60"));
+    }
+    match page.render() {
+        Ok(html) => response.content_type("text/html; charset=utf-8").body(html),
+        Err(e) => {
+            tracing::error!(error = %e, "error page failed to render");
+            response
+                .content_type("text/plain; charset=utf-8")
+                .body(title.to_owned())
         }
     }
 }

@@ -1,11 +1,13 @@
 //! HTTP: thin actix handlers, one module per audience. Domain logic lives in `domain`.
 
+pub mod client;
 pub mod error;
 mod health;
 mod home;
 pub mod manage;
 pub mod public;
 pub mod qr_cache;
+pub mod rate_limit;
 pub mod render;
 pub mod session;
 
@@ -22,9 +24,11 @@ pub struct AppState {
     pub base_url: String,
     pub settings: crate::config::Settings,
     pub qr_cache: qr_cache::QrCache,
+    pub scans: std::sync::Arc<crate::jobs::scans::ScanCounter>,
+    pub form_rate_limit: rate_limit::FormRateLimit,
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(cfg: &mut web::ServiceConfig, photo_max_bytes: usize) {
     // Malformed query strings get our error page, not actix's plain-text one.
     cfg.app_data(web::QueryConfig::default().error_handler(|e, _| {
         AppError::BadRequest(format!("The address has a malformed query: {e}")).into()
@@ -36,11 +40,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 AppError::BadRequest(format!("The form could not be read: {e}")).into()
             }),
     )
-    .app_data(manage::upload_config())
     .route("/", web::get().to(home::show))
     .route("/healthz", web::get().to(health::check))
     .route("/t/{code}/qr.png", web::get().to(public::qr::png))
     .route("/t/{code}/qr.svg", web::get().to(public::qr::svg))
+    .service(
+        web::resource("/t/{code}")
+            .app_data(public::form::upload_config(photo_max_bytes))
+            .route(web::get().to(public::form::show))
+            .route(web::post().to(public::form::submit)),
+    )
+    .route("/c/{reference}", web::get().to(public::status::show))
     .configure(manage::routes)
     .default_service(web::to(error::not_found));
 }

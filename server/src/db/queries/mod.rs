@@ -1,6 +1,7 @@
 //! Queries, one module per table group. Plain functions on a connection: callers choose
 //! whether they run inside [`super::Db::read`] or a [`super::Db::write`] transaction.
 
+pub mod cases;
 pub mod health;
 pub mod locations;
 pub mod scans;

@@ -9,26 +9,37 @@ use crate::db::schema::touchpoint_scans;
 use crate::db::DbConnection;
 
 macro_rules! increment {
-    ($conn:expr, $touchpoint_id:expr, $day:expr) => {
+    ($conn:expr, $touchpoint_id:expr, $day:expr, $n:expr) => {
         diesel::insert_into(touchpoint_scans::table)
             .values((
                 touchpoint_scans::touchpoint_id.eq($touchpoint_id),
                 touchpoint_scans::day.eq($day),
-                touchpoint_scans::scans.eq(1),
+                touchpoint_scans::scans.eq($n),
             ))
             .on_conflict((touchpoint_scans::touchpoint_id, touchpoint_scans::day))
             .do_update()
-            .set(touchpoint_scans::scans.eq(touchpoint_scans::scans + 1))
+            .set(touchpoint_scans::scans.eq(touchpoint_scans::scans + $n))
             .execute($conn)
     };
 }
 
-pub fn record(conn: &mut DbConnection, touchpoint_id: &str, day: NaiveDate) -> QueryResult<()> {
+/// Adds `n` scans to a touchpoint's day.
+pub fn add(
+    conn: &mut DbConnection,
+    touchpoint_id: &str,
+    day: NaiveDate,
+    n: u32,
+) -> QueryResult<()> {
+    let n = i32::try_from(n).unwrap_or(i32::MAX);
     match conn {
-        DbConnection::Sqlite(c) => increment!(c, touchpoint_id, day),
-        DbConnection::Postgres(c) => increment!(c, touchpoint_id, day),
+        DbConnection::Sqlite(c) => increment!(c, touchpoint_id, day, n),
+        DbConnection::Postgres(c) => increment!(c, touchpoint_id, day, n),
     }
     .map(|_| ())
+}
+
+pub fn record(conn: &mut DbConnection, touchpoint_id: &str, day: NaiveDate) -> QueryResult<()> {
+    add(conn, touchpoint_id, day, 1)
 }
 
 /// Scans of one touchpoint per day, oldest first, for days in `from..=to`.

@@ -56,3 +56,22 @@ pub fn find_sticker_subject(
         .first(conn)
         .optional()
 }
+
+/// A touchpoint with its whole location: what the complaint form needs.
+pub fn find_with_location(
+    conn: &mut DbConnection,
+    code: &str,
+) -> QueryResult<Option<(Touchpoint, crate::db::models::Location, Option<String>)>> {
+    use crate::db::models::Location;
+    use crate::db::schema::locations;
+    touchpoints::table
+        .inner_join(locations::table)
+        .filter(touchpoints::code.eq(code))
+        .select((
+            Touchpoint::as_select(),
+            Location::as_select(),
+            locations::categories,
+        ))
+        .first(conn)
+        .optional()
+}

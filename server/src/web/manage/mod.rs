@@ -5,8 +5,6 @@ mod login;
 mod logo;
 pub mod stickers;
 
-pub use logo::upload_config;
-
 use actix_web::web;
 
 use crate::db::models::Location;
@@ -25,7 +23,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/manage/locations/{id}/stickers",
             web::get().to(stickers::sheet),
         )
-        .route("/manage/locations/{id}/logo", web::post().to(logo::upload))
+        .service(
+            web::resource("/manage/locations/{id}/logo")
+                .app_data(logo::upload_config())
+                .route(web::post().to(logo::upload)),
+        )
         .route(
             "/manage/locations/{id}/logo/remove",
             web::post().to(logo::remove),

@@ -1,3 +1,5 @@
 //! What customers and their phones reach without signing in.
 
+pub mod form;
 pub mod qr;
+pub mod status;

@@ -1,0 +1,60 @@
+use diesel::prelude::*;
+
+use crate::db::models::{Case, CaseEvent};
+use crate::db::schema::{case_events, cases};
+use crate::db::DbConnection;
+
+pub fn insert(conn: &mut DbConnection, case: &Case) -> QueryResult<()> {
+    diesel::insert_into(cases::table)
+        .values(case)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_by_reference(conn: &mut DbConnection, reference: &str) -> QueryResult<Option<Case>> {
+    cases::table
+        .filter(cases::reference.eq(reference))
+        .select(Case::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_render_nonce(conn: &mut DbConnection, nonce: &str) -> QueryResult<Option<Case>> {
+    cases::table
+        .filter(cases::render_nonce.eq(nonce))
+        .select(Case::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn reference_taken(conn: &mut DbConnection, reference: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        cases::table.filter(cases::reference.eq(reference)),
+    ))
+    .get_result(conn)
+}
+
+pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
+    cases::table.count().get_result(conn)
+}
+
+pub fn add_event(conn: &mut DbConnection, event: &CaseEvent) -> QueryResult<()> {
+    diesel::insert_into(case_events::table)
+        .values(event)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Events of these kinds, oldest first.
+pub fn events_of_kind(
+    conn: &mut DbConnection,
+    case_id: &str,
+    kind: &str,
+) -> QueryResult<Vec<CaseEvent>> {
+    case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .filter(case_events::kind.eq(kind))
+        .order((case_events::created_at.asc(), case_events::id.asc()))
+        .select(CaseEvent::as_select())
+        .load(conn)
+}

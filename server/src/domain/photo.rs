@@ -1,0 +1,147 @@
+//! Customer photos: whatever a phone sends (JPEG, PNG, WebP) becomes a JPEG of at most
+//! 1600 px on the long side plus a thumbnail. Re-encoding from pixels drops EXIF, GPS
+//! included. Decoding is bounded in pixels and memory, so a decompression bomb is refused
+//! before it is expanded. Files are stored by content hash under the data dir.
+
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+
+use image::codecs::jpeg::JpegEncoder;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use sha2::{Digest, Sha256};
+
+pub const DEFAULT_MAX_BYTES: usize = 8 * 1024 * 1024;
+/// A 48-megapixel phone photo is 8000 x 6000.
+pub const MAX_SIDE: u32 = 10_000;
+const MAX_ALLOC: u64 = 512 * 1024 * 1024;
+pub const LONG_SIDE: u32 = 1_600;
+pub const THUMB_SIDE: u32 = 320;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PhotoError {
+    #[error("too large")]
+    TooLarge,
+    #[error("not an image")]
+    NotAnImage,
+    #[error("too many pixels")]
+    TooManyPixels,
+    #[error("damaged")]
+    Damaged,
+}
+
+impl PhotoError {
+    /// The catalog key of the message for the customer.
+    pub fn message_key(self) -> &'static str {
+        match self {
+            PhotoError::TooLarge => "error.photo_too_large",
+            PhotoError::NotAnImage => "error.photo_not_image",
+            PhotoError::TooManyPixels => "error.photo_too_many_pixels",
+            PhotoError::Damaged => "error.photo_damaged",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ProcessedPhoto {
+    pub jpeg: Vec<u8>,
+    pub thumb: Vec<u8>,
+    /// Hex SHA-256 of `jpeg`: the file name, and how the form refers to an accepted photo.
+    pub hash: String,
+}
+
+pub fn process(upload: &[u8], max_bytes: usize) -> Result<ProcessedPhoto, PhotoError> {
+    if upload.len() > max_bytes {
+        return Err(PhotoError::TooLarge);
+    }
+    let reader = ImageReader::new(Cursor::new(upload))
+        .with_guessed_format()
+        .map_err(|_| PhotoError::NotAnImage)?;
+    if !matches!(
+        reader.format(),
+        Some(ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP)
+    ) {
+        return Err(PhotoError::NotAnImage);
+    }
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_ALLOC);
+    let limited = |e: image::ImageError| match e {
+        image::ImageError::Limits(_) => PhotoError::TooManyPixels,
+        _ => PhotoError::Damaged,
+    };
+    let mut reader = reader;
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(limited)?;
+    // Phones store portrait photos sideways with an orientation tag; EXIF is about to be
+    // dropped, so turn the pixels now.
+    let orientation = decoder.orientation().map_err(limited)?;
+    let mut img = DynamicImage::from_decoder(decoder).map_err(limited)?;
+    img.apply_orientation(orientation);
+
+    let jpeg = encode_jpeg(
+        &img.resize(LONG_SIDE, LONG_SIDE, image::imageops::FilterType::Triangle),
+        82,
+    )?;
+    let thumb = encode_jpeg(&img.thumbnail(THUMB_SIDE, THUMB_SIDE), 75)?;
+    let hash = hex::encode(Sha256::digest(&jpeg));
+    Ok(ProcessedPhoto { jpeg, thumb, hash })
+}
+
+fn encode_jpeg(img: &DynamicImage, quality: u8) -> Result<Vec<u8>, PhotoError> {
+    let mut out = Vec::new();
+    let rgb = img.to_rgb8();
+    JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(&rgb)
+        .map_err(|_| PhotoError::Damaged)?;
+    Ok(out)
+}
+
+/// Where a photo lives, relative to the data dir.
+pub fn relative_paths(hash: &str) -> (String, String) {
+    let dir = format!("photos/{}", hash.get(..2).unwrap_or("00"));
+    (
+        format!("{dir}/{hash}.jpg"),
+        format!("{dir}/{hash}.thumb.jpg"),
+    )
+}
+
+/// True for the shape of a hash this module made: nothing else may name a file.
+pub fn is_photo_hash(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+/// Writes both files durably (temp file, fsync, rename, fsync dir) and returns their
+/// relative paths. Writing the same photo again changes nothing.
+pub fn store(data_dir: &Path, photo: &ProcessedPhoto) -> std::io::Result<(String, String)> {
+    let (main, thumb) = relative_paths(&photo.hash);
+    write_durably(&data_dir.join(&main), &photo.jpeg)?;
+    write_durably(&data_dir.join(&thumb), &photo.thumb)?;
+    Ok((main, thumb))
+}
+
+pub fn stored_exists(data_dir: &Path, hash: &str) -> bool {
+    let (main, thumb) = relative_paths(hash);
+    is_photo_hash(hash) && data_dir.join(main).is_file() && data_dir.join(thumb).is_file()
+}
+
+fn write_durably(path: &PathBuf, bytes: &[u8]) -> std::io::Result<()> {
+    if path.is_file() {
+        return Ok(());
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests;

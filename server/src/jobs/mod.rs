@@ -1,0 +1,3 @@
+//! Work done beside the requests.
+
+pub mod scans;

@@ -1,0 +1,429 @@
+//! `GET /t/{code}`: the complaint form of one touchpoint. `POST /t/{code}`: take it in.
+//! Handlers only translate between HTTP and `domain`: parsing, photo processing, the stamp
+//! and intake are plain functions.
+
+use actix_multipart::form::{
+    bytes::Bytes as UploadBytes, text::Text, MultipartForm, MultipartFormConfig,
+};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::db::models::{Location, Touchpoint};
+use crate::db::queries::touchpoints;
+use crate::domain::complaint::{categories_of, validate, ComplaintForm, Field};
+use crate::domain::intake::{self, Submission};
+use crate::domain::language::Language;
+use crate::domain::photo::{self, PhotoError};
+use crate::domain::render_stamp::{self, StampError};
+use crate::web::client::client_ip;
+use crate::web::public::qr::normalize_code;
+use crate::web::{AppError, AppState};
+
+#[derive(Template)]
+#[template(path = "public/form.html")]
+struct FormPage {
+    lang: &'static str,
+    languages: Vec<(&'static str, &'static str, bool)>,
+    code: String,
+    title: String,
+    place: String,
+    notice: Option<String>,
+    stamp: String,
+    photo_ref: Option<String>,
+    category_label: String,
+    categories: Vec<(String, String, bool)>,
+    body_label: String,
+    body_hint: String,
+    body: String,
+    photo_label: String,
+    photo_kept: String,
+    email_label: String,
+    email_hint: String,
+    email: String,
+    consent_label: String,
+    consent: bool,
+    send: String,
+    err_category: Option<String>,
+    err_body: Option<String>,
+    err_photo: Option<String>,
+    err_email: Option<String>,
+}
+
+/// What the customer typed, kept across a refused post.
+#[derive(Default)]
+struct Typed {
+    form: ComplaintForm,
+    photo_ref: Option<String>,
+}
+
+struct Place {
+    touchpoint: Touchpoint,
+    location: Location,
+    categories: Vec<String>,
+}
+
+fn now_unix() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+async fn find_place(
+    state: &web::Data<AppState>,
+    code: &str,
+    lang: Language,
+) -> Result<Place, AppError> {
+    let not_found = AppError::Customer {
+        status: StatusCode::NOT_FOUND,
+        lang,
+        title_key: "error.not_found_title",
+        message_key: "error.not_found",
+    };
+    let Some(code) = normalize_code(code) else {
+        return Err(not_found);
+    };
+    let db = state.db.clone();
+    let found =
+        web::block(move || db.read(|c| touchpoints::find_with_location(c, &code))).await??;
+    let (touchpoint, location, categories) = found.ok_or(not_found)?;
+    Ok(Place {
+        categories: categories_of(categories.as_deref()),
+        touchpoint,
+        location,
+    })
+}
+
+fn accept_language(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get("accept-language")
+        .and_then(|v| v.to_str().ok())
+}
+
+fn render(
+    state: &AppState,
+    place: &Place,
+    lang: Language,
+    typed: &Typed,
+    errors: &[(Field, &'static str)],
+    notice: Option<&str>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let err = |field: Field| {
+        errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, key)| lang.text(key))
+    };
+    let notice = notice
+        .map(|k| lang.text(k))
+        .or_else(|| (!errors.is_empty()).then(|| lang.text("form.errors_above")));
+    let page = FormPage {
+        lang: lang.code(),
+        languages: Language::ALL
+            .iter()
+            .map(|l| (l.code(), l.native_name(), *l == lang))
+            .collect(),
+        code: place.touchpoint.code.clone(),
+        title: lang.text("form.title"),
+        place: lang.text_with(
+            "form.where",
+            &[
+                ("store", &place.location.name),
+                ("spot", &place.touchpoint.label),
+            ],
+        ),
+        notice,
+        stamp: render_stamp::issue(
+            state.settings.secret.expose_bytes(),
+            &place.touchpoint.code,
+            now_unix(),
+        ),
+        photo_ref: typed.photo_ref.clone(),
+        category_label: lang.text("form.category"),
+        categories: place
+            .categories
+            .iter()
+            .map(|key| {
+                let label_key = format!("category.{key}");
+                let label = lang.text(&label_key);
+                // A location's own category has no catalog entry: show it as written.
+                let label = if label == label_key {
+                    key.clone()
+                } else {
+                    label
+                };
+                (key.clone(), label, typed.form.category == *key)
+            })
+            .collect(),
+        body_label: lang.text("form.body"),
+        body_hint: lang.text("form.body_hint"),
+        body: typed.form.body.clone(),
+        photo_label: lang.text("form.photo"),
+        photo_kept: lang.text("form.photo_kept"),
+        email_label: lang.text("form.email"),
+        email_hint: lang.text("form.email_hint"),
+        email: typed.form.email.clone(),
+        consent_label: lang.text("form.consent"),
+        consent: typed.form.consent,
+        send: lang.text("form.send"),
+        err_category: err(Field::Category),
+        err_body: err(Field::Body),
+        err_photo: err(Field::Photo),
+        err_email: err(Field::Email),
+    };
+    let mut response = super::super::render::html(&page)?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    code: web::Path<String>,
+    query: web::Query<LangQuery>,
+) -> Result<HttpResponse, AppError> {
+    let guess = Language::negotiate(query.lang.as_deref(), accept_language(&req), "en");
+    let place = find_place(&state, &code, guess).await?;
+    let lang = Language::negotiate(
+        query.lang.as_deref(),
+        accept_language(&req),
+        &place.location.default_language,
+    );
+    state
+        .scans
+        .record(&place.touchpoint.id, local_day(&place.location.time_zone));
+    render(
+        &state,
+        &place,
+        lang,
+        &Typed::default(),
+        &[],
+        None,
+        StatusCode::OK,
+    )
+}
+
+/// Today in the store's time zone: counts by the store's day, not the server's.
+fn local_day(time_zone: &str) -> chrono::NaiveDate {
+    let now = chrono::Utc::now();
+    match time_zone.parse::<chrono_tz::Tz>() {
+        Ok(tz) => now.with_timezone(&tz).date_naive(),
+        Err(_) => now.date_naive(),
+    }
+}
+
+#[derive(MultipartForm)]
+pub struct Posted {
+    stamp: Option<Text<String>>,
+    lang: Option<Text<String>>,
+    website: Option<Text<String>>,
+    category: Option<Text<String>>,
+    body: Option<Text<String>>,
+    email: Option<Text<String>>,
+    consent: Option<Text<String>>,
+    photo_ref: Option<Text<String>>,
+    #[multipart(limit = "64MiB")]
+    photo: Option<UploadBytes>,
+}
+
+/// Bounds a complaint post by the configured photo size (plus room for the text fields).
+pub fn upload_config(photo_max_bytes: usize) -> MultipartFormConfig {
+    let total = photo_max_bytes + 64 * 1024;
+    MultipartFormConfig::default()
+        .total_limit(total)
+        .memory_limit(total)
+        .error_handler(|e, req| {
+            let lang = Language::negotiate(None, accept_language(req), "en");
+            let too_large = matches!(
+                e,
+                actix_multipart::MultipartError::Payload(actix_web::error::PayloadError::Overflow)
+            );
+            AppError::Customer {
+                status: if too_large {
+                    StatusCode::PAYLOAD_TOO_LARGE
+                } else {
+                    StatusCode::BAD_REQUEST
+                },
+                lang,
+                title_key: "form.title",
+                message_key: if too_large {
+                    "error.photo_too_large"
+                } else {
+                    "error.rejected"
+                },
+            }
+            .into()
+        })
+}
+
+fn text(field: Option<Text<String>>) -> String {
+    field.map(Text::into_inner).unwrap_or_default()
+}
+
+pub async fn submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    code: web::Path<String>,
+    posted: MultipartForm<Posted>,
+) -> Result<HttpResponse, AppError> {
+    let posted = posted.into_inner();
+    let chosen = posted.lang.as_ref().map(|t| t.as_str().to_owned());
+    let guess = Language::negotiate(chosen.as_deref(), accept_language(&req), "en");
+    let place = find_place(&state, &code, guess).await?;
+    let lang = Language::negotiate(
+        chosen.as_deref(),
+        accept_language(&req),
+        &place.location.default_language,
+    );
+    let customer_error = |status, title_key, message_key| AppError::Customer {
+        status,
+        lang,
+        title_key,
+        message_key,
+    };
+
+    if !state
+        .form_rate_limit
+        .allow(client_ip(&req, &state.settings.trusted_proxies))
+    {
+        return Err(customer_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "error.rate_limited_title",
+            "error.rate_limited",
+        ));
+    }
+    // Humans never see the honeypot field; whatever fills it is a bot.
+    if posted
+        .website
+        .as_ref()
+        .is_some_and(|w| !w.trim().is_empty())
+    {
+        return Err(customer_error(
+            StatusCode::BAD_REQUEST,
+            "form.title",
+            "error.rejected",
+        ));
+    }
+
+    let mut typed = Typed {
+        form: ComplaintForm {
+            category: text(posted.category),
+            body: text(posted.body),
+            email: text(posted.email),
+            consent: posted.consent.is_some(),
+        },
+        photo_ref: posted
+            .photo_ref
+            .map(Text::into_inner)
+            .filter(|h| photo::stored_exists(&state.settings.data_dir, h)),
+    };
+
+    // A new photo replaces a kept one; it is stored at once, so a refused post does not
+    // ask for it again.
+    let mut errors = Vec::new();
+    if let Some(upload) = posted.photo.filter(|p| !p.data.is_empty()) {
+        let (max, dir) = (
+            state.settings.photo_max_bytes,
+            state.settings.data_dir.clone(),
+        );
+        let stored = web::block(move || -> Result<Result<String, PhotoError>, AppError> {
+            match photo::process(&upload.data, max) {
+                Ok(p) => {
+                    photo::store(&dir, &p)
+                        .map_err(|e| AppError::Internal(anyhow::anyhow!("storing a photo: {e}")))?;
+                    Ok(Ok(p.hash))
+                }
+                Err(e) => Ok(Err(e)),
+            }
+        })
+        .await??;
+        match stored {
+            Ok(hash) => typed.photo_ref = Some(hash),
+            Err(e) => errors.push((Field::Photo, e.message_key())),
+        }
+    }
+
+    let stamp = posted.stamp.map(Text::into_inner).unwrap_or_default();
+    let key = state.settings.secret.expose_bytes();
+    let stamp = match render_stamp::verify(
+        key,
+        &place.touchpoint.code,
+        &stamp,
+        now_unix(),
+        state.settings.form_min_seconds,
+    ) {
+        Ok(stamp) => stamp,
+        Err(e) => {
+            let notice = match e {
+                StampError::TooFast => "error.too_fast",
+                StampError::Expired => "error.expired",
+                StampError::Invalid => "error.rejected",
+            };
+            return render(
+                &state,
+                &place,
+                lang,
+                &typed,
+                &errors,
+                Some(notice),
+                StatusCode::BAD_REQUEST,
+            );
+        }
+    };
+
+    let complaint = match validate(&typed.form, &place.categories) {
+        Ok(c) if errors.is_empty() => c,
+        Ok(_) => {
+            return render(
+                &state,
+                &place,
+                lang,
+                &typed,
+                &errors,
+                None,
+                StatusCode::BAD_REQUEST,
+            )
+        }
+        Err(mut more) => {
+            errors.append(&mut more);
+            return render(
+                &state,
+                &place,
+                lang,
+                &typed,
+                &errors,
+                None,
+                StatusCode::BAD_REQUEST,
+            );
+        }
+    };
+
+    let st = state.clone();
+    let receipt = web::block(move || {
+        intake::submit(
+            &st.db,
+            st.settings.secret.expose_bytes(),
+            Submission {
+                location: &place.location,
+                touchpoint: &place.touchpoint,
+                complaint,
+                language: lang,
+                render_nonce: stamp.nonce,
+                photo_hash: typed.photo_ref,
+            },
+        )
+    })
+    .await??;
+    // Sent only now: the case is committed.
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            "Location",
+            format!("/c/{}?k={}", receipt.reference, receipt.token),
+        ))
+        .finish())
+}

@@ -1,0 +1,129 @@
+//! `GET /c/{reference}?k={token}`: the customer's view of their case. Without the right
+//! token the page does not exist, whatever the reference.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::db::queries::{cases, locations};
+use crate::domain::language::Language;
+use crate::domain::reference::{normalize_reference, token_hash};
+use crate::web::{render, AppError, AppState};
+
+#[derive(Template)]
+#[template(path = "public/status.html")]
+struct StatusPage {
+    lang: &'static str,
+    title: String,
+    reference_label: String,
+    reference: String,
+    next: String,
+    keep: String,
+    progress_label: String,
+    steps: Vec<(String, bool)>,
+    updates_label: String,
+    no_updates: String,
+    updates: Vec<(String, String)>,
+}
+
+#[derive(Deserialize)]
+pub struct StatusQuery {
+    k: Option<String>,
+    lang: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PublicUpdate {
+    text: String,
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    query: web::Query<StatusQuery>,
+) -> Result<HttpResponse, AppError> {
+    let accept = req
+        .headers()
+        .get("accept-language")
+        .and_then(|v| v.to_str().ok());
+    let not_found = AppError::Customer {
+        status: StatusCode::NOT_FOUND,
+        lang: Language::negotiate(query.lang.as_deref(), accept, "en"),
+        title_key: "error.not_found_title",
+        message_key: "error.not_found",
+    };
+    let (Some(reference), Some(token)) = (normalize_reference(&reference), query.k.clone()) else {
+        return Err(not_found);
+    };
+    let db = state.db.clone();
+    let found = web::block(move || {
+        db.read(|c| {
+            let Some(case) = cases::find_by_reference(c, &reference)? else {
+                return Ok(None);
+            };
+            let location = locations::find(c, &case.location_id)?;
+            let updates = cases::events_of_kind(c, &case.id, "public_update")?;
+            Ok(location.map(|l| (case, l, updates)))
+        })
+    })
+    .await??;
+    let Some((case, location, updates)) = found else {
+        return Err(not_found);
+    };
+    let expected = case.status_token_hash.as_deref().unwrap_or_default();
+    if !constant_time_eq(expected.as_bytes(), token_hash(&token).as_bytes()) {
+        return Err(not_found);
+    }
+
+    let lang = Language::negotiate(query.lang.as_deref(), None, &case.language);
+    let tz: chrono_tz::Tz = location.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let when = |t: chrono::NaiveDateTime| {
+        t.and_utc()
+            .with_timezone(&tz)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    };
+    let fixing = matches!(case.status.as_str(), "in_progress" | "resolved");
+    let page = StatusPage {
+        lang: lang.code(),
+        title: lang.text("status.title"),
+        reference_label: lang.text("status.reference"),
+        reference: case.reference,
+        next: lang.text_with(
+            "status.next",
+            &[
+                ("store", &location.name),
+                ("minutes", &location.sla_minutes.to_string()),
+            ],
+        ),
+        keep: lang.text("status.keep"),
+        progress_label: lang.text("status.progress"),
+        steps: vec![
+            (lang.text("status.received"), true),
+            (lang.text("status.seen"), case.acknowledged_at.is_some()),
+            (lang.text("status.fixing"), fixing),
+            (lang.text("status.resolved"), case.resolved_at.is_some()),
+        ],
+        updates_label: lang.text("status.updates"),
+        no_updates: lang.text("status.no_updates"),
+        updates: updates
+            .into_iter()
+            .filter_map(|e| {
+                let u: PublicUpdate = serde_json::from_str(&e.detail).ok()?;
+                Some((when(e.created_at), u.text))
+            })
+            .collect(),
+    };
+    let mut response = render::html(&page)?;
+    response.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
