@@ -149,6 +149,7 @@ pub struct TestApp {
     pub test_db: TestDb,
     pub data_dir: tempfile::TempDir,
     pub client: reqwest::Client,
+    pub scans: std::sync::Arc<mend_server::jobs::scans::ScanCounter>,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -178,6 +179,7 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", app.port());
         let db = app.db().clone();
         let handle = app.handle();
+        let scans = app.scan_counter();
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -190,6 +192,7 @@ impl TestApp {
             test_db,
             data_dir,
             client,
+            scans,
             handle,
         }
     }
@@ -455,5 +458,93 @@ impl BrowserTools {
             .iter()
             .map(|f| image::open(f).unwrap().to_luma8())
             .collect()
+    }
+}
+
+/// A complaint post, field by field, as a browser would send it.
+#[derive(Clone, Default)]
+pub struct Post {
+    pub fields: Vec<(&'static str, String)>,
+    pub photo: Option<Vec<u8>>,
+}
+
+impl Post {
+    /// A complete, valid complaint.
+    pub fn valid() -> Post {
+        Post::default()
+            .with("category", "cleanliness")
+            .with("body", "The restroom has no soap.")
+            .with("email", "guest@example.com")
+            .with("consent", "yes")
+    }
+
+    pub fn with(mut self, name: &'static str, value: &str) -> Post {
+        self.fields.retain(|(n, _)| *n != name);
+        self.fields.push((name, value.to_owned()));
+        self
+    }
+
+    pub fn without(mut self, name: &str) -> Post {
+        self.fields.retain(|(n, _)| *n != name);
+        self
+    }
+
+    pub fn photo(mut self, bytes: Vec<u8>) -> Post {
+        self.photo = Some(bytes);
+        self
+    }
+
+    fn form(&self) -> reqwest::multipart::Form {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in &self.fields {
+            form = form.text(*name, value.clone());
+        }
+        let photo = self.photo.clone().unwrap_or_default();
+        form.part(
+            "photo",
+            reqwest::multipart::Part::bytes(photo).file_name("photo.jpg"),
+        )
+    }
+}
+
+/// The value of a hidden or text input in a page.
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    Some(html[start..].split('"').next()?.to_owned())
+}
+
+impl TestApp {
+    /// Opens a touchpoint's form (as a customer would) and returns the page.
+    pub async fn open_form(&self, code: &str, query: &str) -> String {
+        let res = self.get(&format!("/t/{code}{query}")).await;
+        assert_eq!(res.status(), 200);
+        res.text().await.unwrap()
+    }
+
+    /// Opens the form, then posts `post` with the page's stamp (unless the post has one).
+    pub async fn submit(&self, code: &str, post: Post) -> reqwest::Response {
+        let page = self.open_form(code, "").await;
+        let post = if post.fields.iter().any(|(n, _)| *n == "stamp") {
+            post
+        } else {
+            post.with("stamp", &input_value(&page, "stamp").unwrap())
+        };
+        self.post_raw(code, &post).await
+    }
+
+    pub async fn post_raw(&self, code: &str, post: &Post) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/t/{code}")))
+            .multipart(post.form())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub fn case_count(&self) -> i64 {
+        self.db
+            .read(mend_server::db::queries::cases::count)
+            .unwrap()
     }
 }
