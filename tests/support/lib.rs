@@ -548,3 +548,107 @@ impl TestApp {
             .unwrap()
     }
 }
+
+/// A WebDriver session on headless Chromium, through a chromedriver of its own.
+pub struct Browser {
+    pub client: fantoccini::Client,
+    driver: std::process::Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// A phone-sized browser; `javascript` false turns scripts off entirely.
+    pub async fn phone(javascript: bool) -> Option<Browser> {
+        browser_tools()?;
+        let driver_found = std::process::Command::new("chromedriver")
+            .arg("--version")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !driver_found {
+            if std::env::var_os(BROWSER_ENV).is_some() {
+                panic!("{BROWSER_ENV} is set but chromedriver (chromium-driver) is missing");
+            }
+            eprintln!("skipped: no chromedriver; set {BROWSER_ENV} to require it");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = std::process::Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let profile = tempfile::tempdir().unwrap();
+        let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .unwrap_or("chromium");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--no-first-run", "--disable-sync", "--hide-scrollbars",
+                    "--window-size=390,844", format!("--user-data-dir={}", profile.path().display())
+                ],
+                "prefs": { "profile.managed_default_content_settings.javascript": if javascript { 1 } else { 2 } }
+            }),
+        );
+        let mut client = None;
+        for _ in 0..50 {
+            match fantoccini::ClientBuilder::native()
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(c) => {
+                    client = Some(c);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            }
+        }
+        let client = client.expect("chromedriver did not start");
+        // Headless windows are at least 500 px wide; a phone is narrower. Chromium's own
+        // device emulation sets the viewport exactly.
+        let session = client.session_id().await.unwrap().unwrap();
+        let emulated = reqwest::Client::new()
+            .post(format!(
+                "http://127.0.0.1:{port}/session/{session}/goog/cdp/execute"
+            ))
+            .json(&serde_json::json!({
+                "cmd": "Emulation.setDeviceMetricsOverride",
+                "params": { "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true }
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert!(emulated.status().is_success(), "viewport emulation failed");
+        Some(Browser {
+            client,
+            driver,
+            _profile: profile,
+        })
+    }
+
+    pub async fn screenshot_to(&self, path: &std::path::Path) {
+        let png = self.client.screenshot().await.unwrap();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(path, png).unwrap();
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}

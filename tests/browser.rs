@@ -1,0 +1,136 @@
+//! A customer in a real browser on a phone-sized screen: opens the form, fills it in,
+//! sends it and lands on the status page, with JavaScript on and off, in each language.
+//! Screenshots go to target/screenshots/, or to docs/screenshots/ (shown in the README)
+//! when MEND_UPDATE_SCREENSHOTS is set.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use fantoccini::Locator;
+use mend_testing::{seed_demo, Browser, TestApp, TestDb};
+
+const TEXTS: [(&str, &str, &str); 4] = [
+    (
+        "en",
+        "The soap dispenser in the restroom is empty.",
+        "Thank you. We have your report.",
+    ),
+    (
+        "ko",
+        "화장실 비누가 다 떨어졌어요.",
+        "감사합니다. 신고가 접수되었습니다.",
+    ),
+    (
+        "ja",
+        "トイレの石けんが空です。",
+        "ありがとうございます。報告を受け付けました。",
+    ),
+    (
+        "pl",
+        "W łazience skończyło się mydło.",
+        "Dziękujemy. Mamy Twoje zgłoszenie.",
+    ),
+];
+
+fn screenshots() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    if std::env::var_os("MEND_UPDATE_SCREENSHOTS").is_some() {
+        root.join("docs/screenshots")
+    } else {
+        root.join("target/screenshots")
+    }
+}
+
+async fn fill_and_send(app: &TestApp, code: &str, javascript: bool) {
+    let Some(browser) = Browser::phone(javascript).await else {
+        return;
+    };
+    let c = &browser.client;
+    for (lang, text, thanks) in TEXTS {
+        c.goto(&app.url(&format!("/t/{code}?lang={lang}")))
+            .await
+            .unwrap();
+        let html_lang = c
+            .find(Locator::Css("html"))
+            .await
+            .unwrap()
+            .attr("lang")
+            .await
+            .unwrap();
+        assert_eq!(html_lang.as_deref(), Some(lang));
+        if javascript {
+            browser
+                .screenshot_to(&screenshots().join(format!("form-{lang}.png")))
+                .await;
+        }
+        c.find(Locator::Css("label[for=c-cleanliness]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.find(Locator::Id("body"))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+        c.find(Locator::Id("email"))
+            .await
+            .unwrap()
+            .send_keys("guest@example.com")
+            .await
+            .unwrap();
+        c.find(Locator::Css("button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        // The 303 leads to the status page.
+        let mut landed = false;
+        for _ in 0..50 {
+            if c.current_url().await.unwrap().path().starts_with("/c/") {
+                landed = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(
+            landed,
+            "{lang} (javascript {javascript}): still at {}",
+            c.current_url().await.unwrap()
+        );
+        let heading = c
+            .find(Locator::Css("h1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(heading, thanks, "{lang}");
+        if javascript {
+            browser
+                .screenshot_to(&screenshots().join(format!("status-{lang}.png")))
+                .await;
+        }
+    }
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_customer_fills_in_the_form_and_lands_on_the_status_page_with_javascript_on_and_off() {
+    let app = TestApp::spawn_with(
+        TestDb::sqlite(),
+        &[
+            ("MEND_FORM_MIN_SECONDS", "0"),
+            ("MEND_FORM_RATE_LIMIT", "0"),
+        ],
+    )
+    .await;
+    let code = seed_demo(&app).touchpoints[0].code.clone();
+    let before = app.case_count();
+    fill_and_send(&app, &code, true).await;
+    fill_and_send(&app, &code, false).await;
+    if mend_testing::browser_tools().is_some() {
+        assert_eq!(app.case_count() - before, 8, "four languages, twice");
+    }
+}
