@@ -93,6 +93,7 @@ impl Application {
             settings,
             qr_cache: crate::web::qr_cache::QrCache::new(64 * 1024 * 1024),
             scans: scans.clone(),
+            places: crate::web::public::form::PlaceCache::new(10_000),
         });
         let secret = state.settings.secret.clone();
         let https = base_url.starts_with("https://");

@@ -26,6 +26,7 @@ pub struct AppState {
     pub qr_cache: qr_cache::QrCache,
     pub scans: std::sync::Arc<crate::jobs::scans::ScanCounter>,
     pub form_rate_limit: rate_limit::FormRateLimit,
+    pub places: public::form::PlaceCache,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig, photo_max_bytes: usize) {

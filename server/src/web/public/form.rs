@@ -58,10 +58,36 @@ struct Typed {
     photo_ref: Option<String>,
 }
 
-struct Place {
+pub struct Place {
     touchpoint: Touchpoint,
     location: Location,
     categories: Vec<String>,
+}
+
+/// How long a looked-up touchpoint is reused: a form view should not cost a database
+/// round trip, and a renamed spot or changed category list shows within seconds.
+const PLACE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Recently looked-up touchpoints, by code.
+pub struct PlaceCache(
+    quick_cache::sync::Cache<String, (std::time::Instant, std::sync::Arc<Place>)>,
+);
+
+impl PlaceCache {
+    pub fn new(entries: usize) -> PlaceCache {
+        PlaceCache(quick_cache::sync::Cache::new(entries))
+    }
+
+    fn get(&self, code: &str) -> Option<std::sync::Arc<Place>> {
+        self.0
+            .get(code)
+            .filter(|(at, _)| at.elapsed() < PLACE_TTL)
+            .map(|(_, place)| place)
+    }
+
+    fn put(&self, code: String, place: std::sync::Arc<Place>) {
+        self.0.insert(code, (std::time::Instant::now(), place));
+    }
 }
 
 fn now_unix() -> i64 {
@@ -72,7 +98,7 @@ async fn find_place(
     state: &web::Data<AppState>,
     code: &str,
     lang: Language,
-) -> Result<Place, AppError> {
+) -> Result<std::sync::Arc<Place>, AppError> {
     let not_found = AppError::Customer {
         status: StatusCode::NOT_FOUND,
         lang,
@@ -82,15 +108,21 @@ async fn find_place(
     let Some(code) = normalize_code(code) else {
         return Err(not_found);
     };
+    if let Some(place) = state.places.get(&code) {
+        return Ok(place);
+    }
     let db = state.db.clone();
+    let lookup = code.clone();
     let found =
-        web::block(move || db.read(|c| touchpoints::find_with_location(c, &code))).await??;
+        web::block(move || db.read(|c| touchpoints::find_with_location(c, &lookup))).await??;
     let (touchpoint, location, categories) = found.ok_or(not_found)?;
-    Ok(Place {
+    let place = std::sync::Arc::new(Place {
         categories: categories_of(categories.as_deref()),
         touchpoint,
         location,
-    })
+    });
+    state.places.put(code, place.clone());
+    Ok(place)
 }
 
 fn accept_language(req: &HttpRequest) -> Option<&str> {
