@@ -134,3 +134,43 @@ async fn a_customer_fills_in_the_form_and_lands_on_the_status_page_with_javascri
         assert_eq!(app.case_count() - before, 8, "four languages, twice");
     }
 }
+
+#[tokio::test]
+async fn the_form_fits_a_320_px_screen_without_sideways_scrolling() {
+    let app = TestApp::spawn(TestDb::sqlite()).await;
+    let code = seed_demo(&app).touchpoints[0].code.clone();
+    let Some(browser) = Browser::phone(true).await else {
+        return;
+    };
+    browser.viewport(320, 640).await;
+    for lang in ["en", "ko", "ja", "pl"] {
+        browser
+            .client
+            .goto(&app.url(&format!("/t/{code}?lang={lang}")))
+            .await
+            .unwrap();
+        let width = browser
+            .client
+            .execute("return document.documentElement.scrollWidth", vec![])
+            .await
+            .unwrap();
+        assert!(
+            width.as_u64().unwrap() <= 320,
+            "{lang}: page is {width} px wide"
+        );
+        // Every tap target is at least 44 px tall.
+        let smallest = browser
+            .client
+            .execute(
+                "return Math.min(...[...document.querySelectorAll('.chips label, button, input[type=email], .langs a')].map(e => e.getBoundingClientRect().height))",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            smallest.as_f64().unwrap() >= 44.0,
+            "{lang}: a tap target is {smallest} px tall"
+        );
+    }
+    browser.close().await;
+}

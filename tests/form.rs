@@ -485,3 +485,56 @@ async fn an_unknown_touchpoint_gets_a_404_in_the_browsers_language() {
         .unwrap()
         .contains("페이지를 찾을 수 없습니다"));
 }
+
+#[tokio::test]
+async fn the_status_page_shows_staff_updates_and_progress_escaped_in_the_store_time_zone() {
+    use mend_server::db::models::{new_id, CaseEvent};
+    let (app, code) = app_with(&[]).await;
+    let location = app
+        .submit(&code, Post::valid().with("lang", "pl"))
+        .await
+        .headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let case = app
+        .db
+        .read(|c| cases::find_by_reference(c, &location[3..10]))
+        .unwrap()
+        .unwrap();
+    let at =
+        chrono::NaiveDateTime::parse_from_str("2026-07-01 10:00:00", "%Y-%m-%d %H:%M:%S").unwrap();
+    app.db
+        .write(|c| -> Result<(), mend_server::db::DbError> {
+            cases::add_event(
+                c,
+                &CaseEvent {
+                    id: new_id(),
+                    case_id: case.id.clone(),
+                    actor_user_id: None,
+                    kind: "public_update".into(),
+                    detail: r#"{"text":"Soap refilled <b>now</b>"}"#.into(),
+                    created_at: at,
+                },
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    app.test_db.execute_behind_the_back(&format!(
+        "UPDATE cases SET acknowledged_at = created_at, status = 'in_progress' WHERE id = '{}'",
+        case.id
+    ));
+    let html = app.get(&location).await.text().await.unwrap();
+    assert!(html.contains("<html lang=\"pl\">"), "the case's language");
+    assert!(
+        html.contains("Soap refilled &#60;b&#62;now&#60;/b&#62;"),
+        "{html}"
+    );
+    assert!(
+        html.contains("2026-07-01 12:00"),
+        "10:00 UTC is 12:00 in Warsaw in July"
+    );
+    assert!(html.contains("<li class=\"done\">Zobaczone przez obsługę</li>"));
+    assert!(html.contains("<li class=\"done\">W naprawie</li>"));
+    assert!(html.contains("<li>Rozwiązane</li>"));
+}

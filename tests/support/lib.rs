@@ -553,10 +553,29 @@ impl TestApp {
 pub struct Browser {
     pub client: fantoccini::Client,
     driver: std::process::Child,
+    port: u16,
+    session: String,
     _profile: tempfile::TempDir,
 }
 
 impl Browser {
+    /// Sets the page's viewport with Chromium's device emulation.
+    pub async fn viewport(&self, width: u32, height: u32) {
+        let emulated = reqwest::Client::new()
+            .post(format!(
+                "http://127.0.0.1:{}/session/{}/goog/cdp/execute",
+                self.port, self.session
+            ))
+            .json(&serde_json::json!({
+                "cmd": "Emulation.setDeviceMetricsOverride",
+                "params": { "width": width, "height": height, "deviceScaleFactor": 1, "mobile": true }
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert!(emulated.status().is_success(), "viewport emulation failed");
+    }
+
     /// A phone-sized browser; `javascript` false turns scripts off entirely.
     pub async fn phone(javascript: bool) -> Option<Browser> {
         browser_tools()?;
@@ -618,24 +637,16 @@ impl Browser {
         let client = client.expect("chromedriver did not start");
         // Headless windows are at least 500 px wide; a phone is narrower. Chromium's own
         // device emulation sets the viewport exactly.
-        let session = client.session_id().await.unwrap().unwrap();
-        let emulated = reqwest::Client::new()
-            .post(format!(
-                "http://127.0.0.1:{port}/session/{session}/goog/cdp/execute"
-            ))
-            .json(&serde_json::json!({
-                "cmd": "Emulation.setDeviceMetricsOverride",
-                "params": { "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true }
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert!(emulated.status().is_success(), "viewport emulation failed");
-        Some(Browser {
+        let session = client.session_id().await.unwrap().unwrap().to_string();
+        let browser = Browser {
             client,
             driver,
+            port,
+            session,
             _profile: profile,
-        })
+        };
+        browser.viewport(390, 844).await;
+        Some(browser)
     }
 
     pub async fn screenshot_to(&self, path: &std::path::Path) {
