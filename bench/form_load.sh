@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
+# POST rows are shorter: each post needs a fresh stamp, fetched beforehand.
+POST_DURATION=${POST_DURATION:-5s}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
 cargo build --release -q -p mend-server --bin mend-server --example hello
 
@@ -27,12 +29,12 @@ echo "machine: $(nproc) cores; wrk -t2; duration $DURATION; touchpoint $code"
 run() { # label, then wrk arguments
   local label=$1; shift
   echo "### $label"
-  wrk -t2 -d"$DURATION" --latency "$@" | grep -E "Requests/sec|Latency  |  50%|  99%|Non-2xx|answers other|Socket errors"
+  wrk -t2 -d"$DURATION" --latency "$@" | grep -E "Requests/sec|Latency  |  50%|  99%|Non-2xx|answers other|Socket errors|WARNING"
 }
 for c in 50 200; do
   run "hello world, $c connections" -c"$c" http://127.0.0.1:18090/
   run "form GET, $c connections" -c"$c" "http://127.0.0.1:18091/t/$code"
-  python3 bench/stamps.py "http://127.0.0.1:18091/t/$code" "${STAMPS_PER_RUN:-30000}" "$work/stamps.txt"
-  STAMPS="$work/stamps.txt" FORM_PATH="/t/$code" THREADS=2 \
+  python3 bench/stamps.py "http://127.0.0.1:18091/t/$code" "${STAMPS_PER_RUN:-100000}" "$work/stamps.txt"
+  STAMPS="$work/stamps.txt" FORM_PATH="/t/$code" THREADS=2 DURATION="$POST_DURATION" \
     run "form POST (new complaint each), $c connections" -c"$c" -s bench/post.lua "http://127.0.0.1:18091/t/$code"
 done

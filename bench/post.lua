@@ -42,4 +42,9 @@ function done(summary, latency, requests)
     total = total + t:get("used")
   end
   io.write(string.format("answers other than 303: %d of %d\n", total_bad, total))
+  local available = 0
+  for _ in io.lines(os.getenv("STAMPS")) do available = available + 1 end
+  if total > available then
+    io.write(string.format("WARNING: %d posts but only %d stamps: %d were repeats\n", total, available, total - available))
+  end
 end

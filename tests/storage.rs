@@ -363,7 +363,80 @@ fn scans_are_counted_per_touchpoint_per_day(t: &TestDb) {
     assert_eq!(counted, vec![(day(1), 1)]);
 }
 
+/// 200 complaints at once through the group-commit writer: every one stored once, with
+/// its own reference; a repeated render gets the first case back.
+fn concurrent_complaints_are_all_stored_once(t: &TestDb) {
+    use mend_server::domain::complaint::{categories_of, validate, ComplaintForm};
+    use mend_server::domain::intake::{IntakeQueue, Submission};
+    use mend_server::domain::language::Language;
+    let db = t.open();
+    let loc = location("Rush");
+    let tp = touchpoint(&loc.id, "Door");
+    insert(&db, |c| {
+        location_queries::insert(c, &loc)?;
+        touchpoint_queries::insert(c, &tp)
+    });
+    let queue = IntakeQueue::start(db.clone());
+    let key = b"k".repeat(32);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let receipts: Vec<_> = runtime.block_on(async {
+        let submissions = (0..200).map(|i| {
+            let (queue, key, loc, tp) = (queue.clone(), key.clone(), loc.clone(), tp.clone());
+            async move {
+                let form = ComplaintForm {
+                    category: "other".into(),
+                    body: format!("complaint {i}"),
+                    ..Default::default()
+                };
+                let complaint = validate(&form, &categories_of(None)).unwrap();
+                // Every tenth is a double tap of the one before.
+                let nonce = format!("render-{}", if i % 10 == 9 { i - 1 } else { i });
+                let s = Submission {
+                    location: &loc,
+                    touchpoint: &tp,
+                    complaint,
+                    language: Language::En,
+                    render_nonce: nonce,
+                    photo_hash: None,
+                };
+                queue.submit(&key, s).await.unwrap()
+            }
+        });
+        let mut handles = Vec::new();
+        for s in submissions {
+            handles.push(tokio::spawn(s));
+        }
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.unwrap());
+        }
+        out
+    });
+    let distinct: std::collections::BTreeSet<_> =
+        receipts.iter().map(|r| r.reference.clone()).collect();
+    assert_eq!(distinct.len(), 180);
+    assert_eq!(
+        db.read(|c| cases::table.count().get_result::<i64>(c))
+            .unwrap(),
+        180
+    );
+    assert_eq!(
+        db.read(|c| case_events::table.count().get_result::<i64>(c))
+            .unwrap(),
+        180
+    );
+    for i in (9..200).step_by(10) {
+        assert_eq!(
+            receipts[i].reference,
+            receipts[i - 1].reference,
+            "double tap {i}"
+        );
+        assert_eq!(receipts[i].token, receipts[i - 1].token);
+    }
+}
+
 on_both_backends!(
+    concurrent_complaints_are_all_stored_once,
     scans_are_counted_per_touchpoint_per_day,
     every_table_stores_and_returns_its_rows,
     foreign_keys_are_enforced,

@@ -94,6 +94,7 @@ impl Application {
             qr_cache: crate::web::qr_cache::QrCache::new(64 * 1024 * 1024),
             scans: scans.clone(),
             places: crate::web::public::form::PlaceCache::new(10_000),
+            intake: crate::domain::intake::IntakeQueue::start(db.clone()),
         });
         let secret = state.settings.secret.clone();
         let https = base_url.starts_with("https://");

@@ -45,6 +45,8 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
     #[error("migration failed: {0}")]
     Migration(String),
+    #[error("{0}")]
+    Other(String),
 }
 
 impl DbError {

@@ -1,6 +1,16 @@
-//! Taking in a complaint: one transaction writes the case and its first timeline event, so
-//! a success answer always means both are stored. A second post of the same form render
-//! (a double tap) finds the first case instead of making another.
+//! Taking in a complaint: the case and its first timeline event are written in one
+//! transaction, so a success answer always means both are stored. A second post of the
+//! same form render (a double tap) finds the first case instead of making another.
+//!
+//! Writes go through one writer thread per server (group commit): every complaint queued
+//! while the previous batch was being made durable is committed in the next transaction,
+//! and each request is answered only after the batch holding it is durable. One fsync then
+//! serves many complaints, and requests wait in a fair FIFO queue instead of contending for
+//! the database.
+
+use std::sync::mpsc;
+
+use tokio::sync::oneshot;
 
 use crate::db::models::{new_id, now_utc, Case, CaseEvent, Location, Touchpoint};
 use crate::db::queries::cases;
@@ -9,6 +19,9 @@ use crate::domain::complaint::Complaint;
 use crate::domain::language::Language;
 use crate::domain::photo;
 use crate::domain::reference::{new_reference, status_token, token_hash};
+
+/// Most complaints committed in one transaction.
+const MAX_BATCH: usize = 256;
 
 pub struct Submission<'a> {
     pub location: &'a Location,
@@ -29,6 +42,91 @@ pub struct Receipt {
     pub repeated: bool,
 }
 
+/// One complaint's fate: its reference, and whether it repeated an earlier post.
+type Outcome = Result<(String, bool), DbError>;
+
+struct Job {
+    case: Case,
+    event: CaseEvent,
+    reply: oneshot::Sender<Outcome>,
+}
+
+/// The queue to the writer thread. Dropping the last handle ends the thread once the
+/// queue is empty.
+#[derive(Clone)]
+pub struct IntakeQueue {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl IntakeQueue {
+    pub fn start(db: Db) -> IntakeQueue {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let spawned = std::thread::Builder::new()
+            .name("mend-intake".into())
+            .spawn(move || write_batches(&db, &queue));
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "intake writer thread did not start");
+        }
+        IntakeQueue { jobs }
+    }
+
+    pub async fn submit(&self, key: &[u8], s: Submission<'_>) -> Result<Receipt, DbError> {
+        let token = status_token(key, &s.render_nonce);
+        let (case, event) = rows(&s, &token);
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job { case, event, reply })
+            .map_err(|_| DbError::Other("the intake writer has stopped".into()))?;
+        let (reference, repeated) = answer
+            .await
+            .map_err(|_| DbError::Other("the intake writer dropped a complaint".into()))??;
+        Ok(Receipt {
+            reference,
+            token,
+            repeated,
+        })
+    }
+}
+
+fn rows(s: &Submission<'_>, token: &str) -> (Case, CaseEvent) {
+    let (photo_path, photo_thumb_path) = match &s.photo_hash {
+        Some(h) => {
+            let (main, thumb) = photo::relative_paths(h);
+            (Some(main), Some(thumb))
+        }
+        None => (None, None),
+    };
+    let now = now_utc();
+    let case = Case {
+        id: new_id(),
+        reference: new_reference(),
+        location_id: s.location.id.clone(),
+        touchpoint_id: s.touchpoint.id.clone(),
+        category: s.complaint.category.clone(),
+        body: s.complaint.text.as_str().to_owned(),
+        contact_email: s.complaint.contact.as_ref().map(|c| c.as_str().to_owned()),
+        contact_consent: s.complaint.consent,
+        language: s.language.code().to_owned(),
+        status: "new".into(),
+        created_at: now,
+        acknowledged_at: None,
+        resolved_at: None,
+        status_token_hash: Some(token_hash(token)),
+        render_nonce: Some(s.render_nonce.clone()),
+        photo_path,
+        photo_thumb_path,
+    };
+    let event = CaseEvent {
+        id: new_id(),
+        case_id: case.id.clone(),
+        actor_user_id: None,
+        kind: "received".into(),
+        detail: "{}".into(),
+        created_at: now,
+    };
+    (case, event)
+}
+
 fn is_unique_violation(e: &DbError) -> bool {
     matches!(
         e,
@@ -39,85 +137,60 @@ fn is_unique_violation(e: &DbError) -> bool {
     )
 }
 
-pub fn submit(db: &Db, key: &[u8], s: Submission<'_>) -> Result<Receipt, DbError> {
-    let token = status_token(key, &s.render_nonce);
-    let earlier = |db: &Db| -> Result<Option<Receipt>, DbError> {
-        Ok(db
-            .read(|c| cases::find_by_render_nonce(c, &s.render_nonce))?
-            .map(|case| Receipt {
-                reference: case.reference,
-                token: token.clone(),
-                repeated: true,
-            }))
-    };
-    if let Some(receipt) = earlier(db)? {
-        return Ok(receipt);
+/// Stores one complaint inside the batch's transaction (as a savepoint, so one bad row
+/// does not undo the others). Returns the reference, and whether it was a repeat.
+fn store_one(c: &mut crate::db::DbConnection, job: &mut Job) -> Outcome {
+    use diesel::Connection;
+    let nonce = job.case.render_nonce.clone().unwrap_or_default();
+    if let Some(earlier) = cases::find_by_render_nonce(c, &nonce)? {
+        return Ok((earlier.reference, true));
     }
-    let (photo_path, photo_thumb_path) = match &s.photo_hash {
-        Some(h) => {
-            let (main, thumb) = photo::relative_paths(h);
-            (Some(main), Some(thumb))
-        }
-        None => (None, None),
-    };
     // A reference collision is rare (1 in hundreds of millions) but possible: draw again.
-    for _ in 0..8 {
-        let now = now_utc();
-        let case = Case {
-            id: new_id(),
-            reference: new_reference(),
-            location_id: s.location.id.clone(),
-            touchpoint_id: s.touchpoint.id.clone(),
-            category: s.complaint.category.clone(),
-            body: s.complaint.text.as_str().to_owned(),
-            contact_email: s.complaint.contact.as_ref().map(|c| c.as_str().to_owned()),
-            contact_consent: s.complaint.consent,
-            language: s.language.code().to_owned(),
-            status: "new".into(),
-            created_at: now,
-            acknowledged_at: None,
-            resolved_at: None,
-            status_token_hash: Some(token_hash(&token)),
-            render_nonce: Some(s.render_nonce.clone()),
-            photo_path: photo_path.clone(),
-            photo_thumb_path: photo_thumb_path.clone(),
-        };
-        let written = db.write(|c| -> Result<bool, DbError> {
-            if cases::reference_taken(c, &case.reference)? {
-                return Ok(false);
+    while cases::reference_taken(c, &job.case.reference)? {
+        job.case.reference = new_reference();
+    }
+    let stored = c.transaction(|c| -> Result<(), DbError> {
+        cases::insert(c, &job.case)?;
+        cases::add_event(c, &job.event)?;
+        Ok(())
+    });
+    match stored {
+        Ok(()) => Ok((job.case.reference.clone(), false)),
+        // Another server instance took the same render first (shared PostgreSQL).
+        Err(e) if is_unique_violation(&e) => match cases::find_by_render_nonce(c, &nonce)? {
+            Some(earlier) => Ok((earlier.reference, true)),
+            None => Err(e),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+fn write_batches(db: &Db, queue: &mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
             }
-            cases::insert(c, &case)?;
-            cases::add_event(
-                c,
-                &CaseEvent {
-                    id: new_id(),
-                    case_id: case.id.clone(),
-                    actor_user_id: None,
-                    kind: "received".into(),
-                    detail: "{}".into(),
-                    created_at: now,
-                },
-            )?;
-            Ok(true)
+        }
+        let outcomes = db.write(|c| -> Result<Vec<Outcome>, DbError> {
+            Ok(batch.iter_mut().map(|job| store_one(c, job)).collect())
         });
-        match written {
-            Ok(true) => {
-                return Ok(Receipt {
-                    reference: case.reference,
-                    token,
-                    repeated: false,
-                })
+        match outcomes {
+            Ok(outcomes) => {
+                for (job, outcome) in batch.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(outcome);
+                }
             }
-            Ok(false) => continue,
-            // Two taps raced past the first check: the other one won.
-            Err(e) if is_unique_violation(&e) => match earlier(db)? {
-                Some(receipt) => return Ok(receipt),
-                None => continue,
-            },
-            Err(e) => return Err(e),
+            Err(e) => {
+                // Nothing of this batch was committed: every sender hears so.
+                let message = e.to_string();
+                tracing::error!(error = %message, size = batch.len(), "complaint batch not stored");
+                for job in batch {
+                    let _ = job.reply.send(Err(DbError::Other(message.clone())));
+                }
+            }
         }
     }
-    Err(DbError::Migration(
-        "could not draw a free case reference".into(),
-    ))
 }

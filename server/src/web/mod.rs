@@ -27,6 +27,7 @@ pub struct AppState {
     pub scans: std::sync::Arc<crate::jobs::scans::ScanCounter>,
     pub form_rate_limit: rate_limit::FormRateLimit,
     pub places: public::form::PlaceCache,
+    pub intake: crate::domain::intake::IntakeQueue,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig, photo_max_bytes: usize) {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::db::models::{Location, Touchpoint};
 use crate::db::queries::touchpoints;
 use crate::domain::complaint::{categories_of, validate, ComplaintForm, Field};
-use crate::domain::intake::{self, Submission};
+use crate::domain::intake::Submission;
 use crate::domain::language::Language;
 use crate::domain::photo::{self, PhotoError};
 use crate::domain::render_stamp::{self, StampError};
@@ -435,11 +435,10 @@ pub async fn submit(
         }
     };
 
-    let st = state.clone();
-    let receipt = web::block(move || {
-        intake::submit(
-            &st.db,
-            st.settings.secret.expose_bytes(),
+    let receipt = state
+        .intake
+        .submit(
+            state.settings.secret.expose_bytes(),
             Submission {
                 location: &place.location,
                 touchpoint: &place.touchpoint,
@@ -449,8 +448,7 @@ pub async fn submit(
                 photo_hash: typed.photo_ref,
             },
         )
-    })
-    .await??;
+        .await?;
     // Sent only now: the case is committed.
     Ok(HttpResponse::SeeOther()
         .insert_header((
