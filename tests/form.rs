@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use mend_server::db::queries::{cases, scans};
-use mend_testing::{input_value, seed_demo, Post, TestApp, TestDb};
+use mend_testing::{input_value, png_bomb, seed_demo, Post, TestApp, TestDb};
 
 /// An app with the abuse guards off (each test turns on the one it checks) and a code.
 async fn app_with(settings: &[(&str, &str)]) -> (TestApp, String) {
@@ -382,15 +382,7 @@ async fn a_photo_is_shrunk_stripped_of_gps_and_kept_for_staff() {
 #[tokio::test]
 async fn bad_photos_are_refused_with_the_reason_and_nothing_is_stored() {
     let (app, code) = app_with(&[("MEND_PHOTO_MAX_MB", "1")]).await;
-    let mut bomb = Vec::new();
-    {
-        let mut e = png::Encoder::new(&mut bomb, 20_000, 20_000);
-        e.set_color(png::ColorType::Grayscale);
-        let mut w = e.write_header().unwrap();
-        let mut s = w.stream_writer().unwrap();
-        std::io::Write::write_all(&mut s, &vec![0u8; 80_000]).unwrap();
-        drop(s);
-    }
+    let bomb = png_bomb(20_000, 4);
     for (photo, message) in [
         (
             b"%PDF-1.4 not a photo".to_vec(),

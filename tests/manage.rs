@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use mend_server::db::queries::locations;
-use mend_testing::{csrf_in, seed_demo, TestApp, TestDb};
+use mend_testing::{csrf_in, png_bomb, seed_demo, TestApp, TestDb};
 
 const PASSWORD: &str = "a long enough password";
 
@@ -272,18 +272,7 @@ async fn an_upload_that_is_not_an_image_or_is_a_bomb_is_refused_and_nothing_is_s
         .contains("This is not a PNG or JPEG image."));
 
     // 6000 x 6000 black pixels: a few kilobytes that decode to 36 megapixels.
-    let mut bomb = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut bomb, 6000, 6000);
-        encoder.set_color(png::ColorType::Grayscale);
-        let mut writer = encoder.write_header().unwrap();
-        let mut stream = writer.stream_writer().unwrap();
-        let row = vec![0u8; 6000];
-        for _ in 0..6000 {
-            std::io::Write::write_all(&mut stream, &row).unwrap();
-        }
-        stream.finish().unwrap();
-    }
+    let bomb = png_bomb(6000, 6000);
     let res = upload(&app, &client, &location, bomb).await;
     assert_eq!(res.status(), 400);
     assert!(res

@@ -663,3 +663,21 @@ impl Browser {
         let _ = self.driver.wait();
     }
 }
+
+/// A decompression bomb: a PNG header claiming `side` x `side` grey pixels, followed by
+/// `rows` rows of them. A few kilobytes on the wire; gigabytes if fully decoded.
+pub fn png_bomb(side: u32, rows: u32) -> Vec<u8> {
+    let mut bomb = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut bomb, side, side);
+        encoder.set_color(png::ColorType::Grayscale);
+        let mut writer = encoder.write_header().unwrap();
+        let mut stream = writer.stream_writer().unwrap();
+        let row = vec![0u8; side as usize];
+        for _ in 0..rows {
+            std::io::Write::write_all(&mut stream, &row).unwrap();
+        }
+        let _ = stream.finish();
+    }
+    bomb
+}

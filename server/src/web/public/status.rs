@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::db::queries::{cases, locations};
 use crate::domain::language::Language;
-use crate::domain::reference::{normalize_reference, token_hash};
+use crate::domain::reference::{constant_time_eq, normalize_reference, token_hash};
 use crate::web::{render, AppError, AppState};
 
 #[derive(Template)]
@@ -122,8 +122,4 @@ pub async fn show(
         actix_web::http::header::HeaderValue::from_static("no-store"),
     );
     Ok(response)
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
