@@ -101,6 +101,8 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(crate::web::session::middleware(&secret, https))
+                // A bug that panics answers 500 instead of dropping the connection.
+                .wrap(actix_web_lab::middleware::CatchPanic::default())
                 .wrap(security_headers())
                 .wrap(Compress::default())
                 .wrap(TracingLogger::default())
@@ -170,5 +172,32 @@ impl Application {
         };
         flush().await;
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{test, web, App};
+
+    #[actix_web::test]
+    async fn a_panicking_handler_answers_500_and_the_server_keeps_serving() {
+        let app = test::init_service(
+            App::new()
+                .wrap(actix_web_lab::middleware::CatchPanic::default())
+                .route(
+                    "/boom",
+                    web::get().to(|| async { panic!("a bug") as &'static str }),
+                )
+                .route("/fine", web::get().to(|| async { "fine" })),
+        )
+        .await;
+        // The middleware turns the panic into an error, which the server answers as a 500.
+        let err = test::try_call_service(&app, test::TestRequest::get().uri("/boom").to_request())
+            .await
+            .expect_err("the panic became an error");
+        assert_eq!(err.as_response_error().status_code(), 500);
+        let res =
+            test::call_service(&app, test::TestRequest::get().uri("/fine").to_request()).await;
+        assert_eq!(res.status(), 200);
     }
 }
