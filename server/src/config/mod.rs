@@ -6,7 +6,7 @@ mod raw;
 mod secret_file;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use lettre::message::Mailbox;
 use secrecy::{ExposeSecret, SecretString};
@@ -237,10 +237,6 @@ impl Settings {
 
     pub fn secret_file(&self) -> PathBuf {
         secret_file::path(&self.data_dir)
-    }
-
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
     }
 }
 

@@ -49,12 +49,6 @@ pub enum DbError {
     Other(String),
 }
 
-impl DbError {
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, DbError::Query(diesel::result::Error::NotFound))
-    }
-}
-
 /// How long a request waits for a pooled connection before it is told to come back later.
 const POOL_WAIT: Duration = Duration::from_secs(5);
 

@@ -28,13 +28,10 @@ pub fn find_by_code(conn: &mut DbConnection, code: &str) -> QueryResult<Option<T
         .optional()
 }
 
-/// A touchpoint with its location's name, language and logo fingerprint: what a sticker needs.
+/// A touchpoint with its location's logo fingerprint: what a sticker image needs.
 #[derive(Debug, Clone, Queryable)]
 pub struct StickerSubject {
     pub touchpoint: Touchpoint,
-    pub location_name: String,
-    pub location_language: String,
-    pub location_time_zone: String,
     pub logo_etag: Option<String>,
 }
 
@@ -46,13 +43,7 @@ pub fn find_sticker_subject(
     touchpoints::table
         .inner_join(locations::table)
         .filter(touchpoints::code.eq(code))
-        .select((
-            Touchpoint::as_select(),
-            locations::name,
-            locations::default_language,
-            locations::time_zone,
-            locations::logo_etag,
-        ))
+        .select((Touchpoint::as_select(), locations::logo_etag))
         .first(conn)
         .optional()
 }

@@ -410,19 +410,10 @@ pub async fn submit(
 
     let complaint = match validate(&typed.form, &place.categories) {
         Ok(c) if errors.is_empty() => c,
-        Ok(_) => {
-            return render(
-                &state,
-                &place,
-                lang,
-                &typed,
-                &errors,
-                None,
-                StatusCode::BAD_REQUEST,
-            )
-        }
-        Err(mut more) => {
-            errors.append(&mut more);
+        outcome => {
+            if let Err(more) = outcome {
+                errors.extend(more);
+            }
             return render(
                 &state,
                 &place,
