@@ -89,6 +89,21 @@ fn every_table_stores_and_returns_its_rows(t: &TestDb) {
         last_error: None,
         dedupe_key: format!("alert:{}", case.id),
         created_at: now_utc(),
+        failed_at: Some(now_utc()),
+        case_id: Some(case.id.clone()),
+    };
+    let route = AlertRecipient {
+        location_id: loc.id.clone(),
+        rule: "category".into(),
+        category: "cleanliness".into(),
+        email: "staff@example.com".into(),
+    };
+    let escalation = Escalation {
+        case_id: case.id.clone(),
+        level: 1,
+        due_at: now_utc(),
+        fired_at: Some(now_utc()),
+        cancelled_at: None,
     };
     let survey = Survey {
         id: new_id(),
@@ -148,6 +163,12 @@ fn every_table_stores_and_returns_its_rows(t: &TestDb) {
         diesel::insert_into(kiosk_devices::table)
             .values(&kiosk)
             .execute(c)?;
+        diesel::insert_into(alert_recipients::table)
+            .values(&route)
+            .execute(c)?;
+        diesel::insert_into(escalations::table)
+            .values(&escalation)
+            .execute(c)?;
         diesel::insert_into(kiosk_ratings::table)
             .values(&rating)
             .execute(c)
@@ -180,6 +201,18 @@ fn every_table_stores_and_returns_its_rows(t: &TestDb) {
             mail
         );
         assert_eq!(surveys::table.select(Survey::as_select()).first(c)?, survey);
+        assert_eq!(
+            alert_recipients::table
+                .select(AlertRecipient::as_select())
+                .first(c)?,
+            route
+        );
+        assert_eq!(
+            escalations::table
+                .select(Escalation::as_select())
+                .first(c)?,
+            escalation
+        );
         assert_eq!(
             kiosk_devices::table
                 .select(KioskDevice::as_select())
@@ -376,7 +409,13 @@ fn concurrent_complaints_are_all_stored_once(t: &TestDb) {
         location_queries::insert(c, &loc)?;
         touchpoint_queries::insert(c, &tp)
     });
-    let queue = IntakeQueue::start(db.clone());
+    let ctx = mend_server::domain::alerts::AlertContext {
+        base_url: "http://mend.test".into(),
+        key: mend_server::config::SigningKey::parse(&"k".repeat(32)).unwrap(),
+        clock: mend_server::domain::clock::Clock::system(),
+        ack_link_ttl: chrono::Duration::hours(1),
+    };
+    let queue = IntakeQueue::start(db.clone(), ctx, Default::default());
     let key = b"k".repeat(32);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let receipts: Vec<_> = runtime.block_on(async {
@@ -421,7 +460,16 @@ fn concurrent_complaints_are_all_stored_once(t: &TestDb) {
         180
     );
     assert_eq!(
-        db.read(|c| case_events::table.count().get_result::<i64>(c))
+        db.read(|c| case_events::table
+            .filter(case_events::kind.eq("received"))
+            .count()
+            .get_result::<i64>(c))
+            .unwrap(),
+        180
+    );
+    // Each new case starts its escalation clock in the same transaction.
+    assert_eq!(
+        db.read(|c| escalations::table.count().get_result::<i64>(c))
             .unwrap(),
         180
     );
@@ -435,7 +483,177 @@ fn concurrent_complaints_are_all_stored_once(t: &TestDb) {
     }
 }
 
+fn outbox_message(key: &str) -> OutboxMessage {
+    let now = now_utc();
+    OutboxMessage {
+        id: new_id(),
+        kind: "alert".into(),
+        recipient: "a@shop.example".into(),
+        payload: "{}".into(),
+        attempts: 0,
+        next_attempt_at: now,
+        claimed_until: None,
+        sent_at: None,
+        last_error: None,
+        dedupe_key: key.into(),
+        created_at: now,
+        failed_at: None,
+        case_id: None,
+    }
+}
+
+fn claim(db: &Db, at: NaiveDateTime, limit: i64) -> Vec<OutboxMessage> {
+    use mend_server::db::queries::outbox;
+    let lease = at + chrono::Duration::minutes(2);
+    db.write(|c| -> Result<_, DbError> { Ok(outbox::claim_due(c, at, lease, limit)?) })
+        .unwrap()
+}
+
+/// A claimed row is nobody else's until its lease ends; sent and refused rows never come
+/// back; a retry comes back when due; a dedupe key enqueues once.
+fn outbox_rows_are_claimed_once_and_come_back_only_after_their_lease(t: &TestDb) {
+    use mend_server::db::queries::outbox;
+    let db = t.open();
+    let rows: Vec<_> = (0..3).map(|i| outbox_message(&format!("k{i}"))).collect();
+    let fresh = insert(&db, |c| {
+        let mut fresh = Vec::new();
+        for r in &rows {
+            fresh.push(outbox::enqueue(c, r)?);
+        }
+        fresh.push(outbox::enqueue(c, &outbox_message("k0"))?);
+        Ok(fresh)
+    });
+    assert_eq!(
+        fresh,
+        [true, true, true, false],
+        "the repeated key is not enqueued"
+    );
+    let now = now_utc();
+    let first = claim(&db, now, 10);
+    assert_eq!(first.len(), 3);
+    assert!(first.iter().all(|r| r.attempts == 1));
+    assert!(claim(&db, now + chrono::Duration::seconds(60), 10).is_empty());
+
+    // The worker died: after the lease the rows come back, each once more.
+    let later = now + chrono::Duration::minutes(3);
+    let again = claim(&db, later, 10);
+    assert_eq!(again.len(), 3);
+    assert!(again.iter().all(|r| r.attempts == 2));
+    insert(&db, |c| {
+        outbox::mark_sent(c, &again[0].id, later)?;
+        outbox::mark_failed(c, &again[1].id, later, "550 no such user")?;
+        outbox::mark_retry(
+            c,
+            &again[2].id,
+            later + chrono::Duration::minutes(10),
+            "421 busy",
+        )
+    });
+    assert!(claim(&db, later + chrono::Duration::minutes(5), 10).is_empty());
+    let retried = claim(&db, later + chrono::Duration::minutes(11), 10);
+    assert_eq!(retried.len(), 1);
+    assert_eq!(retried[0].id, again[2].id);
+    assert_eq!(retried[0].last_error.as_deref(), Some("421 busy"));
+    insert(&db, |c| outbox::mark_sent(c, &retried[0].id, later));
+    assert!(claim(&db, later + chrono::Duration::days(30), 10).is_empty());
+}
+
+/// Eight workers claiming from one outbox at once never get the same row.
+fn concurrent_claimers_never_share_a_row(t: &TestDb) {
+    use mend_server::db::queries::outbox;
+    let db = t.open();
+    insert(&db, |c| {
+        for i in 0..300 {
+            outbox::enqueue(c, &outbox_message(&format!("k{i}")))?;
+        }
+        Ok(())
+    });
+    let at = now_utc() + chrono::Duration::seconds(1);
+    let claimed: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..8)
+            .map(|_| {
+                let db = db.clone();
+                s.spawn(move || {
+                    let mut mine = Vec::new();
+                    loop {
+                        let got = claim(&db, at, 7);
+                        if got.is_empty() {
+                            return mine;
+                        }
+                        mine.extend(got.into_iter().map(|r| r.id));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    let distinct: std::collections::BTreeSet<_> = claimed.iter().collect();
+    assert_eq!(claimed.len(), 300, "every row claimed");
+    assert_eq!(distinct.len(), 300, "no row claimed twice");
+}
+
+/// An escalation level fires once; cancelling touches only what is pending.
+fn an_escalation_fires_once_and_cancelling_leaves_fired_ones_alone(t: &TestDb) {
+    use mend_server::db::queries::escalations as q;
+    let db = t.open();
+    let loc = location("Chain");
+    let tp = touchpoint(&loc.id, "Door");
+    let now = now_utc();
+    let case = Case {
+        id: new_id(),
+        reference: "AAA-BBB".into(),
+        location_id: loc.id.clone(),
+        touchpoint_id: tp.id.clone(),
+        category: "other".into(),
+        body: "x".into(),
+        contact_email: None,
+        contact_consent: false,
+        language: "en".into(),
+        status: "new".into(),
+        created_at: now,
+        acknowledged_at: None,
+        resolved_at: None,
+        status_token_hash: None,
+        render_nonce: None,
+        photo_path: None,
+        photo_thumb_path: None,
+    };
+    let level = |level: i32| Escalation {
+        case_id: case.id.clone(),
+        level,
+        due_at: now,
+        fired_at: None,
+        cancelled_at: None,
+    };
+    insert(&db, |c| {
+        location_queries::insert(c, &loc)?;
+        touchpoint_queries::insert(c, &tp)?;
+        mend_server::db::queries::cases::insert(c, &case)?;
+        q::schedule(c, &level(1))?;
+        q::schedule(c, &level(1))
+    });
+    assert_eq!(
+        db.read(|c| q::due(c, now, 10)).unwrap().len(),
+        1,
+        "scheduling twice keeps one"
+    );
+    assert!(insert(&db, |c| q::fire(c, &case.id, 1, now)));
+    assert!(!insert(&db, |c| q::fire(c, &case.id, 1, now)), "fires once");
+    insert(&db, |c| q::schedule(c, &level(2)));
+    assert_eq!(insert(&db, |c| q::cancel_pending(c, &case.id, now)), 1);
+    let chain = db.read(|c| q::for_case(c, &case.id)).unwrap();
+    assert!(chain[0].fired_at.is_some() && chain[0].cancelled_at.is_none());
+    assert!(chain[1].fired_at.is_none() && chain[1].cancelled_at.is_some());
+    assert!(db.read(|c| q::due(c, now, 10)).unwrap().is_empty());
+}
+
 on_both_backends!(
+    outbox_rows_are_claimed_once_and_come_back_only_after_their_lease,
+    concurrent_claimers_never_share_a_row,
+    an_escalation_fires_once_and_cancelling_leaves_fired_ones_alone,
     concurrent_complaints_are_all_stored_once,
     scans_are_counted_per_touchpoint_per_day,
     every_table_stores_and_returns_its_rows,

@@ -34,6 +34,52 @@ pub enum Command {
     /// Create the demo store, touchpoints and manager (idempotent) and print
     /// `touchpoint <CODE> <URL>` and `login <EMAIL> <PASSWORD>` lines.
     SeedDemo,
+    /// Run only the outbox worker (emails and escalations), without serving HTTP. Any
+    /// number may share one PostgreSQL with the servers; each message is sent once.
+    Worker,
+    /// Show or change a location's alert routing, opening hours, SLA and severity rules.
+    Alerts {
+        #[command(subcommand)]
+        action: AlertsAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsAction {
+    /// Print a location's alert settings.
+    Show {
+        #[arg(long)]
+        location: String,
+    },
+    /// Change a location's alert settings; what is not given stays as it is.
+    Set {
+        #[arg(long)]
+        location: String,
+        /// Addresses alerted when no category rule matches, comma-separated ("" clears).
+        #[arg(long)]
+        fallback: Option<String>,
+        /// `KEY=ADDRESSES` for one category (repeatable; `KEY=` removes the rule).
+        #[arg(long = "category")]
+        categories: Vec<String>,
+        /// Addresses alerted outside opening hours instead ("" clears).
+        #[arg(long)]
+        after_hours: Option<String>,
+        /// In the store's time zone, e.g. "mon-fri 08:00-20:00; sat 09:00-14:00" ("" = always open).
+        #[arg(long)]
+        hours: Option<String>,
+        /// Minutes before an unacknowledged case goes to the store's managers.
+        #[arg(long)]
+        sla_minutes: Option<u32>,
+        /// Minutes after that before it goes to the admins.
+        #[arg(long)]
+        escalation_minutes: Option<u32>,
+        /// Category keys that mark a case severe, comma-separated.
+        #[arg(long)]
+        severe_categories: Option<String>,
+        /// Words that mark a case severe when the customer uses them, comma-separated.
+        #[arg(long)]
+        severe_keywords: Option<String>,
+    },
 }
 
 /// Exit code for anything the operator must fix in configuration.
@@ -63,7 +109,94 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Serve => serve(settings, cli.demo),
+        Command::Worker => worker(settings),
+        Command::Alerts { action } => alerts(&settings, action),
     }
+}
+
+fn alerts(settings: &Settings, action: AlertsAction) -> ExitCode {
+    use crate::domain::alert_settings::{self, AlertSettingsChange, AlertSettingsError};
+    let db = match open_database(settings) {
+        Ok(db) => db,
+        Err(e) => return fail(EXIT_CONFIG, &e),
+    };
+    let result = match action {
+        AlertsAction::Show { location } => alert_settings::show(&db, &location),
+        AlertsAction::Set {
+            location,
+            fallback,
+            categories,
+            after_hours,
+            hours,
+            sla_minutes,
+            escalation_minutes,
+            severe_categories,
+            severe_keywords,
+        } => alert_settings::apply(
+            &db,
+            &location,
+            &AlertSettingsChange {
+                fallback,
+                categories,
+                after_hours,
+                opening_hours: hours,
+                sla_minutes,
+                escalation_minutes,
+                severe_categories,
+                severe_keywords,
+            },
+        ),
+    };
+    match result {
+        Ok(shown) => {
+            println!("{shown}");
+            ExitCode::SUCCESS
+        }
+        Err(e @ (AlertSettingsError::Invalid(_) | AlertSettingsError::NoSuchLocation(_))) => {
+            fail(EXIT_CONFIG, &e)
+        }
+        Err(e) => fail(1, &e),
+    }
+}
+
+fn worker(settings: Settings) -> ExitCode {
+    actix_web::rt::System::new().block_on(async move {
+        let db = match open_database(&settings) {
+            Ok(db) => db,
+            Err(e) => return fail(EXIT_CONFIG, &e),
+        };
+        let worker = match crate::startup::outbox_worker(
+            &settings,
+            db,
+            settings.public_base_url(),
+            crate::domain::clock::Clock::system(),
+            crate::jobs::outbox::OutboxWaker::default(),
+        ) {
+            Ok(w) => w,
+            Err(e) => return fail(EXIT_CONFIG, &e),
+        };
+        tokio::select! {
+            () = worker.run() => {}
+            () = stop_signal() => tracing::info!("worker stopped"),
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+/// SIGTERM or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn serve(settings: Settings, demo: bool) -> ExitCode {

@@ -12,6 +12,10 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::db::{Db, DbError};
+use crate::domain::alerts::AlertContext;
+use crate::domain::clock::Clock;
+use crate::jobs::mailer::Mailer;
+use crate::jobs::outbox::{OutboxWaker, OutboxWorker};
 use crate::jobs::scans::{ScanCounter, FLUSH_EVERY};
 use crate::web::{routes, AppState};
 
@@ -20,6 +24,8 @@ use crate::web::{routes, AppState};
 pub enum StartupError {
     #[error("MEND_DATABASE_URL: {url}: {}", one_line(.source))]
     Database { url: String, source: DbError },
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
     #[error("MEND_BIND: cannot listen on {addr}: {source}")]
     Bind {
         addr: std::net::SocketAddr,
@@ -49,11 +55,40 @@ pub fn open_database(settings: &Settings) -> Result<Db, StartupError> {
     Ok(db)
 }
 
+/// The outbox worker of a server (or of `mend-server worker`), not yet running.
+pub fn outbox_worker(
+    settings: &Settings,
+    db: Db,
+    base_url: String,
+    clock: Clock,
+    waker: OutboxWaker,
+) -> Result<OutboxWorker, StartupError> {
+    let mailer = Mailer::from_settings(settings)?;
+    Ok(OutboxWorker {
+        db,
+        mailer: Arc::new(mailer),
+        ctx: alert_context(settings, base_url, clock),
+        waker,
+    })
+}
+
+pub fn alert_context(settings: &Settings, base_url: String, clock: Clock) -> AlertContext {
+    AlertContext {
+        base_url,
+        key: settings.secret.clone(),
+        clock,
+        ack_link_ttl: chrono::Duration::hours(i64::from(settings.ack_link_hours)),
+    }
+}
+
 pub struct Application {
     port: u16,
     base_url: String,
     db: Db,
     scans: Arc<ScanCounter>,
+    clock: Clock,
+    waker: OutboxWaker,
+    worker: OutboxWorker,
     server: Server,
 }
 
@@ -83,6 +118,15 @@ impl Application {
             .clone()
             .unwrap_or_else(|| format!("http://{local}"));
         let scans = Arc::new(ScanCounter::default());
+        let clock = Clock::system();
+        let waker = OutboxWaker::default();
+        let worker = outbox_worker(
+            &settings,
+            db.clone(),
+            base_url.clone(),
+            clock.clone(),
+            waker.clone(),
+        )?;
         let photo_max_bytes = settings.photo_max_bytes;
         let state = web::Data::new(AppState {
             db: db.clone(),
@@ -94,7 +138,12 @@ impl Application {
             qr_cache: crate::web::qr_cache::QrCache::new(64 * 1024 * 1024),
             scans: scans.clone(),
             places: crate::web::public::form::PlaceCache::new(10_000),
-            intake: crate::domain::intake::IntakeQueue::start(db.clone()),
+            intake: crate::domain::intake::IntakeQueue::start(
+                db.clone(),
+                worker.ctx.clone(),
+                waker.clone(),
+            ),
+            clock: clock.clone(),
         });
         let secret = state.settings.secret.clone();
         let https = base_url.starts_with("https://");
@@ -119,6 +168,9 @@ impl Application {
             base_url,
             db,
             scans,
+            clock,
+            waker,
+            worker,
             server,
         })
     }
@@ -139,13 +191,23 @@ impl Application {
         self.server.handle()
     }
 
+    /// The time the workers and links go by; tests move it forward.
+    pub fn clock(&self) -> Clock {
+        self.clock.clone()
+    }
+
+    /// Wakes the outbox worker (it also polls once a second).
+    pub fn outbox_waker(&self) -> OutboxWaker {
+        self.waker.clone()
+    }
+
     /// Form views counted but not yet written.
     pub fn scan_counter(&self) -> Arc<ScanCounter> {
         self.scans.clone()
     }
 
     /// Serves until stopped (SIGTERM, Ctrl-C, or the handle), writing scan counts every
-    /// few seconds and once more at the end.
+    /// few seconds and once more at the end, with the outbox worker beside it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let (db, scans) = (self.db.clone(), self.scans.clone());
         let flush = move || {
@@ -169,6 +231,7 @@ impl Application {
         let result = tokio::select! {
             result = self.server => result,
             () = flush_loop => Ok(()),
+            () = self.worker.run() => Ok(()),
         };
         flush().await;
         result

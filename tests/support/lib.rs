@@ -14,6 +14,8 @@ use mend_server::db::connection::ConnectionManager;
 use mend_server::db::{Db, DbConnection};
 use mend_server::startup::Application;
 
+pub mod smtp;
+
 pub const POSTGRES_ENV: &str = "MEND_TEST_POSTGRES_URL";
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -150,6 +152,9 @@ pub struct TestApp {
     pub data_dir: tempfile::TempDir,
     pub client: reqwest::Client,
     pub scans: std::sync::Arc<mend_server::jobs::scans::ScanCounter>,
+    /// The app's clock: advance it to make escalations and links come due.
+    pub clock: mend_server::domain::clock::Clock,
+    pub outbox: mend_server::jobs::outbox::OutboxWaker,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -180,6 +185,8 @@ impl TestApp {
         let db = app.db().clone();
         let handle = app.handle();
         let scans = app.scan_counter();
+        let clock = app.clock();
+        let outbox = app.outbox_waker();
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -193,6 +200,8 @@ impl TestApp {
             data_dir,
             client,
             scans,
+            clock,
+            outbox,
             handle,
         }
     }
@@ -257,6 +266,18 @@ impl TestApp {
             })
             .unwrap();
         user.id
+    }
+
+    /// The text of a page, fetched with `client` (say, a signed-in one).
+    pub async fn page(&self, client: &reqwest::Client, path: &str) -> String {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     /// A client that keeps cookies and does not follow redirects, not signed in.
@@ -546,6 +567,48 @@ impl TestApp {
         self.db
             .read(mend_server::db::queries::cases::count)
             .unwrap()
+    }
+
+    /// Moves the app's clock forward and wakes its outbox worker, as if that time passed.
+    pub fn advance(&self, by: std::time::Duration) {
+        self.clock.advance(by);
+        self.outbox.wake();
+    }
+
+    /// Every outbox row, oldest first.
+    pub fn outbox_rows(&self) -> Vec<mend_server::db::models::OutboxMessage> {
+        use diesel::prelude::*;
+        use mend_server::db::models::OutboxMessage;
+        use mend_server::db::schema::outbox;
+        self.db
+            .read(|c| {
+                outbox::table
+                    .order((outbox::created_at.asc(), outbox::id.asc()))
+                    .select(OutboxMessage::as_select())
+                    .load(c)
+            })
+            .unwrap()
+    }
+
+    /// Waits until `check` holds for the outbox rows; panics after `timeout`.
+    pub async fn wait_for_outbox(
+        &self,
+        what: &str,
+        timeout: std::time::Duration,
+        check: impl Fn(&[mend_server::db::models::OutboxMessage]) -> bool,
+    ) -> Vec<mend_server::db::models::OutboxMessage> {
+        let start = std::time::Instant::now();
+        loop {
+            let rows = self.outbox_rows();
+            if check(&rows) {
+                return rows;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "waited {timeout:?} for {what}: {rows:#?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 }
 

@@ -130,6 +130,8 @@ pub struct Settings {
     pub photo_max_bytes: usize,
     /// Reverse proxies whose `X-Forwarded-For` is believed (for per-client limits).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// How long an alert's "I'm on it" link works.
+    pub ack_link_hours: u32,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -208,6 +210,15 @@ impl Settings {
             })
             .map_err(|p| raw.error("MEND_TRUSTED_PROXIES", p))?;
 
+        let ack_link_hours = parse_count(
+            &raw,
+            "MEND_ACK_LINK_HOURS",
+            crate::domain::alerts::DEFAULT_ACK_LINK_HOURS,
+        )?;
+        if !(1..=24 * 30).contains(&ack_link_hours) {
+            return Err(raw.error("MEND_ACK_LINK_HOURS", "must be from 1 to 720 (hours)"));
+        }
+
         let secret = match raw.get("MEND_SECRET") {
             Some(v) => SigningKey::parse(v.value).map_err(|p| raw.error("MEND_SECRET", p))?,
             None => secret_file::load_or_create(&data_dir)?,
@@ -225,6 +236,7 @@ impl Settings {
             form_min_seconds,
             photo_max_bytes: photo_max_mb as usize * 1024 * 1024,
             trusted_proxies,
+            ack_link_hours,
         })
     }
 

@@ -19,6 +19,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("MEND_FORM_MIN_SECONDS", "form_min_seconds"),
     ("MEND_PHOTO_MAX_MB", "photo_max_mb"),
     ("MEND_TRUSTED_PROXIES", "trusted_proxies"),
+    ("MEND_ACK_LINK_HOURS", "ack_link_hours"),
 ];
 
 #[derive(Debug, Clone)]

@@ -5,8 +5,8 @@ use chrono::{NaiveDateTime, Timelike};
 use diesel::prelude::*;
 
 use super::schema::{
-    case_events, cases, kiosk_devices, kiosk_ratings, locations, outbox, surveys, touchpoints,
-    user_locations, users,
+    alert_recipients, case_events, cases, escalations, kiosk_devices, kiosk_ratings, locations,
+    outbox, surveys, touchpoints, user_locations, users,
 };
 
 /// A new time-ordered id: ordered ids keep inserts at the end of every index.
@@ -121,6 +121,44 @@ pub struct OutboxMessage {
     /// One message per event: enqueueing the same key twice is refused by the database.
     pub dedupe_key: String,
     pub created_at: NaiveDateTime,
+    /// Set when the mail server refused the message for good; it is not tried again.
+    pub failed_at: Option<NaiveDateTime>,
+    pub case_id: Option<String>,
+}
+
+/// One address on a location's alert routing.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = alert_recipients)]
+pub struct AlertRecipient {
+    pub location_id: String,
+    /// `category`, `fallback` or `after_hours`.
+    pub rule: String,
+    /// The category key for `category` rules; empty otherwise.
+    pub category: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = escalations)]
+pub struct Escalation {
+    pub case_id: String,
+    /// 1: the location's managers; 2: the admins.
+    pub level: i32,
+    pub due_at: NaiveDateTime,
+    pub fired_at: Option<NaiveDateTime>,
+    pub cancelled_at: Option<NaiveDateTime>,
+}
+
+/// The parts of a location that decide who is alerted and when to escalate.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = locations)]
+pub struct LocationAlerting {
+    pub id: String,
+    pub sla_minutes: i32,
+    pub escalation_minutes: i32,
+    pub opening_hours: Option<String>,
+    pub severe_categories: Option<String>,
+    pub severe_keywords: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

@@ -11,6 +11,10 @@ diesel::table! {
         logo_png -> Nullable<Binary>,
         logo_etag -> Nullable<Text>,
         categories -> Nullable<Text>,
+        opening_hours -> Nullable<Text>,
+        escalation_minutes -> Integer,
+        severe_categories -> Nullable<Text>,
+        severe_keywords -> Nullable<Text>,
     }
 }
 
@@ -88,6 +92,27 @@ diesel::table! {
         last_error -> Nullable<Text>,
         dedupe_key -> Text,
         created_at -> Timestamp,
+        failed_at -> Nullable<Timestamp>,
+        case_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    alert_recipients (location_id, rule, category, email) {
+        location_id -> Text,
+        rule -> Text,
+        category -> Text,
+        email -> Text,
+    }
+}
+
+diesel::table! {
+    escalations (case_id, level) {
+        case_id -> Text,
+        level -> Integer,
+        due_at -> Timestamp,
+        fired_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
     }
 }
 
@@ -150,6 +175,8 @@ diesel::joinable!(surveys -> cases (case_id));
 diesel::joinable!(kiosk_devices -> locations (location_id));
 diesel::joinable!(kiosk_ratings -> kiosk_devices (device_id));
 diesel::joinable!(kiosk_ratings -> locations (location_id));
+diesel::joinable!(alert_recipients -> locations (location_id));
+diesel::joinable!(escalations -> cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     locations,
@@ -163,4 +190,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     surveys,
     kiosk_devices,
     kiosk_ratings,
+    alert_recipients,
+    escalations,
 );

@@ -7,6 +7,10 @@
 //! and each request is answered only after the batch holding it is durable. One fsync then
 //! serves many complaints, and requests wait in a fair FIFO queue instead of contending for
 //! the database.
+//!
+//! The staff alerts (outbox rows) and the escalation clock are written in the same
+//! savepoint as the case: a complaint is never stored without its alert, nor answered
+//! before both are durable. The outbox worker is woken once the batch is committed.
 
 use std::sync::mpsc;
 
@@ -15,10 +19,12 @@ use tokio::sync::oneshot;
 use crate::db::models::{new_id, now_utc, Case, CaseEvent, Location, Touchpoint};
 use crate::db::queries::cases;
 use crate::db::{Db, DbError};
+use crate::domain::alerts::{alert_new_case, AlertContext};
 use crate::domain::complaint::Complaint;
 use crate::domain::language::Language;
 use crate::domain::photo;
 use crate::domain::reference::{new_reference, status_token, token_hash};
+use crate::jobs::outbox::OutboxWaker;
 
 /// Most complaints committed in one transaction.
 const MAX_BATCH: usize = 256;
@@ -59,11 +65,11 @@ pub struct IntakeQueue {
 }
 
 impl IntakeQueue {
-    pub fn start(db: Db) -> IntakeQueue {
+    pub fn start(db: Db, alerts: AlertContext, waker: OutboxWaker) -> IntakeQueue {
         let (jobs, queue) = mpsc::channel::<Job>();
         let spawned = std::thread::Builder::new()
             .name("mend-intake".into())
-            .spawn(move || write_batches(&db, &queue));
+            .spawn(move || write_batches(&db, &alerts, &waker, &queue));
         if let Err(e) = spawned {
             tracing::error!(error = %e, "intake writer thread did not start");
         }
@@ -139,7 +145,7 @@ fn is_unique_violation(e: &DbError) -> bool {
 
 /// Stores one complaint inside the batch's transaction (as a savepoint, so one bad row
 /// does not undo the others). Returns the reference, and whether it was a repeat.
-fn store_one(c: &mut crate::db::DbConnection, job: &mut Job) -> Outcome {
+fn store_one(c: &mut crate::db::DbConnection, alerts: &AlertContext, job: &mut Job) -> Outcome {
     use diesel::Connection;
     let nonce = job.case.render_nonce.clone().unwrap_or_default();
     if let Some(earlier) = cases::find_by_render_nonce(c, &nonce)? {
@@ -152,6 +158,7 @@ fn store_one(c: &mut crate::db::DbConnection, job: &mut Job) -> Outcome {
     let stored = c.transaction(|c| -> Result<(), DbError> {
         cases::insert(c, &job.case)?;
         cases::add_event(c, &job.event)?;
+        alert_new_case(c, alerts, &job.case)?;
         Ok(())
     });
     match stored {
@@ -165,7 +172,7 @@ fn store_one(c: &mut crate::db::DbConnection, job: &mut Job) -> Outcome {
     }
 }
 
-fn write_batches(db: &Db, queue: &mpsc::Receiver<Job>) {
+fn write_batches(db: &Db, alerts: &AlertContext, waker: &OutboxWaker, queue: &mpsc::Receiver<Job>) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -175,10 +182,14 @@ fn write_batches(db: &Db, queue: &mpsc::Receiver<Job>) {
             }
         }
         let outcomes = db.write(|c| -> Result<Vec<Outcome>, DbError> {
-            Ok(batch.iter_mut().map(|job| store_one(c, job)).collect())
+            Ok(batch
+                .iter_mut()
+                .map(|job| store_one(c, alerts, job))
+                .collect())
         });
         match outcomes {
             Ok(outcomes) => {
+                waker.wake();
                 for (job, outcome) in batch.into_iter().zip(outcomes) {
                     let _ = job.reply.send(outcome);
                 }

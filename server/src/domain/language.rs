@@ -44,6 +44,18 @@ impl Language {
         })
     }
 
+    /// A category's name; a location's own category has no catalog entry and is shown as
+    /// written.
+    pub fn category_label(self, key: &str) -> String {
+        let label_key = format!("category.{key}");
+        let label = self.text(&label_key);
+        if label == label_key {
+            key.to_owned()
+        } else {
+            label
+        }
+    }
+
     /// The name of the language in itself, for the language switch.
     pub fn native_name(self) -> &'static str {
         match self {

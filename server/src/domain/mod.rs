@@ -1,9 +1,14 @@
 //! Domain logic: plain functions on data, no HTTP.
 
 pub mod access;
+pub mod alert_settings;
+pub mod alerts;
+pub mod clock;
 pub mod codes;
 pub mod complaint;
 pub mod demo;
+pub mod email;
+pub mod escalation;
 pub mod intake;
 pub mod language;
 pub mod logo;
@@ -13,4 +18,6 @@ pub mod qr;
 pub mod reference;
 pub mod render_stamp;
 pub mod role;
+pub mod routing;
+pub mod signed_link;
 pub mod sticker_sheet;

@@ -1,3 +1,6 @@
-//! Work done beside the requests.
+//! Work done beside the requests: the outbox worker (emails and escalations) and the scan
+//! counter.
 
+pub mod mailer;
+pub mod outbox;
 pub mod scans;

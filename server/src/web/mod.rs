@@ -10,6 +10,7 @@ pub mod qr_cache;
 pub mod rate_limit;
 pub mod render;
 pub mod session;
+pub mod staff;
 
 use actix_web::web;
 
@@ -28,6 +29,8 @@ pub struct AppState {
     pub form_rate_limit: rate_limit::FormRateLimit,
     pub places: public::form::PlaceCache,
     pub intake: crate::domain::intake::IntakeQueue,
+    /// The time signed links are checked against (moved forward only by tests).
+    pub clock: crate::domain::clock::Clock,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig, photo_max_bytes: usize) {
@@ -53,6 +56,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, photo_max_bytes: usize) {
             .route(web::post().to(public::form::submit)),
     )
     .route("/c/{reference}", web::get().to(public::status::show))
+    .configure(staff::routes)
     .configure(manage::routes)
     .default_service(web::to(error::not_found));
 }

@@ -58,3 +58,52 @@ pub fn events_of_kind(
         .select(CaseEvent::as_select())
         .load(conn)
 }
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Case>> {
+    cases::table
+        .find(id)
+        .select(Case::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Other cases from the same contact since `since` (a repeat complainant).
+pub fn count_from_contact_since(
+    conn: &mut DbConnection,
+    contact_email: &str,
+    since: chrono::NaiveDateTime,
+    except_case_id: &str,
+) -> QueryResult<i64> {
+    cases::table
+        .filter(cases::contact_email.eq(contact_email))
+        .filter(cases::created_at.ge(since))
+        .filter(cases::id.ne(except_case_id))
+        .count()
+        .get_result(conn)
+}
+
+/// Sets the acknowledgement time unless the case was already acknowledged; true when
+/// this call did it.
+pub fn acknowledge(
+    conn: &mut DbConnection,
+    case_id: &str,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        cases::table
+            .find(case_id)
+            .filter(cases::acknowledged_at.is_null()),
+    )
+    .set(cases::acknowledged_at.eq(now))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Every event of a case, oldest first.
+pub fn events(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<CaseEvent>> {
+    case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .order((case_events::created_at.asc(), case_events::id.asc()))
+        .select(CaseEvent::as_select())
+        .load(conn)
+}

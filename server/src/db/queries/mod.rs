@@ -2,8 +2,11 @@
 //! whether they run inside [`super::Db::read`] or a [`super::Db::write`] transaction.
 
 pub mod cases;
+pub mod escalations;
 pub mod health;
 pub mod locations;
+pub mod outbox;
+pub mod routing;
 pub mod scans;
 pub mod touchpoints;
 pub mod users;

@@ -66,3 +66,11 @@ pub fn find_with_location(
         .first(conn)
         .optional()
 }
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Touchpoint>> {
+    touchpoints::table
+        .find(id)
+        .select(Touchpoint::as_select())
+        .first(conn)
+        .optional()
+}

@@ -64,3 +64,38 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
         .first(conn)
         .optional()
 }
+
+/// Users of a role who work at a location, by email.
+pub fn with_role_at(
+    conn: &mut DbConnection,
+    location_id: &str,
+    roles: &[&str],
+) -> QueryResult<Vec<User>> {
+    users::table
+        .inner_join(user_locations::table)
+        .filter(user_locations::location_id.eq(location_id))
+        .filter(users::role.eq_any(roles))
+        .order(users::email.asc())
+        .select(User::as_select())
+        .load(conn)
+}
+
+/// Users of a role, wherever they work, by email.
+pub fn with_role(conn: &mut DbConnection, role: &str) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::role.eq(role))
+        .order(users::email.asc())
+        .select(User::as_select())
+        .load(conn)
+}
+
+/// (email, language) of the users among `emails`.
+pub fn languages_of(
+    conn: &mut DbConnection,
+    emails: &[String],
+) -> QueryResult<Vec<(String, String)>> {
+    users::table
+        .filter(users::email.eq_any(emails))
+        .select((users::email, users::language))
+        .load(conn)
+}

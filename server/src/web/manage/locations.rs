@@ -1,11 +1,13 @@
-//! `/manage/`: the locations the signed-in user manages.
+//! `/manage/`: the locations the signed-in user manages; for admins, also the mail that
+//! could not be delivered (a refused address must not go unnoticed).
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use crate::db::models::Location;
-use crate::db::queries::locations;
+use crate::db::models::{Location, OutboxMessage};
+use crate::db::queries::{locations, outbox};
 use crate::domain::role::Role;
+use crate::jobs::outbox::mask;
 use crate::web::session::{csrf_token, SignedIn};
 use crate::web::{render, AppError, AppState};
 
@@ -16,6 +18,22 @@ struct LocationsPage<'a> {
     email: &'a str,
     csrf: String,
     locations: Vec<Location>,
+    /// (when, kind, to, state, error) of undelivered mail; admins only.
+    undelivered: Vec<(String, String, String, &'static str, String)>,
+}
+
+fn undelivered_row(m: OutboxMessage) -> (String, String, String, &'static str, String) {
+    (
+        m.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        m.kind,
+        mask(&m.recipient),
+        if m.failed_at.is_some() {
+            "refused, not retried"
+        } else {
+            "retrying"
+        },
+        m.last_error.unwrap_or_default(),
+    )
 }
 
 pub async fn redirect_to_index() -> HttpResponse {
@@ -27,10 +45,10 @@ pub async fn redirect_to_index() -> HttpResponse {
 pub async fn index(state: web::Data<AppState>, who: SignedIn) -> Result<HttpResponse, AppError> {
     let db = state.db.clone();
     let (role, user_id) = (who.role, who.user.id.clone());
-    let list = web::block(move || {
+    let (list, undelivered) = web::block(move || {
         db.read(|c| match role {
-            Role::Admin => locations::all(c),
-            _ => locations::for_user(c, &user_id),
+            Role::Admin => Ok((locations::all(c)?, outbox::undelivered(c, 50)?)),
+            _ => Ok((locations::for_user(c, &user_id)?, Vec::new())),
         })
     })
     .await??;
@@ -39,5 +57,6 @@ pub async fn index(state: web::Data<AppState>, who: SignedIn) -> Result<HttpResp
         email: &who.user.email,
         csrf: csrf_token(&who.session)?,
         locations: list,
+        undelivered: undelivered.into_iter().map(undelivered_row).collect(),
     })
 }

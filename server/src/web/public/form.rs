@@ -176,14 +176,7 @@ fn render(
             .categories
             .iter()
             .map(|key| {
-                let label_key = format!("category.{key}");
-                let label = lang.text(&label_key);
-                // A location's own category has no catalog entry: show it as written.
-                let label = if label == label_key {
-                    key.clone()
-                } else {
-                    label
-                };
+                let label = lang.category_label(key);
                 (key.clone(), label, typed.form.category == *key)
             })
             .collect(),

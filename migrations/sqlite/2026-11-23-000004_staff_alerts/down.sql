@@ -1,0 +1,10 @@
+DROP INDEX outbox_case;
+ALTER TABLE outbox DROP COLUMN case_id;
+ALTER TABLE outbox DROP COLUMN failed_at;
+DROP INDEX escalations_pending;
+DROP TABLE escalations;
+DROP TABLE alert_recipients;
+ALTER TABLE locations DROP COLUMN severe_keywords;
+ALTER TABLE locations DROP COLUMN severe_categories;
+ALTER TABLE locations DROP COLUMN escalation_minutes;
+ALTER TABLE locations DROP COLUMN opening_hours;

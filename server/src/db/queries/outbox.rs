@@ -1,0 +1,169 @@
+//! The mail outbox. Rows are enqueued inside the transaction of the event that causes
+//! them, claimed with a lease before sending (so two workers never send the same row and
+//! a crashed worker's row comes back after its lease), and marked sent, retried or failed.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::models::OutboxMessage;
+use crate::db::schema::outbox;
+use crate::db::DbConnection;
+
+macro_rules! insert_unless_present {
+    ($conn:expr, $message:expr) => {
+        diesel::insert_into(outbox::table)
+            .values($message)
+            .on_conflict(outbox::dedupe_key)
+            .do_nothing()
+            .execute($conn)
+    };
+}
+
+/// Enqueues a message; one whose dedupe key is already queued is left alone (false).
+/// `ON CONFLICT DO NOTHING` rather than catching the error: on PostgreSQL a failed insert
+/// would abort the surrounding transaction, and with it the event that caused the mail.
+pub fn enqueue(conn: &mut DbConnection, message: &OutboxMessage) -> QueryResult<bool> {
+    let inserted = match conn {
+        DbConnection::Sqlite(c) => insert_unless_present!(c, message),
+        DbConnection::Postgres(c) => insert_unless_present!(c, message),
+    }?;
+    Ok(inserted == 1)
+}
+
+/// Is the row free to claim at `now`: not sent, not failed, due, and not leased.
+macro_rules! claimable {
+    ($now:expr) => {
+        outbox::sent_at
+            .is_null()
+            .and(outbox::failed_at.is_null())
+            .and(outbox::next_attempt_at.le($now))
+            .and(
+                outbox::claimed_until
+                    .is_null()
+                    .or(outbox::claimed_until.lt($now)),
+            )
+    };
+}
+
+/// Claims up to `limit` due messages until `lease_until`, oldest due first. Each claim is
+/// a conditional UPDATE that must change exactly one row, so concurrent workers (other
+/// processes on one PostgreSQL) never both win a row; on PostgreSQL the candidates are
+/// picked with `FOR UPDATE SKIP LOCKED`, so they do not even queue behind each other.
+/// Run inside a write transaction.
+pub fn claim_due(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<OutboxMessage>> {
+    let candidates = outbox::table
+        .filter(claimable!(now))
+        .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
+        .limit(limit)
+        .select(outbox::id);
+    let ids: Vec<String> = match conn {
+        DbConnection::Sqlite(c) => candidates.load(c)?,
+        DbConnection::Postgres(c) => candidates.for_update().skip_locked().load(c)?,
+    };
+    let mut claimed = Vec::with_capacity(ids.len());
+    for id in ids {
+        let won = diesel::update(outbox::table.find(&id).filter(claimable!(now)))
+            .set((
+                outbox::claimed_until.eq(lease_until),
+                outbox::attempts.eq(outbox::attempts + 1),
+            ))
+            .execute(conn)?;
+        if won == 1 {
+            claimed.push(
+                outbox::table
+                    .find(&id)
+                    .select(OutboxMessage::as_select())
+                    .first(conn)?,
+            );
+        }
+    }
+    Ok(claimed)
+}
+
+pub fn mark_sent(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::sent_at.eq(now),
+            outbox::claimed_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A transient failure: try again at `next_attempt_at`.
+pub fn mark_retry(
+    conn: &mut DbConnection,
+    id: &str,
+    next_attempt_at: NaiveDateTime,
+    error: &str,
+) -> QueryResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::next_attempt_at.eq(next_attempt_at),
+            outbox::claimed_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(error),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A permanent failure: never tried again; the error stays for the admins.
+pub fn mark_failed(
+    conn: &mut DbConnection,
+    id: &str,
+    now: NaiveDateTime,
+    error: &str,
+) -> QueryResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::failed_at.eq(now),
+            outbox::claimed_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(error),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OutboxMessage>> {
+    outbox::table
+        .find(id)
+        .select(OutboxMessage::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Messages about a case, oldest first.
+pub fn for_case(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<OutboxMessage>> {
+    outbox::table
+        .filter(outbox::case_id.eq(case_id))
+        .order((outbox::created_at.asc(), outbox::id.asc()))
+        .select(OutboxMessage::as_select())
+        .load(conn)
+}
+
+/// Messages not delivered: refused for good, or waiting for a retry after an error. For
+/// the admins' attention, newest first.
+pub fn undelivered(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<OutboxMessage>> {
+    outbox::table
+        .filter(outbox::sent_at.is_null())
+        .filter(outbox::last_error.is_not_null())
+        .order(outbox::created_at.desc())
+        .limit(limit)
+        .select(OutboxMessage::as_select())
+        .load(conn)
+}
+
+/// When the next message is due, if any is waiting (for the worker's sleep).
+pub fn next_due(conn: &mut DbConnection) -> QueryResult<Option<NaiveDateTime>> {
+    outbox::table
+        .filter(outbox::sent_at.is_null())
+        .filter(outbox::failed_at.is_null())
+        .select(diesel::dsl::min(outbox::next_attempt_at))
+        .first(conn)
+}

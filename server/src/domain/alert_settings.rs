@@ -1,0 +1,208 @@
+//! Changing a location's alert settings (routing, opening hours, SLA, severity), as a
+//! manager would: every value is checked before anything is saved, and a bad address or
+//! malformed hours refuse the whole change with a message naming the culprit.
+
+use std::collections::BTreeMap;
+
+use crate::db::models::LocationAlerting;
+use crate::db::queries::{locations, routing};
+use crate::db::{Db, DbError};
+use crate::domain::routing::{parse_address_list, OpeningHours, Routing};
+
+/// What to change; `None` leaves a setting as it is. An empty list clears one.
+#[derive(Debug, Clone, Default)]
+pub struct AlertSettingsChange {
+    pub fallback: Option<String>,
+    /// `category=addresses`, one per category to change.
+    pub categories: Vec<String>,
+    pub after_hours: Option<String>,
+    pub opening_hours: Option<String>,
+    pub sla_minutes: Option<u32>,
+    pub escalation_minutes: Option<u32>,
+    pub severe_categories: Option<String>,
+    pub severe_keywords: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AlertSettingsError {
+    #[error("no location is named \"{0}\"")]
+    NoSuchLocation(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for AlertSettingsError {
+    fn from(e: diesel::result::Error) -> Self {
+        AlertSettingsError::Db(e.into())
+    }
+}
+
+/// A location's alert settings, for people to read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertSettings {
+    pub routing: Routing,
+    pub alerting: LocationAlerting,
+}
+
+impl std::fmt::Display for AlertSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "(none)".to_owned()
+            } else {
+                v.join(", ")
+            }
+        };
+        let a = &self.alerting;
+        writeln!(f, "fallback: {}", list(&self.routing.fallback))?;
+        for (category, emails) in &self.routing.categories {
+            writeln!(f, "category {category}: {}", list(emails))?;
+        }
+        writeln!(f, "after hours: {}", list(&self.routing.after_hours))?;
+        writeln!(
+            f,
+            "opening hours: {}",
+            a.opening_hours.as_deref().unwrap_or("(always open)")
+        )?;
+        writeln!(
+            f,
+            "sla: {} min, then admins after {} more min",
+            a.sla_minutes, a.escalation_minutes
+        )?;
+        writeln!(
+            f,
+            "severe categories: {}",
+            a.severe_categories.as_deref().unwrap_or("(none)")
+        )?;
+        write!(
+            f,
+            "severe keywords: {}",
+            a.severe_keywords.as_deref().unwrap_or("(none)")
+        )
+    }
+}
+
+fn minutes(name: &str, v: u32) -> Result<i32, AlertSettingsError> {
+    if (1..=7 * 24 * 60).contains(&v) {
+        Ok(v as i32)
+    } else {
+        Err(AlertSettingsError::Invalid(format!(
+            "{name} must be from 1 to 10080 minutes"
+        )))
+    }
+}
+
+fn optional_text(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+pub fn show(db: &Db, location_name: &str) -> Result<AlertSettings, AlertSettingsError> {
+    db.read(|c| {
+        let Some(location) = locations::find_by_name(c, location_name)? else {
+            return Ok(None);
+        };
+        let rows = routing::recipients(c, &location.id)?;
+        Ok(
+            routing::alerting(c, &location.id)?.map(|alerting| AlertSettings {
+                routing: Routing::from_rows(&rows),
+                alerting,
+            }),
+        )
+    })?
+    .ok_or_else(|| AlertSettingsError::NoSuchLocation(location_name.to_owned()))
+}
+
+/// Checks every value, then saves the change in one transaction.
+pub fn apply(
+    db: &Db,
+    location_name: &str,
+    change: &AlertSettingsChange,
+) -> Result<AlertSettings, AlertSettingsError> {
+    let invalid = AlertSettingsError::Invalid;
+    let fallback = change
+        .fallback
+        .as_deref()
+        .map(|s| parse_address_list(s).map_err(|e| invalid(format!("fallback: {e}"))))
+        .transpose()?;
+    let after_hours = change
+        .after_hours
+        .as_deref()
+        .map(|s| parse_address_list(s).map_err(|e| invalid(format!("after hours: {e}"))))
+        .transpose()?;
+    let mut categories = BTreeMap::new();
+    for spec in &change.categories {
+        let (key, list) = spec.split_once('=').ok_or_else(|| {
+            invalid(format!(
+                "\"{spec}\" is not like \"cleanliness=a@shop.example,b@shop.example\""
+            ))
+        })?;
+        let key = key.trim();
+        if key.is_empty() || key.len() > 40 || key.chars().any(|c| c.is_control() || c == ',') {
+            return Err(invalid(format!("\"{key}\" is not a category key")));
+        }
+        let emails =
+            parse_address_list(list).map_err(|e| invalid(format!("category {key}: {e}")))?;
+        categories.insert(key.to_owned(), emails);
+    }
+    let opening_hours = change
+        .opening_hours
+        .as_deref()
+        .map(|h| match optional_text(h) {
+            None => Ok(None),
+            Some(h) => OpeningHours::parse(&h)
+                .map(|_| Some(h))
+                .map_err(|e| invalid(format!("opening hours: {e}"))),
+        })
+        .transpose()?;
+    let sla = change
+        .sla_minutes
+        .map(|m| minutes("the SLA", m))
+        .transpose()?;
+    let escalation = change
+        .escalation_minutes
+        .map(|m| minutes("the escalation interval", m))
+        .transpose()?;
+
+    db.write(|c| -> Result<(), AlertSettingsError> {
+        let location = locations::find_by_name(c, location_name)?
+            .ok_or_else(|| AlertSettingsError::NoSuchLocation(location_name.to_owned()))?;
+        let mut routes = Routing::from_rows(&routing::recipients(c, &location.id)?);
+        if let Some(f) = fallback {
+            routes.fallback = f;
+        }
+        if let Some(a) = after_hours {
+            routes.after_hours = a;
+        }
+        for (key, emails) in categories {
+            if emails.is_empty() {
+                routes.categories.remove(&key);
+            } else {
+                routes.categories.insert(key, emails);
+            }
+        }
+        routing::replace(c, &location.id, &routes.to_rows(&location.id))?;
+        let mut alerting = routing::alerting(c, &location.id)?
+            .ok_or_else(|| AlertSettingsError::NoSuchLocation(location_name.to_owned()))?;
+        if let Some(h) = opening_hours {
+            alerting.opening_hours = h;
+        }
+        if let Some(m) = sla {
+            alerting.sla_minutes = m;
+        }
+        if let Some(m) = escalation {
+            alerting.escalation_minutes = m;
+        }
+        if let Some(s) = &change.severe_categories {
+            alerting.severe_categories = optional_text(s);
+        }
+        if let Some(s) = &change.severe_keywords {
+            alerting.severe_keywords = optional_text(s);
+        }
+        routing::set_alerting(c, &alerting)?;
+        Ok(())
+    })?;
+    show(db, location_name)
+}

@@ -1,0 +1,377 @@
+//! Staff alerts: who hears of a new case, and the email they get (in their language, with
+//! everything needed to act and a signed "I'm on it" link). Everything is written into the
+//! outbox inside the transaction that stores the case, so a customer's success page means
+//! the alert is as durable as the complaint.
+
+use askama::Template;
+use chrono::{Duration, NaiveDateTime, TimeZone};
+
+use crate::config::SigningKey;
+use crate::db::models::{new_id, Case, CaseEvent, Escalation, Location, Touchpoint};
+use crate::db::queries::{cases, escalations, locations, routing, touchpoints, users};
+use crate::db::{DbConnection, DbError};
+use crate::domain::clock::Clock;
+use crate::domain::email::{enqueue, one_line, Enqueue, InlineImage, OutgoingEmail};
+use crate::domain::language::Language;
+use crate::domain::routing::{is_severe, OpeningHours, Routing};
+use crate::domain::signed_link;
+
+/// A complaint from the same contact within this many days marks a repeat complainant:
+/// recovery rarely works twice.
+pub const REPEAT_WINDOW_DAYS: i64 = 90;
+pub const ACK_PURPOSE: &str = "ack";
+pub const DEFAULT_ACK_LINK_HOURS: u32 = 72;
+
+/// What composing a message needs besides the data: where links point, the key that signs
+/// them, and the time.
+#[derive(Debug, Clone)]
+pub struct AlertContext {
+    pub base_url: String,
+    pub key: SigningKey,
+    pub clock: Clock,
+    pub ack_link_ttl: Duration,
+}
+
+impl AlertContext {
+    pub fn case_url(&self, reference: &str) -> String {
+        format!("{}/manage/cases/{reference}", self.base_url)
+    }
+
+    /// `/ack/{reference}?to=..&exp=..&sig=..`: acknowledges as `recipient`, until it expires.
+    pub fn ack_url(&self, reference: &str, recipient: &str) -> String {
+        let expires = (self.clock.now() + self.ack_link_ttl).and_utc().timestamp();
+        let sig = signed_link::sign(
+            self.key.expose_bytes(),
+            ACK_PURPOSE,
+            &[reference, recipient],
+            expires,
+        );
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("to", recipient)
+            .append_pair("exp", &expires.to_string())
+            .append_pair("sig", &sig)
+            .finish();
+        format!("{}/ack/{reference}?{query}", self.base_url)
+    }
+}
+
+/// Which email: the first alert, or an escalation after `minutes` without acknowledgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseMailKind {
+    Alert,
+    Escalation { minutes: i64 },
+}
+
+struct Labels {
+    category: String,
+    where_: String,
+    when: String,
+    reference: String,
+    contact: String,
+    no_contact: String,
+    photo: String,
+    on_it: String,
+    open_case: String,
+    escalated_subject: String,
+}
+
+impl Labels {
+    fn new(lang: Language) -> Labels {
+        Labels {
+            category: lang.text("alert.category"),
+            where_: lang.text("alert.where"),
+            when: lang.text("alert.when"),
+            reference: lang.text("alert.reference"),
+            contact: lang.text("alert.contact"),
+            no_contact: lang.text("alert.no_contact"),
+            photo: lang.text("alert.photo"),
+            on_it: lang.text("alert.on_it"),
+            open_case: lang.text("alert.open_case"),
+            escalated_subject: lang.text("alert.escalated_subject"),
+        }
+    }
+}
+
+/// Everything an alert or escalation email shows, already in the recipient's language.
+struct CaseMail {
+    lang: &'static str,
+    l: Labels,
+    heading: String,
+    store: String,
+    spot: String,
+    category: String,
+    body: String,
+    first_words: String,
+    received: String,
+    reference: String,
+    flags: Vec<String>,
+    subject_flags: Vec<String>,
+    contact: Option<String>,
+    has_photo: bool,
+    ack_url: String,
+    case_url: String,
+    on_it_hint: String,
+    why: String,
+}
+
+macro_rules! email_template {
+    ($name:ident, $path:literal) => {
+        #[derive(Template)]
+        #[template(path = $path)]
+        struct $name<'a> {
+            m: &'a CaseMail,
+        }
+    };
+}
+email_template!(AlertSubject, "email/alert/subject.txt");
+email_template!(AlertText, "email/alert/body.txt");
+email_template!(AlertHtml, "email/alert/body.html");
+email_template!(EscalationSubject, "email/escalation/subject.txt");
+email_template!(EscalationText, "email/escalation/body.txt");
+email_template!(EscalationHtml, "email/escalation/body.html");
+
+fn render_err(e: askama::Error) -> DbError {
+    DbError::Other(format!("email template failed to render: {e}"))
+}
+
+fn render(kind: CaseMailKind, m: &CaseMail) -> Result<(String, String, String), askama::Error> {
+    Ok(match kind {
+        CaseMailKind::Alert => (
+            AlertSubject { m }.render()?,
+            AlertText { m }.render()?,
+            AlertHtml { m }.render()?,
+        ),
+        CaseMailKind::Escalation { .. } => (
+            EscalationSubject { m }.render()?,
+            EscalationText { m }.render()?,
+            EscalationHtml { m }.render()?,
+        ),
+    })
+}
+
+/// The facts about a case that every message about it shows.
+pub struct CaseFacts {
+    pub case: Case,
+    pub location: Location,
+    pub touchpoint: Touchpoint,
+    pub sla_minutes: i32,
+    pub repeat_count: i64,
+    pub severe: bool,
+}
+
+impl CaseFacts {
+    pub fn load(c: &mut DbConnection, case: Case) -> Result<CaseFacts, DbError> {
+        let missing = |what: &str| DbError::Other(format!("case {}: its {what} is gone", case.id));
+        let location = locations::find(c, &case.location_id)?.ok_or_else(|| missing("location"))?;
+        let touchpoint =
+            touchpoints::find(c, &case.touchpoint_id)?.ok_or_else(|| missing("touchpoint"))?;
+        let alerting =
+            routing::alerting(c, &case.location_id)?.ok_or_else(|| missing("location"))?;
+        let repeat_count = match &case.contact_email {
+            Some(contact) => cases::count_from_contact_since(
+                c,
+                contact,
+                case.created_at - Duration::days(REPEAT_WINDOW_DAYS),
+                &case.id,
+            )?,
+            None => 0,
+        };
+        let severe = is_severe(
+            &case.category,
+            &case.body,
+            alerting.severe_categories.as_deref(),
+            alerting.severe_keywords.as_deref(),
+        );
+        Ok(CaseFacts {
+            case,
+            location,
+            touchpoint,
+            sla_minutes: alerting.sla_minutes,
+            repeat_count,
+            severe,
+        })
+    }
+
+    fn local_time(&self, at: NaiveDateTime) -> String {
+        match self.location.time_zone.parse::<chrono_tz::Tz>() {
+            Ok(tz) => tz
+                .from_utc_datetime(&at)
+                .format("%Y-%m-%d %H:%M %Z")
+                .to_string(),
+            Err(_) => format!("{} UTC", at.format("%Y-%m-%d %H:%M")),
+        }
+    }
+
+    /// The email about this case for `recipient`, in `lang`.
+    pub fn compose(
+        &self,
+        ctx: &AlertContext,
+        kind: CaseMailKind,
+        recipient: &str,
+        lang: Language,
+    ) -> Result<OutgoingEmail, DbError> {
+        let case = &self.case;
+        let mut flags = Vec::new();
+        let mut subject_flags = Vec::new();
+        if self.severe {
+            flags.push(lang.text("alert.severe"));
+            subject_flags.push(lang.text("alert.severe"));
+        }
+        if self.repeat_count > 0 {
+            flags
+                .push(lang.text_with("alert.repeat", &[("count", &self.repeat_count.to_string())]));
+        }
+        let (heading, on_it_hint) = match kind {
+            CaseMailKind::Alert => (
+                lang.text("alert.new_case"),
+                lang.text_with(
+                    "alert.on_it_hint",
+                    &[("minutes", &self.sla_minutes.to_string())],
+                ),
+            ),
+            CaseMailKind::Escalation { minutes } => (
+                lang.text_with("alert.escalated", &[("minutes", &minutes.to_string())]),
+                lang.text("alert.escalation_hint"),
+            ),
+        };
+        let m = CaseMail {
+            lang: lang.code(),
+            l: Labels::new(lang),
+            heading,
+            store: one_line(&self.location.name, 80),
+            spot: one_line(&self.touchpoint.label, 80),
+            category: one_line(&lang.category_label(&case.category), 60),
+            body: case.body.clone(),
+            first_words: one_line(&case.body, 60),
+            received: self.local_time(case.created_at),
+            reference: case.reference.clone(),
+            flags,
+            subject_flags,
+            contact: case.contact_email.clone(),
+            has_photo: case.photo_thumb_path.is_some(),
+            ack_url: ctx.ack_url(&case.reference, recipient),
+            case_url: ctx.case_url(&case.reference),
+            on_it_hint,
+            why: lang.text_with("alert.why", &[("store", &self.location.name)]),
+        };
+        let (subject, text, html) = render(kind, &m).map_err(render_err)?;
+        Ok(OutgoingEmail {
+            subject: one_line(&subject, 200),
+            text,
+            html,
+            inline_images: case
+                .photo_thumb_path
+                .iter()
+                .map(|path| InlineImage {
+                    cid: "photo".into(),
+                    path: path.clone(),
+                    content_type: "image/jpeg".into(),
+                })
+                .collect(),
+        })
+    }
+
+    /// Enqueues one message per recipient, each in that person's language (a user's own,
+    /// else the store's).
+    pub fn send_to(
+        &self,
+        c: &mut DbConnection,
+        ctx: &AlertContext,
+        kind: CaseMailKind,
+        recipients: &[String],
+        dedupe_prefix: &str,
+    ) -> Result<(), DbError> {
+        let languages = users::languages_of(c, recipients)?;
+        let now = ctx.clock.now();
+        for recipient in recipients {
+            let lang = languages
+                .iter()
+                .find(|(email, _)| email == recipient)
+                .map_or(self.location.default_language.as_str(), |(_, l)| l.as_str());
+            let email = self.compose(ctx, kind, recipient, Language::or_default(lang))?;
+            enqueue(
+                c,
+                Enqueue {
+                    kind: match kind {
+                        CaseMailKind::Alert => "alert",
+                        CaseMailKind::Escalation { .. } => "escalation",
+                    },
+                    recipient,
+                    email: &email,
+                    dedupe_key: format!("{dedupe_prefix}:{}:{recipient}", self.case.id),
+                    case_id: Some(&self.case.id),
+                    now,
+                },
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Who hears of a new case: the location's routing; without any, the people who work
+/// there; without them, the admins. Nobody is never the answer while anyone could act.
+pub fn recipients_for_new_case(
+    c: &mut DbConnection,
+    facts: &CaseFacts,
+    now: NaiveDateTime,
+) -> Result<Vec<String>, DbError> {
+    let location_id = &facts.location.id;
+    let routes = Routing::from_rows(&routing::recipients(c, location_id)?);
+    let alerting = routing::alerting(c, location_id)?;
+    let hours = alerting
+        .and_then(|a| a.opening_hours)
+        .and_then(|h| OpeningHours::parse(&h).ok());
+    let open = match (&hours, facts.location.time_zone.parse::<chrono_tz::Tz>()) {
+        (Some(hours), Ok(tz)) => hours.is_open(tz.from_utc_datetime(&now).naive_local()),
+        _ => true,
+    };
+    let mut to = routes.recipients(&facts.case.category, open);
+    if to.is_empty() {
+        to = users::with_role_at(c, location_id, &["staff", "manager"])?
+            .into_iter()
+            .map(|u| u.email)
+            .collect();
+    }
+    if to.is_empty() {
+        to = users::with_role(c, "admin")?
+            .into_iter()
+            .map(|u| u.email)
+            .collect();
+    }
+    Ok(to)
+}
+
+/// Alerts the right people about a new case and starts its escalation clock. Runs inside
+/// the transaction that stores the case.
+pub fn alert_new_case(
+    c: &mut DbConnection,
+    ctx: &AlertContext,
+    case: &Case,
+) -> Result<(), DbError> {
+    let facts = CaseFacts::load(c, case.clone())?;
+    let now = ctx.clock.now();
+    let to = recipients_for_new_case(c, &facts, now)?;
+    facts.send_to(c, ctx, CaseMailKind::Alert, &to, "alert")?;
+    cases::add_event(
+        c,
+        &CaseEvent {
+            id: new_id(),
+            case_id: case.id.clone(),
+            actor_user_id: None,
+            kind: "alerted".into(),
+            detail: serde_json::json!({ "to": to }).to_string(),
+            created_at: now,
+        },
+    )?;
+    escalations::schedule(
+        c,
+        &Escalation {
+            case_id: case.id.clone(),
+            level: 1,
+            due_at: case.created_at + Duration::minutes(i64::from(facts.sla_minutes)),
+            fired_at: None,
+            cancelled_at: None,
+        },
+    )?;
+    Ok(())
+}

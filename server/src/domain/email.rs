@@ -1,0 +1,101 @@
+//! An email as the outbox keeps it: rendered when the event happens (in the recipient's
+//! language, with the links of that moment), sent later by the worker. Images are kept
+//! as paths under the data dir, not copied into every row.
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+use crate::db::models::{new_id, OutboxMessage};
+use crate::db::queries::outbox;
+use crate::db::DbConnection;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutgoingEmail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    #[serde(default)]
+    pub inline_images: Vec<InlineImage>,
+}
+
+/// An image the HTML part shows as `cid:{cid}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InlineImage {
+    pub cid: String,
+    /// Relative to the data dir.
+    pub path: String,
+    pub content_type: String,
+}
+
+/// One line, no control characters, at most `max` characters: customer text put into a
+/// subject can neither add a header nor push the subject off the screen.
+pub fn one_line(s: &str, max: usize) -> String {
+    let words: Vec<&str> = s
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let line = words.join(" ");
+    if line.chars().count() <= max {
+        return line;
+    }
+    let cut: String = line.chars().take(max.saturating_sub(1)).collect();
+    // End on a word boundary when one is near.
+    let cut = match cut.rfind(' ') {
+        Some(i) if i > max / 2 => cut[..i].to_owned(),
+        _ => cut,
+    };
+    format!("{cut}…")
+}
+
+pub struct Enqueue<'a> {
+    pub kind: &'a str,
+    pub recipient: &'a str,
+    pub email: &'a OutgoingEmail,
+    /// One message per key, ever: the same event enqueued twice sends once.
+    pub dedupe_key: String,
+    pub case_id: Option<&'a str>,
+    pub now: NaiveDateTime,
+}
+
+/// Puts a message into the outbox, due at once. Run inside the event's transaction.
+pub fn enqueue(conn: &mut DbConnection, e: Enqueue<'_>) -> Result<bool, crate::db::DbError> {
+    let payload = serde_json::to_string(e.email)
+        .map_err(|err| crate::db::DbError::Other(format!("email not serialisable: {err}")))?;
+    let row = OutboxMessage {
+        id: new_id(),
+        kind: e.kind.to_owned(),
+        recipient: e.recipient.to_owned(),
+        payload,
+        attempts: 0,
+        next_attempt_at: e.now,
+        claimed_until: None,
+        sent_at: None,
+        last_error: None,
+        dedupe_key: e.dedupe_key,
+        created_at: e.now,
+        failed_at: None,
+        case_id: e.case_id.map(str::to_owned),
+    };
+    Ok(outbox::enqueue(conn, &row)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_removes_line_breaks_and_control_characters() {
+        assert_eq!(
+            one_line("Dirty\r\nBcc: evil@example.com\tand\u{0}more", 100),
+            "Dirty Bcc: evil@example.com and more"
+        );
+    }
+
+    #[test]
+    fn one_line_shortens_on_a_word_boundary() {
+        let s = one_line("the queue at the bakery counter was very long today", 30);
+        assert_eq!(s, "the queue at the bakery…");
+        assert!(s.chars().count() <= 30);
+        assert_eq!(one_line("短い", 30), "短い");
+    }
+}

@@ -1,0 +1,260 @@
+//! Delivering one outbox row: through SMTP when `MEND_SMTP_URL` is set, else as an .eml
+//! file under the data dir (the main job works with zero set-up). Errors are sorted into
+//! transient (try again later) and permanent (a 5xx: trying again cannot help).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+
+use crate::config::Settings;
+use crate::db::models::OutboxMessage;
+use crate::domain::email::OutgoingEmail;
+
+/// Each SMTP command (connect included) must answer within this.
+pub const SMTP_COMMAND_TIMEOUT: Duration = Duration::from_secs(20);
+/// A whole send, however the server dawdles; lettre's own timeouts do not cover every
+/// await of an async send, so the worker puts a deadline around it too.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+/// Idle SMTP connections kept open for the next messages.
+pub const SMTP_POOL_SIZE: u32 = 32;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("{0}")]
+    Transient(String),
+    #[error("{0}")]
+    Permanent(String),
+}
+
+pub enum Mailer {
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+        data_dir: PathBuf,
+        /// host:port, for the log: never the URL, which may hold a password.
+        server: String,
+    },
+    Files {
+        dir: PathBuf,
+        from: Mailbox,
+        data_dir: PathBuf,
+    },
+}
+
+impl Mailer {
+    pub fn from_settings(settings: &Settings) -> Result<Mailer, crate::config::ConfigError> {
+        let from = settings.mail_from.clone();
+        let data_dir = settings.data_dir.clone();
+        let Some(url) = &settings.smtp_url else {
+            return Ok(Mailer::Files {
+                dir: data_dir.join("mail"),
+                from,
+                data_dir,
+            });
+        };
+        let url = url.expose_secret();
+        let server = url::Url::parse(url)
+            .map(|u| {
+                format!(
+                    "{}:{}",
+                    u.host_str().unwrap_or_default(),
+                    u.port().unwrap_or(25)
+                )
+            })
+            .unwrap_or_default();
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| {
+                crate::config::ConfigError::new("MEND_SMTP_URL", format!("not usable: {e}"))
+            })?
+            .timeout(Some(SMTP_COMMAND_TIMEOUT))
+            .pool_config(PoolConfig::new().max_size(SMTP_POOL_SIZE))
+            .build();
+        Ok(Mailer::Smtp {
+            transport,
+            from,
+            data_dir,
+            server,
+        })
+    }
+
+    /// Where mail goes, for the start-up log.
+    pub fn describe(&self) -> String {
+        match self {
+            Mailer::Smtp { server, .. } => format!("SMTP server {server}"),
+            Mailer::Files { dir, .. } => format!(".eml files in {}", dir.display()),
+        }
+    }
+
+    pub async fn send(&self, row: &OutboxMessage) -> Result<(), SendError> {
+        let (from, data_dir) = match self {
+            Mailer::Smtp { from, data_dir, .. } | Mailer::Files { from, data_dir, .. } => {
+                (from, data_dir)
+            }
+        };
+        let message = build_message(from, row, data_dir)?;
+        match self {
+            Mailer::Smtp { transport, .. } => {
+                match tokio::time::timeout(SEND_TIMEOUT, transport.send(message)).await {
+                    Err(_) => Err(SendError::Transient(format!(
+                        "no answer from the SMTP server within {} s",
+                        SEND_TIMEOUT.as_secs()
+                    ))),
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(e)) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
+                    Ok(Err(e)) => Err(SendError::Transient(e.to_string())),
+                }
+            }
+            Mailer::Files { dir, .. } => {
+                let (dir, id, bytes) = (dir.clone(), row.id.clone(), message.formatted());
+                tokio::task::spawn_blocking(move || write_eml(&dir, &id, &bytes))
+                    .await
+                    .map_err(|e| SendError::Transient(e.to_string()))?
+                    .map_err(|e| SendError::Transient(format!("cannot write the .eml file: {e}")))
+            }
+        }
+    }
+}
+
+/// The Message-ID of a row: the same on every attempt, so a receiver can tell a repeat.
+pub fn message_id(row_id: &str, from: &Mailbox) -> String {
+    format!("<{row_id}@{}>", from.email.domain())
+}
+
+pub fn build_message(
+    from: &Mailbox,
+    row: &OutboxMessage,
+    data_dir: &Path,
+) -> Result<Message, SendError> {
+    let email: OutgoingEmail = serde_json::from_str(&row.payload)
+        .map_err(|e| SendError::Permanent(format!("unreadable outbox payload: {e}")))?;
+    let to: Mailbox = row
+        .recipient
+        .parse()
+        .map_err(|e| SendError::Permanent(format!("bad recipient address: {e}")))?;
+    let mut related = MultiPart::related().singlepart(SinglePart::html(email.html));
+    for image in &email.inline_images {
+        let content_type = ContentType::parse(&image.content_type);
+        match (std::fs::read(data_dir.join(&image.path)), content_type) {
+            (Ok(bytes), Ok(content_type)) => {
+                related = related.singlepart(
+                    Attachment::new_inline(image.cid.clone()).body(bytes, content_type),
+                );
+            }
+            // A photo removed meanwhile does not hold the alert back.
+            (Err(e), _) => {
+                tracing::warn!(path = %image.path, error = %e, "inline image missing; sending without it")
+            }
+            (_, Err(e)) => {
+                tracing::warn!(path = %image.path, error = %e, "inline image of unknown type; sending without it")
+            }
+        }
+    }
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        // The subject was made one line when composed; lettre encodes what remains.
+        .subject(email.subject)
+        .message_id(Some(message_id(&row.id, from)))
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(SinglePart::plain(email.text))
+                .multipart(related),
+        )
+        .map_err(|e| SendError::Permanent(format!("cannot build the message: {e}")))
+}
+
+/// Written under a temporary name and renamed, so a reader never sees half a message;
+/// the name is the row's id, so a repeated attempt overwrites rather than doubles.
+fn write_eml(dir: &Path, id: &str, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".{id}.tmp"));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, dir.join(format!("{id}.eml")))
+}
+
+/// How long to wait before attempt `attempts + 1`: 5 s doubling up to 10 min, spread by
+/// ±25% (`jitter` in 0..1) so that messages failed together do not retry together.
+pub fn retry_delay(attempts: i32, jitter: f64) -> Duration {
+    const FIRST: f64 = 5.0;
+    const MOST: f64 = 600.0;
+    let exponent = attempts.saturating_sub(1).clamp(0, 16);
+    let base = (FIRST * 2f64.powi(exponent)).min(MOST);
+    let spread = base * (0.75 + 0.5 * jitter.clamp(0.0, 1.0));
+    Duration::from_secs_f64(spread.clamp(FIRST * 0.75, MOST))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_from_5_seconds_to_10_minutes_with_jitter() {
+        assert_eq!(retry_delay(1, 0.5), Duration::from_secs(5));
+        assert_eq!(retry_delay(2, 0.5), Duration::from_secs(10));
+        assert_eq!(retry_delay(3, 0.5), Duration::from_secs(20));
+        assert_eq!(retry_delay(9, 0.5), Duration::from_secs(600));
+        assert_eq!(retry_delay(500, 0.5), Duration::from_secs(600));
+        assert_eq!(retry_delay(2, 0.0), Duration::from_secs_f64(7.5));
+        assert_eq!(retry_delay(2, 1.0), Duration::from_secs_f64(12.5));
+        assert!(retry_delay(500, 1.0) <= Duration::from_secs(600));
+        assert!(retry_delay(0, 0.0) >= Duration::from_secs_f64(3.75));
+    }
+
+    fn row(recipient: &str, subject: &str) -> OutboxMessage {
+        let now = crate::db::models::now_utc();
+        OutboxMessage {
+            id: "0190-abc".into(),
+            kind: "alert".into(),
+            recipient: recipient.into(),
+            payload: serde_json::to_string(&OutgoingEmail {
+                subject: subject.into(),
+                text: "text".into(),
+                html: "<p>html</p>".into(),
+                inline_images: vec![],
+            })
+            .unwrap(),
+            attempts: 0,
+            next_attempt_at: now,
+            claimed_until: None,
+            sent_at: None,
+            last_error: None,
+            dedupe_key: "k".into(),
+            created_at: now,
+            failed_at: None,
+            case_id: None,
+        }
+    }
+
+    #[test]
+    fn a_message_has_a_stable_message_id_and_a_text_and_html_part() {
+        let from: Mailbox = "Mend <mend@shop.example>".parse().unwrap();
+        let m = build_message(
+            &from,
+            &row("a@shop.example", "Hi"),
+            Path::new("/nonexistent"),
+        )
+        .unwrap();
+        let text = String::from_utf8(m.formatted()).unwrap();
+        assert!(
+            text.contains("Message-ID: <0190-abc@shop.example>"),
+            "{text}"
+        );
+        assert!(text.contains("multipart/alternative"));
+        assert!(text.contains("text/plain") && text.contains("text/html"));
+    }
+
+    #[test]
+    fn a_bad_recipient_is_a_permanent_failure() {
+        let from: Mailbox = "mend@shop.example".parse().unwrap();
+        let err = build_message(&from, &row("not an address", "Hi"), Path::new("/x")).unwrap_err();
+        assert!(matches!(err, SendError::Permanent(_)), "{err:?}");
+    }
+}

@@ -1,0 +1,221 @@
+//! The one worker that sends every email (alerts, escalations, and later replies and
+//! surveys) and fires due escalations. It wakes the moment a transaction enqueues mail,
+//! and polls once a second for retries and escalations that have come due.
+//!
+//! Delivery: rows are claimed with a lease before sending, so several server processes on
+//! one PostgreSQL never send the same row; a worker that dies mid-send leaves its rows
+//! leased, and they come back (once) when the lease runs out. Up to [`MAX_IN_FLIGHT`]
+//! messages are sent at once over pooled SMTP connections.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+use crate::db::models::OutboxMessage;
+use crate::db::queries::{escalations, outbox};
+use crate::db::{Db, DbError};
+use crate::domain::alerts::AlertContext;
+use crate::domain::escalation::{self, Fired};
+use crate::jobs::mailer::{retry_delay, Mailer, SendError, SEND_TIMEOUT};
+
+/// How often due retries and escalations are looked for when nothing wakes the worker.
+pub const POLL_EVERY: Duration = Duration::from_secs(1);
+/// Longer than any send may take, so a live worker always finishes before its lease ends.
+pub const LEASE: Duration = Duration::from_secs(2 * SEND_TIMEOUT.as_secs());
+pub const MAX_IN_FLIGHT: usize = 32;
+/// After this many transient failures a message is given up (about 16 hours of retries).
+pub const MAX_ATTEMPTS: i32 = 100;
+
+/// Wakes the worker: called after a commit that enqueued mail.
+#[derive(Clone, Default)]
+pub struct OutboxWaker(Arc<Notify>);
+
+impl OutboxWaker {
+    pub fn wake(&self) {
+        // Stores a permit when the worker is busy, so no wake-up is lost.
+        self.0.notify_one();
+    }
+}
+
+pub struct OutboxWorker {
+    pub db: Db,
+    pub mailer: Arc<Mailer>,
+    pub ctx: AlertContext,
+    pub waker: OutboxWaker,
+}
+
+type Delivery = (OutboxMessage, Result<(), SendError>);
+
+impl OutboxWorker {
+    /// Runs until the future is dropped.
+    pub async fn run(self) {
+        tracing::info!(mail = %self.mailer.describe(), "outbox worker started");
+        let mut in_flight: JoinSet<Delivery> = JoinSet::new();
+        let mut next_poll = tokio::time::Instant::now();
+        loop {
+            if tokio::time::Instant::now() >= next_poll {
+                self.escalate_due().await;
+                next_poll = tokio::time::Instant::now() + POLL_EVERY;
+            }
+            self.claim_and_send(&mut in_flight).await;
+            tokio::select! {
+                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    let mut finished = vec![done];
+                    while let Some(more) = in_flight.try_join_next() {
+                        finished.push(more);
+                    }
+                    self.record(finished).await;
+                }
+                () = self.waker.0.notified() => {}
+                () = tokio::time::sleep_until(next_poll) => {}
+            }
+        }
+    }
+
+    async fn claim_and_send(&self, in_flight: &mut JoinSet<Delivery>) {
+        let room = MAX_IN_FLIGHT.saturating_sub(in_flight.len());
+        if room == 0 {
+            return;
+        }
+        let (db, clock) = (self.db.clone(), self.ctx.clock.clone());
+        let claimed = tokio::task::spawn_blocking(move || {
+            let now = clock.now();
+            let lease_until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+            db.write(|c| -> Result<_, DbError> {
+                Ok(outbox::claim_due(c, now, lease_until, room as i64)?)
+            })
+        })
+        .await;
+        let rows = match claimed {
+            Ok(Ok(rows)) => rows,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "outbox: cannot claim messages; will retry");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "outbox: claim task failed");
+                return;
+            }
+        };
+        for row in rows {
+            let mailer = self.mailer.clone();
+            in_flight.spawn(async move {
+                let result = mailer.send(&row).await;
+                (row, result)
+            });
+        }
+    }
+
+    /// Records the outcome of finished sends, in one transaction.
+    async fn record(&self, finished: Vec<Result<Delivery, tokio::task::JoinError>>) {
+        let (db, clock) = (self.db.clone(), self.ctx.clock.clone());
+        let outcomes: Vec<Delivery> = finished
+            .into_iter()
+            .filter_map(|f| match f {
+                Ok(d) => Some(d),
+                // The row stays leased and is tried again when the lease runs out.
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox: a send task failed");
+                    None
+                }
+            })
+            .collect();
+        for (row, result) in &outcomes {
+            match result {
+                Ok(()) => tracing::info!(
+                    id = %row.id,
+                    kind = %row.kind,
+                    to = %mask(&row.recipient),
+                    attempt = row.attempts,
+                    "mail sent"
+                ),
+                Err(e) => tracing::warn!(
+                    id = %row.id,
+                    kind = %row.kind,
+                    to = %mask(&row.recipient),
+                    attempt = row.attempts,
+                    error = %e,
+                    "mail not sent"
+                ),
+            }
+        }
+        let written = tokio::task::spawn_blocking(move || {
+            let now = clock.now();
+            let mut rng = rand::rng();
+            db.write(|c| -> Result<(), DbError> {
+                for (row, result) in &outcomes {
+                    match result {
+                        Ok(()) => outbox::mark_sent(c, &row.id, now)?,
+                        Err(SendError::Permanent(e)) => outbox::mark_failed(c, &row.id, now, e)?,
+                        Err(SendError::Transient(e)) if row.attempts >= MAX_ATTEMPTS => {
+                            let e = format!("gave up after {} attempts: {e}", row.attempts);
+                            outbox::mark_failed(c, &row.id, now, &e)?
+                        }
+                        Err(SendError::Transient(e)) => {
+                            let delay = retry_delay(row.attempts, rng.random::<f64>());
+                            let next = now + chrono::Duration::from_std(delay).unwrap_or_default();
+                            outbox::mark_retry(c, &row.id, next, e)?
+                        }
+                    }
+                }
+                Ok(())
+            })
+        })
+        .await;
+        if let Ok(Err(e)) | Err(e) = written.map_err(|e| DbError::Other(e.to_string())) {
+            // Rows sent but not marked come back after their lease: sent twice at most,
+            // with the same Message-ID.
+            tracing::error!(error = %e, "outbox: cannot record delivery results");
+        }
+    }
+
+    async fn escalate_due(&self) {
+        let (db, ctx) = (self.db.clone(), self.ctx.clone());
+        let fired =
+            tokio::task::spawn_blocking(move || escalate_unacknowledged_cases(&db, &ctx)).await;
+        match fired {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(escalations = n, "escalated unacknowledged cases"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "escalations not checked; will retry"),
+            Err(e) => tracing::error!(error = %e, "escalation task failed"),
+        }
+    }
+}
+
+/// Fires every escalation that has come due; returns how many were sent on.
+pub fn escalate_unacknowledged_cases(db: &Db, ctx: &AlertContext) -> Result<usize, DbError> {
+    let now = ctx.clock.now();
+    let due = db.read(|c| escalations::due(c, now, 100))?;
+    let mut fired = 0;
+    for e in due {
+        let outcome = db.write(|c| escalation::fire(c, ctx, &e))?;
+        if let Fired::Escalated { level, to } = outcome {
+            tracing::info!(case = %e.case_id, level, recipients = to.len(), "case escalated");
+            fired += 1;
+        }
+    }
+    Ok(fired)
+}
+
+/// `j***@example.com`: enough to tell messages apart in a log, not to harvest addresses.
+pub fn mask(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn logged_addresses_are_masked() {
+        assert_eq!(super::mask("jane.doe@shop.example"), "j***@shop.example");
+        assert_eq!(super::mask("nonsense"), "***");
+    }
+}

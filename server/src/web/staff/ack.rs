@@ -1,0 +1,209 @@
+//! `/ack/{reference}?to=&exp=&sig=`: the alert's "I'm on it" link. GET only shows a
+//! confirm button (mail scanners open links); POST acknowledges. The signed link is the
+//! credential: it names the case and the person, and it expires.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::db::models::Case;
+use crate::db::queries::{cases, locations, users};
+use crate::domain::alerts::ACK_PURPOSE;
+use crate::domain::escalation::{acknowledge as acknowledge_case, Acknowledged};
+use crate::domain::language::Language;
+use crate::domain::reference::normalize_reference;
+use crate::domain::signed_link::{self, LinkError};
+use crate::web::{render, AppError, AppState};
+
+#[derive(Deserialize)]
+pub struct AckLink {
+    to: Option<String>,
+    exp: Option<i64>,
+    sig: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "staff/ack.html")]
+struct AckPage {
+    lang: &'static str,
+    title: String,
+    summary: Vec<(String, String)>,
+    body: String,
+    /// The confirm button, while the case is not acknowledged yet.
+    confirm: Option<(String, String)>,
+    message: Option<String>,
+    case_url: String,
+    open_case: String,
+}
+
+struct Checked {
+    case: Case,
+    to: String,
+    lang: Language,
+}
+
+fn refuse(lang: Language, e: LinkError) -> AppError {
+    match e {
+        LinkError::Expired => AppError::Customer {
+            status: StatusCode::GONE,
+            lang,
+            title_key: "ack.expired_title",
+            message_key: "ack.expired",
+        },
+        LinkError::Invalid => AppError::Customer {
+            status: StatusCode::NOT_FOUND,
+            lang,
+            title_key: "ack.invalid_title",
+            message_key: "ack.invalid",
+        },
+    }
+}
+
+/// Checks the signature and expiry, then finds the case and the person's language.
+async fn check(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    reference: &str,
+    link: &AckLink,
+) -> Result<Checked, AppError> {
+    let accept = req
+        .headers()
+        .get("accept-language")
+        .and_then(|v| v.to_str().ok());
+    let browser_lang = Language::negotiate(None, accept, "en");
+    let (Some(reference), Some(to), Some(exp), Some(sig)) = (
+        normalize_reference(reference),
+        link.to.as_deref(),
+        link.exp,
+        link.sig.as_deref(),
+    ) else {
+        return Err(refuse(browser_lang, LinkError::Invalid));
+    };
+    let now = state.clock.now().and_utc().timestamp();
+    signed_link::verify(
+        state.settings.secret.expose_bytes(),
+        ACK_PURPOSE,
+        &[&reference, to],
+        exp,
+        sig,
+        now,
+    )
+    .map_err(|e| refuse(browser_lang, e))?;
+    let (db, to_owned) = (state.db.clone(), to.to_owned());
+    let found = web::block(move || {
+        db.read(|c| {
+            let Some(case) = cases::find_by_reference(c, &reference)? else {
+                return Ok(None);
+            };
+            let user_lang = users::find_by_email(c, &to_owned)?.map(|u| u.language);
+            let store_lang = locations::find(c, &case.location_id)?.map(|l| l.default_language);
+            Ok(Some((case, user_lang.or(store_lang))))
+        })
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))??;
+    let Some((case, lang)) = found else {
+        return Err(refuse(browser_lang, LinkError::Invalid));
+    };
+    Ok(Checked {
+        case,
+        to: to.to_owned(),
+        lang: lang.as_deref().map_or(browser_lang, Language::or_default),
+    })
+}
+
+fn page(
+    state: &AppState,
+    checked: &Checked,
+    title: String,
+    message: Option<String>,
+    req: &HttpRequest,
+) -> AckPage {
+    let (case, lang) = (&checked.case, checked.lang);
+    let confirm = case.acknowledged_at.is_none().then(|| {
+        (
+            format!("{}?{}", req.path(), req.query_string()),
+            lang.text("ack.confirm"),
+        )
+    });
+    AckPage {
+        lang: lang.code(),
+        title,
+        summary: vec![
+            (lang.text("alert.reference"), case.reference.clone()),
+            (
+                lang.text("alert.category"),
+                lang.category_label(&case.category),
+            ),
+            (
+                lang.text("alert.when"),
+                case.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            ),
+        ],
+        body: case.body.clone(),
+        confirm,
+        message,
+        case_url: format!("{}/manage/cases/{}", state.base_url, case.reference),
+        open_case: lang.text("alert.open_case"),
+    }
+}
+
+fn when(lang: Language, at: chrono::NaiveDateTime) -> String {
+    lang.text_with(
+        "ack.already",
+        &[("when", &at.format("%Y-%m-%d %H:%M UTC").to_string())],
+    )
+}
+
+pub async fn confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    link: web::Query<AckLink>,
+) -> Result<HttpResponse, AppError> {
+    let checked = check(&state, &req, &path, &link).await?;
+    let lang = checked.lang;
+    let (title, message) = match checked.case.acknowledged_at {
+        None => (lang.text("ack.title"), Some(lang.text("ack.confirm_hint"))),
+        Some(at) => (lang.text("ack.done_title"), Some(when(lang, at))),
+    };
+    render::html(&page(&state, &checked, title, message, &req))
+}
+
+pub async fn acknowledge(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    link: web::Query<AckLink>,
+) -> Result<HttpResponse, AppError> {
+    let mut checked = check(&state, &req, &path, &link).await?;
+    let (db, case, to, now) = (
+        state.db.clone(),
+        checked.case.clone(),
+        checked.to.clone(),
+        state.clock.now(),
+    );
+    let outcome =
+        web::block(move || db.write(|c| acknowledge_case(c, &case, &to, "alert_link", now)))
+            .await
+            .map_err(|e| AppError::Internal(e.into()))??;
+    let lang = checked.lang;
+    let message = match outcome {
+        Acknowledged::Now => {
+            checked.case.acknowledged_at = Some(now);
+            lang.text("ack.done")
+        }
+        Acknowledged::Before(at) => {
+            checked.case.acknowledged_at = Some(at);
+            when(lang, at)
+        }
+    };
+    render::html(&page(
+        &state,
+        &checked,
+        lang.text("ack.done_title"),
+        Some(message),
+        &req,
+    ))
+}

@@ -1,0 +1,508 @@
+//! Staff alerts end to end, against a real SMTP server process: routing, language,
+//! content, the "I'm on it" link, escalation, and an outbox that neither loses nor
+//! doubles a message when the mail server is down or refuses.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use mend_server::db::models::OutboxMessage;
+use mend_server::db::queries::{cases, escalations};
+use mend_server::domain::alert_settings::{apply, AlertSettingsChange};
+use mend_server::domain::demo::{DemoStore, LOCATION_NAME};
+use mend_testing::smtp::{free_port, SmtpSink};
+use mend_testing::{seed_demo, Post, TestApp, TestDb};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn app_sending_to(url: &str, db: TestDb) -> (TestApp, DemoStore) {
+    let app = TestApp::spawn_with(
+        db,
+        &[
+            ("MEND_FORM_MIN_SECONDS", "0"),
+            ("MEND_FORM_RATE_LIMIT", "0"),
+            ("MEND_SMTP_URL", url),
+        ],
+    )
+    .await;
+    let store = seed_demo(&app);
+    (app, store)
+}
+
+fn set_language(app: &TestApp, email: &str, language: &str) {
+    use mend_server::db::schema::users;
+    app.db
+        .write(|c| -> Result<(), mend_server::db::DbError> {
+            diesel::update(users::table.filter(users::email.eq(email)))
+                .set(users::language.eq(language))
+                .execute(c)?;
+            Ok(())
+        })
+        .unwrap();
+}
+
+fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+    });
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(
+            &mut std::io::Cursor::new(&mut out),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    out
+}
+
+/// The reference a successful post redirects to.
+async fn complain(app: &TestApp, code: &str, post: Post) -> String {
+    let res = app.submit(code, post).await;
+    assert_eq!(res.status(), 303, "{:?}", res.text().await);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    location
+        .trim_start_matches("/c/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// HTML as a reader sees it: the entities askama writes, turned back.
+fn unescape(html: &str) -> String {
+    html.replace("&#38;", "&")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#39;", "'")
+        .replace("&#34;", "\"")
+}
+
+/// The "I'm on it" link in a message's text part.
+fn ack_link(text: &str) -> String {
+    let start = text.find("http://").unwrap();
+    let link = text[start..]
+        .lines()
+        .find(|_| true)
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(link.contains("/ack/"), "first link is the ack link: {link}");
+    link
+}
+
+fn case_of(app: &TestApp, reference: &str) -> mend_server::db::models::Case {
+    app.db
+        .read(|c| cases::find_by_reference(c, reference))
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_complaint_alerts_the_routed_person_in_their_language_with_links_and_the_photo() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let (app, store) = app_sending_to(&sink.url(), TestDb::sqlite()).await;
+    let code = &store.touchpoints[1].code;
+    app.add_user("staff", "mina@shop.example", "pw-123456789", &[]);
+    set_language(&app, "mina@shop.example", "ko");
+    apply(
+        &app.db,
+        LOCATION_NAME,
+        &AlertSettingsChange {
+            categories: vec!["cleanliness=mina@shop.example".into()],
+            fallback: Some("floor@shop.example".into()),
+            severe_keywords: Some("blood".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+
+    let started = std::time::SystemTime::now();
+    let reference = complain(
+        &app,
+        code,
+        Post::valid()
+            .with(
+                "body",
+                "The restroom has no soap and there is blood on the floor.",
+            )
+            .photo(jpeg(900, 600)),
+    )
+    .await;
+    let mail = sink.wait_for(1, WAIT).await.remove(0);
+
+    assert_eq!(mail.rcpt_tos, ["mina@shop.example"]);
+    assert_eq!(mail.to, ["mina@shop.example"]);
+    assert_eq!(mail.mail_from, "mend@localhost");
+    // Subject: flags, store, category (in Korean), first words, reference.
+    for part in [
+        "[심각]",
+        "Mend Demo Café",
+        "청결",
+        "The restroom has no soap",
+        &reference,
+    ] {
+        assert!(mail.subject.contains(part), "{part} in {:?}", mail.subject);
+    }
+    // Text and HTML parts, in Korean, with everything needed to act.
+    for part in [&mail.text, &unescape(&mail.html)] {
+        for expected in [
+            "새 불편 접수",
+            "blood on the floor",
+            "guest@example.com",
+            "Restrooms",
+            "CET",
+            "제가 처리할게요",
+            &format!("/manage/cases/{reference}"),
+            &format!("/ack/{reference}?to=mina%40shop.example&exp="),
+        ] {
+            assert!(part.contains(expected), "{expected} in {part}");
+        }
+    }
+    assert!(mail.html.contains("src=\"cid:photo\""));
+    let (cid, content_type, bytes) = &mail.inline[0];
+    assert_eq!(
+        (cid.as_str(), content_type.as_str()),
+        ("photo", "image/jpeg")
+    );
+    let thumb = image::load_from_memory(bytes).unwrap();
+    assert!(
+        thumb.width() <= 480 && thumb.width() > 0,
+        "a thumbnail, not the photo"
+    );
+    assert!(
+        mail.message_id.ends_with("@localhost"),
+        "{}",
+        mail.message_id
+    );
+    // The alert is sent within a second of the customer's answer.
+    let waited = mail.accepted_at
+        - started
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+    assert!(waited < WAIT.as_secs_f64());
+
+    // Another category goes to the fallback list, in the store's language.
+    let other = complain(&app, code, Post::valid().with("category", "staff")).await;
+    let mails = sink.wait_for(2, WAIT).await;
+    assert_eq!(mails[1].rcpt_tos, ["floor@shop.example"]);
+    assert!(mails[1].subject.contains(&other) && mails[1].subject.contains("Staff"));
+    assert!(mails[1].text.contains("New complaint") && mails[1].text.contains("I'm on it"));
+    assert!(!mails[1].subject.contains("SEVERE"));
+
+    // Both rows are marked sent after one attempt, with the Message-ID derived from them.
+    let rows = app.outbox_rows();
+    assert!(rows.iter().all(|r| r.sent_at.is_some() && r.attempts == 1));
+    assert_eq!(mail.message_id, format!("{}@localhost", rows[0].id));
+}
+
+#[tokio::test]
+async fn a_repeat_complainant_is_flagged_in_the_alert() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let (app, store) = app_sending_to(&sink.url(), TestDb::sqlite()).await;
+    let code = &store.touchpoints[0].code;
+    let first = complain(&app, code, Post::valid()).await;
+    let second = complain(&app, code, Post::valid().with("email", "Guest@Example.com")).await;
+    let mails = sink.wait_for(2, WAIT).await;
+    let text_of = |reference: &str| {
+        mails
+            .iter()
+            .find(|m| m.subject.contains(reference))
+            .unwrap()
+            .text
+            .clone()
+    };
+    assert!(!text_of(&first).contains("Repeat complainant"));
+    let second = text_of(&second);
+    assert!(second.contains("Repeat complainant: 1 earlier"), "{second}");
+}
+
+#[tokio::test]
+async fn customer_text_cannot_add_mail_headers_or_recipients() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let (app, store) = app_sending_to(&sink.url(), TestDb::sqlite()).await;
+    let body = "Cold\r\nBcc: evil@attacker.example\r\nSubject: hijacked\r\n\r\n<script>x</script>";
+    complain(
+        &app,
+        &store.touchpoints[0].code,
+        Post::valid().with("body", body),
+    )
+    .await;
+    let mail = sink.wait_for(1, WAIT).await.remove(0);
+    assert_eq!(mail.rcpt_tos, [store.manager_email.as_str()]);
+    assert!(!mail
+        .header_names
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case("bcc")));
+    assert_eq!(
+        mail.header_names
+            .iter()
+            .filter(|h| h.eq_ignore_ascii_case("subject"))
+            .count(),
+        1
+    );
+    assert!(mail
+        .subject
+        .contains("Cold Bcc: evil@attacker.example Subject: hijacked"));
+    assert!(
+        !mail.html.contains("<script>"),
+        "customer text is escaped in HTML"
+    );
+    assert!(mail.html.contains("&#60;script&#62;"));
+}
+
+#[tokio::test]
+async fn the_ack_link_asks_on_get_acknowledges_on_post_once_and_then_expires() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let (app, store) = app_sending_to(&sink.url(), TestDb::sqlite()).await;
+    let reference = complain(&app, &store.touchpoints[0].code, Post::valid()).await;
+    let link = ack_link(&sink.wait_for(1, WAIT).await[0].text);
+    let path = link.trim_start_matches(&app.base_url).to_owned();
+
+    // A mail scanner opening the link changes nothing.
+    let page = app.get(&path).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Take this complaint?") && html.contains("method=\"post\""));
+    assert!(html.contains("The restroom has no soap."));
+    assert!(case_of(&app, &reference).acknowledged_at.is_none());
+
+    let done = app.client.post(&link).send().await.unwrap();
+    assert_eq!(done.status(), 200);
+    assert!(unescape(&done.text().await.unwrap()).contains("Thank you. You're on it."));
+    let case = case_of(&app, &reference);
+    let acknowledged_at = case.acknowledged_at.expect("acknowledged");
+    let events = app
+        .db
+        .read(|c| cases::events_of_kind(c, &case.id, "acknowledged"))
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert!(events[0].detail.contains(&store.manager_email));
+    assert!(
+        events[0].actor_user_id.is_some(),
+        "the manager's account is the actor"
+    );
+    let chain = app.db.read(|c| escalations::for_case(c, &case.id)).unwrap();
+    assert!(chain
+        .iter()
+        .all(|e| e.cancelled_at.is_some() && e.fired_at.is_none()));
+    // The customer's status page shows it was seen.
+    assert!(case_of(&app, &reference).acknowledged_at.is_some());
+
+    // Pressing again changes nothing and says so.
+    let again = app.client.post(&link).send().await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert!(again.text().await.unwrap().contains("Already acknowledged"));
+    assert_eq!(
+        case_of(&app, &reference).acknowledged_at,
+        Some(acknowledged_at)
+    );
+
+    // A link for another person, or altered in any way, is refused.
+    let forged = link.replace("manager%40demo", "mallory%40demo");
+    assert_eq!(app.client.post(&forged).send().await.unwrap().status(), 404);
+    assert_eq!(app.get(&format!("/ack/{reference}")).await.status(), 404);
+
+    // After three days the link has expired.
+    app.advance(Duration::from_secs(73 * 3600));
+    let expired = app.get(&path).await;
+    assert_eq!(expired.status(), 410);
+    assert!(expired
+        .text()
+        .await
+        .unwrap()
+        .contains("This link has expired"));
+}
+
+/// Presses "I'm on it" (the POST the confirm page sends).
+async fn press(app: &TestApp, link: &str) {
+    assert_eq!(app.client.post(link).send().await.unwrap().status(), 200);
+}
+
+fn escalation_mails_for(sink: &SmtpSink, reference: &str) -> Vec<(Vec<String>, String)> {
+    sink.messages()
+        .into_iter()
+        .filter(|m| m.subject.contains("[Not acknowledged]") && m.subject.contains(reference))
+        .map(|m| (m.rcpt_tos, m.text))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_unacknowledged_case_goes_to_the_managers_then_the_admins_and_acknowledging_stops_it() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let (app, store) = app_sending_to(&sink.url(), TestDb::sqlite()).await;
+    app.add_user("admin", "boss@shop.example", "pw-123456789", &[]);
+    let code = &store.touchpoints[0].code;
+    let ignored = complain(&app, code, Post::valid().with("body", "Nobody came.")).await;
+    let acked_early = complain(&app, code, Post::valid().with("body", "Sorted quickly.")).await;
+    let acked_late = complain(&app, code, Post::valid().with("body", "Sorted late.")).await;
+    let alerts = sink.wait_for(3, WAIT).await;
+    let link_of = |reference: &str| {
+        ack_link(
+            &alerts
+                .iter()
+                .find(|m| m.subject.contains(reference))
+                .unwrap()
+                .text,
+        )
+    };
+    press(&app, &link_of(&acked_early)).await;
+
+    // 16 minutes later (the demo store's SLA is 15): the manager hears of the other two.
+    app.advance(Duration::from_secs(16 * 60));
+    sink.wait_for(5, WAIT).await;
+    let to_manager = escalation_mails_for(&sink, &ignored);
+    assert_eq!(to_manager.len(), 1);
+    assert_eq!(to_manager[0].0, [store.manager_email.as_str()]);
+    assert!(to_manager[0]
+        .1
+        .contains("Nobody has acknowledged this complaint for 16 minutes"));
+    assert_eq!(escalation_mails_for(&sink, &acked_late).len(), 1);
+    assert!(escalation_mails_for(&sink, &acked_early).is_empty());
+
+    // One of them is acknowledged now; 16 more minutes: only the other reaches the admins.
+    press(&app, &link_of(&acked_late)).await;
+    app.advance(Duration::from_secs(16 * 60));
+    sink.wait_for(6, WAIT).await;
+    let to_admin = escalation_mails_for(&sink, &ignored);
+    assert_eq!(to_admin.len(), 2);
+    assert_eq!(to_admin[1].0, ["boss@shop.example"]);
+    assert!(to_admin[1].1.contains("32 minutes"));
+
+    // The chain ends there, and nothing is sent twice.
+    app.advance(Duration::from_secs(60 * 60));
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        sink.count(),
+        6,
+        "{:#?}",
+        sink.messages()
+            .iter()
+            .map(|m| &m.subject)
+            .collect::<Vec<_>>()
+    );
+    let late = case_of(&app, &acked_late);
+    let chain = app.db.read(|c| escalations::for_case(c, &late.id)).unwrap();
+    assert!(chain[0].fired_at.is_some());
+    assert!(chain[1].cancelled_at.is_some() && chain[1].fired_at.is_none());
+}
+
+fn only_row(app: &TestApp) -> OutboxMessage {
+    let rows = app.outbox_rows();
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    rows.into_iter().next().unwrap()
+}
+
+#[tokio::test]
+async fn while_smtp_is_down_complaints_are_taken_and_the_alert_arrives_once_it_is_back() {
+    if !mend_testing::smtp::aiosmtpd_available() {
+        return;
+    }
+    let port = free_port();
+    let (app, store) = app_sending_to(&format!("smtp://127.0.0.1:{port}"), TestDb::sqlite()).await;
+    let reference = complain(&app, &store.touchpoints[0].code, Post::valid()).await;
+    let failed = app
+        .wait_for_outbox("a failed first attempt", WAIT, |rows| {
+            rows.len() == 1 && rows[0].attempts >= 1 && rows[0].last_error.is_some()
+        })
+        .await;
+    assert!(failed[0].sent_at.is_none() && failed[0].failed_at.is_none());
+    assert!(
+        failed[0].next_attempt_at > failed[0].created_at,
+        "retried later, not at once"
+    );
+
+    let sink = SmtpSink::start_on(port).unwrap();
+    // Past the first backoff (5 s ± 25%).
+    app.advance(Duration::from_secs(10));
+    let mails = sink.wait_for(1, WAIT).await;
+    assert!(mails[0].subject.contains(&reference));
+    app.wait_for_outbox("the row marked sent", WAIT, |rows| {
+        rows[0].sent_at.is_some()
+    })
+    .await;
+
+    // Nothing more is sent later (short of the SLA, when the escalation would be due).
+    app.advance(Duration::from_secs(14 * 60));
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(sink.count(), 1);
+    assert!(only_row(&app).last_error.is_none());
+}
+
+#[tokio::test]
+async fn a_550_is_recorded_not_retried_and_shown_to_admins() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    sink.reject(true);
+    let (app, store) = app_sending_to(&sink.url(), TestDb::sqlite()).await;
+    complain(&app, &store.touchpoints[0].code, Post::valid()).await;
+    let rows = app
+        .wait_for_outbox("a permanent failure", WAIT, |rows| {
+            rows.len() == 1 && rows[0].failed_at.is_some()
+        })
+        .await;
+    assert_eq!(rows[0].attempts, 1);
+    assert!(
+        rows[0].last_error.as_deref().unwrap().contains("550"),
+        "{rows:#?}"
+    );
+
+    // No retry storm: minutes later it is still one attempt, and nothing arrived.
+    sink.reject(false);
+    app.advance(Duration::from_secs(14 * 60));
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(only_row(&app).attempts, 1);
+    assert_eq!(sink.count(), 0);
+
+    // The admins see the refused message and why.
+    app.add_user("admin", "boss@shop.example", "pw-123456789", &[]);
+    let admin = app.sign_in("boss@shop.example", "pw-123456789").await;
+    let page = app.page(&admin, "/manage/").await;
+    assert!(page.contains("Undelivered mail"), "{page}");
+    assert!(
+        page.contains("550") && page.contains("m***@demo.mend.example"),
+        "{page}"
+    );
+    // Managers do not.
+    let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
+    let page = app.page(&manager, "/manage/").await;
+    assert!(!page.contains("Undelivered mail"));
+}
+
+#[tokio::test]
+async fn without_smtp_each_message_is_written_as_an_eml_file_in_the_data_dir() {
+    let app = TestApp::spawn_with(
+        TestDb::sqlite(),
+        &[
+            ("MEND_FORM_MIN_SECONDS", "0"),
+            ("MEND_FORM_RATE_LIMIT", "0"),
+        ],
+    )
+    .await;
+    let store = seed_demo(&app);
+    let reference = complain(&app, &store.touchpoints[0].code, Post::valid()).await;
+    let rows = app
+        .wait_for_outbox("the row marked sent", WAIT, |rows| {
+            rows.len() == 1 && rows[0].sent_at.is_some()
+        })
+        .await;
+    let file = app
+        .data_dir
+        .path()
+        .join("mail")
+        .join(format!("{}.eml", rows[0].id));
+    let eml = std::fs::read_to_string(&file).unwrap();
+    assert!(eml.contains(&reference) && eml.contains("To: manager@demo.mend.example"));
+    assert!(eml.contains(&format!("Message-ID: <{}@localhost>", rows[0].id)));
+}
