@@ -506,3 +506,175 @@ async fn without_smtp_each_message_is_written_as_an_eml_file_in_the_data_dir() {
     assert!(eml.contains(&reference) && eml.contains("To: manager@demo.mend.example"));
     assert!(eml.contains(&format!("Message-ID: <{}@localhost>", rows[0].id)));
 }
+
+/// A `mend-server` process of its own; killed when dropped.
+struct ServerProcess(std::process::Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The `mend-server` binary that `cargo test --workspace` built beside this test.
+fn server_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("mend-server");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p mend-server` (or `cargo test --workspace`)",
+        bin.display()
+    );
+    bin
+}
+
+fn start_process(args: &[&str], env: &[(&str, String)]) -> ServerProcess {
+    let mut cmd = std::process::Command::new(server_binary());
+    cmd.args(args).env("RUST_LOG", "warn");
+    for (name, _) in std::env::vars() {
+        if name.starts_with("MEND_") {
+            cmd.env_remove(name);
+        }
+    }
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    ServerProcess(cmd.spawn().unwrap())
+}
+
+async fn wait_until_healthy(base: &str) {
+    let start = std::time::Instant::now();
+    loop {
+        if let Ok(res) = reqwest::get(format!("{base}/healthz")).await {
+            if res.status() == 200 {
+                return;
+            }
+        }
+        assert!(start.elapsed() < WAIT, "{base} did not come up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Opens the form and posts a complaint, as a phone would; returns the reference.
+async fn complain_over_http(client: &reqwest::Client, base: &str, code: &str, n: usize) -> String {
+    let page = client
+        .get(format!("{base}/t/{code}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let stamp = mend_testing::input_value(&page, "stamp").unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("stamp", stamp)
+        .text("category", "other")
+        .text("body", format!("Complaint number {n}"));
+    let res = client
+        .post(format!("{base}/t/{code}"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap();
+    location
+        .trim_start_matches("/c/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn two_servers_and_a_worker_on_one_postgresql_deliver_every_alert_exactly_once() {
+    let Some(test_db) = TestDb::postgres() else {
+        return;
+    };
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let env = |i: usize| {
+        vec![
+            ("MEND_BIND", format!("127.0.0.1:{}", ports[i])),
+            ("MEND_DATA_DIR", dirs[i].path().display().to_string()),
+            ("MEND_DATABASE_URL", test_db.url()),
+            ("MEND_SMTP_URL", sink.url()),
+            (
+                "MEND_SECRET",
+                "one secret shared by every instance, 32+ chars".into(),
+            ),
+            ("MEND_FORM_MIN_SECONDS", "0".into()),
+            ("MEND_FORM_RATE_LIMIT", "0".into()),
+        ]
+    };
+    let bases: Vec<String> = ports[..2]
+        .iter()
+        .map(|p| format!("http://127.0.0.1:{p}"))
+        .collect();
+    let _servers = [start_process(&[], &env(0)), start_process(&[], &env(1))];
+    for base in &bases {
+        wait_until_healthy(base).await;
+    }
+    let _worker = start_process(&["worker"], &env(2));
+    let db = test_db.open();
+    let code = mend_server::domain::demo::seed_demo(&db, &bases[0], "demo-password-1")
+        .unwrap()
+        .touchpoints[0]
+        .code
+        .clone();
+
+    const COMPLAINTS: usize = 500;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(24));
+    let mut posts = tokio::task::JoinSet::new();
+    for n in 0..COMPLAINTS {
+        let (client, base, code, gate) = (
+            client.clone(),
+            bases[n % 2].clone(),
+            code.clone(),
+            gate.clone(),
+        );
+        posts.spawn(async move {
+            let _turn = gate.acquire().await.unwrap();
+            complain_over_http(&client, &base, &code, n).await
+        });
+    }
+    let mut references = std::collections::BTreeSet::new();
+    while let Some(r) = posts.join_next().await {
+        references.insert(r.unwrap());
+    }
+    assert_eq!(references.len(), COMPLAINTS);
+
+    sink.wait_for(COMPLAINTS, Duration::from_secs(120)).await;
+    // Anything sent twice would arrive in the next moments.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mails = sink.messages();
+    assert_eq!(mails.len(), COMPLAINTS, "each alert exactly once");
+    let ids: std::collections::BTreeSet<_> = mails.iter().map(|m| m.message_id.clone()).collect();
+    assert_eq!(ids.len(), COMPLAINTS);
+    let alerted: std::collections::BTreeSet<_> = mails
+        .iter()
+        .map(|m| {
+            m.subject
+                .rsplit('(')
+                .next()
+                .unwrap()
+                .trim_end_matches(')')
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(alerted, references, "every complaint's alert, none other");
+    use mend_server::db::schema::outbox;
+    let attempts: Vec<i32> = db
+        .read(|c| outbox::table.select(outbox::attempts).load(c))
+        .unwrap();
+    assert_eq!(attempts.len(), COMPLAINTS);
+    assert!(attempts.iter().all(|a| *a == 1), "no row was claimed twice");
+}

@@ -229,3 +229,78 @@ fn serve_with_demo_prints_the_urls_answers_health_and_stops_cleanly_on_sigterm()
     };
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn alerts_set_saves_routing_and_refuses_a_bad_address_without_saving_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(mend(&dir)
+        .arg("seed-demo")
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let store = ["--location", "Mend Demo Café"];
+    let out = mend(&dir)
+        .args(["alerts", "set"])
+        .args(store)
+        .args(["--fallback", "Floor@Shop.example, lead@shop.example"])
+        .args(["--category", "cleanliness=clean@shop.example"])
+        .args(["--hours", "mon-fri 08:00-20:00; sat 09:00-14:00"])
+        .args(["--sla-minutes", "10"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        shown.contains("fallback: floor@shop.example, lead@shop.example"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("category cleanliness: clean@shop.example"),
+        "{shown}"
+    );
+    assert!(shown.contains("sla: 10 min"), "{shown}");
+
+    for (flag, value, named) in [
+        (
+            "--fallback",
+            "ok@shop.example, not-an-address",
+            "not-an-address",
+        ),
+        (
+            "--category",
+            "staff=x@shop.example\r\nBcc: y@z.example",
+            "category staff",
+        ),
+        ("--hours", "mon-fri 8am-8pm", "opening hours"),
+    ] {
+        let out = mend(&dir)
+            .args(["alerts", "set"])
+            .args(store)
+            .args([flag, value])
+            .output()
+            .unwrap();
+        let line = the_one_error_line(&out);
+        assert!(line.contains(named), "{line}");
+    }
+    let out = mend(&dir)
+        .args(["alerts", "show"])
+        .args(store)
+        .output()
+        .unwrap();
+    let shown_again = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        shown_again, shown,
+        "nothing of the refused changes was saved"
+    );
+
+    let out = mend(&dir)
+        .args(["alerts", "show", "--location", "Nowhere"])
+        .output()
+        .unwrap();
+    assert!(the_one_error_line(&out).contains("Nowhere"));
+}

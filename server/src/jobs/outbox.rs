@@ -52,7 +52,15 @@ type Delivery = (OutboxMessage, Result<(), SendError>);
 impl OutboxWorker {
     /// Runs until the future is dropped.
     pub async fn run(self) {
-        tracing::info!(mail = %self.mailer.describe(), "outbox worker started");
+        match &*self.mailer {
+            Mailer::Files { .. } => tracing::warn!(
+                mail = %self.mailer.describe(),
+                "MEND_SMTP_URL is not set: emails are written as .eml files, not sent"
+            ),
+            Mailer::Smtp { .. } => {
+                tracing::info!(mail = %self.mailer.describe(), "outbox worker started")
+            }
+        }
         let mut in_flight: JoinSet<Delivery> = JoinSet::new();
         let mut next_poll = tokio::time::Instant::now();
         loop {
