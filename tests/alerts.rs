@@ -11,22 +11,12 @@ use mend_server::db::queries::{cases, escalations};
 use mend_server::domain::alert_settings::{apply, AlertSettingsChange};
 use mend_server::domain::demo::{DemoStore, LOCATION_NAME};
 use mend_testing::smtp::{free_port, SmtpSink};
-use mend_testing::{seed_demo, Post, TestApp, TestDb};
+use mend_testing::{spawn_demo, Post, TestApp, TestDb};
 
 const WAIT: Duration = Duration::from_secs(20);
 
 async fn app_sending_to(url: &str, db: TestDb) -> (TestApp, DemoStore) {
-    let app = TestApp::spawn_with(
-        db,
-        &[
-            ("MEND_FORM_MIN_SECONDS", "0"),
-            ("MEND_FORM_RATE_LIMIT", "0"),
-            ("MEND_SMTP_URL", url),
-        ],
-    )
-    .await;
-    let store = seed_demo(&app);
-    (app, store)
+    spawn_demo(db, &[("MEND_SMTP_URL", url)]).await
 }
 
 fn set_language(app: &TestApp, email: &str, language: &str) {
@@ -161,6 +151,10 @@ async fn a_complaint_alerts_the_routed_person_in_their_language_with_links_and_t
         }
     }
     assert!(mail.html.contains("src=\"cid:photo\""));
+    // Kept for a look in a browser (target/screenshots/).
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    std::fs::write(shots.join("alert-email-ko.html"), &mail.html).unwrap();
     let (cid, content_type, bytes) = &mail.inline[0];
     assert_eq!(
         (cid.as_str(), content_type.as_str()),
@@ -482,15 +476,7 @@ async fn a_550_is_recorded_not_retried_and_shown_to_admins() {
 
 #[tokio::test]
 async fn without_smtp_each_message_is_written_as_an_eml_file_in_the_data_dir() {
-    let app = TestApp::spawn_with(
-        TestDb::sqlite(),
-        &[
-            ("MEND_FORM_MIN_SECONDS", "0"),
-            ("MEND_FORM_RATE_LIMIT", "0"),
-        ],
-    )
-    .await;
-    let store = seed_demo(&app);
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;
     let reference = complain(&app, &store.touchpoints[0].code, Post::valid()).await;
     let rows = app
         .wait_for_outbox("the row marked sent", WAIT, |rows| {
@@ -677,4 +663,117 @@ async fn two_servers_and_a_worker_on_one_postgresql_deliver_every_alert_exactly_
         .unwrap();
     assert_eq!(attempts.len(), COMPLAINTS);
     assert!(attempts.iter().all(|a| *a == 1), "no row was claimed twice");
+}
+
+#[tokio::test]
+async fn the_case_page_is_for_the_stores_people_and_admins_only() {
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;
+    let reference = complain(
+        &app,
+        &store.touchpoints[0].code,
+        Post::valid()
+            .with("body", "<b>Cold</b> coffee")
+            .photo(jpeg(640, 480)),
+    )
+    .await;
+    let page_path = format!("/manage/cases/{reference}");
+    let photo_path = format!("{page_path}/photo");
+
+    // Anonymous: to the sign-in, and back here afterwards.
+    let res = app.get(&page_path).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()["location"],
+        format!("/manage/login?next=%2Fmanage%2Fcases%2F{reference}").as_str()
+    );
+    assert_eq!(app.get(&photo_path).await.status(), 303);
+
+    // Someone of another store: as if the case did not exist.
+    let other = app
+        .db
+        .write(|c| -> Result<String, mend_server::db::DbError> {
+            let loc = mend_server::db::models::Location {
+                id: mend_server::db::models::new_id(),
+                name: "Elsewhere".into(),
+                time_zone: "UTC".into(),
+                default_language: "en".into(),
+                sla_minutes: 15,
+                created_at: mend_server::db::models::now_utc(),
+            };
+            mend_server::db::queries::locations::insert(c, &loc)?;
+            Ok(loc.id)
+        });
+    app.add_user(
+        "staff",
+        "else@shop.example",
+        "pw-123456789",
+        &[&other.unwrap()],
+    );
+    let stranger = app.sign_in("else@shop.example", "pw-123456789").await;
+    for path in [&page_path, &photo_path] {
+        let res = stranger.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+    }
+
+    // Staff of this store see everything needed to act.
+    let location = app.location_of(&store.touchpoints[0].code);
+    app.add_user("staff", "till@shop.example", "pw-123456789", &[&location]);
+    let staff = app.sign_in("till@shop.example", "pw-123456789").await;
+    let html = app.page(&staff, &page_path).await;
+    for expected in [
+        "&#60;b&#62;Cold&#60;/b&#62; coffee",
+        "Mend Demo Café",
+        "Till 2",
+        "guest@example.com",
+        "New: not acknowledged yet",
+        "Complaint received",
+        "Alert sent to manager@demo.mend.example",
+        "CET",
+    ] {
+        assert!(html.contains(expected), "{expected} in {html}");
+    }
+    let photo = staff.get(app.url(&photo_path)).send().await.unwrap();
+    assert_eq!(photo.status(), 200);
+    assert_eq!(photo.headers()["content-type"], "image/jpeg");
+    assert!(photo.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .starts_with("private"));
+    image::load_from_memory(&photo.bytes().await.unwrap()).unwrap();
+
+    // "I'm on it" here needs the form's CSRF token.
+    let ack = app.url(&format!("{page_path}/acknowledge"));
+    let forged = staff
+        .post(&ack)
+        .form(&[("csrf", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert!(forged.status().is_client_error());
+    assert!(case_of(&app, &reference).acknowledged_at.is_none());
+    let csrf = mend_testing::csrf_in(&html);
+    let done = staff
+        .post(&ack)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 303);
+    assert!(case_of(&app, &reference).acknowledged_at.is_some());
+    let html = app.page(&staff, &page_path).await;
+    assert!(html.contains("Acknowledged by till@shop.example"), "{html}");
+    assert!(!html.contains("I&#39;m on it"));
+
+    // Admins see every store's cases.
+    app.add_user("admin", "boss@shop.example", "pw-123456789", &[]);
+    let admin = app.sign_in("boss@shop.example", "pw-123456789").await;
+    assert_eq!(
+        admin
+            .get(app.url(&page_path))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }

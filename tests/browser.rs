@@ -174,3 +174,76 @@ async fn the_form_fits_a_320_px_screen_without_sideways_scrolling() {
     }
     browser.close().await;
 }
+
+/// Waits until the browser's path starts with `prefix`.
+async fn wait_for_path(c: &fantoccini::Client, prefix: &str) {
+    for _ in 0..50 {
+        if c.current_url().await.unwrap().path().starts_with(prefix) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "expected {prefix}, still at {}",
+        c.current_url().await.unwrap()
+    );
+}
+
+#[tokio::test]
+async fn staff_take_a_case_from_the_alert_on_a_phone_and_open_it_after_signing_in() {
+    let (app, store) = mend_testing::spawn_demo(TestDb::sqlite(), &[]).await;
+    let res = app
+        .submit(
+            &store.touchpoints[1].code,
+            mend_testing::Post::valid()
+                .with("body", "No soap in the restroom, and the floor is wet."),
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let Some(browser) = Browser::phone(false).await else {
+        return;
+    };
+    // The alert as the outbox holds it: its first link is "I'm on it".
+    let rows = app.outbox_rows();
+    let payload: serde_json::Value = serde_json::from_str(&rows[0].payload).unwrap();
+    let text = payload["text"].as_str().unwrap();
+    let links: Vec<&str> = text
+        .split_whitespace()
+        .filter(|w| w.starts_with("http://"))
+        .collect();
+    let (ack, case) = (links[0], links[1]);
+
+    let c = &browser.client;
+    c.goto(ack).await.unwrap();
+    browser
+        .screenshot_to(&screenshots().join("staff-ack.png"))
+        .await;
+    browser.click("button[type=submit]").await;
+    let mut done = String::new();
+    for _ in 0..50 {
+        // While the next page loads, the old heading may vanish under our hands.
+        if let Ok(h1) = c.find(Locator::Css("h1")).await {
+            done = h1.text().await.unwrap_or_default();
+        }
+        if done.contains("on it") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(done, "Thank you. You're on it.");
+
+    // The case link asks for a sign-in first, then shows the case.
+    c.goto(case).await.unwrap();
+    wait_for_path(c, "/manage/login").await;
+    browser.type_into("email", &store.manager_email).await;
+    browser.type_into("password", "demo-password-1").await;
+    browser.click("button[type=submit]").await;
+    wait_for_path(c, "/manage/cases/").await;
+    let page = c.source().await.unwrap();
+    assert!(page.contains("No soap in the restroom, and the floor is wet."));
+    assert!(page.contains("Acknowledged by manager@demo.mend.example"));
+    browser
+        .screenshot_to(&screenshots().join("staff-case.png"))
+        .await;
+    browser.close().await;
+}

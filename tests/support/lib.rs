@@ -222,6 +222,22 @@ impl Drop for TestApp {
     }
 }
 
+/// An app with the abuse guards off (no minimum time, no rate limit), `extra` settings,
+/// and the demo store.
+pub async fn spawn_demo(
+    test_db: TestDb,
+    extra: &[(&str, &str)],
+) -> (TestApp, mend_server::domain::demo::DemoStore) {
+    let mut settings = vec![
+        ("MEND_FORM_MIN_SECONDS", "0"),
+        ("MEND_FORM_RATE_LIMIT", "0"),
+    ];
+    settings.extend_from_slice(extra);
+    let app = TestApp::spawn_with(test_db, &settings).await;
+    let store = seed_demo(&app);
+    (app, store)
+}
+
 /// The demo store seeded into this app's database, with URLs on its public address.
 pub fn seed_demo(app: &TestApp) -> mend_server::domain::demo::DemoStore {
     mend_server::domain::demo::seed_demo(&app.db, &app.base_url, "demo-password-1").unwrap()
@@ -710,6 +726,28 @@ impl Browser {
         };
         browser.viewport(390, 844).await;
         Some(browser)
+    }
+
+    /// Types into the element with this id.
+    pub async fn type_into(&self, id: &str, text: &str) {
+        self.client
+            .find(fantoccini::Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+
+    /// Clicks the first element matching a CSS selector.
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
     }
 
     pub async fn screenshot_to(&self, path: &std::path::Path) {

@@ -11,9 +11,27 @@ pub fn may_manage_location(role: Role, own_locations: &[String], location_id: &s
     }
 }
 
+/// Staff and managers work the cases of their own locations; admins, every case.
+pub fn may_work_cases(role: Role, own_locations: &[String], location_id: &str) -> bool {
+    match role {
+        Role::Admin => true,
+        Role::Manager | Role::Staff => own_locations.iter().any(|l| l == location_id),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn staff_and_managers_work_their_own_locations_cases_and_admins_all() {
+        let mine = vec!["loc-a".to_owned()];
+        assert!(may_work_cases(Role::Staff, &mine, "loc-a"));
+        assert!(may_work_cases(Role::Manager, &mine, "loc-a"));
+        assert!(!may_work_cases(Role::Staff, &mine, "loc-b"));
+        assert!(!may_work_cases(Role::Manager, &mine, "loc-b"));
+        assert!(may_work_cases(Role::Admin, &[], "loc-b"));
+    }
 
     #[test]
     fn only_admins_and_the_locations_own_managers_manage_it() {

@@ -10,7 +10,7 @@ use crate::config::SigningKey;
 use crate::db::models::{new_id, Case, CaseEvent, Escalation, Location, Touchpoint};
 use crate::db::queries::{cases, escalations, locations, routing, touchpoints, users};
 use crate::db::{DbConnection, DbError};
-use crate::domain::clock::Clock;
+use crate::domain::clock::{in_time_zone, Clock};
 use crate::domain::email::{enqueue, one_line, Enqueue, InlineImage, OutgoingEmail};
 use crate::domain::language::Language;
 use crate::domain::routing::{is_severe, OpeningHours, Routing};
@@ -192,16 +192,6 @@ impl CaseFacts {
         })
     }
 
-    fn local_time(&self, at: NaiveDateTime) -> String {
-        match self.location.time_zone.parse::<chrono_tz::Tz>() {
-            Ok(tz) => tz
-                .from_utc_datetime(&at)
-                .format("%Y-%m-%d %H:%M %Z")
-                .to_string(),
-            Err(_) => format!("{} UTC", at.format("%Y-%m-%d %H:%M")),
-        }
-    }
-
     /// The email about this case for `recipient`, in `lang`.
     pub fn compose(
         &self,
@@ -243,7 +233,7 @@ impl CaseFacts {
             category: one_line(&lang.category_label(&case.category), 60),
             body: case.body.clone(),
             first_words: one_line(&case.body, 60),
-            received: self.local_time(case.created_at),
+            received: in_time_zone(&self.location.time_zone, case.created_at),
             reference: case.reference.clone(),
             flags,
             subject_flags,

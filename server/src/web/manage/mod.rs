@@ -1,5 +1,6 @@
-//! Pages for managers (and, later, staff): everything under `/manage/`, behind sign-in.
+//! Pages for managers and staff: everything under `/manage/`, behind sign-in.
 
+mod cases;
 mod locations;
 mod login;
 mod logo;
@@ -31,6 +32,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/manage/locations/{id}/logo/remove",
             web::post().to(logo::remove),
+        )
+        .route("/manage/cases/{reference}", web::get().to(cases::show))
+        .route(
+            "/manage/cases/{reference}/acknowledge",
+            web::post().to(cases::acknowledge),
+        )
+        .route(
+            "/manage/cases/{reference}/photo",
+            web::get().to(cases::photo),
         );
 }
 

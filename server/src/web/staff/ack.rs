@@ -8,8 +8,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::models::Case;
-use crate::db::queries::{cases, locations, users};
+use crate::db::queries::{cases, locations, touchpoints, users};
 use crate::domain::alerts::ACK_PURPOSE;
+use crate::domain::clock::in_time_zone;
 use crate::domain::escalation::{acknowledge as acknowledge_case, Acknowledged};
 use crate::domain::language::Language;
 use crate::domain::reference::normalize_reference;
@@ -39,6 +40,8 @@ struct AckPage {
 
 struct Checked {
     case: Case,
+    /// Store name, spot, time zone.
+    place: (String, String, String),
     to: String,
     lang: Language,
 }
@@ -97,19 +100,28 @@ async fn check(
                 return Ok(None);
             };
             let user_lang = users::find_by_email(c, &to_owned)?.map(|u| u.language);
-            let store_lang = locations::find(c, &case.location_id)?.map(|l| l.default_language);
-            Ok(Some((case, user_lang.or(store_lang))))
+            let Some(location) = locations::find(c, &case.location_id)? else {
+                return Ok(None);
+            };
+            let spot = touchpoints::find(c, &case.touchpoint_id)?.map(|t| t.label);
+            let place = (location.name, spot.unwrap_or_default(), location.time_zone);
+            Ok(Some((
+                case,
+                place,
+                user_lang.unwrap_or(location.default_language),
+            )))
         })
     })
     .await
     .map_err(|e| AppError::Internal(e.into()))??;
-    let Some((case, lang)) = found else {
+    let Some((case, place, lang)) = found else {
         return Err(refuse(browser_lang, LinkError::Invalid));
     };
     Ok(Checked {
         case,
+        place,
         to: to.to_owned(),
-        lang: lang.as_deref().map_or(browser_lang, Language::or_default),
+        lang: Language::or_default(&lang),
     })
 }
 
@@ -137,8 +149,12 @@ fn page(
                 lang.category_label(&case.category),
             ),
             (
+                lang.text("alert.where"),
+                format!("{} · {}", checked.place.0, checked.place.1),
+            ),
+            (
                 lang.text("alert.when"),
-                case.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                in_time_zone(&checked.place.2, case.created_at),
             ),
         ],
         body: case.body.clone(),
@@ -149,10 +165,10 @@ fn page(
     }
 }
 
-fn when(lang: Language, at: chrono::NaiveDateTime) -> String {
+fn when(lang: Language, checked: &Checked, at: chrono::NaiveDateTime) -> String {
     lang.text_with(
         "ack.already",
-        &[("when", &at.format("%Y-%m-%d %H:%M UTC").to_string())],
+        &[("when", &in_time_zone(&checked.place.2, at))],
     )
 }
 
@@ -166,7 +182,7 @@ pub async fn confirm(
     let lang = checked.lang;
     let (title, message) = match checked.case.acknowledged_at {
         None => (lang.text("ack.title"), Some(lang.text("ack.confirm_hint"))),
-        Some(at) => (lang.text("ack.done_title"), Some(when(lang, at))),
+        Some(at) => (lang.text("ack.done_title"), Some(when(lang, &checked, at))),
     };
     render::html(&page(&state, &checked, title, message, &req))
 }
@@ -196,7 +212,7 @@ pub async fn acknowledge(
         }
         Acknowledged::Before(at) => {
             checked.case.acknowledged_at = Some(at);
-            when(lang, at)
+            when(lang, &checked, at)
         }
     };
     render::html(&page(
