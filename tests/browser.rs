@@ -203,10 +203,17 @@ async fn staff_take_a_case_from_the_alert_on_a_phone_and_open_it_after_signing_i
     let Some(browser) = Browser::phone(false).await else {
         return;
     };
-    // The alert as the outbox holds it: its first link is "I'm on it".
-    let rows = app.outbox_rows();
-    let payload: serde_json::Value = serde_json::from_str(&rows[0].payload).unwrap();
-    let text = payload["text"].as_str().unwrap();
+    // The alert as written to the data dir (no SMTP here): its first link is "I'm on it".
+    let rows = app
+        .wait_for_outbox(
+            "the alert written",
+            std::time::Duration::from_secs(20),
+            |rows| rows.len() == 1 && rows[0].sent_at.is_some(),
+        )
+        .await;
+    let eml = std::fs::read(app.data_dir.path().join(format!("mail/{}.eml", rows[0].id))).unwrap();
+    let parsed = mail_parser::MessageParser::default().parse(&eml).unwrap();
+    let text = parsed.body_text(0).unwrap().into_owned();
     let links: Vec<&str> = text
         .split_whitespace()
         .filter(|w| w.starts_with("http://"))

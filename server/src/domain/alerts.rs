@@ -1,17 +1,23 @@
 //! Staff alerts: who hears of a new case, and the email they get (in their language, with
-//! everything needed to act and a signed "I'm on it" link). Everything is written into the
-//! outbox inside the transaction that stores the case, so a customer's success page means
-//! the alert is as durable as the complaint.
+//! everything needed to act and a signed "I'm on it" link).
+//!
+//! Who is decided, and the outbox rows written, inside the transaction that stores the
+//! case, so a customer's success page means the alert is as durable as the complaint. What
+//! the email says is rendered by the outbox worker when it sends, off the customer's path:
+//! the single intake writer only inserts rows.
+
+use std::collections::HashMap;
 
 use askama::Template;
 use chrono::{Duration, NaiveDateTime, TimeZone};
+use diesel::QueryResult;
 
 use crate::config::SigningKey;
 use crate::db::models::{new_id, Case, CaseEvent, Escalation, Location, Touchpoint};
 use crate::db::queries::{cases, escalations, locations, routing, touchpoints, users};
 use crate::db::{DbConnection, DbError};
 use crate::domain::clock::{in_time_zone, Clock};
-use crate::domain::email::{enqueue, one_line, Enqueue, InlineImage, OutgoingEmail};
+use crate::domain::email::{enqueue, one_line, Enqueue, InlineImage, MailPayload, OutgoingEmail};
 use crate::domain::language::Language;
 use crate::domain::routing::{is_severe, OpeningHours, Routing};
 use crate::domain::signed_link;
@@ -56,7 +62,8 @@ impl AlertContext {
 }
 
 /// Which email: the first alert, or an escalation after `minutes` without acknowledgement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CaseMailKind {
     Alert,
     Escalation { minutes: i64 },
@@ -160,13 +167,15 @@ pub struct CaseFacts {
 }
 
 impl CaseFacts {
-    pub fn load(c: &mut DbConnection, case: Case) -> Result<CaseFacts, DbError> {
-        let missing = |what: &str| DbError::Other(format!("case {}: its {what} is gone", case.id));
-        let location = locations::find(c, &case.location_id)?.ok_or_else(|| missing("location"))?;
-        let touchpoint =
-            touchpoints::find(c, &case.touchpoint_id)?.ok_or_else(|| missing("touchpoint"))?;
-        let alerting =
-            routing::alerting(c, &case.location_id)?.ok_or_else(|| missing("location"))?;
+    /// None when the case's location or touchpoint is gone.
+    pub fn load(c: &mut DbConnection, case: Case) -> QueryResult<Option<CaseFacts>> {
+        let (Some(location), Some(touchpoint), Some(alerting)) = (
+            locations::find(c, &case.location_id)?,
+            touchpoints::find(c, &case.touchpoint_id)?,
+            routing::alerting(c, &case.location_id)?,
+        ) else {
+            return Ok(None);
+        };
         let repeat_count = match &case.contact_email {
             Some(contact) => cases::count_from_contact_since(
                 c,
@@ -182,14 +191,14 @@ impl CaseFacts {
             alerting.severe_categories.as_deref(),
             alerting.severe_keywords.as_deref(),
         );
-        Ok(CaseFacts {
+        Ok(Some(CaseFacts {
             case,
             location,
             touchpoint,
             sla_minutes: alerting.sla_minutes,
             repeat_count,
             severe,
-        })
+        }))
     }
 
     /// The email about this case for `recipient`, in `lang`.
@@ -260,36 +269,140 @@ impl CaseFacts {
                 .collect(),
         })
     }
+}
 
-    /// Enqueues one message per recipient, each in that person's language (a user's own,
-    /// else the store's).
-    pub fn send_to(
+/// The people of a location and how to reach them, read once per location per intake
+/// batch (a rush of complaints at one store reads its routing once, not per complaint).
+#[derive(Debug, Clone)]
+pub struct Audience {
+    time_zone: String,
+    default_language: String,
+    sla_minutes: i32,
+    routing: Routing,
+    hours: Option<OpeningHours>,
+    /// (email, role) of the users who work at the location.
+    people: Vec<(String, String)>,
+    admins: Vec<String>,
+    languages: HashMap<String, String>,
+}
+
+impl Audience {
+    /// None when the location is gone.
+    pub fn load(c: &mut DbConnection, location_id: &str) -> QueryResult<Option<Audience>> {
+        let (Some(location), Some(alerting)) = (
+            locations::find(c, location_id)?,
+            routing::alerting(c, location_id)?,
+        ) else {
+            return Ok(None);
+        };
+        let routing = Routing::from_rows(&routing::recipients(c, location_id)?);
+        let people: Vec<(String, String)> =
+            users::with_role_at(c, location_id, &["staff", "manager"])?
+                .into_iter()
+                .map(|u| (u.email, u.role))
+                .collect();
+        let admins: Vec<String> = users::with_role(c, "admin")?
+            .into_iter()
+            .map(|u| u.email)
+            .collect();
+        let mut everyone: Vec<String> = routing
+            .categories
+            .values()
+            .flatten()
+            .chain(&routing.fallback)
+            .chain(&routing.after_hours)
+            .cloned()
+            .collect();
+        everyone.extend(people.iter().map(|(e, _)| e.clone()));
+        everyone.extend(admins.iter().cloned());
+        everyone.sort();
+        everyone.dedup();
+        let languages = users::languages_of(c, &everyone)?.into_iter().collect();
+        Ok(Some(Audience {
+            hours: alerting
+                .opening_hours
+                .as_deref()
+                .and_then(|h| OpeningHours::parse(h).ok()),
+            time_zone: location.time_zone,
+            default_language: location.default_language,
+            sla_minutes: alerting.sla_minutes,
+            routing,
+            people,
+            admins,
+            languages,
+        }))
+    }
+
+    /// A user's own language, else the store's.
+    pub fn language_of(&self, email: &str) -> Language {
+        Language::or_default(
+            self.languages
+                .get(email)
+                .map_or(self.default_language.as_str(), String::as_str),
+        )
+    }
+
+    /// Who hears of a new case: the location's routing; without any, the people who
+    /// work there; without them, the admins. Nobody is never the answer while anyone
+    /// could act.
+    pub fn recipients_for_new_case(&self, category: &str, now: NaiveDateTime) -> Vec<String> {
+        let open = match (&self.hours, self.time_zone.parse::<chrono_tz::Tz>()) {
+            (Some(hours), Ok(tz)) => hours.is_open(tz.from_utc_datetime(&now).naive_local()),
+            _ => true,
+        };
+        let to = self.routing.recipients(category, open);
+        if !to.is_empty() {
+            return to;
+        }
+        let people: Vec<String> = self.people.iter().map(|(e, _)| e.clone()).collect();
+        if !people.is_empty() {
+            return people;
+        }
+        self.admins.clone()
+    }
+
+    /// Who hears of an escalation at `level`: the managers, then the admins.
+    pub fn escalation_recipients(&self, level: i32) -> Vec<String> {
+        if level == 1 {
+            self.people
+                .iter()
+                .filter(|(_, role)| role == "manager")
+                .map(|(e, _)| e.clone())
+                .collect()
+        } else {
+            self.admins.clone()
+        }
+    }
+
+    /// Enqueues one message about a case per recipient, each in that person's language.
+    /// The worker renders it when it sends.
+    pub fn enqueue_case_mail(
         &self,
         c: &mut DbConnection,
-        ctx: &AlertContext,
+        case_id: &str,
         kind: CaseMailKind,
         recipients: &[String],
-        dedupe_prefix: &str,
+        dedupe: &str,
+        now: NaiveDateTime,
     ) -> Result<(), DbError> {
-        let languages = users::languages_of(c, recipients)?;
-        let now = ctx.clock.now();
+        let label = match kind {
+            CaseMailKind::Alert => "alert",
+            CaseMailKind::Escalation { .. } => "escalation",
+        };
         for recipient in recipients {
-            let lang = languages
-                .iter()
-                .find(|(email, _)| email == recipient)
-                .map_or(self.location.default_language.as_str(), |(_, l)| l.as_str());
-            let email = self.compose(ctx, kind, recipient, Language::or_default(lang))?;
+            let payload = MailPayload::CaseMail {
+                case_id: case_id.to_owned(),
+                mail: kind,
+                lang: self.language_of(recipient).code().to_owned(),
+            };
             enqueue(
                 c,
                 Enqueue {
-                    kind: match kind {
-                        CaseMailKind::Alert => "alert",
-                        CaseMailKind::Escalation { .. } => "escalation",
-                    },
+                    kind: label,
                     recipient,
-                    email: &email,
-                    dedupe_key: format!("{dedupe_prefix}:{}:{recipient}", self.case.id),
-                    case_id: Some(&self.case.id),
+                    payload: &payload,
+                    dedupe_key: format!("{dedupe}:{case_id}:{recipient}"),
+                    case_id: Some(case_id),
                     now,
                 },
             )?;
@@ -298,37 +411,22 @@ impl CaseFacts {
     }
 }
 
-/// Who hears of a new case: the location's routing; without any, the people who work
-/// there; without them, the admins. Nobody is never the answer while anyone could act.
-pub fn recipients_for_new_case(
-    c: &mut DbConnection,
-    facts: &CaseFacts,
-    now: NaiveDateTime,
-) -> Result<Vec<String>, DbError> {
-    let location_id = &facts.location.id;
-    let routes = Routing::from_rows(&routing::recipients(c, location_id)?);
-    let alerting = routing::alerting(c, location_id)?;
-    let hours = alerting
-        .and_then(|a| a.opening_hours)
-        .and_then(|h| OpeningHours::parse(&h).ok());
-    let open = match (&hours, facts.location.time_zone.parse::<chrono_tz::Tz>()) {
-        (Some(hours), Ok(tz)) => hours.is_open(tz.from_utc_datetime(&now).naive_local()),
-        _ => true,
-    };
-    let mut to = routes.recipients(&facts.case.category, open);
-    if to.is_empty() {
-        to = users::with_role_at(c, location_id, &["staff", "manager"])?
-            .into_iter()
-            .map(|u| u.email)
-            .collect();
+/// Audiences read in this transaction, by location id.
+#[derive(Default)]
+pub struct AudienceCache(HashMap<String, Option<Audience>>);
+
+impl AudienceCache {
+    pub fn get(
+        &mut self,
+        c: &mut DbConnection,
+        location_id: &str,
+    ) -> QueryResult<Option<&Audience>> {
+        if !self.0.contains_key(location_id) {
+            let audience = Audience::load(c, location_id)?;
+            self.0.insert(location_id.to_owned(), audience);
+        }
+        Ok(self.0.get(location_id).and_then(Option::as_ref))
     }
-    if to.is_empty() {
-        to = users::with_role(c, "admin")?
-            .into_iter()
-            .map(|u| u.email)
-            .collect();
-    }
-    Ok(to)
 }
 
 /// Alerts the right people about a new case and starts its escalation clock. Runs inside
@@ -337,11 +435,18 @@ pub fn alert_new_case(
     c: &mut DbConnection,
     ctx: &AlertContext,
     case: &Case,
+    audiences: &mut AudienceCache,
 ) -> Result<(), DbError> {
-    let facts = CaseFacts::load(c, case.clone())?;
+    let Some(audience) = audiences.get(c, &case.location_id)? else {
+        return Err(DbError::Other(format!(
+            "case {}: its location is gone",
+            case.id
+        )));
+    };
     let now = ctx.clock.now();
-    let to = recipients_for_new_case(c, &facts, now)?;
-    facts.send_to(c, ctx, CaseMailKind::Alert, &to, "alert")?;
+    let to = audience.recipients_for_new_case(&case.category, now);
+    let sla = audience.sla_minutes;
+    audience.enqueue_case_mail(c, &case.id, CaseMailKind::Alert, &to, "alert", now)?;
     cases::add_event(
         c,
         &CaseEvent {
@@ -358,10 +463,50 @@ pub fn alert_new_case(
         &Escalation {
             case_id: case.id.clone(),
             level: 1,
-            due_at: case.created_at + Duration::minutes(i64::from(facts.sla_minutes)),
+            due_at: case.created_at + Duration::minutes(i64::from(sla)),
             fired_at: None,
             cancelled_at: None,
         },
     )?;
     Ok(())
+}
+
+/// What a message says, when the worker is about to send it: rendered now from the case
+/// as it stands, or as it was stored. An error is permanent (the case is gone, or a
+/// template is broken); a database hiccup is not.
+pub fn render_payload(
+    db: &crate::db::Db,
+    ctx: &AlertContext,
+    recipient: &str,
+    payload: &str,
+) -> Result<OutgoingEmail, RenderError> {
+    let payload: MailPayload = serde_json::from_str(payload)
+        .map_err(|e| RenderError::Permanent(format!("unreadable outbox payload: {e}")))?;
+    match payload {
+        MailPayload::Rendered(email) => Ok(email),
+        MailPayload::CaseMail {
+            case_id,
+            mail,
+            lang,
+        } => {
+            let facts = db
+                .read(|c| match cases::find(c, &case_id)? {
+                    Some(case) => CaseFacts::load(c, case),
+                    None => Ok(None),
+                })
+                .map_err(|e| RenderError::Transient(e.to_string()))?
+                .ok_or_else(|| RenderError::Permanent(format!("case {case_id} is gone")))?;
+            facts
+                .compose(ctx, mail, recipient, Language::or_default(&lang))
+                .map_err(|e| RenderError::Permanent(e.to_string()))
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("{0}")]
+    Transient(String),
+    #[error("{0}")]
+    Permanent(String),
 }

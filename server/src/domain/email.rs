@@ -1,6 +1,6 @@
-//! An email as the outbox keeps it: rendered when the event happens (in the recipient's
-//! language, with the links of that moment), sent later by the worker. Images are kept
-//! as paths under the data dir, not copied into every row.
+//! An email as the outbox keeps it: either what to render when sending (a message about a
+//! case, in the recipient's language) or the rendered message itself. Images are kept as
+//! paths under the data dir, not copied into every row.
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,19 @@ pub struct OutgoingEmail {
     pub html: String,
     #[serde(default)]
     pub inline_images: Vec<InlineImage>,
+}
+
+/// What an outbox row holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MailPayload {
+    /// A message about a case, rendered by the worker when it sends.
+    CaseMail {
+        case_id: String,
+        mail: crate::domain::alerts::CaseMailKind,
+        lang: String,
+    },
+    Rendered(OutgoingEmail),
 }
 
 /// An image the HTML part shows as `cid:{cid}`.
@@ -50,7 +63,7 @@ pub fn one_line(s: &str, max: usize) -> String {
 pub struct Enqueue<'a> {
     pub kind: &'a str,
     pub recipient: &'a str,
-    pub email: &'a OutgoingEmail,
+    pub payload: &'a MailPayload,
     /// One message per key, ever: the same event enqueued twice sends once.
     pub dedupe_key: String,
     pub case_id: Option<&'a str>,
@@ -59,7 +72,7 @@ pub struct Enqueue<'a> {
 
 /// Puts a message into the outbox, due at once. Run inside the event's transaction.
 pub fn enqueue(conn: &mut DbConnection, e: Enqueue<'_>) -> Result<bool, crate::db::DbError> {
-    let payload = serde_json::to_string(e.email)
+    let payload = serde_json::to_string(e.payload)
         .map_err(|err| crate::db::DbError::Other(format!("email not serialisable: {err}")))?;
     let row = OutboxMessage {
         id: new_id(),

@@ -8,7 +8,7 @@ use chrono::{Duration, NaiveDateTime};
 use crate::db::models::{new_id, Case, CaseEvent, Escalation};
 use crate::db::queries::{cases, escalations, routing, users};
 use crate::db::{DbConnection, DbError};
-use crate::domain::alerts::{AlertContext, CaseFacts, CaseMailKind};
+use crate::domain::alerts::{AlertContext, Audience, CaseMailKind};
 
 /// The last level: the admins.
 pub const TOP_LEVEL: i32 = 2;
@@ -53,23 +53,18 @@ pub fn fire(c: &mut DbConnection, ctx: &AlertContext, due: &Escalation) -> Resul
     if !escalations::fire(c, &due.case_id, due.level, now)? {
         return Ok(Fired::AlreadyHandled);
     }
-    let to: Vec<String> = if due.level == 1 {
-        users::with_role_at(c, &case.location_id, &["manager"])?
-    } else {
-        users::with_role(c, "admin")?
-    }
-    .into_iter()
-    .map(|u| u.email)
-    .collect();
+    let Some(audience) = Audience::load(c, &case.location_id)? else {
+        return Ok(Fired::AlreadyHandled);
+    };
+    let to = audience.escalation_recipients(due.level);
     let waited = (now - case.created_at).num_minutes().max(0);
-    let facts = CaseFacts::load(c, case)?;
-    let case = &facts.case;
-    facts.send_to(
+    audience.enqueue_case_mail(
         c,
-        ctx,
+        &case.id,
         CaseMailKind::Escalation { minutes: waited },
         &to,
         &format!("escalation{}", due.level),
+        now,
     )?;
     cases::add_event(
         c,

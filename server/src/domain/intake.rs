@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 use crate::db::models::{new_id, now_utc, Case, CaseEvent, Location, Touchpoint};
 use crate::db::queries::cases;
 use crate::db::{Db, DbError};
-use crate::domain::alerts::{alert_new_case, AlertContext};
+use crate::domain::alerts::{alert_new_case, AlertContext, AudienceCache};
 use crate::domain::complaint::Complaint;
 use crate::domain::language::Language;
 use crate::domain::photo;
@@ -145,7 +145,12 @@ fn is_unique_violation(e: &DbError) -> bool {
 
 /// Stores one complaint inside the batch's transaction (as a savepoint, so one bad row
 /// does not undo the others). Returns the reference, and whether it was a repeat.
-fn store_one(c: &mut crate::db::DbConnection, alerts: &AlertContext, job: &mut Job) -> Outcome {
+fn store_one(
+    c: &mut crate::db::DbConnection,
+    alerts: &AlertContext,
+    audiences: &mut AudienceCache,
+    job: &mut Job,
+) -> Outcome {
     use diesel::Connection;
     let nonce = job.case.render_nonce.clone().unwrap_or_default();
     if let Some(earlier) = cases::find_by_render_nonce(c, &nonce)? {
@@ -158,7 +163,7 @@ fn store_one(c: &mut crate::db::DbConnection, alerts: &AlertContext, job: &mut J
     let stored = c.transaction(|c| -> Result<(), DbError> {
         cases::insert(c, &job.case)?;
         cases::add_event(c, &job.event)?;
-        alert_new_case(c, alerts, &job.case)?;
+        alert_new_case(c, alerts, &job.case, audiences)?;
         Ok(())
     });
     match stored {
@@ -182,9 +187,11 @@ fn write_batches(db: &Db, alerts: &AlertContext, waker: &OutboxWaker, queue: &mp
             }
         }
         let outcomes = db.write(|c| -> Result<Vec<Outcome>, DbError> {
+            // Who works each store is read once per batch, in the batch's transaction.
+            let mut audiences = AudienceCache::default();
             Ok(batch
                 .iter_mut()
-                .map(|job| store_one(c, alerts, job))
+                .map(|job| store_one(c, alerts, &mut audiences, job))
                 .collect())
         });
         match outcomes {

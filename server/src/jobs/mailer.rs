@@ -90,13 +90,13 @@ impl Mailer {
         }
     }
 
-    pub async fn send(&self, row: &OutboxMessage) -> Result<(), SendError> {
+    pub async fn send(&self, row: &OutboxMessage, email: OutgoingEmail) -> Result<(), SendError> {
         let (from, data_dir) = match self {
             Mailer::Smtp { from, data_dir, .. } | Mailer::Files { from, data_dir, .. } => {
                 (from, data_dir)
             }
         };
-        let message = build_message(from, row, data_dir)?;
+        let message = build_message(from, row, email, data_dir)?;
         match self {
             Mailer::Smtp { transport, .. } => {
                 match tokio::time::timeout(SEND_TIMEOUT, transport.send(message)).await {
@@ -128,10 +128,9 @@ pub fn message_id(row_id: &str, from: &Mailbox) -> String {
 pub fn build_message(
     from: &Mailbox,
     row: &OutboxMessage,
+    email: OutgoingEmail,
     data_dir: &Path,
 ) -> Result<Message, SendError> {
-    let email: OutgoingEmail = serde_json::from_str(&row.payload)
-        .map_err(|e| SendError::Permanent(format!("unreadable outbox payload: {e}")))?;
     let to: Mailbox = row
         .recipient
         .parse()
@@ -208,19 +207,22 @@ mod tests {
         assert!(retry_delay(0, 0.0) >= Duration::from_secs_f64(3.75));
     }
 
-    fn row(recipient: &str, subject: &str) -> OutboxMessage {
+    fn email(subject: &str) -> OutgoingEmail {
+        OutgoingEmail {
+            subject: subject.into(),
+            text: "text".into(),
+            html: "<p>html</p>".into(),
+            inline_images: vec![],
+        }
+    }
+
+    fn row(recipient: &str) -> OutboxMessage {
         let now = crate::db::models::now_utc();
         OutboxMessage {
             id: "0190-abc".into(),
             kind: "alert".into(),
             recipient: recipient.into(),
-            payload: serde_json::to_string(&OutgoingEmail {
-                subject: subject.into(),
-                text: "text".into(),
-                html: "<p>html</p>".into(),
-                inline_images: vec![],
-            })
-            .unwrap(),
+            payload: "{}".into(),
             attempts: 0,
             next_attempt_at: now,
             claimed_until: None,
@@ -238,7 +240,8 @@ mod tests {
         let from: Mailbox = "Mend <mend@shop.example>".parse().unwrap();
         let m = build_message(
             &from,
-            &row("a@shop.example", "Hi"),
+            &row("a@shop.example"),
+            email("Hi"),
             Path::new("/nonexistent"),
         )
         .unwrap();
@@ -254,7 +257,8 @@ mod tests {
     #[test]
     fn a_bad_recipient_is_a_permanent_failure() {
         let from: Mailbox = "mend@shop.example".parse().unwrap();
-        let err = build_message(&from, &row("not an address", "Hi"), Path::new("/x")).unwrap_err();
+        let err =
+            build_message(&from, &row("not an address"), email("Hi"), Path::new("/x")).unwrap_err();
         assert!(matches!(err, SendError::Permanent(_)), "{err:?}");
     }
 }

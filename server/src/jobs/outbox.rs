@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 use crate::db::models::OutboxMessage;
 use crate::db::queries::{escalations, outbox};
 use crate::db::{Db, DbError};
-use crate::domain::alerts::AlertContext;
+use crate::domain::alerts::{render_payload, AlertContext, RenderError};
 use crate::domain::escalation::{self, Fired};
 use crate::jobs::mailer::{retry_delay, Mailer, SendError, SEND_TIMEOUT};
 
@@ -109,9 +109,19 @@ impl OutboxWorker {
             }
         };
         for row in rows {
-            let mailer = self.mailer.clone();
+            let (mailer, db, ctx) = (self.mailer.clone(), self.db.clone(), self.ctx.clone());
             in_flight.spawn(async move {
-                let result = mailer.send(&row).await;
+                let (recipient, payload) = (row.recipient.clone(), row.payload.clone());
+                let rendered = tokio::task::spawn_blocking(move || {
+                    render_payload(&db, &ctx, &recipient, &payload)
+                })
+                .await;
+                let result = match rendered {
+                    Ok(Ok(email)) => mailer.send(&row, email).await,
+                    Ok(Err(RenderError::Permanent(e))) => Err(SendError::Permanent(e)),
+                    Ok(Err(RenderError::Transient(e))) => Err(SendError::Transient(e)),
+                    Err(e) => Err(SendError::Transient(e.to_string())),
+                };
                 (row, result)
             });
         }
