@@ -472,8 +472,8 @@ pub fn alert_new_case(
 }
 
 /// What a message says, when the worker is about to send it: rendered now from the case
-/// as it stands, or as it was stored. An error is permanent (the case is gone, or a
-/// template is broken); a database hiccup is not.
+/// as it stands. An error is permanent (the case is gone, or a template is broken); a
+/// database hiccup is not.
 pub fn render_payload(
     db: &crate::db::Db,
     ctx: &AlertContext,
@@ -483,7 +483,6 @@ pub fn render_payload(
     let payload: MailPayload = serde_json::from_str(payload)
         .map_err(|e| RenderError::Permanent(format!("unreadable outbox payload: {e}")))?;
     match payload {
-        MailPayload::Rendered(email) => Ok(email),
         MailPayload::CaseMail {
             case_id,
             mail,

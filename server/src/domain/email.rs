@@ -1,6 +1,6 @@
-//! An email as the outbox keeps it: either what to render when sending (a message about a
-//! case, in the recipient's language) or the rendered message itself. Images are kept as
-//! paths under the data dir, not copied into every row.
+//! An email as the outbox keeps it (what to render when sending: a message about a case, in
+//! the recipient's language) and as the worker renders it. Images are kept as paths under
+//! the data dir, not copied into every row.
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,8 @@ pub struct OutgoingEmail {
     pub inline_images: Vec<InlineImage>,
 }
 
-/// What an outbox row holds.
+/// What an outbox row holds. Tagged, so later kinds of mail (survey invitations, replies
+/// to customers) add variants without changing the rows already queued.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum MailPayload {
@@ -28,7 +29,6 @@ pub enum MailPayload {
         mail: crate::domain::alerts::CaseMailKind,
         lang: String,
     },
-    Rendered(OutgoingEmail),
 }
 
 /// An image the HTML part shows as `cid:{cid}`.
@@ -95,6 +95,20 @@ pub fn enqueue(conn: &mut DbConnection, e: Enqueue<'_>) -> Result<bool, crate::d
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_payload_format_is_stable_because_queued_rows_outlive_an_upgrade() {
+        let payload = MailPayload::CaseMail {
+            case_id: "c1".into(),
+            mail: crate::domain::alerts::CaseMailKind::Escalation { minutes: 16 },
+            lang: "ko".into(),
+        };
+        let json = r#"{"type":"case_mail","case_id":"c1","mail":{"kind":"escalation","minutes":16},"lang":"ko"}"#;
+        assert_eq!(serde_json::to_string(&payload).unwrap(), json);
+        assert_eq!(serde_json::from_str::<MailPayload>(json).unwrap(), payload);
+        let alert = r#"{"type":"case_mail","case_id":"c1","mail":{"kind":"alert"},"lang":"en"}"#;
+        assert!(serde_json::from_str::<MailPayload>(alert).is_ok());
+    }
 
     #[test]
     fn one_line_removes_line_breaks_and_control_characters() {
