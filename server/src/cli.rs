@@ -160,6 +160,12 @@ fn alerts(settings: &Settings, action: AlertsAction) -> ExitCode {
 }
 
 fn worker(settings: Settings) -> ExitCode {
+    if settings.base_url.is_none() {
+        tracing::warn!(
+            "MEND_BASE_URL is not set: links in emails will point at {}, not at your servers",
+            settings.public_base_url()
+        );
+    }
     actix_web::rt::System::new().block_on(async move {
         let db = match open_database(&settings) {
             Ok(db) => db,

@@ -232,3 +232,24 @@ fn photo_size_and_trusted_proxies_are_checked() {
         "MEND_TRUSTED_PROXIES"
     );
 }
+
+#[test]
+fn the_ack_link_lifetime_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(with_dir(&dir, &[]).unwrap().ack_link_hours, 72);
+    let s = with_dir(&dir, &[("MEND_ACK_LINK_HOURS", "24")]).unwrap();
+    assert_eq!(s.ack_link_hours, 24);
+    for bad in ["0", "721", "a day"] {
+        assert_eq!(
+            error_of(&[("MEND_ACK_LINK_HOURS", bad)]).variable,
+            "MEND_ACK_LINK_HOURS"
+        );
+    }
+}
+
+#[test]
+fn an_smtp_url_is_checked_and_never_echoed() {
+    let e = error_of(&[("MEND_SMTP_URL", "http://user:s3cret@mail.example")]);
+    assert_eq!(e.variable, "MEND_SMTP_URL");
+    assert!(!e.problem.contains("s3cret"), "{e}");
+}
