@@ -42,6 +42,30 @@ pub enum Command {
         #[command(subcommand)]
         action: AlertsAction,
     },
+    /// Manage staff accounts (the first admin, typically).
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Create an account. The password comes from MEND_NEW_USER_PASSWORD if set, else one
+    /// is generated and printed once.
+    Add {
+        #[arg(long)]
+        email: String,
+        /// staff, manager or admin.
+        #[arg(long)]
+        role: String,
+        /// A location the person works at, by name (repeatable; not needed for admins).
+        #[arg(long = "location")]
+        locations: Vec<String>,
+        /// The language of their emails: en, ko, ja or pl.
+        #[arg(long, default_value = "en")]
+        language: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,6 +135,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve => serve(settings, cli.demo),
         Command::Worker => worker(settings),
         Command::Alerts { action } => alerts(&settings, action),
+        Command::User { action } => user(&settings, action),
     }
 }
 
@@ -157,6 +182,50 @@ fn alerts(settings: &Settings, action: AlertsAction) -> ExitCode {
         }
         Err(e) => fail(1, &e),
     }
+}
+
+fn user(settings: &Settings, action: UserAction) -> ExitCode {
+    use crate::domain::accounts::{add_user, AccountError, NewUser};
+    let UserAction::Add {
+        email,
+        role,
+        locations,
+        language,
+    } = action;
+    let db = match open_database(settings) {
+        Ok(db) => db,
+        Err(e) => return fail(EXIT_CONFIG, &e),
+    };
+    let (password, generated) = match std::env::var("MEND_NEW_USER_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (random_password(), true),
+    };
+    let new = NewUser {
+        email,
+        role,
+        locations,
+        language,
+        password: password.clone(),
+    };
+    match add_user(&db, &new) {
+        Ok(user) => {
+            println!("user {} {}", user.email, user.role);
+            if generated {
+                println!("password {password}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e @ AccountError::Invalid(_)) => fail(EXIT_CONFIG, &e),
+        Err(e) => fail(1, &e),
+    }
+}
+
+fn random_password() -> String {
+    const CHARS: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    (0..16)
+        .map(|_| char::from(CHARS[rng.random_range(0..CHARS.len())]))
+        .collect()
 }
 
 fn worker(settings: Settings) -> ExitCode {
@@ -270,11 +339,7 @@ fn demo_password(data_dir: &Path) -> anyhow::Result<String> {
             return Ok(p.trim().to_owned());
         }
     }
-    const CHARS: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-    let mut rng = rand::rng();
-    let password: String = (0..16)
-        .map(|_| char::from(CHARS[rng.random_range(0..CHARS.len())]))
-        .collect();
+    let password = random_password();
     std::fs::create_dir_all(data_dir)?;
     write_owner_only(&file, &password)?;
     Ok(password)

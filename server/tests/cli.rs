@@ -304,3 +304,139 @@ fn alerts_set_saves_routing_and_refuses_a_bad_address_without_saving_anything() 
         .unwrap();
     assert!(the_one_error_line(&out).contains("Nowhere"));
 }
+
+#[test]
+fn user_add_creates_the_first_admin_and_refuses_what_is_wrong() {
+    use mend_server::config::DatabaseUrl;
+    use mend_server::db::{queries::users, Db};
+    let dir = tempfile::tempdir().unwrap();
+    assert!(mend(&dir)
+        .arg("seed-demo")
+        .output()
+        .unwrap()
+        .status
+        .success());
+
+    let out = mend(&dir)
+        .args([
+            "user",
+            "add",
+            "--email",
+            "Boss@Shop.example",
+            "--role",
+            "admin",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        stdout.starts_with("user boss@shop.example admin\n"),
+        "{stdout}"
+    );
+    let password = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("password "))
+        .unwrap()
+        .to_owned();
+
+    let out = mend(&dir)
+        .args([
+            "user",
+            "add",
+            "--email",
+            "till@shop.example",
+            "--role",
+            "staff",
+        ])
+        .args(["--location", "Mend Demo Café", "--language", "pl"])
+        .env("MEND_NEW_USER_PASSWORD", "a long enough password")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("password"));
+
+    for (args, named) in [
+        (
+            vec!["--email", "boss@shop.example", "--role", "admin"],
+            "already has an account",
+        ),
+        (
+            vec!["--email", "x@shop.example", "--role", "staff"],
+            "--location",
+        ),
+        (
+            vec!["--email", "not-an-address", "--role", "admin"],
+            "not-an-address",
+        ),
+        (
+            vec!["--email", "y@shop.example", "--role", "owner"],
+            "owner",
+        ),
+        (
+            vec![
+                "--email",
+                "z@shop.example",
+                "--role",
+                "staff",
+                "--location",
+                "Nowhere",
+            ],
+            "Nowhere",
+        ),
+    ] {
+        let out = mend(&dir)
+            .args(["user", "add"])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(the_one_error_line(&out).contains(named), "{args:?}");
+    }
+    let out = mend(&dir)
+        .args([
+            "user",
+            "add",
+            "--email",
+            "w@shop.example",
+            "--role",
+            "admin",
+        ])
+        .env("MEND_NEW_USER_PASSWORD", "short")
+        .output()
+        .unwrap();
+    assert!(the_one_error_line(&out).contains("at least 12 characters"));
+
+    let db = Db::open(&DatabaseUrl::Sqlite(dir.path().join("data/mend.db"))).unwrap();
+    let boss = db
+        .read(|c| users::find_by_email(c, "boss@shop.example"))
+        .unwrap()
+        .unwrap();
+    assert!(mend_server::domain::password::verify_password(
+        &boss.password_hash,
+        &password
+    ));
+    let till = db
+        .read(|c| users::find_by_email(c, "till@shop.example"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (till.role.as_str(), till.language.as_str()),
+        ("staff", "pl")
+    );
+    assert_eq!(
+        db.read(|c| users::location_ids(c, &till.id)).unwrap().len(),
+        1
+    );
+    assert!(db
+        .read(|c| users::find_by_email(c, "x@shop.example"))
+        .unwrap()
+        .is_none());
+}

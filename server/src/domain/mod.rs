@@ -1,6 +1,7 @@
 //! Domain logic: plain functions on data, no HTTP.
 
 pub mod access;
+pub mod accounts;
 pub mod alert_settings;
 pub mod alerts;
 pub mod clock;
