@@ -47,6 +47,41 @@ async fn a_wrong_password_is_refused_without_saying_which_part_was_wrong() {
 }
 
 #[tokio::test]
+async fn password_guessing_is_slowed_per_account_and_per_client() {
+    let (app, _) = app_with_manager().await;
+    let client = app.browser();
+    for _ in 0..5 {
+        let res = app
+            .submit_login(&client, "boss@store.example", "guess")
+            .await;
+        assert_eq!(res.status(), 401);
+    }
+    // Even the right password waits now: the account has had its tries for this minute.
+    let res = app
+        .submit_login(&client, "BOSS@store.example", PASSWORD)
+        .await;
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers()["retry-after"], "60");
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Too many sign-in attempts"));
+
+    // One client trying many accounts is stopped too (20 tries a minute in all).
+    for n in 0..14 {
+        let res = app
+            .submit_login(&client, &format!("user{n}@store.example"), "guess")
+            .await;
+        assert_eq!(res.status(), 401, "try {n}");
+    }
+    let res = app
+        .submit_login(&client, "another@store.example", "guess")
+        .await;
+    assert_eq!(res.status(), 429);
+}
+
+#[tokio::test]
 async fn signing_in_with_any_letter_case_of_the_email_works_and_signing_out_ends_it() {
     let (app, _) = app_with_manager().await;
     let client = app.sign_in("Boss@Store.Example", PASSWORD).await;

@@ -134,6 +134,7 @@ impl Application {
             form_rate_limit: crate::web::rate_limit::FormRateLimit::per_minute(
                 settings.form_rate_limit,
             ),
+            login_rate_limit: crate::web::rate_limit::LoginRateLimit::default(),
             settings,
             qr_cache: crate::web::qr_cache::QrCache::new(64 * 1024 * 1024),
             scans: scans.clone(),

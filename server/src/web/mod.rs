@@ -27,6 +27,7 @@ pub struct AppState {
     pub qr_cache: qr_cache::QrCache,
     pub scans: std::sync::Arc<crate::jobs::scans::ScanCounter>,
     pub form_rate_limit: rate_limit::FormRateLimit,
+    pub login_rate_limit: rate_limit::LoginRateLimit,
     pub places: public::form::PlaceCache,
     pub intake: crate::domain::intake::IntakeQueue,
     /// The time signed links are checked against (moved forward only by tests).

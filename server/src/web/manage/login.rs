@@ -3,12 +3,13 @@
 use std::sync::OnceLock;
 
 use actix_session::Session;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::db::queries::users;
 use crate::domain::password::{hash_password, verify_password};
+use crate::web::client::client_ip;
 use crate::web::session::{csrf_token, safe_next, sign_in, sign_out, verify_csrf};
 use crate::web::{render, AppError, AppState};
 
@@ -57,12 +58,30 @@ fn dummy_hash() -> &'static str {
 
 pub async fn submit(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: Session,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
     verify_csrf(&session, &form.csrf)?;
     let form = form.into_inner();
     let email = form.email.trim().to_lowercase();
+    let client = client_ip(&req, &state.settings.trusted_proxies);
+    if !state.login_rate_limit.allow(client, &email) {
+        let page = LoginPage {
+            lang: "en",
+            csrf: csrf_token(&session)?,
+            next: safe_next(form.next.as_deref()),
+            email,
+            error: Some("Too many sign-in attempts. Please wait a minute and try again."),
+        };
+        let mut response = render::html(&page)?;
+        *response.status_mut() = actix_web::http::StatusCode::TOO_MANY_REQUESTS;
+        response.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from_static("60"),
+        );
+        return Ok(response);
+    }
     let db = state.db.clone();
     let lookup = email.clone();
     let password = form.password;

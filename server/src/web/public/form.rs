@@ -314,7 +314,7 @@ pub async fn submit(
 
     if !state
         .form_rate_limit
-        .allow(client_ip(&req, &state.settings.trusted_proxies))
+        .allow(client_ip(&req, &state.settings.trusted_proxies).as_ref())
     {
         return Err(customer_error(
             StatusCode::TOO_MANY_REQUESTS,
