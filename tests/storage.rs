@@ -68,6 +68,13 @@ fn every_table_stores_and_returns_its_rows(t: &TestDb) {
         render_nonce: Some("nonce-1".into()),
         photo_path: Some("photos/ab/abcd.jpg".into()),
         photo_thumb_path: None,
+        assignee_id: None,
+        resolution: None,
+        root_cause: None,
+        compensation_type: None,
+        compensation_minor: None,
+        compensation_currency: None,
+        merged_into: None,
     };
     let event = CaseEvent {
         id: new_id(),
@@ -620,6 +627,13 @@ fn an_escalation_fires_once_and_cancelling_leaves_fired_ones_alone(t: &TestDb) {
         render_nonce: None,
         photo_path: None,
         photo_thumb_path: None,
+        assignee_id: None,
+        resolution: None,
+        root_cause: None,
+        compensation_type: None,
+        compensation_minor: None,
+        compensation_currency: None,
+        merged_into: None,
     };
     let level = |level: i32| Escalation {
         case_id: case.id.clone(),

@@ -145,6 +145,7 @@ impl Application {
                 waker.clone(),
             ),
             clock: clock.clone(),
+            outbox_waker: waker.clone(),
         });
         let secret = state.settings.secret.clone();
         let https = base_url.starts_with("https://");

@@ -91,6 +91,17 @@ pub struct Case {
     pub render_nonce: Option<String>,
     pub photo_path: Option<String>,
     pub photo_thumb_path: Option<String>,
+    /// The staff member who has the case.
+    pub assignee_id: Option<String>,
+    /// What was done, when resolved.
+    pub resolution: Option<String>,
+    pub root_cause: Option<String>,
+    pub compensation_type: Option<String>,
+    /// In the currency's minor unit (cents).
+    pub compensation_minor: Option<i32>,
+    pub compensation_currency: Option<String>,
+    /// The case this one was merged into, as a duplicate.
+    pub merged_into: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

@@ -15,6 +15,7 @@ diesel::table! {
         escalation_minutes -> Integer,
         severe_categories -> Nullable<Text>,
         severe_keywords -> Nullable<Text>,
+        root_causes -> Nullable<Text>,
     }
 }
 
@@ -65,6 +66,13 @@ diesel::table! {
         render_nonce -> Nullable<Text>,
         photo_path -> Nullable<Text>,
         photo_thumb_path -> Nullable<Text>,
+        assignee_id -> Nullable<Text>,
+        resolution -> Nullable<Text>,
+        root_cause -> Nullable<Text>,
+        compensation_type -> Nullable<Text>,
+        compensation_minor -> Nullable<Integer>,
+        compensation_currency -> Nullable<Text>,
+        merged_into -> Nullable<Text>,
     }
 }
 

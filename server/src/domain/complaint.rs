@@ -61,6 +61,11 @@ impl ContactEmail {
 
 /// A location's category list: its own, or the defaults.
 pub fn categories_of(configured: Option<&str>) -> Vec<String> {
+    list_or_default(configured, DEFAULT_CATEGORIES)
+}
+
+/// A comma-separated list a location chose, or the defaults when it chose none.
+pub fn list_or_default(configured: Option<&str>, defaults: &[&str]) -> Vec<String> {
     let own: Vec<String> = configured
         .unwrap_or_default()
         .split(',')
@@ -69,7 +74,7 @@ pub fn categories_of(configured: Option<&str>) -> Vec<String> {
         .map(str::to_owned)
         .collect();
     if own.is_empty() {
-        DEFAULT_CATEGORIES.iter().map(|c| (*c).to_owned()).collect()
+        defaults.iter().map(|c| (*c).to_owned()).collect()
     } else {
         own
     }

@@ -29,6 +29,12 @@ pub enum MailPayload {
         mail: crate::domain::alerts::CaseMailKind,
         lang: String,
     },
+    /// A message to the customer about their case, rendered when sent.
+    CustomerMail {
+        case_id: String,
+        mail: crate::domain::case_workflow::CustomerMailKind,
+        lang: String,
+    },
 }
 
 /// An image the HTML part shows as `cid:{cid}`.

@@ -121,6 +121,13 @@ fn rows(s: &Submission<'_>, token: &str) -> (Case, CaseEvent) {
         render_nonce: Some(s.render_nonce.clone()),
         photo_path,
         photo_thumb_path,
+        assignee_id: None,
+        resolution: None,
+        root_cause: None,
+        compensation_type: None,
+        compensation_minor: None,
+        compensation_currency: None,
+        merged_into: None,
     };
     let event = CaseEvent {
         id: new_id(),

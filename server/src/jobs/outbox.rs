@@ -17,7 +17,8 @@ use tokio::task::JoinSet;
 use crate::db::models::OutboxMessage;
 use crate::db::queries::{escalations, outbox};
 use crate::db::{Db, DbError};
-use crate::domain::alerts::{render_payload, AlertContext, RenderError};
+use crate::domain::alerts::AlertContext;
+use crate::domain::mail_render::{render_payload, RenderError};
 use crate::domain::escalation::{self, Fired};
 use crate::jobs::mailer::{retry_delay, Mailer, SendError, SEND_TIMEOUT};
 

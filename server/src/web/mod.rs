@@ -32,6 +32,8 @@ pub struct AppState {
     pub intake: crate::domain::intake::IntakeQueue,
     /// The time signed links are checked against (moved forward only by tests).
     pub clock: crate::domain::clock::Clock,
+    /// Wakes the outbox worker after a page queued mail.
+    pub outbox_waker: crate::jobs::outbox::OutboxWaker,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig, photo_max_bytes: usize) {

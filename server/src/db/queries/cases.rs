@@ -107,3 +107,86 @@ pub fn events(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<CaseEve
         .select(CaseEvent::as_select())
         .load(conn)
 }
+
+/// The duplicates merged into a case.
+pub fn merged_into(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<Case>> {
+    cases::table
+        .filter(cases::merged_into.eq(case_id))
+        .order(cases::created_at.asc())
+        .select(Case::as_select())
+        .load(conn)
+}
+
+/// The case with this reference, if `user_id` may see it: admins see every case, everyone
+/// else the cases of the locations they work at. Access is decided here, in the query,
+/// so no page can forget it.
+pub fn find_visible(
+    conn: &mut DbConnection,
+    reference: &str,
+    user_id: &str,
+    is_admin: bool,
+) -> QueryResult<Option<Case>> {
+    use crate::db::schema::user_locations;
+    if is_admin {
+        return find_by_reference(conn, reference);
+    }
+    cases::table
+        .inner_join(
+            user_locations::table.on(user_locations::location_id
+                .eq(cases::location_id)
+                .and(user_locations::user_id.eq(user_id))),
+        )
+        .filter(cases::reference.eq(reference))
+        .select(Case::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// What the inbox may be narrowed to.
+#[derive(Debug, Clone, Default)]
+pub struct InboxFilter {
+    pub status: Option<String>,
+    pub location_id: Option<String>,
+    pub category: Option<String>,
+}
+
+/// Open cases (not resolved, not merged) that `user_id` may see, with their location:
+/// unacknowledged first, then oldest first.
+pub fn inbox(
+    conn: &mut DbConnection,
+    user_id: &str,
+    is_admin: bool,
+    filter: &InboxFilter,
+    limit: i64,
+) -> QueryResult<Vec<(Case, crate::db::models::Location)>> {
+    use crate::db::models::Location;
+    use crate::db::schema::{locations, user_locations};
+    let mut query = cases::table
+        .inner_join(locations::table)
+        .filter(cases::resolved_at.is_null())
+        .filter(cases::merged_into.is_null())
+        .into_boxed();
+    if !is_admin {
+        let mine = user_locations::table
+            .filter(user_locations::user_id.eq(user_id.to_owned()))
+            .select(user_locations::location_id);
+        query = query.filter(cases::location_id.eq_any(mine));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(cases::status.eq(status.clone()));
+    }
+    if let Some(location_id) = &filter.location_id {
+        query = query.filter(cases::location_id.eq(location_id.clone()));
+    }
+    if let Some(category) = &filter.category {
+        query = query.filter(cases::category.eq(category.clone()));
+    }
+    query
+        .order((
+            cases::acknowledged_at.is_not_null().asc(),
+            cases::created_at.asc(),
+        ))
+        .limit(limit)
+        .select((Case::as_select(), Location::as_select()))
+        .load(conn)
+}

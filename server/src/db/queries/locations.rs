@@ -79,3 +79,13 @@ pub fn set_logo(
         .execute(conn)
         .map(|n| n == 1)
 }
+
+/// The root causes a location offers when resolving (comma-separated), if it chose any.
+pub fn root_causes(conn: &mut DbConnection, id: &str) -> QueryResult<Option<String>> {
+    locations::table
+        .find(id)
+        .select(locations::root_causes)
+        .first::<Option<String>>(conn)
+        .optional()
+        .map(Option::flatten)
+}

@@ -1,20 +1,25 @@
-//! `/manage/cases/{reference}`: the case an alert links to, for the staff of its location
-//! (and admins). Others get 404, the same as for a case that does not exist, so a
-//! reference reveals nothing. The full workflow (assign, notes, updates, resolve) builds
-//! on this page.
+//! The staff's side of a case: the inbox (`/manage/cases`) and the case page
+//! (`/manage/cases/{reference}`) with its actions. A case is looked up only through
+//! [`cases::find_visible`], so anyone but the people of its location (and admins) gets
+//! 404, whatever URL or form they try.
 
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db::models::{Case, CaseEvent, Location, OutboxMessage, Touchpoint};
-use crate::db::queries::{cases, locations, outbox, touchpoints, users};
-use crate::domain::access::may_work_cases;
+use crate::db::models::{Case, CaseEvent, Location, OutboxMessage, User};
+use crate::db::queries::{cases, locations, outbox, users};
+use crate::domain::alerts::CaseFacts;
+use crate::domain::case_workflow::{
+    self as workflow, format_amount, parse_compensation, parse_resolution, root_causes_of,
+    WorkflowError, COMPENSATION_TYPES,
+};
 use crate::domain::clock::in_time_zone;
 use crate::domain::escalation::acknowledge as acknowledge_case;
 use crate::domain::language::Language;
 use crate::domain::reference::normalize_reference;
+use crate::domain::role::Role;
 use crate::jobs::outbox::mask;
 use crate::web::session::{csrf_token, verify_csrf, SignedIn};
 use crate::web::{render, AppError, AppState};
@@ -24,6 +29,7 @@ use crate::web::{render, AppError, AppState};
 struct CasePage {
     lang: &'static str,
     csrf: String,
+    error: Option<String>,
     reference: String,
     status: String,
     store: String,
@@ -31,45 +37,81 @@ struct CasePage {
     category: String,
     received: String,
     waited: String,
+    overdue: bool,
     acknowledged: Option<String>,
+    resolved: bool,
+    resolution: Vec<(String, String)>,
+    flags: Vec<String>,
+    assignee: Option<String>,
     body: String,
     contact: Option<String>,
+    customer_gets_email: bool,
     has_photo: bool,
     language: String,
-    timeline: Vec<(String, String)>,
+    /// (user id, email, is the assignee) of the people who may take the case.
+    colleagues: Vec<(String, String, bool)>,
+    root_causes: Vec<String>,
+    compensation_types: &'static [&'static str],
+    duplicates: Vec<(String, String, String)>,
+    merged: Vec<String>,
+    merged_into: Option<String>,
+    typed: ActionForm,
+    timeline: Vec<(String, String, String)>,
     mail: Vec<(String, String, String)>,
 }
 
+/// Everything the case page shows, read in one go.
 struct Loaded {
-    case: Case,
-    location: Location,
-    touchpoint: Option<Touchpoint>,
+    facts: CaseFacts,
     events: Vec<CaseEvent>,
     mail: Vec<OutboxMessage>,
+    colleagues: Vec<User>,
+    actors: Vec<(String, String)>,
+    duplicates: Vec<Case>,
+    merged: Vec<Case>,
+    merged_into: Option<Case>,
+    root_causes: Option<String>,
 }
 
-/// The case, if it exists and the signed-in person may work it; 404 otherwise.
-async fn load(state: &AppState, who: &SignedIn, reference: &str) -> Result<Loaded, AppError> {
+async fn find_case(state: &AppState, who: &SignedIn, reference: &str) -> Result<Case, AppError> {
     let reference = normalize_reference(reference).ok_or(AppError::NotFound)?;
-    let (db, user_id, role) = (state.db.clone(), who.user.id.clone(), who.role);
+    let (db, user_id, admin) = (state.db.clone(), who.user.id.clone(), who.role == Role::Admin);
+    web::block(move || db.read(|c| cases::find_visible(c, &reference, &user_id, admin)))
+        .await??
+        .ok_or(AppError::NotFound)
+}
+
+async fn load(state: &AppState, who: &SignedIn, reference: &str) -> Result<Loaded, AppError> {
+    let case = find_case(state, who, reference).await?;
+    let db = state.db.clone();
     let loaded = web::block(move || {
         db.read(|c| {
-            let Some(case) = cases::find_by_reference(c, &reference)? else {
+            let Some(facts) = CaseFacts::load(c, case.clone())? else {
                 return Ok(None);
             };
-            let own = users::location_ids(c, &user_id)?;
-            if !may_work_cases(role, &own, &case.location_id) {
-                return Ok(None);
+            let events = cases::events(c, &case.id)?;
+            let mut actors = Vec::new();
+            for id in events.iter().filter_map(|e| e.actor_user_id.clone()) {
+                if !actors.iter().any(|(a, _)| *a == id) {
+                    if let Some(u) = users::find(c, &id)? {
+                        actors.push((id, u.email));
+                    }
+                }
             }
-            let Some(location) = locations::find(c, &case.location_id)? else {
-                return Ok(None);
+            let merged_into = match &case.merged_into {
+                Some(id) => cases::find(c, id)?,
+                None => None,
             };
             Ok(Some(Loaded {
-                touchpoint: touchpoints::find(c, &case.touchpoint_id)?,
-                events: cases::events(c, &case.id)?,
                 mail: outbox::for_case(c, &case.id)?,
-                location,
-                case,
+                colleagues: users::with_role_at(c, &case.location_id, &["staff", "manager"])?,
+                duplicates: workflow::possible_duplicates(c, &case)?,
+                merged: cases::merged_into(c, &case.id)?,
+                root_causes: locations::root_causes(c, &case.location_id)?,
+                merged_into,
+                actors,
+                events,
+                facts,
             }))
         })
     })
@@ -81,21 +123,23 @@ fn local(location: &Location, at: chrono::NaiveDateTime) -> String {
     in_time_zone(&location.time_zone, at)
 }
 
-/// One timeline line: what happened, in words.
-fn describe(event: &CaseEvent) -> String {
+/// One timeline line: who, and what happened, in words.
+fn describe(event: &CaseEvent, actors: &[(String, String)]) -> (String, String) {
     let detail: serde_json::Value = serde_json::from_str(&event.detail).unwrap_or_default();
+    let text = |key: &str| detail[key].as_str().unwrap_or_default().to_owned();
     let list = |key: &str| {
         detail[key]
             .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
             .unwrap_or_default()
     };
-    match event.kind.as_str() {
+    let who = event
+        .actor_user_id
+        .as_ref()
+        .and_then(|id| actors.iter().find(|(a, _)| a == id))
+        .map(|(_, email)| email.clone())
+        .unwrap_or_else(|| "Mend".into());
+    let what = match event.kind.as_str() {
         "received" => "Complaint received".into(),
         "alerted" => format!("Alert sent to {}", list("to")),
         "escalated" => format!(
@@ -103,16 +147,21 @@ fn describe(event: &CaseEvent) -> String {
             detail["level"],
             list("to")
         ),
-        "acknowledged" => format!(
-            "Acknowledged by {}",
-            detail["by"].as_str().unwrap_or("staff")
+        "acknowledged" => format!("Acknowledged by {}", text("by")),
+        "assigned" => format!("Assigned to {}", text("to")),
+        "note" => format!("Internal note: {}", text("text")),
+        "public_update" => format!("Update to the customer: {}", text("text")),
+        "resolved" => format!(
+            "Resolved ({}): {}",
+            text("root_cause"),
+            text("what_was_done")
         ),
-        "public_update" => format!(
-            "Update to the customer: {}",
-            detail["text"].as_str().unwrap_or_default()
-        ),
+        "reopened" => format!("Reopened: {}", text("reason")),
+        "merged" => format!("Merged into {}", text("into")),
+        "merged_in" => format!("Duplicate {} merged into this case", text("from")),
         other => other.replace('_', " "),
-    }
+    };
+    (who, what)
 }
 
 fn waited(from: chrono::NaiveDateTime, to: chrono::NaiveDateTime) -> String {
@@ -124,44 +173,117 @@ fn waited(from: chrono::NaiveDateTime, to: chrono::NaiveDateTime) -> String {
     }
 }
 
-pub async fn show(
-    state: web::Data<AppState>,
-    who: SignedIn,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let l = load(&state, &who, &path).await?;
-    let case = &l.case;
+fn status_label(case: &Case) -> String {
+    if case.resolved_at.is_some() {
+        "Resolved".into()
+    } else if case.merged_into.is_some() {
+        "Merged".into()
+    } else if case.acknowledged_at.is_none() {
+        "New: not acknowledged yet".into()
+    } else if case.status == "in_progress" {
+        "In progress".into()
+    } else {
+        "Acknowledged".into()
+    }
+}
+
+fn page(
+    state: &AppState,
+    who: &SignedIn,
+    l: Loaded,
+    error: Option<String>,
+    typed: ActionForm,
+) -> Result<CasePage, AppError> {
+    let (case, location) = (&l.facts.case, &l.facts.location);
     let now = state.clock.now();
     let lang = Language::En;
-    render::html(&CasePage {
+    let mut flags = Vec::new();
+    if l.facts.severe {
+        flags.push("Severe".to_owned());
+    }
+    if l.facts.repeat_count > 0 {
+        flags.push(format!(
+            "Repeat complainant: {} earlier complaint(s) in 90 days",
+            l.facts.repeat_count
+        ));
+    }
+    let waited_until = case.acknowledged_at.unwrap_or(now);
+    let mut resolution = Vec::new();
+    if let Some(done) = &case.resolution {
+        resolution.push(("What was done".to_owned(), done.clone()));
+    }
+    if let Some(cause) = &case.root_cause {
+        resolution.push(("Root cause".to_owned(), cause.clone()));
+    }
+    if let Some(kind) = &case.compensation_type {
+        let amount = match (case.compensation_minor, &case.compensation_currency) {
+            (Some(m), Some(cur)) => format!(" {}", format_amount(m, cur)),
+            _ => String::new(),
+        };
+        resolution.push(("Compensation".to_owned(), format!("{kind}{amount}")));
+    }
+    Ok(CasePage {
         lang: lang.code(),
         csrf: csrf_token(&who.session)?,
+        error,
         reference: case.reference.clone(),
-        status: if case.resolved_at.is_some() {
-            "Resolved".into()
-        } else if case.acknowledged_at.is_some() {
-            "Acknowledged".into()
-        } else {
-            "New: not acknowledged yet".into()
-        },
-        store: l.location.name.clone(),
-        spot: l
-            .touchpoint
-            .as_ref()
-            .map(|t| t.label.clone())
-            .unwrap_or_default(),
+        status: status_label(case),
+        store: location.name.clone(),
+        spot: l.facts.touchpoint.label.clone(),
         category: lang.category_label(&case.category),
-        received: local(&l.location, case.created_at),
-        waited: waited(case.created_at, case.acknowledged_at.unwrap_or(now)),
-        acknowledged: case.acknowledged_at.map(|at| local(&l.location, at)),
+        received: local(location, case.created_at),
+        waited: waited(case.created_at, waited_until),
+        overdue: case.acknowledged_at.is_none()
+            && (now - case.created_at).num_minutes() >= i64::from(l.facts.sla_minutes),
+        acknowledged: case.acknowledged_at.map(|at| local(location, at)),
+        resolved: case.resolved_at.is_some(),
+        resolution,
+        flags,
+        assignee: case.assignee_id.as_ref().map(|id| {
+            l.colleagues
+                .iter()
+                .find(|u| u.id == *id)
+                .map_or_else(|| "someone who has left".to_owned(), |u| u.email.clone())
+        }),
         body: case.body.clone(),
         contact: case.contact_email.clone(),
+        customer_gets_email: case.contact_email.is_some() && case.contact_consent,
         has_photo: case.photo_thumb_path.is_some(),
         language: Language::or_default(&case.language).native_name().into(),
+        colleagues: l
+            .colleagues
+            .iter()
+            .map(|u| {
+                (
+                    u.id.clone(),
+                    u.email.clone(),
+                    case.assignee_id.as_deref() == Some(u.id.as_str()),
+                )
+            })
+            .collect(),
+        root_causes: root_causes_of(l.root_causes.as_deref()),
+        compensation_types: COMPENSATION_TYPES,
+        duplicates: l
+            .duplicates
+            .iter()
+            .map(|d| {
+                (
+                    d.reference.clone(),
+                    local(location, d.created_at),
+                    crate::domain::email::one_line(&d.body, 80),
+                )
+            })
+            .collect(),
+        merged: l.merged.iter().map(|m| m.reference.clone()).collect(),
+        merged_into: l.merged_into.as_ref().map(|m| m.reference.clone()),
+        typed,
         timeline: l
             .events
             .iter()
-            .map(|e| (local(&l.location, e.created_at), describe(e)))
+            .map(|e| {
+                let (who, what) = describe(e, &l.actors);
+                (local(location, e.created_at), who, what)
+            })
             .collect(),
         mail: l
             .mail
@@ -176,38 +298,127 @@ pub async fn show(
                 } else {
                     "queued".to_owned()
                 };
-                (m.kind.clone(), mask(&m.recipient), state)
+                (m.kind.replace('_', " "), mask(&m.recipient), state)
             })
             .collect(),
     })
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
-pub async fn acknowledge(
+pub async fn show(
     state: web::Data<AppState>,
     who: SignedIn,
     path: web::Path<String>,
-    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    let l = load(&state, &who, &path).await?;
+    render::html(&page(&state, &who, l, None, ActionForm::default())?)
+}
+
+/// Every action's fields; each action reads the ones it needs.
+#[derive(Deserialize, Default, Clone)]
+pub struct ActionForm {
+    csrf: String,
+    assignee: Option<String>,
+    text: Option<String>,
+    resolution: Option<String>,
+    root_cause: Option<String>,
+    compensation_type: Option<String>,
+    compensation_value: Option<String>,
+    compensation_currency: Option<String>,
+    duplicate: Option<String>,
+}
+
+impl ActionForm {
+    pub fn text(&self) -> &str {
+        self.text.as_deref().unwrap_or_default()
+    }
+    pub fn resolution(&self) -> &str {
+        self.resolution.as_deref().unwrap_or_default()
+    }
+    pub fn value(&self) -> &str {
+        self.compensation_value.as_deref().unwrap_or_default()
+    }
+    pub fn currency(&self) -> &str {
+        self.compensation_currency.as_deref().unwrap_or("EUR")
+    }
+}
+
+/// `POST /manage/cases/{reference}/{action}`: acknowledge, assign, note, update, resolve,
+/// reopen, merge. On success, back to the case; on a mistake, the case page again with
+/// the message and what was typed.
+pub async fn act(
+    state: web::Data<AppState>,
+    who: SignedIn,
+    path: web::Path<(String, String)>,
+    form: web::Form<ActionForm>,
 ) -> Result<HttpResponse, AppError> {
     verify_csrf(&who.session, &form.csrf)?;
-    let l = load(&state, &who, &path).await?;
-    let (db, case, by, now) = (
+    let (reference, action) = path.into_inner();
+    let case = find_case(&state, &who, &reference).await?;
+    let form = form.into_inner();
+    let back_to = case.reference.clone();
+    let (db, actor, now, typed) = (
         state.db.clone(),
-        l.case.clone(),
-        who.user.email.clone(),
+        who.user.clone(),
         state.clock.now(),
+        form.clone(),
     );
-    web::block(move || db.write(|c| acknowledge_case(c, &case, &by, "case_page", now))).await??;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((
-            header::LOCATION,
-            format!("/manage/cases/{}", l.case.reference),
-        ))
-        .finish())
+    let done = web::block(move || -> Result<(), WorkflowError> {
+        let found = |c: &mut crate::db::DbConnection, r: &str| -> Result<Case, WorkflowError> {
+            let r = normalize_reference(r)
+                .ok_or_else(|| WorkflowError::Invalid(format!("\"{r}\" is not a reference.")))?;
+            cases::find_visible(c, &r, &actor.id, actor.role == "admin")?
+                .ok_or_else(|| WorkflowError::Invalid(format!("There is no case {r}.")))
+        };
+        db.write(|c| match action.as_str() {
+            "acknowledge" => acknowledge_case(c, &case, &actor.email, "case_page", now)
+                .map(|_| ())
+                .map_err(WorkflowError::from),
+            "assign" => {
+                let to = form.assignee.as_deref().unwrap_or(actor.id.as_str());
+                workflow::assign(c, &actor, &case, to, now)
+            }
+            "note" => workflow::add_note(c, &actor, &case, form.text(), now),
+            "update" => workflow::public_update(c, &actor, &case, form.text(), now),
+            "resolve" => {
+                let causes = root_causes_of(locations::root_causes(c, &case.location_id)?.as_deref());
+                let compensation = parse_compensation(
+                    form.compensation_type.as_deref().unwrap_or_default(),
+                    form.value(),
+                    form.currency(),
+                )?;
+                let r = parse_resolution(
+                    form.resolution(),
+                    form.root_cause.as_deref().unwrap_or_default(),
+                    &causes,
+                    compensation,
+                )?;
+                workflow::resolve(c, &actor, &case, &r, now)
+            }
+            "reopen" => workflow::reopen(c, &actor, &case, form.text(), now),
+            "merge" => {
+                let duplicate = found(c, form.duplicate.as_deref().unwrap_or_default())?;
+                workflow::merge(c, &actor, &case, &duplicate, now)
+            }
+            _ => Err(WorkflowError::Invalid("There is no such action.".into())),
+        })
+    })
+    .await?;
+    match done {
+        Ok(()) => {
+            // An update or a resolution may have queued a message to the customer.
+            state.outbox_waker.wake();
+            Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, format!("/manage/cases/{back_to}")))
+                .finish())
+        }
+        Err(WorkflowError::Invalid(message)) => {
+            let l = load(&state, &who, &back_to).await?;
+            let mut response = render::html(&page(&state, &who, l, Some(message), typed)?)?;
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+            Ok(response)
+        }
+        Err(WorkflowError::Db(e)) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -222,10 +433,10 @@ pub async fn photo(
     path: web::Path<String>,
     query: web::Query<PhotoQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let l = load(&state, &who, &path).await?;
+    let case = find_case(&state, &who, &path).await?;
     let stored = match query.size.as_deref() {
-        Some("full") => l.case.photo_path,
-        _ => l.case.photo_thumb_path,
+        Some("full") => case.photo_path,
+        _ => case.photo_thumb_path,
     }
     .ok_or(AppError::NotFound)?;
     let file = state.settings.data_dir.join(stored);
@@ -237,4 +448,95 @@ pub async fn photo(
         // A customer's photo: never kept by shared caches.
         .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
         .body(bytes))
+}
+
+#[derive(Template)]
+#[template(path = "manage/inbox.html")]
+struct InboxPage {
+    lang: &'static str,
+    /// (reference, store, category, first words, waited, overdue, acknowledged)
+    rows: Vec<(String, String, String, String, String, bool, bool)>,
+    locations: Vec<(String, String, bool)>,
+    categories: Vec<(String, String, bool)>,
+    statuses: Vec<(&'static str, &'static str, bool)>,
+}
+
+#[derive(Deserialize)]
+pub struct InboxQuery {
+    status: Option<String>,
+    location: Option<String>,
+    category: Option<String>,
+}
+
+/// `GET /manage/cases`: my locations' open cases, unacknowledged first, then oldest.
+pub async fn inbox(
+    state: web::Data<AppState>,
+    who: SignedIn,
+    query: web::Query<InboxQuery>,
+) -> Result<HttpResponse, AppError> {
+    let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
+    let filter = cases::InboxFilter {
+        status: nonempty(&query.status),
+        location_id: nonempty(&query.location),
+        category: nonempty(&query.category),
+    };
+    let (db, user_id, admin) = (state.db.clone(), who.user.id.clone(), who.role == Role::Admin);
+    let f = filter.clone();
+    let (open, mine) = web::block(move || {
+        db.read(|c| {
+            let open = cases::inbox(c, &user_id, admin, &f, 500)?;
+            let mine = if admin {
+                locations::all(c)?
+            } else {
+                locations::for_user(c, &user_id)?
+            };
+            Ok((open, mine))
+        })
+    })
+    .await??;
+    let now = state.clock.now();
+    let lang = Language::En;
+    let mut categories: Vec<String> = crate::domain::complaint::DEFAULT_CATEGORIES
+        .iter()
+        .map(|c| (*c).to_owned())
+        .collect();
+    for (case, _) in &open {
+        if !categories.contains(&case.category) {
+            categories.push(case.category.clone());
+        }
+    }
+    render::html(&InboxPage {
+        lang: lang.code(),
+        rows: open
+            .iter()
+            .map(|(case, location)| {
+                let until = case.acknowledged_at.unwrap_or(now);
+                (
+                    case.reference.clone(),
+                    location.name.clone(),
+                    lang.category_label(&case.category),
+                    crate::domain::email::one_line(&case.body, 60),
+                    waited(case.created_at, until),
+                    case.acknowledged_at.is_none()
+                        && (now - case.created_at).num_minutes() >= i64::from(location.sla_minutes),
+                    case.acknowledged_at.is_some(),
+                )
+            })
+            .collect(),
+        locations: mine
+            .iter()
+            .map(|l| (l.id.clone(), l.name.clone(), filter.location_id.as_deref() == Some(l.id.as_str())))
+            .collect(),
+        categories: categories
+            .into_iter()
+            .map(|c| {
+                let chosen = filter.category.as_deref() == Some(c.as_str());
+                (c.clone(), lang.category_label(&c), chosen)
+            })
+            .collect(),
+        statuses: [("new", "New"), ("in_progress", "In progress")]
+            .into_iter()
+            .map(|(v, label)| (v, label, filter.status.as_deref() == Some(v)))
+            .collect(),
+    })
 }

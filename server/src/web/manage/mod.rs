@@ -33,10 +33,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/manage/locations/{id}/logo/remove",
             web::post().to(logo::remove),
         )
+        .route("/manage/cases", web::get().to(cases::inbox))
         .route("/manage/cases/{reference}", web::get().to(cases::show))
         .route(
-            "/manage/cases/{reference}/acknowledge",
-            web::post().to(cases::acknowledge),
+            "/manage/cases/{reference}/{action}",
+            web::post().to(cases::act),
         )
         .route(
             "/manage/cases/{reference}/photo",

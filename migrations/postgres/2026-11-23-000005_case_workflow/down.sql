@@ -1,0 +1,11 @@
+ALTER TABLE locations DROP COLUMN root_causes;
+DROP INDEX cases_merged_into;
+DROP INDEX cases_contact;
+DROP INDEX cases_assignee;
+ALTER TABLE cases DROP COLUMN merged_into;
+ALTER TABLE cases DROP COLUMN compensation_currency;
+ALTER TABLE cases DROP COLUMN compensation_minor;
+ALTER TABLE cases DROP COLUMN compensation_type;
+ALTER TABLE cases DROP COLUMN root_cause;
+ALTER TABLE cases DROP COLUMN resolution;
+ALTER TABLE cases DROP COLUMN assignee_id;

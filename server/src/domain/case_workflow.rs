@@ -1,0 +1,471 @@
+//! Working a case: assign, note, tell the customer, resolve, reopen, merge duplicates.
+//! Every action checks its input first, then changes the case and records an event (who,
+//! when, what) in one transaction; nothing is ever deleted. Messages to the customer go
+//! through the outbox in the same transaction, in the customer's language, and only when
+//! they gave an email and agreed to be contacted.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::models::{new_id, Case, CaseEvent, User};
+use crate::db::queries::{cases, escalations, users};
+use crate::db::schema::cases as cases_table;
+use crate::db::{DbConnection, DbError};
+use crate::domain::email::{enqueue, Enqueue, MailPayload};
+
+/// Offered when a location has not chosen its own list.
+pub const DEFAULT_ROOT_CAUSES: &[&str] = &[
+    "staffing",
+    "training",
+    "process",
+    "equipment",
+    "supplier",
+    "cleaning",
+    "communication",
+    "other",
+];
+pub const COMPENSATION_TYPES: &[&str] =
+    &["apology", "discount", "refund", "voucher", "replacement", "other"];
+pub const MAX_STAFF_TEXT: usize = 2_000;
+/// Cases at the same touchpoint and category this close together are offered for merging.
+pub const DUPLICATE_WINDOW_MINUTES: i64 = 30;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    /// Shown to the person who sent the form.
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for WorkflowError {
+    fn from(e: diesel::result::Error) -> Self {
+        WorkflowError::Db(e.into())
+    }
+}
+
+fn invalid(message: impl Into<String>) -> WorkflowError {
+    WorkflowError::Invalid(message.into())
+}
+
+/// Staff-written text: trimmed, not empty, not longer than the limit.
+pub fn staff_text(what: &str, s: &str) -> Result<String, WorkflowError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err(invalid(format!("Please write {what}.")));
+    }
+    if s.chars().count() > MAX_STAFF_TEXT {
+        return Err(invalid(format!(
+            "Please keep {what} under {MAX_STAFF_TEXT} characters."
+        )));
+    }
+    Ok(s.to_owned())
+}
+
+pub fn root_causes_of(configured: Option<&str>) -> Vec<String> {
+    crate::domain::complaint::list_or_default(configured, DEFAULT_ROOT_CAUSES)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compensation {
+    pub kind: String,
+    /// Minor units (cents), with its currency; none for an apology.
+    pub amount: Option<(i32, String)>,
+}
+
+/// "12.50" and "EUR" into 1250 EUR. Two decimals at most; a currency is three letters.
+pub fn parse_compensation(
+    kind: &str,
+    value: &str,
+    currency: &str,
+) -> Result<Option<Compensation>, WorkflowError> {
+    let kind = kind.trim();
+    if kind.is_empty() || kind == "none" {
+        return Ok(None);
+    }
+    if !COMPENSATION_TYPES.contains(&kind) {
+        return Err(invalid(format!("\"{kind}\" is not a kind of compensation.")));
+    }
+    let value = value.trim().replace(',', ".");
+    if value.is_empty() {
+        if kind == "apology" || kind == "other" {
+            return Ok(Some(Compensation {
+                kind: kind.to_owned(),
+                amount: None,
+            }));
+        }
+        return Err(invalid(format!("Please give the value of the {kind}.")));
+    }
+    let bad_value = || invalid(format!("\"{value}\" is not an amount like 12.50."));
+    let (whole, cents) = match value.split_once('.') {
+        Some((w, c)) if !c.is_empty() && c.len() <= 2 && c.bytes().all(|b| b.is_ascii_digit()) => {
+            (w, if c.len() == 1 { format!("{c}0") } else { c.to_owned() })
+        }
+        Some(_) => return Err(bad_value()),
+        None => (value.as_str(), "00".to_owned()),
+    };
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || whole.len() > 7 {
+        return Err(bad_value());
+    }
+    let minor: i32 = format!("{whole}{cents}").parse().map_err(|_| bad_value())?;
+    let currency = currency.trim().to_ascii_uppercase();
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(invalid("Please give the currency as three letters, like EUR."));
+    }
+    Ok(Some(Compensation {
+        kind: kind.to_owned(),
+        amount: Some((minor, currency)),
+    }))
+}
+
+/// "12.50 EUR".
+pub fn format_amount(minor: i32, currency: &str) -> String {
+    format!("{}.{:02} {currency}", minor / 100, minor % 100)
+}
+
+fn record(
+    c: &mut DbConnection,
+    case: &Case,
+    actor: &User,
+    kind: &str,
+    detail: serde_json::Value,
+    now: NaiveDateTime,
+) -> Result<CaseEvent, DbError> {
+    let event = CaseEvent {
+        id: new_id(),
+        case_id: case.id.clone(),
+        actor_user_id: Some(actor.id.clone()),
+        kind: kind.to_owned(),
+        detail: detail.to_string(),
+        created_at: now,
+    };
+    cases::add_event(c, &event)?;
+    Ok(event)
+}
+
+fn set_status(c: &mut DbConnection, case_id: &str, status: &str) -> QueryResult<()> {
+    diesel::update(cases_table::table.find(case_id))
+        .set(cases_table::status.eq(status))
+        .execute(c)
+        .map(|_| ())
+}
+
+fn refuse_if_resolved(case: &Case) -> Result<(), WorkflowError> {
+    if case.resolved_at.is_some() {
+        return Err(invalid("This case is resolved. Reopen it first."));
+    }
+    Ok(())
+}
+
+/// Tells the customer, if they may be told: in their language, through the outbox.
+fn tell_customer(
+    c: &mut DbConnection,
+    case: &Case,
+    mail: CustomerMailKind,
+    dedupe: &str,
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
+    let Some(to) = case.contact_email.as_deref().filter(|_| case.contact_consent) else {
+        return Ok(());
+    };
+    enqueue(
+        c,
+        Enqueue {
+            kind: mail.label(),
+            recipient: to,
+            payload: &MailPayload::CustomerMail {
+                case_id: case.id.clone(),
+                mail,
+                lang: case.language.clone(),
+            },
+            dedupe_key: format!("{dedupe}:{}", case.id),
+            case_id: Some(&case.id),
+            now,
+        },
+    )?;
+    Ok(())
+}
+
+/// What a customer is told.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CustomerMailKind {
+    /// A public update (the event holds its text).
+    Update { event_id: String },
+    Resolved,
+}
+
+impl CustomerMailKind {
+    pub fn label(&self) -> &'static str {
+        match self {
+            CustomerMailKind::Update { .. } => "customer_update",
+            CustomerMailKind::Resolved => "customer_resolved",
+        }
+    }
+}
+
+/// Gives the case to someone who works at its location (or an admin).
+pub fn assign(
+    c: &mut DbConnection,
+    actor: &User,
+    case: &Case,
+    assignee_id: &str,
+    now: NaiveDateTime,
+) -> Result<(), WorkflowError> {
+    refuse_if_resolved(case)?;
+    let assignee = users::find(c, assignee_id)?
+        .ok_or_else(|| invalid("That person has no account."))?;
+    let works_here = assignee.role == "admin"
+        || users::location_ids(c, &assignee.id)?.contains(&case.location_id);
+    if !works_here {
+        return Err(invalid(format!(
+            "{} does not work at this location.",
+            assignee.email
+        )));
+    }
+    diesel::update(cases_table::table.find(&case.id))
+        .set((
+            cases_table::assignee_id.eq(&assignee.id),
+            cases_table::status.eq("in_progress"),
+        ))
+        .execute(c)?;
+    record(c, case, actor, "assigned", serde_json::json!({ "to": assignee.email }), now)?;
+    Ok(())
+}
+
+/// An internal note: staff only, never shown to the customer.
+pub fn add_note(
+    c: &mut DbConnection,
+    actor: &User,
+    case: &Case,
+    text: &str,
+    now: NaiveDateTime,
+) -> Result<(), WorkflowError> {
+    let text = staff_text("the note", text)?;
+    record(c, case, actor, "note", serde_json::json!({ "text": text }), now)?;
+    Ok(())
+}
+
+/// A message to the customer: on their status page, and by email when they may be told.
+pub fn public_update(
+    c: &mut DbConnection,
+    actor: &User,
+    case: &Case,
+    text: &str,
+    now: NaiveDateTime,
+) -> Result<(), WorkflowError> {
+    let text = staff_text("the update", text)?;
+    if case.resolved_at.is_none() {
+        set_status(c, &case.id, "in_progress")?;
+    }
+    let event = record(c, case, actor, "public_update", serde_json::json!({ "text": text }), now)?;
+    tell_customer(
+        c,
+        case,
+        CustomerMailKind::Update {
+            event_id: event.id.clone(),
+        },
+        &format!("update:{}", event.id),
+        now,
+    )?;
+    Ok(())
+}
+
+pub struct Resolution {
+    pub what_was_done: String,
+    pub root_cause: String,
+    pub compensation: Option<Compensation>,
+}
+
+/// Checks a resolution against the location's root causes.
+pub fn parse_resolution(
+    what_was_done: &str,
+    root_cause: &str,
+    root_causes: &[String],
+    compensation: Option<Compensation>,
+) -> Result<Resolution, WorkflowError> {
+    let what_was_done = staff_text("what was done", what_was_done)?;
+    let root_cause = root_cause.trim();
+    if !root_causes.iter().any(|r| r == root_cause) {
+        return Err(invalid("Please choose the root cause."));
+    }
+    Ok(Resolution {
+        what_was_done,
+        root_cause: root_cause.to_owned(),
+        compensation,
+    })
+}
+
+/// Resolves the case and every duplicate merged into it; stops escalation; tells each
+/// reporter who may be told.
+pub fn resolve(
+    c: &mut DbConnection,
+    actor: &User,
+    case: &Case,
+    r: &Resolution,
+    now: NaiveDateTime,
+) -> Result<(), WorkflowError> {
+    refuse_if_resolved(case)?;
+    let (kind, minor, currency) = match &r.compensation {
+        Some(Compensation { kind, amount }) => (
+            Some(kind.clone()),
+            amount.as_ref().map(|(m, _)| *m),
+            amount.as_ref().map(|(_, c)| c.clone()),
+        ),
+        None => (None, None, None),
+    };
+    let mut all = vec![case.clone()];
+    all.extend(cases::merged_into(c, &case.id)?);
+    for each in &all {
+        if each.resolved_at.is_some() {
+            continue;
+        }
+        diesel::update(cases_table::table.find(&each.id))
+            .set((
+                cases_table::status.eq("resolved"),
+                cases_table::resolved_at.eq(now),
+                cases_table::resolution.eq(&r.what_was_done),
+                cases_table::root_cause.eq(&r.root_cause),
+                cases_table::compensation_type.eq(&kind),
+                cases_table::compensation_minor.eq(minor),
+                cases_table::compensation_currency.eq(&currency),
+            ))
+            .execute(c)?;
+        escalations::cancel_pending(c, &each.id, now)?;
+        record(
+            c,
+            each,
+            actor,
+            "resolved",
+            serde_json::json!({
+                "what_was_done": r.what_was_done,
+                "root_cause": r.root_cause,
+                "compensation": kind,
+                "compensation_minor": minor,
+                "compensation_currency": currency,
+                "via": if each.id == case.id { None } else { Some(&case.reference) },
+            }),
+            now,
+        )?;
+        // One message per resolution: a reopened and resolved again case tells again.
+        tell_customer(c, each, CustomerMailKind::Resolved, &format!("resolved:{now}"), now)?;
+    }
+    Ok(())
+}
+
+pub fn reopen(
+    c: &mut DbConnection,
+    actor: &User,
+    case: &Case,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Result<(), WorkflowError> {
+    if case.resolved_at.is_none() {
+        return Err(invalid("This case is not resolved."));
+    }
+    let reason = staff_text("why it is reopened", reason)?;
+    diesel::update(cases_table::table.find(&case.id))
+        .set((
+            cases_table::status.eq("in_progress"),
+            cases_table::resolved_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(c)?;
+    record(c, case, actor, "reopened", serde_json::json!({ "reason": reason }), now)?;
+    Ok(())
+}
+
+/// Cases that look like the same problem: same touchpoint and category, within half an
+/// hour, not resolved, not merged.
+pub fn possible_duplicates(c: &mut DbConnection, case: &Case) -> QueryResult<Vec<Case>> {
+    let window = Duration::minutes(DUPLICATE_WINDOW_MINUTES);
+    cases_table::table
+        .filter(cases_table::touchpoint_id.eq(&case.touchpoint_id))
+        .filter(cases_table::category.eq(&case.category))
+        .filter(cases_table::id.ne(&case.id))
+        .filter(cases_table::created_at.between(case.created_at - window, case.created_at + window))
+        .filter(cases_table::resolved_at.is_null())
+        .filter(cases_table::merged_into.is_null())
+        .order(cases_table::created_at.asc())
+        .select(Case::as_select())
+        .load(c)
+}
+
+/// Merges `duplicate` into `case`: it leaves the inbox and is resolved with it.
+pub fn merge(
+    c: &mut DbConnection,
+    actor: &User,
+    case: &Case,
+    duplicate: &Case,
+    now: NaiveDateTime,
+) -> Result<(), WorkflowError> {
+    refuse_if_resolved(case)?;
+    if duplicate.location_id != case.location_id || duplicate.id == case.id {
+        return Err(invalid("Only a case of the same location can be merged."));
+    }
+    if duplicate.merged_into.is_some() || duplicate.resolved_at.is_some() {
+        return Err(invalid(format!(
+            "{} is already merged or resolved.",
+            duplicate.reference
+        )));
+    }
+    diesel::update(cases_table::table.find(&duplicate.id))
+        .set(cases_table::merged_into.eq(&case.id))
+        .execute(c)?;
+    escalations::cancel_pending(c, &duplicate.id, now)?;
+    record(c, duplicate, actor, "merged", serde_json::json!({ "into": case.reference }), now)?;
+    record(c, case, actor, "merged_in", serde_json::json!({ "from": duplicate.reference }), now)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compensation_amounts_are_parsed_into_cents_with_a_currency() {
+        let c = |k, v, cur| parse_compensation(k, v, cur).map_err(|e| e.to_string());
+        let amount = |k: &str, m: i32, cur: &str| {
+            Ok(Some(Compensation {
+                kind: k.into(),
+                amount: Some((m, cur.into())),
+            }))
+        };
+        assert_eq!(c("refund", "12.50", "eur"), amount("refund", 1250, "EUR"));
+        assert_eq!(c("voucher", "5", "PLN"), amount("voucher", 500, "PLN"));
+        assert_eq!(c("discount", "3,5", "KRW"), amount("discount", 350, "KRW"));
+        assert_eq!(c("", "", ""), Ok(None));
+        assert_eq!(
+            c("apology", "", ""),
+            Ok(Some(Compensation {
+                kind: "apology".into(),
+                amount: None
+            }))
+        );
+        for (k, v, cur) in [
+            ("bribe", "1", "EUR"),
+            ("refund", "", "EUR"),
+            ("refund", "-3", "EUR"),
+            ("refund", "1.234", "EUR"),
+            ("refund", "12.5x", "EUR"),
+            ("refund", "99999999", "EUR"),
+            ("refund", "1", "EURO"),
+            ("refund", "1", "€"),
+        ] {
+            assert!(c(k, v, cur).is_err(), "{k} {v} {cur}");
+        }
+        assert_eq!(format_amount(1250, "EUR"), "12.50 EUR");
+        assert_eq!(format_amount(5, "EUR"), "0.05 EUR");
+    }
+
+    #[test]
+    fn a_resolution_needs_what_was_done_and_a_root_cause_from_the_list() {
+        let causes = root_causes_of(None);
+        assert!(parse_resolution("Refilled the soap", "cleaning", &causes, None).is_ok());
+        assert!(parse_resolution("  ", "cleaning", &causes, None).is_err());
+        assert!(parse_resolution("Refilled", "gremlins", &causes, None).is_err());
+        let own = root_causes_of(Some("late delivery, broken till"));
+        assert_eq!(own, ["late delivery", "broken till"]);
+        assert!(parse_resolution("Fixed", "broken till", &own, None).is_ok());
+    }
+}

@@ -1,0 +1,59 @@
+//! Rendering an outbox row into the email to send, when the worker sends it.
+
+use crate::db::queries::cases;
+use crate::domain::alerts::{AlertContext, CaseFacts};
+use crate::domain::customer_mail;
+use crate::domain::email::{MailPayload, OutgoingEmail};
+use crate::domain::language::Language;
+
+/// What a message says, when the worker is about to send it: rendered now from the case
+/// as it stands. An error is permanent (the case is gone, or a template is broken); a
+/// database hiccup is not.
+pub fn render_payload(
+    db: &crate::db::Db,
+    ctx: &AlertContext,
+    recipient: &str,
+    payload: &str,
+) -> Result<OutgoingEmail, RenderError> {
+    let payload: MailPayload = serde_json::from_str(payload)
+        .map_err(|e| RenderError::Permanent(format!("unreadable outbox payload: {e}")))?;
+    match payload {
+        MailPayload::CaseMail {
+            case_id,
+            mail,
+            lang,
+        } => {
+            let facts = db
+                .read(|c| match cases::find(c, &case_id)? {
+                    Some(case) => CaseFacts::load(c, case),
+                    None => Ok(None),
+                })
+                .map_err(|e| RenderError::Transient(e.to_string()))?
+                .ok_or_else(|| RenderError::Permanent(format!("case {case_id} is gone")))?;
+            facts
+                .compose(ctx, mail, recipient, Language::or_default(&lang))
+                .map_err(|e| RenderError::Permanent(e.to_string()))
+        }
+        MailPayload::CustomerMail {
+            case_id,
+            mail,
+            lang,
+        } => {
+            let found = db
+                .read(|c| customer_mail::CustomerFacts::load(c, &case_id, &mail))
+                .map_err(|e| RenderError::Transient(e.to_string()))?
+                .ok_or_else(|| RenderError::Permanent(format!("case {case_id} is gone")))?;
+            found
+                .compose(ctx, &mail, Language::or_default(&lang))
+                .map_err(|e| RenderError::Permanent(e.to_string()))
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("{0}")]
+    Transient(String),
+    #[error("{0}")]
+    Permanent(String),
+}
