@@ -664,7 +664,100 @@ fn an_escalation_fires_once_and_cancelling_leaves_fired_ones_alone(t: &TestDb) {
     assert!(db.read(|c| q::due(c, now, 10)).unwrap().is_empty());
 }
 
+/// Case access is decided in the query: the people of a location see its cases, admins
+/// all, anyone else none; the inbox orders unacknowledged first, then oldest.
+fn cases_are_visible_only_to_their_locations_people(t: &TestDb) {
+    use mend_server::db::queries::cases as q;
+    let db = t.open();
+    let (a, b) = (location("A"), location("B"));
+    let (ta, tb) = (touchpoint(&a.id, "Door"), touchpoint(&b.id, "Door"));
+    let user = |email: &str, role: &str| User {
+        id: new_id(),
+        email: email.into(),
+        password_hash: "x".into(),
+        role: role.into(),
+        language: "en".into(),
+        created_at: now_utc(),
+    };
+    let (staff_a, admin) = (
+        user("a@x.example", "staff"),
+        user("boss@x.example", "admin"),
+    );
+    let case = |loc: &Location, tp: &Touchpoint, reference: &str, minutes_ago: i64, acked: bool| {
+        let created = now_utc() - chrono::Duration::minutes(minutes_ago);
+        Case {
+            id: new_id(),
+            reference: reference.into(),
+            location_id: loc.id.clone(),
+            touchpoint_id: tp.id.clone(),
+            category: "other".into(),
+            body: "x".into(),
+            contact_email: None,
+            contact_consent: false,
+            language: "en".into(),
+            status: "new".into(),
+            created_at: created,
+            acknowledged_at: acked.then_some(created),
+            resolved_at: None,
+            status_token_hash: None,
+            render_nonce: None,
+            photo_path: None,
+            photo_thumb_path: None,
+            assignee_id: None,
+            resolution: None,
+            root_cause: None,
+            compensation_type: None,
+            compensation_minor: None,
+            compensation_currency: None,
+            merged_into: None,
+        }
+    };
+    insert(&db, |c| {
+        location_queries::insert(c, &a)?;
+        location_queries::insert(c, &b)?;
+        touchpoint_queries::insert(c, &ta)?;
+        touchpoint_queries::insert(c, &tb)?;
+        mend_server::db::queries::users::insert(c, &staff_a)?;
+        mend_server::db::queries::users::insert(c, &admin)?;
+        mend_server::db::queries::users::grant_location(c, &staff_a.id, &a.id)?;
+        q::insert(c, &case(&a, &ta, "AAA-AAA", 30, true))?;
+        q::insert(c, &case(&a, &ta, "AAA-BBB", 20, false))?;
+        q::insert(c, &case(&a, &ta, "AAA-CCC", 10, false))?;
+        q::insert(c, &case(&b, &tb, "BBB-BBB", 40, false))
+    });
+    let visible = |who: &User, r: &str| {
+        db.read(|c| q::find_visible(c, r, &who.id, who.role == "admin"))
+            .unwrap()
+            .is_some()
+    };
+    assert!(visible(&staff_a, "AAA-AAA"));
+    assert!(!visible(&staff_a, "BBB-BBB"));
+    assert!(visible(&admin, "BBB-BBB"));
+    let inbox = |who: &User, filter: q::InboxFilter| -> Vec<String> {
+        db.read(|c| q::inbox(c, &who.id, who.role == "admin", &filter, 100))
+            .unwrap()
+            .into_iter()
+            .map(|(case, _)| case.reference)
+            .collect()
+    };
+    assert_eq!(
+        inbox(&staff_a, Default::default()),
+        ["AAA-BBB", "AAA-CCC", "AAA-AAA"]
+    );
+    assert_eq!(
+        inbox(&admin, Default::default()),
+        ["BBB-BBB", "AAA-BBB", "AAA-CCC", "AAA-AAA"]
+    );
+    let only_b = q::InboxFilter {
+        location_id: Some(b.id.clone()),
+        ..Default::default()
+    };
+    assert!(inbox(&staff_a, only_b.clone()).is_empty());
+    assert_eq!(inbox(&admin, only_b), ["BBB-BBB"]);
+}
+
 on_both_backends!(
+    cases_are_visible_only_to_their_locations_people,
     outbox_rows_are_claimed_once_and_come_back_only_after_their_lease,
     concurrent_claimers_never_share_a_row,
     an_escalation_fires_once_and_cancelling_leaves_fired_ones_alone,

@@ -24,8 +24,14 @@ pub const DEFAULT_ROOT_CAUSES: &[&str] = &[
     "communication",
     "other",
 ];
-pub const COMPENSATION_TYPES: &[&str] =
-    &["apology", "discount", "refund", "voucher", "replacement", "other"];
+pub const COMPENSATION_TYPES: &[&str] = &[
+    "apology",
+    "discount",
+    "refund",
+    "voucher",
+    "replacement",
+    "other",
+];
 pub const MAX_STAFF_TEXT: usize = 2_000;
 /// Cases at the same touchpoint and category this close together are offered for merging.
 pub const DUPLICATE_WINDOW_MINUTES: i64 = 30;
@@ -85,7 +91,9 @@ pub fn parse_compensation(
         return Ok(None);
     }
     if !COMPENSATION_TYPES.contains(&kind) {
-        return Err(invalid(format!("\"{kind}\" is not a kind of compensation.")));
+        return Err(invalid(format!(
+            "\"{kind}\" is not a kind of compensation."
+        )));
     }
     let value = value.trim().replace(',', ".");
     if value.is_empty() {
@@ -99,9 +107,14 @@ pub fn parse_compensation(
     }
     let bad_value = || invalid(format!("\"{value}\" is not an amount like 12.50."));
     let (whole, cents) = match value.split_once('.') {
-        Some((w, c)) if !c.is_empty() && c.len() <= 2 && c.bytes().all(|b| b.is_ascii_digit()) => {
-            (w, if c.len() == 1 { format!("{c}0") } else { c.to_owned() })
-        }
+        Some((w, c)) if !c.is_empty() && c.len() <= 2 && c.bytes().all(|b| b.is_ascii_digit()) => (
+            w,
+            if c.len() == 1 {
+                format!("{c}0")
+            } else {
+                c.to_owned()
+            },
+        ),
         Some(_) => return Err(bad_value()),
         None => (value.as_str(), "00".to_owned()),
     };
@@ -111,7 +124,9 @@ pub fn parse_compensation(
     let minor: i32 = format!("{whole}{cents}").parse().map_err(|_| bad_value())?;
     let currency = currency.trim().to_ascii_uppercase();
     if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(invalid("Please give the currency as three letters, like EUR."));
+        return Err(invalid(
+            "Please give the currency as three letters, like EUR.",
+        ));
     }
     Ok(Some(Compensation {
         kind: kind.to_owned(),
@@ -166,7 +181,11 @@ fn tell_customer(
     dedupe: &str,
     now: NaiveDateTime,
 ) -> Result<(), DbError> {
-    let Some(to) = case.contact_email.as_deref().filter(|_| case.contact_consent) else {
+    let Some(to) = case
+        .contact_email
+        .as_deref()
+        .filter(|_| case.contact_consent)
+    else {
         return Ok(());
     };
     enqueue(
@@ -192,7 +211,9 @@ fn tell_customer(
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CustomerMailKind {
     /// A public update (the event holds its text).
-    Update { event_id: String },
+    Update {
+        event_id: String,
+    },
     Resolved,
 }
 
@@ -214,8 +235,8 @@ pub fn assign(
     now: NaiveDateTime,
 ) -> Result<(), WorkflowError> {
     refuse_if_resolved(case)?;
-    let assignee = users::find(c, assignee_id)?
-        .ok_or_else(|| invalid("That person has no account."))?;
+    let assignee =
+        users::find(c, assignee_id)?.ok_or_else(|| invalid("That person has no account."))?;
     let works_here = assignee.role == "admin"
         || users::location_ids(c, &assignee.id)?.contains(&case.location_id);
     if !works_here {
@@ -230,7 +251,14 @@ pub fn assign(
             cases_table::status.eq("in_progress"),
         ))
         .execute(c)?;
-    record(c, case, actor, "assigned", serde_json::json!({ "to": assignee.email }), now)?;
+    record(
+        c,
+        case,
+        actor,
+        "assigned",
+        serde_json::json!({ "to": assignee.email }),
+        now,
+    )?;
     Ok(())
 }
 
@@ -243,7 +271,14 @@ pub fn add_note(
     now: NaiveDateTime,
 ) -> Result<(), WorkflowError> {
     let text = staff_text("the note", text)?;
-    record(c, case, actor, "note", serde_json::json!({ "text": text }), now)?;
+    record(
+        c,
+        case,
+        actor,
+        "note",
+        serde_json::json!({ "text": text }),
+        now,
+    )?;
     Ok(())
 }
 
@@ -259,7 +294,14 @@ pub fn public_update(
     if case.resolved_at.is_none() {
         set_status(c, &case.id, "in_progress")?;
     }
-    let event = record(c, case, actor, "public_update", serde_json::json!({ "text": text }), now)?;
+    let event = record(
+        c,
+        case,
+        actor,
+        "public_update",
+        serde_json::json!({ "text": text }),
+        now,
+    )?;
     tell_customer(
         c,
         case,
@@ -349,7 +391,13 @@ pub fn resolve(
             now,
         )?;
         // One message per resolution: a reopened and resolved again case tells again.
-        tell_customer(c, each, CustomerMailKind::Resolved, &format!("resolved:{now}"), now)?;
+        tell_customer(
+            c,
+            each,
+            CustomerMailKind::Resolved,
+            &format!("resolved:{now}"),
+            now,
+        )?;
     }
     Ok(())
 }
@@ -371,7 +419,14 @@ pub fn reopen(
             cases_table::resolved_at.eq(None::<NaiveDateTime>),
         ))
         .execute(c)?;
-    record(c, case, actor, "reopened", serde_json::json!({ "reason": reason }), now)?;
+    record(
+        c,
+        case,
+        actor,
+        "reopened",
+        serde_json::json!({ "reason": reason }),
+        now,
+    )?;
     Ok(())
 }
 
@@ -413,8 +468,22 @@ pub fn merge(
         .set(cases_table::merged_into.eq(&case.id))
         .execute(c)?;
     escalations::cancel_pending(c, &duplicate.id, now)?;
-    record(c, duplicate, actor, "merged", serde_json::json!({ "into": case.reference }), now)?;
-    record(c, case, actor, "merged_in", serde_json::json!({ "from": duplicate.reference }), now)?;
+    record(
+        c,
+        duplicate,
+        actor,
+        "merged",
+        serde_json::json!({ "into": case.reference }),
+        now,
+    )?;
+    record(
+        c,
+        case,
+        actor,
+        "merged_in",
+        serde_json::json!({ "from": duplicate.reference }),
+        now,
+    )?;
     Ok(())
 }
 

@@ -18,8 +18,8 @@ use crate::db::models::OutboxMessage;
 use crate::db::queries::{escalations, outbox};
 use crate::db::{Db, DbError};
 use crate::domain::alerts::AlertContext;
-use crate::domain::mail_render::{render_payload, RenderError};
 use crate::domain::escalation::{self, Fired};
+use crate::domain::mail_render::{render_payload, RenderError};
 use crate::jobs::mailer::{retry_delay, Mailer, SendError, SEND_TIMEOUT};
 
 /// How often due retries and escalations are looked for when nothing wakes the worker.

@@ -75,7 +75,11 @@ struct Loaded {
 
 async fn find_case(state: &AppState, who: &SignedIn, reference: &str) -> Result<Case, AppError> {
     let reference = normalize_reference(reference).ok_or(AppError::NotFound)?;
-    let (db, user_id, admin) = (state.db.clone(), who.user.id.clone(), who.role == Role::Admin);
+    let (db, user_id, admin) = (
+        state.db.clone(),
+        who.user.id.clone(),
+        who.role == Role::Admin,
+    );
     web::block(move || db.read(|c| cases::find_visible(c, &reference, &user_id, admin)))
         .await??
         .ok_or(AppError::NotFound)
@@ -130,7 +134,12 @@ fn describe(event: &CaseEvent, actors: &[(String, String)]) -> (String, String) 
     let list = |key: &str| {
         detail[key]
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
             .unwrap_or_default()
     };
     let who = event
@@ -380,7 +389,8 @@ pub async fn act(
             "note" => workflow::add_note(c, &actor, &case, form.text(), now),
             "update" => workflow::public_update(c, &actor, &case, form.text(), now),
             "resolve" => {
-                let causes = root_causes_of(locations::root_causes(c, &case.location_id)?.as_deref());
+                let causes =
+                    root_causes_of(locations::root_causes(c, &case.location_id)?.as_deref());
                 let compensation = parse_compensation(
                     form.compensation_type.as_deref().unwrap_or_default(),
                     form.value(),
@@ -480,7 +490,11 @@ pub async fn inbox(
         location_id: nonempty(&query.location),
         category: nonempty(&query.category),
     };
-    let (db, user_id, admin) = (state.db.clone(), who.user.id.clone(), who.role == Role::Admin);
+    let (db, user_id, admin) = (
+        state.db.clone(),
+        who.user.id.clone(),
+        who.role == Role::Admin,
+    );
     let f = filter.clone();
     let (open, mine) = web::block(move || {
         db.read(|c| {
@@ -525,7 +539,13 @@ pub async fn inbox(
             .collect(),
         locations: mine
             .iter()
-            .map(|l| (l.id.clone(), l.name.clone(), filter.location_id.as_deref() == Some(l.id.as_str())))
+            .map(|l| {
+                (
+                    l.id.clone(),
+                    l.name.clone(),
+                    filter.location_id.as_deref() == Some(l.id.as_str()),
+                )
+            })
             .collect(),
         categories: categories
             .into_iter()

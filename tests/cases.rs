@@ -1,0 +1,548 @@
+//! The case workflow over HTTP: who may reach which page, the recovery path from alert to
+//! resolution (with the customer told by email through a real SMTP server), merging
+//! duplicates, and mistakes refused with the reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use mend_server::db::queries::cases;
+use mend_testing::smtp::SmtpSink;
+use mend_testing::{csrf_in, spawn_demo, Post, TestApp, TestDb};
+
+const PASSWORD: &str = "a long enough password";
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn complain(app: &TestApp, code: &str, post: Post) -> String {
+    let res = app.submit(code, post).await;
+    assert_eq!(res.status(), 303);
+    res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/c/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+fn case_of(app: &TestApp, reference: &str) -> mend_server::db::models::Case {
+    app.db
+        .read(|c| cases::find_by_reference(c, reference))
+        .unwrap()
+        .unwrap()
+}
+
+/// Posts an action from the case page, with the page's CSRF token.
+async fn act(
+    app: &TestApp,
+    client: &reqwest::Client,
+    reference: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let page = app
+        .page(client, &format!("/manage/cases/{reference}"))
+        .await;
+    let csrf = csrf_in(&page);
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    client
+        .post(app.url(&format!("/manage/cases/{reference}/{action}")))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn done(
+    app: &TestApp,
+    client: &reqwest::Client,
+    reference: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) {
+    let res = act(app, client, reference, action, fields).await;
+    let status = res.status();
+    assert_eq!(status, 303, "{action}: {}", res.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn the_recovery_path_from_alert_to_resolution_tells_the_customer_in_their_language() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[("MEND_SMTP_URL", &sink.url())]).await;
+    let code = &store.touchpoints[0].code;
+    let location = app.location_of(code);
+    let staff_id = app.add_user("staff", "till@shop.example", PASSWORD, &[&location]);
+    // The customer writes in Korean and leaves an email, agreeing to be contacted.
+    let page = app.open_form(code, "?lang=ko").await;
+    let stamp = mend_testing::input_value(&page, "stamp").unwrap();
+    let res = app
+        .post_raw(
+            code,
+            &Post::valid()
+                .with("stamp", &stamp)
+                .with("lang", &mend_testing::input_value(&page, "lang").unwrap())
+                .with("email", "kim@customer.example")
+                .with("body", "커피가 차가워요."),
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let status_path = res.headers()["location"].to_str().unwrap().to_owned();
+    let reference = status_path
+        .trim_start_matches("/c/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    sink.wait_for(2, WAIT).await; // the alert, to the manager and the staff member
+
+    let staff = app.sign_in("till@shop.example", PASSWORD).await;
+    let inbox = app.page(&staff, "/manage/cases").await;
+    assert!(
+        inbox.contains(&reference) && inbox.contains("waiting"),
+        "{inbox}"
+    );
+
+    done(&app, &staff, &reference, "acknowledge", &[]).await;
+    done(&app, &staff, &reference, "assign", &[]).await;
+    assert_eq!(
+        case_of(&app, &reference).assignee_id.as_deref(),
+        Some(staff_id.as_str())
+    );
+    done(
+        &app,
+        &staff,
+        &reference,
+        "note",
+        &[("text", "Machine 2 runs cold.")],
+    )
+    .await;
+    done(
+        &app,
+        &staff,
+        &reference,
+        "update",
+        &[("text", "We are brewing a fresh pot for you.")],
+    )
+    .await;
+
+    // The customer sees the update on their status page and gets it by email, in Korean.
+    let status_page = app.get(&status_path).await.text().await.unwrap();
+    assert!(status_page.contains("We are brewing a fresh pot for you."));
+    assert!(
+        !status_page.contains("Machine 2 runs cold."),
+        "notes stay internal"
+    );
+    let mails = sink.wait_for(3, WAIT).await;
+    let update = mails
+        .iter()
+        .find(|m| m.rcpt_tos == ["kim@customer.example"])
+        .unwrap();
+    assert!(update.subject.contains(&reference));
+    assert!(
+        update
+            .text
+            .contains("Mend Demo Café 팀이 보낸 메시지입니다"),
+        "{}",
+        update.text
+    );
+    assert!(update.text.contains("We are brewing a fresh pot for you."));
+    let link = update
+        .text
+        .split_whitespace()
+        .find(|w| w.contains("/c/"))
+        .unwrap()
+        .to_owned();
+    let followed = app.client.get(&link).send().await.unwrap();
+    assert_eq!(
+        followed.status(),
+        200,
+        "the email's link opens the status page"
+    );
+
+    done(
+        &app,
+        &staff,
+        &reference,
+        "resolve",
+        &[
+            ("resolution", "Fresh coffee and a cake on the house."),
+            ("root_cause", "equipment"),
+            ("compensation_type", "voucher"),
+            ("compensation_value", "4.50"),
+            ("compensation_currency", "eur"),
+        ],
+    )
+    .await;
+    let case = case_of(&app, &reference);
+    assert_eq!(case.status, "resolved");
+    assert!(case.resolved_at.is_some());
+    assert_eq!(case.root_cause.as_deref(), Some("equipment"));
+    assert_eq!(
+        (
+            case.compensation_type.as_deref(),
+            case.compensation_minor,
+            case.compensation_currency.as_deref()
+        ),
+        (Some("voucher"), Some(450), Some("EUR"))
+    );
+    let mails = sink.wait_for(4, WAIT).await;
+    let resolved = mails
+        .iter()
+        .filter(|m| m.rcpt_tos == ["kim@customer.example"])
+        .nth(1)
+        .unwrap();
+    assert!(
+        resolved.text.contains("해결되었습니다"),
+        "{}",
+        resolved.text
+    );
+    assert!(resolved
+        .text
+        .contains("Fresh coffee and a cake on the house."));
+
+    let html = app
+        .page(&staff, &format!("/manage/cases/{reference}"))
+        .await;
+    for expected in [
+        "Resolved",
+        "voucher 4.50 EUR",
+        "Internal note: Machine 2 runs cold.",
+        "Assigned to till@shop.example",
+        "Update to the customer: We are brewing a fresh pot for you.",
+        "Resolved (equipment): Fresh coffee and a cake on the house.",
+    ] {
+        assert!(html.contains(expected), "{expected} in {html}");
+    }
+    let inbox = app.page(&staff, "/manage/cases").await;
+    assert!(
+        !inbox.contains(&reference),
+        "resolved cases leave the inbox"
+    );
+
+    // Reopened, it is back in the inbox and can be worked again.
+    done(
+        &app,
+        &staff,
+        &reference,
+        "reopen",
+        &[("text", "The customer came back.")],
+    )
+    .await;
+    let case = case_of(&app, &reference);
+    assert_eq!(case.status, "in_progress");
+    assert!(case.resolved_at.is_none());
+    assert!(app.page(&staff, "/manage/cases").await.contains(&reference));
+    let events = app.db.read(|c| cases::events(c, &case.id)).unwrap();
+    let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
+    for kind in [
+        "received",
+        "alerted",
+        "acknowledged",
+        "assigned",
+        "note",
+        "public_update",
+        "resolved",
+        "reopened",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    assert!(
+        events
+            .iter()
+            .filter(|e| e.kind != "received" && e.kind != "alerted")
+            .all(|e| e.actor_user_id.as_deref() == Some(staff_id.as_str())),
+        "every action records who"
+    );
+}
+
+#[tokio::test]
+async fn mistakes_are_refused_with_the_reason_and_what_was_typed_is_kept() {
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;
+    let code = &store.touchpoints[0].code;
+    let reference = complain(&app, code, Post::valid()).await;
+    let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
+    for (fields, message) in [
+        (
+            vec![("resolution", ""), ("root_cause", "equipment")],
+            "Please write what was done.",
+        ),
+        (
+            vec![
+                ("resolution", "Refilled <the> soap"),
+                ("root_cause", "gremlins"),
+            ],
+            "Please choose the root cause.",
+        ),
+        (
+            vec![
+                ("resolution", "Refilled <the> soap"),
+                ("root_cause", "cleaning"),
+                ("compensation_type", "refund"),
+                ("compensation_value", "twelve"),
+            ],
+            "is not an amount like 12.50",
+        ),
+    ] {
+        let res = act(&app, &manager, &reference, "resolve", &fields).await;
+        assert_eq!(res.status(), 400);
+        let html = res.text().await.unwrap();
+        assert!(html.contains(message), "{message} in {html}");
+        if fields[0].1 == "Refilled <the> soap" {
+            assert!(
+                html.contains("Refilled &#60;the&#62; soap"),
+                "kept, escaped"
+            );
+        }
+    }
+    assert!(
+        case_of(&app, &reference).resolved_at.is_none(),
+        "nothing was saved"
+    );
+    let res = act(&app, &manager, &reference, "update", &[("text", "   ")]).await;
+    assert_eq!(res.status(), 400);
+    let res = act(&app, &manager, &reference, "reopen", &[("text", "why not")]).await;
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("This case is not resolved."));
+    let res = act(&app, &manager, &reference, "explode", &[]).await;
+    assert_eq!(res.status(), 400);
+}
+
+#[tokio::test]
+async fn a_merged_duplicate_is_resolved_with_its_case_and_every_reporter_is_told() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[("MEND_SMTP_URL", &sink.url())]).await;
+    let code = &store.touchpoints[1].code;
+    let first = complain(
+        &app,
+        code,
+        Post::valid().with("email", "a@customer.example"),
+    )
+    .await;
+    let second = complain(
+        &app,
+        code,
+        Post::valid().with("email", "b@customer.example"),
+    )
+    .await;
+    let other = complain(&app, code, Post::valid().with("category", "staff")).await;
+    sink.wait_for(3, WAIT).await;
+    let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
+    let page = app.page(&manager, &format!("/manage/cases/{first}")).await;
+    assert!(page.contains("Possible duplicates") && page.contains(&second));
+    assert!(
+        !page.contains(&other),
+        "another category is not a duplicate"
+    );
+
+    done(&app, &manager, &first, "merge", &[("duplicate", &second)]).await;
+    assert!(
+        !app.page(&manager, "/manage/cases").await.contains(&second),
+        "the duplicate leaves the inbox"
+    );
+    done(
+        &app,
+        &manager,
+        &first,
+        "resolve",
+        &[
+            ("resolution", "Refilled the soap."),
+            ("root_cause", "cleaning"),
+        ],
+    )
+    .await;
+    for reference in [&first, &second] {
+        let case = case_of(&app, reference);
+        assert_eq!(case.status, "resolved", "{reference}");
+        assert_eq!(case.resolution.as_deref(), Some("Refilled the soap."));
+    }
+    assert!(case_of(&app, &other).resolved_at.is_none());
+    let mails = sink.wait_for(5, WAIT).await;
+    for who in ["a@customer.example", "b@customer.example"] {
+        assert!(
+            mails
+                .iter()
+                .any(|m| m.rcpt_tos == [who] && m.text.contains("Refilled the soap.")),
+            "{who} is told"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_staff_route_wants_a_sign_in_the_right_store_the_right_role_and_a_csrf_token() {
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;
+    let code = &store.touchpoints[0].code;
+    let location = app.location_of(code);
+    let reference = complain(&app, code, Post::valid().photo(Vec::new())).await;
+    let case_routes = [
+        format!("/manage/cases/{reference}"),
+        format!("/manage/cases/{reference}/photo"),
+    ];
+    let actions = [
+        "acknowledge",
+        "assign",
+        "note",
+        "update",
+        "resolve",
+        "reopen",
+        "merge",
+    ];
+
+    // Anonymous: to the sign-in page, for pages and actions alike.
+    let anonymous = app.browser();
+    for path in case_routes
+        .iter()
+        .map(String::as_str)
+        .chain(["/manage/cases"])
+    {
+        let res = anonymous.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 303, "{path}");
+        assert!(res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/manage/login"));
+    }
+    for action in actions {
+        let res = anonymous
+            .post(app.url(&format!("/manage/cases/{reference}/{action}")))
+            .form(&[("csrf", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "{action}");
+    }
+
+    // Staff of another store: nothing of this case exists for them, by URL or by form.
+    let elsewhere = app
+        .db
+        .write(|c| -> Result<String, mend_server::db::DbError> {
+            let loc = mend_server::db::models::Location {
+                id: mend_server::db::models::new_id(),
+                name: "Elsewhere".into(),
+                time_zone: "UTC".into(),
+                default_language: "en".into(),
+                sla_minutes: 15,
+                created_at: mend_server::db::models::now_utc(),
+            };
+            mend_server::db::queries::locations::insert(c, &loc)?;
+            Ok(loc.id)
+        })
+        .unwrap();
+    app.add_user("staff", "else@shop.example", PASSWORD, &[&elsewhere]);
+    let stranger = app.sign_in("else@shop.example", PASSWORD).await;
+    for path in &case_routes {
+        assert_eq!(
+            stranger.get(app.url(path)).send().await.unwrap().status(),
+            404,
+            "{path}"
+        );
+    }
+    let inbox = app.page(&stranger, "/manage/cases").await;
+    assert!(!inbox.contains(&reference));
+    let own_page = app.page(&stranger, "/manage/").await;
+    let csrf = csrf_in(&own_page);
+    for action in actions {
+        let res = stranger
+            .post(app.url(&format!("/manage/cases/{reference}/{action}")))
+            .form(&[("csrf", csrf.as_str()), ("text", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "{action}");
+    }
+    // This store's staff cannot give the case to someone who does not work here.
+    app.add_user("staff", "till@shop.example", PASSWORD, &[&location]);
+    let till = app.sign_in("till@shop.example", PASSWORD).await;
+    let res = act(
+        &app,
+        &till,
+        &reference,
+        "assign",
+        &[("assignee", &user_id_of(&app, "else@shop.example"))],
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("does not work at this location"));
+    assert!(case_of(&app, &reference).assignee_id.is_none());
+
+    // Staff: the wrong role for managers' pages.
+    let res = till
+        .get(app.url(&format!("/manage/locations/{location}/stickers")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+
+    // Without the CSRF token, no action does anything.
+    for action in actions {
+        let res = till
+            .post(app.url(&format!("/manage/cases/{reference}/{action}")))
+            .form(&[("text", "x"), ("resolution", "x"), ("root_cause", "other")])
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_client_error(), "{action}: {}", res.status());
+    }
+    let case = case_of(&app, &reference);
+    assert!(
+        case.acknowledged_at.is_none() && case.resolved_at.is_none() && case.assignee_id.is_none()
+    );
+    let events = app.db.read(|c| cases::events(c, &case.id)).unwrap();
+    assert_eq!(
+        events.len(),
+        2,
+        "received and alerted, nothing else: {events:?}"
+    );
+}
+
+fn user_id_of(app: &TestApp, email: &str) -> String {
+    app.db
+        .read(|c| mend_server::db::queries::users::find_by_email(c, email))
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn the_inbox_puts_unacknowledged_cases_first_then_the_oldest_and_marks_the_overdue() {
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;
+    let code = &store.touchpoints[0].code;
+    let oldest = complain(&app, code, Post::valid().with("body", "first")).await;
+    let acknowledged = complain(&app, code, Post::valid().with("body", "second")).await;
+    let newest = complain(
+        &app,
+        code,
+        Post::valid()
+            .with("category", "staff")
+            .with("body", "third"),
+    )
+    .await;
+    let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
+    done(&app, &manager, &oldest, "acknowledge", &[]).await;
+    app.advance(Duration::from_secs(20 * 60));
+    let inbox = app.page(&manager, "/manage/cases").await;
+    let at = |r: &str| inbox.find(r).unwrap_or_else(|| panic!("{r} in {inbox}"));
+    assert!(
+        at(&acknowledged) < at(&newest),
+        "unacknowledged, oldest first"
+    );
+    assert!(at(&newest) < at(&oldest), "acknowledged last");
+    assert_eq!(inbox.matches("past the SLA").count(), 2, "{inbox}");
+    let filtered = app.page(&manager, "/manage/cases?category=staff").await;
+    assert!(filtered.contains(&newest) && !filtered.contains(&acknowledged));
+    let filtered = app
+        .page(&manager, "/manage/cases?status=new&location=&category=")
+        .await;
+    assert!(filtered.contains(&newest));
+}
