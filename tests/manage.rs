@@ -82,6 +82,31 @@ async fn password_guessing_is_slowed_per_account_and_per_client() {
 }
 
 #[tokio::test]
+async fn a_session_ends_twelve_hours_after_sign_in() {
+    let (app, _) = app_with_manager().await;
+    let client = app.sign_in("boss@store.example", PASSWORD).await;
+    let res = client.get(app.url("/manage/")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    app.advance(std::time::Duration::from_secs(11 * 3600));
+    assert_eq!(
+        client
+            .get(app.url("/manage/"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    app.advance(std::time::Duration::from_secs(3600 + 60));
+    let res = client.get(app.url("/manage/cases")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/manage/login"));
+}
+
+#[tokio::test]
 async fn signing_in_with_any_letter_case_of_the_email_works_and_signing_out_ends_it() {
     let (app, _) = app_with_manager().await;
     let client = app.sign_in("Boss@Store.Example", PASSWORD).await;

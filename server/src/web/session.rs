@@ -21,6 +21,9 @@ use crate::web::{AppError, AppState};
 
 const USER_KEY: &str = "uid";
 const CSRF_KEY: &str = "csrf";
+const SINCE_KEY: &str = "since";
+/// A session ends this long after sign-in, whatever the browser does with its cookie.
+pub const SESSION_HOURS: i64 = 12;
 pub const COOKIE_NAME: &str = "mend_session";
 
 pub fn middleware(secret: &SigningKey, https: bool) -> SessionMiddleware<CookieSessionStore> {
@@ -33,7 +36,7 @@ pub fn middleware(secret: &SigningKey, https: bool) -> SessionMiddleware<CookieS
         // Lax: the session survives following an alert link from a mail app, but is not sent
         // on cross-site form posts.
         .cookie_same_site(SameSite::Lax)
-        .session_lifecycle(PersistentSession::default().session_ttl(Duration::hours(12)))
+        .session_lifecycle(PersistentSession::default().session_ttl(Duration::hours(SESSION_HOURS)))
         .build()
 }
 
@@ -41,9 +44,12 @@ fn session_error(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(anyhow::anyhow!("session: {e}"))
 }
 
-pub fn sign_in(session: &Session, user_id: &str) -> Result<(), AppError> {
+/// `now` is when the session starts (Unix seconds, from the app's clock): the server ends
+/// it [`SESSION_HOURS`] later even if a cookie outlives its expiry.
+pub fn sign_in(session: &Session, user_id: &str, now: i64) -> Result<(), AppError> {
     // A new session id on sign-in: a session fixed before login is worth nothing after it.
     session.renew();
+    session.insert(SINCE_KEY, now).map_err(session_error)?;
     session.insert(USER_KEY, user_id).map_err(session_error)
 }
 
@@ -95,9 +101,15 @@ impl FromRequest for SignedIn {
         Box::pin(async move {
             let state = state.ok_or_else(|| session_error("no application state"))?;
             let user_id = session.get::<String>(USER_KEY).unwrap_or(None);
-            let Some(user_id) = user_id else {
+            let since = session.get::<i64>(SINCE_KEY).unwrap_or(None);
+            let (Some(user_id), Some(since)) = (user_id, since) else {
                 return Err(AppError::SignInRequired(back_to));
             };
+            let now = state.clock.now().and_utc().timestamp();
+            if now - since > SESSION_HOURS * 3600 {
+                sign_out(&session);
+                return Err(AppError::SignInRequired(back_to));
+            }
             let db = state.db.clone();
             let user = web::block(move || db.read(|c| users::find(c, &user_id))).await??;
             let Some((user, role)) = user.and_then(|u| Role::parse(&u.role).map(|r| (u, r))) else {

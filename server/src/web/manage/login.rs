@@ -97,7 +97,7 @@ pub async fn submit(
     .await??;
     match user {
         Some(user) => {
-            sign_in(&session, &user.id)?;
+            sign_in(&session, &user.id, state.clock.now().and_utc().timestamp())?;
             Ok(HttpResponse::SeeOther()
                 .insert_header(("Location", safe_next(form.next.as_deref())))
                 .finish())
