@@ -99,3 +99,144 @@ pub fn add_user(db: &Db, new: &NewUser) -> Result<User, AccountError> {
         Ok(user)
     })
 }
+
+/// What an admin fills in to invite someone.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub email: String,
+    pub role: String,
+    pub location_ids: Vec<String>,
+    pub language: String,
+}
+
+/// Creates the account (with a password nobody knows) and queues the invitation with its
+/// set-password link, in one transaction.
+pub fn invite(
+    db: &Db,
+    invitation: &Invitation,
+    now: chrono::NaiveDateTime,
+) -> Result<User, AccountError> {
+    use crate::domain::email::{enqueue, Enqueue, MailPayload};
+    use crate::domain::password_link::{PasswordMail, INVITE_VALID};
+    let invalid = AccountError::Invalid;
+    let email = ContactEmail::parse(&invitation.email)
+        .map_err(|_| invalid(format!("\"{}\" is not an email address.", invitation.email)))?;
+    let role = Role::parse(invitation.role.trim())
+        .ok_or_else(|| invalid("Please choose a role.".into()))?;
+    let language = Language::parse(&invitation.language)
+        .ok_or_else(|| invalid("Please choose a language.".into()))?;
+    if role != Role::Admin && invitation.location_ids.is_empty() {
+        return Err(invalid(format!(
+            "A {} needs at least one location.",
+            role.as_str()
+        )));
+    }
+    // Nobody knows this password: the invitation's link is the way in.
+    let mut unknown = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut unknown);
+    let hash = hash_password(&hex::encode(unknown))?;
+    db.write(|c| -> Result<User, AccountError> {
+        if users::find_by_email(c, email.as_str())?.is_some() {
+            return Err(invalid(format!(
+                "{} already has an account.",
+                email.as_str()
+            )));
+        }
+        for id in &invitation.location_ids {
+            if locations::find(c, id)?.is_none() {
+                return Err(invalid("That location does not exist.".into()));
+            }
+        }
+        let user = User {
+            id: new_id(),
+            email: email.as_str().to_owned(),
+            password_hash: hash,
+            role: role.as_str().to_owned(),
+            language: language.code().to_owned(),
+            created_at: now,
+        };
+        users::insert(c, &user)?;
+        for id in &invitation.location_ids {
+            users::grant_location(c, &user.id, id)?;
+        }
+        enqueue(
+            c,
+            Enqueue {
+                kind: "invitation",
+                recipient: &user.email,
+                payload: &MailPayload::PasswordMail {
+                    user_id: user.id.clone(),
+                    mail: PasswordMail::Invite,
+                    expires: (now + INVITE_VALID).and_utc().timestamp(),
+                },
+                dedupe_key: format!("invite:{}", user.id),
+                case_id: None,
+                now,
+            },
+        )?;
+        Ok(user)
+    })
+}
+
+/// Queues a reset link for the account with this email, if there is one. The caller
+/// answers the same either way, so nobody learns which addresses have accounts.
+pub fn request_reset(db: &Db, email: &str, now: chrono::NaiveDateTime) -> Result<(), AccountError> {
+    use crate::domain::email::{enqueue, Enqueue, MailPayload};
+    use crate::domain::password_link::{PasswordMail, RESET_VALID};
+    let email = email.trim().to_lowercase();
+    db.write(|c| -> Result<(), AccountError> {
+        let Some(user) = users::find_by_email(c, &email)? else {
+            return Ok(());
+        };
+        enqueue(
+            c,
+            Enqueue {
+                kind: "password_reset",
+                recipient: &user.email,
+                payload: &MailPayload::PasswordMail {
+                    user_id: user.id.clone(),
+                    mail: PasswordMail::Reset,
+                    expires: (now + RESET_VALID).and_utc().timestamp(),
+                },
+                dedupe_key: format!("reset:{}:{now}", user.id),
+                case_id: None,
+                now,
+            },
+        )?;
+        Ok(())
+    })
+}
+
+/// Sets a new password through a set-password link. The link is checked again inside the
+/// transaction, against the hash as stored, so two uses racing each other cannot both win.
+pub fn set_password_by_link(
+    db: &Db,
+    key: &[u8],
+    user_id: &str,
+    expires: i64,
+    signature: &str,
+    new_password: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<User, AccountError> {
+    check_password(new_password)?;
+    let hash = hash_password(new_password)?;
+    db.write(|c| -> Result<User, AccountError> {
+        let user = users::find(c, user_id)?
+            .ok_or_else(|| AccountError::Invalid("This link is not valid.".into()))?;
+        crate::domain::password_link::verify(key, &user, expires, signature, now).map_err(|e| {
+            AccountError::Invalid(match e {
+                crate::domain::signed_link::LinkError::Expired => {
+                    "This link has expired. Ask for a new one.".into()
+                }
+                crate::domain::signed_link::LinkError::Invalid => {
+                    "This link is not valid, or was used already. Ask for a new one.".into()
+                }
+            })
+        })?;
+        users::set_password_hash(c, &user.id, &hash)?;
+        Ok(User {
+            password_hash: hash,
+            ..user
+        })
+    })
+}

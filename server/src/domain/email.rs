@@ -29,6 +29,13 @@ pub enum MailPayload {
         mail: crate::domain::alerts::CaseMailKind,
         lang: String,
     },
+    /// A set-password link (a reset, or an invitation), valid until `expires` (Unix
+    /// seconds), for the account as it was when asked for.
+    PasswordMail {
+        user_id: String,
+        mail: crate::domain::password_link::PasswordMail,
+        expires: i64,
+    },
     /// A message to the customer about their case, rendered when sent.
     CustomerMail {
         case_id: String,

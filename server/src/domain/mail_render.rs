@@ -34,6 +34,18 @@ pub fn render_payload(
                 .compose(ctx, mail, recipient, Language::or_default(&lang))
                 .map_err(|e| RenderError::Permanent(e.to_string()))
         }
+        MailPayload::PasswordMail {
+            user_id,
+            mail,
+            expires,
+        } => {
+            let user = db
+                .read(|c| crate::db::queries::users::find(c, &user_id))
+                .map_err(|e| RenderError::Transient(e.to_string()))?
+                .ok_or_else(|| RenderError::Permanent(format!("account {user_id} is gone")))?;
+            crate::domain::account_mail::compose(ctx, &user, mail, expires)
+                .map_err(|e| RenderError::Permanent(e.to_string()))
+        }
         MailPayload::CustomerMail {
             case_id,
             mail,

@@ -1,6 +1,7 @@
 //! Domain logic: plain functions on data, no HTTP.
 
 pub mod access;
+pub mod account_mail;
 pub mod accounts;
 pub mod alert_settings;
 pub mod alerts;
@@ -17,6 +18,7 @@ pub mod language;
 pub mod logo;
 pub mod mail_render;
 pub mod password;
+pub mod password_link;
 pub mod photo;
 pub mod qr;
 pub mod reference;

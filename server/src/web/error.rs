@@ -14,6 +14,10 @@ pub enum AppError {
     /// The message is shown to the user as it is.
     #[error("{0}")]
     BadRequest(String),
+    /// Something that was valid once and no longer is (an expired link); the message is
+    /// shown as it is.
+    #[error("{0}")]
+    Gone(String),
     /// Not signed in: go to the sign-in page, then back to this address.
     #[error("sign-in required")]
     SignInRequired(String),
@@ -69,6 +73,7 @@ impl ResponseError for AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Gone(_) => StatusCode::GONE,
             AppError::SignInRequired(_) => StatusCode::SEE_OTHER,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::Customer { status, .. } => *status,
@@ -104,6 +109,7 @@ impl ResponseError for AppError {
                 "There is nothing at this address. If you scanned a sticker, please scan it again.",
             ),
             AppError::BadRequest(message) => ("Please check your request", message.as_str()),
+            AppError::Gone(message) => ("This is no longer valid", message.as_str()),
             AppError::SignInRequired(_) => ("Please sign in", "Please sign in to continue."),
             AppError::Customer { .. } => ("", ""),
             AppError::Forbidden => (

@@ -99,3 +99,11 @@ pub fn languages_of(
         .select((users::email, users::language))
         .load(conn)
 }
+
+/// Every account, by email.
+pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<User>> {
+    users::table
+        .order(users::email.asc())
+        .select(User::as_select())
+        .load(conn)
+}

@@ -18,6 +18,7 @@ struct LocationsPage<'a> {
     email: &'a str,
     csrf: String,
     locations: Vec<Location>,
+    is_admin: bool,
     /// (when, kind, to, state, error) of undelivered mail; admins only.
     undelivered: Vec<(String, String, String, &'static str, String)>,
 }
@@ -57,6 +58,7 @@ pub async fn index(state: web::Data<AppState>, who: SignedIn) -> Result<HttpResp
         email: &who.user.email,
         csrf: csrf_token(&who.session)?,
         locations: list,
+        is_admin: who.role == Role::Admin,
         undelivered: undelivered.into_iter().map(undelivered_row).collect(),
     })
 }

@@ -4,6 +4,8 @@ mod cases;
 mod locations;
 mod login;
 mod logo;
+mod password;
+mod people;
 pub mod stickers;
 
 use actix_web::web;
@@ -33,6 +35,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/manage/locations/{id}/logo/remove",
             web::post().to(logo::remove),
         )
+        .route(
+            "/manage/password/forgot",
+            web::get().to(password::forgot_form),
+        )
+        .route("/manage/password/forgot", web::post().to(password::forgot))
+        .route("/manage/password/set", web::get().to(password::set_form))
+        .route("/manage/password/set", web::post().to(password::set))
+        .route("/manage/users", web::get().to(people::list))
+        .route("/manage/users/invite", web::post().to(people::invite))
         .route("/manage/cases", web::get().to(cases::inbox))
         .route("/manage/cases/{reference}", web::get().to(cases::show))
         .route(

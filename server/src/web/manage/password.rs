@@ -1,0 +1,188 @@
+//! Forgotten passwords and invitations: `/manage/password/forgot` asks for a link by
+//! email; `/manage/password/set` (the link) chooses a new password and signs in.
+
+use actix_session::Session;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::db::queries::users;
+use crate::domain::accounts::{
+    request_reset, set_password_by_link, AccountError, MIN_PASSWORD_CHARS,
+};
+use crate::domain::password_link;
+use crate::domain::signed_link::LinkError;
+use crate::web::client::client_ip;
+use crate::web::session::{csrf_token, sign_in, verify_csrf};
+use crate::web::{render, AppError, AppState};
+
+#[derive(Template)]
+#[template(path = "manage/forgot.html")]
+struct ForgotPage {
+    lang: &'static str,
+    csrf: String,
+    sent: bool,
+    error: Option<&'static str>,
+}
+
+pub async fn forgot_form(session: Session) -> Result<HttpResponse, AppError> {
+    render::html(&ForgotPage {
+        lang: "en",
+        csrf: csrf_token(&session)?,
+        sent: false,
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    csrf: String,
+    email: String,
+}
+
+pub async fn forgot(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    session: Session,
+    form: web::Form<ForgotForm>,
+) -> Result<HttpResponse, AppError> {
+    verify_csrf(&session, &form.csrf)?;
+    let email = form.email.trim().to_lowercase();
+    let client = client_ip(&req, &state.settings.trusted_proxies);
+    if !state.login_rate_limit.allow(client, &email) {
+        let mut response = render::html(&ForgotPage {
+            lang: "en",
+            csrf: csrf_token(&session)?,
+            sent: false,
+            error: Some("Too many attempts. Please wait a minute and try again."),
+        })?;
+        *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        return Ok(response);
+    }
+    let (db, now) = (state.db.clone(), state.clock.now());
+    web::block(move || request_reset(&db, &email, now))
+        .await?
+        .map_err(|e| AppError::Internal(e.into()))?;
+    state.outbox_waker.wake();
+    render::html(&ForgotPage {
+        lang: "en",
+        csrf: csrf_token(&session)?,
+        sent: true,
+        error: None,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "manage/set_password.html")]
+struct SetPasswordPage {
+    lang: &'static str,
+    csrf: String,
+    email: String,
+    u: String,
+    exp: i64,
+    sig: String,
+    min: usize,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LinkQuery {
+    u: Option<String>,
+    exp: Option<i64>,
+    sig: Option<String>,
+}
+
+fn refused(e: LinkError) -> AppError {
+    match e {
+        LinkError::Expired => AppError::Gone(
+            "This link has expired. Ask for a new one on the sign-in page (\"Forgot your password?\").".into(),
+        ),
+        LinkError::Invalid => AppError::BadRequest(
+            "This link is not valid, or was used already. Ask for a new one on the sign-in page.".into(),
+        ),
+    }
+}
+
+pub async fn set_form(
+    state: web::Data<AppState>,
+    session: Session,
+    query: web::Query<LinkQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (Some(u), Some(exp), Some(sig)) = (query.u.clone(), query.exp, query.sig.clone()) else {
+        return Err(refused(LinkError::Invalid));
+    };
+    let (db, id) = (state.db.clone(), u.clone());
+    let user = web::block(move || db.read(|c| users::find(c, &id)))
+        .await??
+        .ok_or_else(|| refused(LinkError::Invalid))?;
+    password_link::verify(
+        state.settings.secret.expose_bytes(),
+        &user,
+        exp,
+        &sig,
+        state.clock.now(),
+    )
+    .map_err(refused)?;
+    render::html(&SetPasswordPage {
+        lang: "en",
+        csrf: csrf_token(&session)?,
+        email: user.email,
+        u,
+        exp,
+        sig,
+        min: MIN_PASSWORD_CHARS,
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SetForm {
+    csrf: String,
+    u: String,
+    exp: i64,
+    sig: String,
+    password: String,
+}
+
+pub async fn set(
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<SetForm>,
+) -> Result<HttpResponse, AppError> {
+    verify_csrf(&session, &form.csrf)?;
+    let form = form.into_inner();
+    let (db, key, now) = (
+        state.db.clone(),
+        state.settings.secret.clone(),
+        state.clock.now(),
+    );
+    let (u, sig, password) = (form.u.clone(), form.sig.clone(), form.password.clone());
+    let result = web::block(move || {
+        set_password_by_link(&db, key.expose_bytes(), &u, form.exp, &sig, &password, now)
+    })
+    .await?;
+    match result {
+        Ok(user) => {
+            sign_in(&session, &user.id, now.and_utc().timestamp())?;
+            Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/manage/"))
+                .finish())
+        }
+        Err(AccountError::Invalid(message)) => {
+            let mut response = render::html(&SetPasswordPage {
+                lang: "en",
+                csrf: csrf_token(&session)?,
+                email: String::new(),
+                u: form.u,
+                exp: form.exp,
+                sig: form.sig,
+                min: MIN_PASSWORD_CHARS,
+                error: Some(message),
+            })?;
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+            Ok(response)
+        }
+        Err(e) => Err(AppError::Internal(e.into())),
+    }
+}

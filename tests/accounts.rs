@@ -1,0 +1,248 @@
+//! Accounts over HTTP with a real SMTP server: a forgotten password reset by an emailed
+//! link that works once and expires, and an admin's invitation in the invitee's language.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use mend_testing::smtp::SmtpSink;
+use mend_testing::{csrf_in, input_value, spawn_demo, TestApp, TestDb};
+
+const WAIT: Duration = Duration::from_secs(20);
+const NEW_PASSWORD: &str = "a brand new passphrase";
+
+/// The set-password link in a message's text, as a path.
+fn link_in(app: &TestApp, text: &str) -> String {
+    let url = text
+        .split_whitespace()
+        .find(|w| w.contains("/manage/password/set?"))
+        .unwrap();
+    url.trim_start_matches(&app.base_url).to_owned()
+}
+
+/// Opens the link and chooses a password with it.
+async fn choose_password(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    password: &str,
+) -> reqwest::Response {
+    let page = app.page(client, path).await;
+    let field = |name| input_value(&page, name).unwrap_or_default();
+    client
+        .post(app.url("/manage/password/set"))
+        .form(&[
+            ("csrf", csrf_in(&page).as_str()),
+            ("u", &field("u")),
+            ("exp", &field("exp")),
+            ("sig", &field("sig")),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+fn url_query(q: &str) -> std::collections::HashMap<String, String> {
+    q.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.replace("%3A", ":")))
+        .collect()
+}
+
+async fn ask_for_reset(app: &TestApp, email: &str) -> String {
+    let client = app.browser();
+    let page = app.page(&client, "/manage/password/forgot").await;
+    let res = client
+        .post(app.url("/manage/password/forgot"))
+        .form(&[("csrf", csrf_in(&page).as_str()), ("email", email)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_by_an_emailed_link_that_works_once() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[("MEND_SMTP_URL", &sink.url())]).await;
+
+    // Unknown and known addresses get the same answer; only the known one gets mail.
+    let unknown = ask_for_reset(&app, "nobody@shop.example").await;
+    let known = ask_for_reset(&app, &store.manager_email.to_uppercase()).await;
+    assert!(known.contains("If that address has a Mend account"));
+    assert_eq!(unknown, known, "the same page either way");
+    let mails = sink.wait_for(1, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.count(), 1);
+    assert_eq!(mails[0].rcpt_tos, [store.manager_email.as_str()]);
+    assert!(mails[0].subject.contains("Set a new Mend password"));
+    let path = link_in(&app, &mails[0].text);
+
+    let client = app.browser();
+    let res = choose_password(&app, &client, &path, "short").await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("at least 12 characters"));
+    let res = choose_password(&app, &client, &path, NEW_PASSWORD).await;
+    assert_eq!(res.status(), 303, "saved and signed in");
+    assert!(app
+        .page(&client, "/manage/")
+        .await
+        .contains("Your locations"));
+
+    // The old password is gone, the new one works, and the link is spent.
+    let res = app
+        .submit_login(&app.browser(), &store.manager_email, "demo-password-1")
+        .await;
+    assert_eq!(res.status(), 401);
+    app.sign_in(&store.manager_email, NEW_PASSWORD).await;
+    let again = app.browser().get(app.url(&path)).send().await.unwrap();
+    assert_eq!(again.status(), 400);
+    assert!(again.text().await.unwrap().contains("was used already"));
+
+    // A new link, an hour and a minute later, has expired.
+    ask_for_reset(&app, &store.manager_email).await;
+    let mails = sink.wait_for(2, WAIT).await;
+    let path = link_in(&app, &mails[1].text);
+    app.advance(Duration::from_secs(61 * 60));
+    let expired = app.browser().get(app.url(&path)).send().await.unwrap();
+    assert_eq!(expired.status(), 410);
+    // Posting the form anyway is refused too.
+    let client = app.browser();
+    let page = app.page(&client, "/manage/password/forgot").await;
+    let query: std::collections::HashMap<String, String> =
+        url_query(path.split_once('?').unwrap().1);
+    let res = client
+        .post(app.url("/manage/password/set"))
+        .form(&[
+            ("csrf", csrf_in(&page).as_str()),
+            ("u", &query["u"]),
+            ("exp", &query["exp"]),
+            ("sig", &query["sig"]),
+            ("password", "yet another passphrase"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("This link has expired"));
+    app.sign_in(&store.manager_email, NEW_PASSWORD).await;
+}
+
+#[tokio::test]
+async fn an_admin_invites_someone_who_chooses_a_password_from_the_email_in_their_language() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[("MEND_SMTP_URL", &sink.url())]).await;
+    let location = app.location_of(&store.touchpoints[0].code);
+    app.add_user("admin", "boss@shop.example", "admin password 1", &[]);
+    let admin = app.sign_in("boss@shop.example", "admin password 1").await;
+    let page = app.page(&admin, "/manage/users").await;
+    assert!(page.contains(&store.manager_email));
+    let csrf = csrf_in(&page);
+    let invite = |fields: Vec<(&'static str, String)>| {
+        let mut form = vec![("csrf", csrf.clone())];
+        form.extend(fields);
+        admin
+            .post(app.url("/manage/users/invite"))
+            .form(&form)
+            .send()
+    };
+    let res = invite(vec![
+        ("email", "mina@shop.example".into()),
+        ("role", "staff".into()),
+        ("language", "ko".into()),
+        ("location", location.clone()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 303);
+    for (fields, message) in [
+        (
+            vec![
+                ("email", "mina@shop.example"),
+                ("role", "staff"),
+                ("language", "ko"),
+            ],
+            "already has an account",
+        ),
+        (
+            vec![
+                ("email", "not-an-address"),
+                ("role", "admin"),
+                ("language", "en"),
+            ],
+            "is not an email address",
+        ),
+        (
+            vec![
+                ("email", "x@shop.example"),
+                ("role", "staff"),
+                ("language", "en"),
+            ],
+            "needs at least one location",
+        ),
+    ] {
+        let mut f: Vec<(&'static str, String)> =
+            fields.into_iter().map(|(k, v)| (k, v.to_owned())).collect();
+        f.push((
+            "location",
+            if message.contains("location") {
+                String::new()
+            } else {
+                location.clone()
+            },
+        ));
+        f.retain(|(_, v)| !v.is_empty());
+        let res = invite(f).await.unwrap();
+        assert_eq!(res.status(), 400, "{message}");
+        assert!(res.text().await.unwrap().contains(message), "{message}");
+    }
+
+    let mail = sink.wait_for(1, WAIT).await.remove(0);
+    assert_eq!(mail.rcpt_tos, ["mina@shop.example"]);
+    assert!(
+        mail.subject.contains("Mend에 초대되었습니다"),
+        "{}",
+        mail.subject
+    );
+    let client = app.browser();
+    assert_eq!(
+        choose_password(&app, &client, &link_in(&app, &mail.text), NEW_PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        client
+            .get(app.url("/manage/cases"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // Staff do not manage people.
+    assert_eq!(
+        client
+            .get(app.url("/manage/users"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
+    assert_eq!(
+        manager
+            .get(app.url("/manage/users"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+}
