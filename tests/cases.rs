@@ -546,3 +546,51 @@ async fn the_inbox_puts_unacknowledged_cases_first_then_the_oldest_and_marks_the
         .await;
     assert!(filtered.contains(&newest));
 }
+
+#[tokio::test]
+async fn the_same_phone_complaining_again_is_flagged_even_without_an_email() {
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;
+    let code = &store.touchpoints[0].code;
+    let phone = app.browser();
+    let mut references = Vec::new();
+    for client in [&phone, &phone, &app.browser()] {
+        let page = app.page(client, &format!("/t/{code}")).await;
+        let form = reqwest::multipart::Form::new()
+            .text("stamp", mend_testing::input_value(&page, "stamp").unwrap())
+            .text("category", "other")
+            .text("body", "Again no soap.");
+        let res = client
+            .post(app.url(&format!("/t/{code}")))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        let location = res.headers()["location"].to_str().unwrap().to_owned();
+        references.push(
+            location
+                .trim_start_matches("/c/")
+                .split('?')
+                .next()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
+    let flagged = |r: &str| {
+        let (app, manager, r) = (&app, &manager, r.to_owned());
+        async move {
+            app.page(manager, &format!("/manage/cases/{r}"))
+                .await
+                .contains("Repeat complainant")
+        }
+    };
+    assert!(
+        !flagged(&references[0]).await,
+        "the first time is not a repeat"
+    );
+    assert!(flagged(&references[1]).await, "the same phone again");
+    assert!(!flagged(&references[2]).await, "another phone");
+    let device = case_of(&app, &references[0]).device_hash.unwrap();
+    assert_eq!(device.len(), 64, "only a hash of the cookie is kept");
+}

@@ -75,6 +75,7 @@ fn every_table_stores_and_returns_its_rows(t: &TestDb) {
         compensation_minor: None,
         compensation_currency: None,
         merged_into: None,
+        device_hash: None,
     };
     let event = CaseEvent {
         id: new_id(),
@@ -634,6 +635,7 @@ fn an_escalation_fires_once_and_cancelling_leaves_fired_ones_alone(t: &TestDb) {
         compensation_minor: None,
         compensation_currency: None,
         merged_into: None,
+        device_hash: None,
     };
     let level = |level: i32| Escalation {
         case_id: case.id.clone(),
@@ -710,6 +712,7 @@ fn cases_are_visible_only_to_their_locations_people(t: &TestDb) {
             compensation_minor: None,
             compensation_currency: None,
             merged_into: None,
+            device_hash: None,
         }
     };
     insert(&db, |c| {

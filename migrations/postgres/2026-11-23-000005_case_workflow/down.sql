@@ -2,6 +2,8 @@ ALTER TABLE locations DROP COLUMN root_causes;
 DROP INDEX cases_merged_into;
 DROP INDEX cases_contact;
 DROP INDEX cases_assignee;
+DROP INDEX cases_device;
+ALTER TABLE cases DROP COLUMN device_hash;
 ALTER TABLE cases DROP COLUMN merged_into;
 ALTER TABLE cases DROP COLUMN compensation_currency;
 ALTER TABLE cases DROP COLUMN compensation_minor;

@@ -9,6 +9,10 @@ ALTER TABLE cases ADD COLUMN compensation_minor INTEGER CHECK (compensation_mino
 ALTER TABLE cases ADD COLUMN compensation_currency TEXT;
 -- A duplicate points at the case it was merged into; resolving that resolves it.
 ALTER TABLE cases ADD COLUMN merged_into TEXT;
+-- A hash of the form's device cookie: the same phone complaining again is a repeat
+-- complainant even without an email.
+ALTER TABLE cases ADD COLUMN device_hash TEXT;
+CREATE INDEX cases_device ON cases (device_hash);
 CREATE INDEX cases_assignee ON cases (assignee_id);
 CREATE INDEX cases_contact ON cases (contact_email);
 CREATE INDEX cases_merged_into ON cases (merged_into);

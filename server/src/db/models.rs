@@ -102,6 +102,8 @@ pub struct Case {
     pub compensation_currency: Option<String>,
     /// The case this one was merged into, as a duplicate.
     pub merged_into: Option<String>,
+    /// A hash of the customer's device cookie, to spot repeat complainants.
+    pub device_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

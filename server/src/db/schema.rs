@@ -73,6 +73,7 @@ diesel::table! {
         compensation_minor -> Nullable<Integer>,
         compensation_currency -> Nullable<Text>,
         merged_into -> Nullable<Text>,
+        device_hash -> Nullable<Text>,
     }
 }
 

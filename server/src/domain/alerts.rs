@@ -176,15 +176,11 @@ impl CaseFacts {
         ) else {
             return Ok(None);
         };
-        let repeat_count = match &case.contact_email {
-            Some(contact) => cases::count_from_contact_since(
-                c,
-                contact,
-                case.created_at - Duration::days(REPEAT_WINDOW_DAYS),
-                &case.id,
-            )?,
-            None => 0,
-        };
+        let repeat_count = cases::count_from_same_customer_since(
+            c,
+            &case,
+            case.created_at - Duration::days(REPEAT_WINDOW_DAYS),
+        )?;
         let severe = is_severe(
             &case.category,
             &case.body,

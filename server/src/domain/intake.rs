@@ -37,6 +37,8 @@ pub struct Submission<'a> {
     pub render_nonce: String,
     /// A photo already stored under the data dir (see [`photo::store`]).
     pub photo_hash: Option<String>,
+    /// The hash of the form's device cookie, when the browser kept it.
+    pub device_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -128,6 +130,7 @@ fn rows(s: &Submission<'_>, token: &str) -> (Case, CaseEvent) {
         compensation_minor: None,
         compensation_currency: None,
         merged_into: None,
+        device_hash: s.device_hash.clone(),
     };
     let event = CaseEvent {
         id: new_id(),

@@ -67,17 +67,24 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Case>> {
         .optional()
 }
 
-/// Other cases from the same contact since `since` (a repeat complainant).
-pub fn count_from_contact_since(
+/// Earlier cases since `since` from the same contact or the same device (a repeat
+/// complainant).
+pub fn count_from_same_customer_since(
     conn: &mut DbConnection,
-    contact_email: &str,
+    case: &Case,
     since: chrono::NaiveDateTime,
-    except_case_id: &str,
 ) -> QueryResult<i64> {
+    let (contact, device) = (case.contact_email.clone(), case.device_hash.clone());
+    if contact.is_none() && device.is_none() {
+        return Ok(0);
+    }
+    let same_contact = cases::contact_email.eq(contact.unwrap_or_default());
+    let same_device = cases::device_hash.eq(device.unwrap_or_default());
     cases::table
-        .filter(cases::contact_email.eq(contact_email))
+        .filter(same_contact.or(same_device))
         .filter(cases::created_at.ge(since))
-        .filter(cases::id.ne(except_case_id))
+        .filter(cases::created_at.le(case.created_at))
+        .filter(cases::id.ne(&case.id))
         .count()
         .get_result(conn)
 }

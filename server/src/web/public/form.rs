@@ -222,7 +222,7 @@ pub async fn show(
     state
         .scans
         .record(&place.touchpoint.id, local_day(&place.location.time_zone));
-    render(
+    let mut response = render(
         &state,
         &place,
         lang,
@@ -230,7 +230,40 @@ pub async fn show(
         &[],
         None,
         StatusCode::OK,
-    )
+    )?;
+    if device_hash(&req).is_none() {
+        let cookie = device_cookie(state.base_url.starts_with("https://"));
+        response
+            .add_cookie(&cookie)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("device cookie: {e}")))?;
+    }
+    Ok(response)
+}
+
+/// A random id for this browser, kept a year, sent only back to the forms: the same phone
+/// complaining again within 90 days is flagged as a repeat complainant, with or without
+/// an email. Only its hash is stored with a case.
+const DEVICE_COOKIE: &str = "mend_device";
+
+fn device_cookie(secure: bool) -> actix_web::cookie::Cookie<'static> {
+    use rand::RngCore;
+    let mut id = [0u8; 16];
+    rand::rng().fill_bytes(&mut id);
+    actix_web::cookie::Cookie::build(DEVICE_COOKIE, hex::encode(id))
+        .path("/t/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::days(365))
+        .finish()
+}
+
+/// The hash of the browser's device cookie, if it sent a well-formed one.
+fn device_hash(req: &HttpRequest) -> Option<String> {
+    let cookie = req.cookie(DEVICE_COOKIE)?;
+    let id = cookie.value();
+    (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| crate::domain::reference::token_hash(id))
 }
 
 /// Today in the store's time zone: counts by the store's day, not the server's.
@@ -430,6 +463,7 @@ pub async fn submit(
                 language: lang,
                 render_nonce: stamp.nonce,
                 photo_hash: typed.photo_ref,
+                device_hash: device_hash(&req),
             },
         )
         .await?;
