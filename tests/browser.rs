@@ -190,7 +190,7 @@ async fn wait_for_path(c: &fantoccini::Client, prefix: &str) {
 }
 
 #[tokio::test]
-async fn staff_take_a_case_from_the_alert_on_a_phone_and_open_it_after_signing_in() {
+async fn staff_take_a_case_from_the_alert_on_a_phone_and_work_it_to_resolution() {
     let (app, store) = mend_testing::spawn_demo(TestDb::sqlite(), &[]).await;
     let res = app
         .submit(
@@ -252,5 +252,50 @@ async fn staff_take_a_case_from_the_alert_on_a_phone_and_open_it_after_signing_i
     browser
         .screenshot_to(&screenshots().join("staff-case.png"))
         .await;
+
+    // Tell the customer, then resolve with the root cause and a voucher, on the phone.
+    browser
+        .type_into("update-text", "Someone is on the way with soap.")
+        .await;
+    browser.click("form[action$='/update'] button").await;
+    wait_for_text(
+        c,
+        "Update to the customer: Someone is on the way with soap.",
+    )
+    .await;
+    browser
+        .type_into("resolution", "Refilled the soap and dried the floor.")
+        .await;
+    browser.click("#root_cause option[value=cleaning]").await;
+    browser
+        .click("#compensation_type option[value=voucher]")
+        .await;
+    browser.type_into("compensation_value", "5").await;
+    browser.click("form[action$='/resolve'] button").await;
+    wait_for_text(
+        c,
+        "Resolved (cleaning): Refilled the soap and dried the floor.",
+    )
+    .await;
+    browser
+        .screenshot_to(&screenshots().join("staff-resolved.png"))
+        .await;
     browser.close().await;
+    let status = app.outbox_rows();
+    assert!(status.iter().any(|r| r.kind == "customer_update"));
+    assert!(status.iter().any(|r| r.kind == "customer_resolved"));
+}
+
+/// Waits until the page shows `text`.
+async fn wait_for_text(c: &fantoccini::Client, text: &str) {
+    for _ in 0..50 {
+        if c.source().await.map(|s| s.contains(text)).unwrap_or(false) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "{text} never appeared in {}",
+        c.source().await.unwrap_or_default()
+    );
 }

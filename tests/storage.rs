@@ -445,6 +445,7 @@ fn concurrent_complaints_are_all_stored_once(t: &TestDb) {
                     language: Language::En,
                     render_nonce: nonce,
                     photo_hash: None,
+                    device_hash: None,
                 };
                 queue.submit(&key, s).await.unwrap()
             }
