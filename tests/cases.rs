@@ -594,3 +594,106 @@ async fn the_same_phone_complaining_again_is_flagged_even_without_an_email() {
     let device = case_of(&app, &references[0]).device_hash.unwrap();
     assert_eq!(device.len(), 64, "only a hash of the cookie is kept");
 }
+
+#[tokio::test]
+async fn managers_set_routing_and_root_causes_on_a_page_and_bad_addresses_change_nothing() {
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;
+    let code = &store.touchpoints[0].code;
+    let location = app.location_of(code);
+    let path = format!("/manage/locations/{location}/settings");
+    let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
+    let page = app.page(&manager, &path).await;
+    assert!(page.contains("value=\"15\""), "the SLA is shown");
+    let csrf = csrf_in(&page);
+    let save = |fields: Vec<(&'static str, &'static str)>| {
+        let mut form = vec![
+            ("csrf", csrf.as_str()),
+            ("fallback", ""),
+            ("categories", ""),
+            ("after_hours", ""),
+            ("hours", ""),
+            ("sla_minutes", "15"),
+            ("escalation_minutes", "15"),
+            ("severe_categories", ""),
+            ("severe_keywords", ""),
+            ("root_causes", ""),
+        ];
+        for (k, v) in fields {
+            form.retain(|(name, _)| *name != k);
+            form.push((k, v));
+        }
+        manager.post(app.url(&path)).form(&form).send()
+    };
+    let res = save(vec![
+        (
+            "categories",
+            "cleanliness=clean@shop.example\nstaff=lead@shop.example",
+        ),
+        ("root_causes", "late delivery, broken till"),
+        ("sla_minutes", "10"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 303);
+    let page = app.page(&manager, &format!("{path}?saved=1")).await;
+    assert!(page.contains("cleanliness=clean@shop.example") && page.contains("Saved."));
+
+    for (fields, message) in [
+        (vec![("fallback", "not-an-address")], "not-an-address"),
+        (vec![("hours", "whenever")], "opening hours"),
+        (vec![("sla_minutes", "soon")], "not a number of minutes"),
+    ] {
+        let res = save(fields).await.unwrap();
+        assert_eq!(res.status(), 400, "{message}");
+        assert!(res.text().await.unwrap().contains(message), "{message}");
+    }
+    let kept = app.page(&manager, &path).await;
+    assert!(
+        kept.contains("value=\"10\"") && kept.contains("staff=lead@shop.example"),
+        "nothing changed"
+    );
+
+    // The routing is used for the next complaint, and the root causes when resolving.
+    let reference = complain(&app, code, Post::valid()).await;
+    let rows = app
+        .wait_for_outbox("the alert", WAIT, |rows| {
+            rows.iter().any(|r| r.kind == "alert")
+        })
+        .await;
+    assert_eq!(rows[0].recipient, "clean@shop.example");
+    let case_page = app
+        .page(&manager, &format!("/manage/cases/{reference}"))
+        .await;
+    assert!(case_page.contains("broken till") && !case_page.contains("\"equipment\""));
+    done(
+        &app,
+        &manager,
+        &reference,
+        "resolve",
+        &[("resolution", "New till"), ("root_cause", "broken till")],
+    )
+    .await;
+
+    // A category rule left out of the box is removed.
+    save(vec![("categories", "staff=lead@shop.example")])
+        .await
+        .unwrap();
+    assert!(!app.page(&manager, &path).await.contains("cleanliness="));
+
+    // Staff may not; anonymous people sign in first.
+    app.add_user("staff", "till@shop.example", PASSWORD, &[&location]);
+    let staff = app.sign_in("till@shop.example", PASSWORD).await;
+    assert_eq!(
+        staff.get(app.url(&path)).send().await.unwrap().status(),
+        403
+    );
+    assert_eq!(
+        app.browser()
+            .get(app.url(&path))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+}

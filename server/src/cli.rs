@@ -103,6 +103,9 @@ pub enum AlertsAction {
         /// Words that mark a case severe when the customer uses them, comma-separated.
         #[arg(long)]
         severe_keywords: Option<String>,
+        /// Root causes offered when resolving a case, comma-separated ("" = the defaults).
+        #[arg(long)]
+        root_causes: Option<String>,
     },
 }
 
@@ -157,6 +160,7 @@ fn alerts(settings: &Settings, action: AlertsAction) -> ExitCode {
             escalation_minutes,
             severe_categories,
             severe_keywords,
+            root_causes,
         } => alert_settings::apply(
             &db,
             &location,
@@ -169,6 +173,7 @@ fn alerts(settings: &Settings, action: AlertsAction) -> ExitCode {
                 escalation_minutes,
                 severe_categories,
                 severe_keywords,
+                root_causes,
             },
         ),
     };

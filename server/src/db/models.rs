@@ -172,6 +172,8 @@ pub struct LocationAlerting {
     pub opening_hours: Option<String>,
     pub severe_categories: Option<String>,
     pub severe_keywords: Option<String>,
+    /// Comma-separated root causes offered when resolving; None: the defaults.
+    pub root_causes: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

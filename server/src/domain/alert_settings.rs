@@ -21,6 +21,8 @@ pub struct AlertSettingsChange {
     pub escalation_minutes: Option<u32>,
     pub severe_categories: Option<String>,
     pub severe_keywords: Option<String>,
+    /// Comma-separated root causes offered when resolving ("" = the defaults).
+    pub root_causes: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,10 +78,15 @@ impl std::fmt::Display for AlertSettings {
             "severe categories: {}",
             a.severe_categories.as_deref().unwrap_or("(none)")
         )?;
-        write!(
+        writeln!(
             f,
             "severe keywords: {}",
             a.severe_keywords.as_deref().unwrap_or("(none)")
+        )?;
+        write!(
+            f,
+            "root causes: {}",
+            a.root_causes.as_deref().unwrap_or("(the defaults)")
         )
     }
 }
@@ -200,6 +207,9 @@ pub fn apply(
         }
         if let Some(s) = &change.severe_keywords {
             alerting.severe_keywords = optional_text(s);
+        }
+        if let Some(s) = &change.root_causes {
+            alerting.root_causes = optional_text(s);
         }
         routing::set_alerting(c, &alerting)?;
         Ok(())

@@ -53,6 +53,7 @@ pub fn set_alerting(conn: &mut DbConnection, a: &LocationAlerting) -> QueryResul
             locations::opening_hours.eq(&a.opening_hours),
             locations::severe_categories.eq(&a.severe_categories),
             locations::severe_keywords.eq(&a.severe_keywords),
+            locations::root_causes.eq(&a.root_causes),
         ))
         .execute(conn)
         .map(|_| ())

@@ -19,6 +19,8 @@ struct LocationsPage<'a> {
     csrf: String,
     locations: Vec<Location>,
     is_admin: bool,
+    /// Managers and admins change settings; staff do not.
+    can_manage: bool,
     /// (when, kind, to, state, error) of undelivered mail; admins only.
     undelivered: Vec<(String, String, String, &'static str, String)>,
 }
@@ -59,6 +61,7 @@ pub async fn index(state: web::Data<AppState>, who: SignedIn) -> Result<HttpResp
         csrf: csrf_token(&who.session)?,
         locations: list,
         is_admin: who.role == Role::Admin,
+        can_manage: who.role != Role::Staff,
         undelivered: undelivered.into_iter().map(undelivered_row).collect(),
     })
 }

@@ -6,6 +6,7 @@ mod login;
 mod logo;
 mod password;
 mod people;
+mod settings;
 pub mod stickers;
 
 use actix_web::web;
@@ -42,6 +43,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/manage/password/forgot", web::post().to(password::forgot))
         .route("/manage/password/set", web::get().to(password::set_form))
         .route("/manage/password/set", web::post().to(password::set))
+        .route(
+            "/manage/locations/{id}/settings",
+            web::get().to(settings::form),
+        )
+        .route(
+            "/manage/locations/{id}/settings",
+            web::post().to(settings::save),
+        )
         .route("/manage/users", web::get().to(people::list))
         .route("/manage/users/invite", web::post().to(people::invite))
         .route("/manage/cases", web::get().to(cases::inbox))
@@ -57,7 +66,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The location, if it exists (404) and the signed-in user may manage it (403).
-async fn managed_location(
+pub(crate) async fn managed_location(
     state: &web::Data<AppState>,
     who: &SignedIn,
     location_id: String,

@@ -1,0 +1,161 @@
+//! `/manage/locations/{id}/settings`: a location's alert routing, opening hours, SLA,
+//! severity rules and root causes, for its managers (and admins). The same checks as
+//! `mend-server alerts set`: a bad address or malformed hours change nothing.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::domain::alert_settings::{apply, show, AlertSettingsChange, AlertSettingsError};
+use crate::web::manage::managed_location;
+use crate::web::session::{csrf_token, verify_csrf, SignedIn};
+use crate::web::{render, AppError, AppState};
+
+#[derive(Template)]
+#[template(path = "manage/settings.html")]
+struct SettingsPage {
+    lang: &'static str,
+    csrf: String,
+    id: String,
+    name: String,
+    f: SettingsForm,
+    error: Option<String>,
+    saved: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct SettingsForm {
+    #[serde(default)]
+    csrf: String,
+    fallback: String,
+    categories: String,
+    after_hours: String,
+    hours: String,
+    sla_minutes: String,
+    escalation_minutes: String,
+    severe_categories: String,
+    severe_keywords: String,
+    root_causes: String,
+}
+
+#[derive(Deserialize)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+pub async fn form(
+    state: web::Data<AppState>,
+    who: SignedIn,
+    path: web::Path<String>,
+    query: web::Query<SavedQuery>,
+) -> Result<HttpResponse, AppError> {
+    let location = managed_location(&state, &who, path.into_inner()).await?;
+    let (db, name) = (state.db.clone(), location.name.clone());
+    let current = web::block(move || show(&db, &name))
+        .await?
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let (r, a) = (&current.routing, &current.alerting);
+    render::html(&SettingsPage {
+        lang: "en",
+        csrf: csrf_token(&who.session)?,
+        id: location.id,
+        name: location.name,
+        f: SettingsForm {
+            csrf: String::new(),
+            fallback: r.fallback.join(", "),
+            categories: r
+                .categories
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.join(", ")))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            after_hours: r.after_hours.join(", "),
+            hours: a.opening_hours.clone().unwrap_or_default(),
+            sla_minutes: a.sla_minutes.to_string(),
+            escalation_minutes: a.escalation_minutes.to_string(),
+            severe_categories: a.severe_categories.clone().unwrap_or_default(),
+            severe_keywords: a.severe_keywords.clone().unwrap_or_default(),
+            root_causes: a.root_causes.clone().unwrap_or_default(),
+        },
+        error: None,
+        saved: query.saved.is_some(),
+    })
+}
+
+fn minutes(what: &str, s: &str) -> Result<u32, AlertSettingsError> {
+    s.trim().parse().map_err(|_| {
+        AlertSettingsError::Invalid(format!("{what}: \"{s}\" is not a number of minutes"))
+    })
+}
+
+pub async fn save(
+    state: web::Data<AppState>,
+    who: SignedIn,
+    path: web::Path<String>,
+    form: web::Form<SettingsForm>,
+) -> Result<HttpResponse, AppError> {
+    verify_csrf(&who.session, &form.csrf)?;
+    let location = managed_location(&state, &who, path.into_inner()).await?;
+    let form = form.into_inner();
+    let (db, name) = (state.db.clone(), location.name.clone());
+    let lines: Vec<String> = form
+        .categories
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let (sla, escalation) = (form.sla_minutes.clone(), form.escalation_minutes.clone());
+    let change = AlertSettingsChange {
+        fallback: Some(form.fallback.clone()),
+        categories: lines,
+        after_hours: Some(form.after_hours.clone()),
+        opening_hours: Some(form.hours.clone()),
+        sla_minutes: None,
+        escalation_minutes: None,
+        severe_categories: Some(form.severe_categories.clone()),
+        severe_keywords: Some(form.severe_keywords.clone()),
+        root_causes: Some(form.root_causes.clone()),
+    };
+    let result = web::block(move || -> Result<(), AlertSettingsError> {
+        let mut change = change;
+        change.sla_minutes = Some(minutes("SLA", &sla)?);
+        change.escalation_minutes = Some(minutes("Escalation to admins", &escalation)?);
+        // Category rules left out of the box are removed.
+        let current = show(&db, &name)?;
+        for key in current.routing.categories.keys() {
+            if !change
+                .categories
+                .iter()
+                .any(|l| l.split('=').next().map(str::trim) == Some(key))
+            {
+                change.categories.push(format!("{key}="));
+            }
+        }
+        apply(&db, &name, &change).map(|_| ())
+    })
+    .await?;
+    match result {
+        Ok(()) => Ok(HttpResponse::SeeOther()
+            .insert_header((
+                header::LOCATION,
+                format!("/manage/locations/{}/settings?saved=1", location.id),
+            ))
+            .finish()),
+        Err(AlertSettingsError::Invalid(message)) => {
+            let mut response = render::html(&SettingsPage {
+                lang: "en",
+                csrf: csrf_token(&who.session)?,
+                id: location.id,
+                name: location.name,
+                f: form,
+                error: Some(message),
+                saved: false,
+            })?;
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+            Ok(response)
+        }
+        Err(e) => Err(AppError::Internal(e.into())),
+    }
+}
