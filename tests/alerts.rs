@@ -689,26 +689,8 @@ async fn the_case_page_is_for_the_stores_people_and_admins_only() {
     assert_eq!(app.get(&photo_path).await.status(), 303);
 
     // Someone of another store: as if the case did not exist.
-    let other = app
-        .db
-        .write(|c| -> Result<String, mend_server::db::DbError> {
-            let loc = mend_server::db::models::Location {
-                id: mend_server::db::models::new_id(),
-                name: "Elsewhere".into(),
-                time_zone: "UTC".into(),
-                default_language: "en".into(),
-                sla_minutes: 15,
-                created_at: mend_server::db::models::now_utc(),
-            };
-            mend_server::db::queries::locations::insert(c, &loc)?;
-            Ok(loc.id)
-        });
-    app.add_user(
-        "staff",
-        "else@shop.example",
-        "pw-123456789",
-        &[&other.unwrap()],
-    );
+    let other = app.add_location("Elsewhere");
+    app.add_user("staff", "else@shop.example", "pw-123456789", &[&other]);
     let stranger = app.sign_in("else@shop.example", "pw-123456789").await;
     for path in [&page_path, &photo_path] {
         let res = stranger.get(app.url(path)).send().await.unwrap();

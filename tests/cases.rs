@@ -420,21 +420,7 @@ async fn every_staff_route_wants_a_sign_in_the_right_store_the_right_role_and_a_
     }
 
     // Staff of another store: nothing of this case exists for them, by URL or by form.
-    let elsewhere = app
-        .db
-        .write(|c| -> Result<String, mend_server::db::DbError> {
-            let loc = mend_server::db::models::Location {
-                id: mend_server::db::models::new_id(),
-                name: "Elsewhere".into(),
-                time_zone: "UTC".into(),
-                default_language: "en".into(),
-                sla_minutes: 15,
-                created_at: mend_server::db::models::now_utc(),
-            };
-            mend_server::db::queries::locations::insert(c, &loc)?;
-            Ok(loc.id)
-        })
-        .unwrap();
+    let elsewhere = app.add_location("Elsewhere");
     app.add_user("staff", "else@shop.example", PASSWORD, &[&elsewhere]);
     let stranger = app.sign_in("else@shop.example", PASSWORD).await;
     for path in &case_routes {

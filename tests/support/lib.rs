@@ -296,6 +296,26 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Another location (no touchpoints), for tests of who may see what; returns its id.
+    pub fn add_location(&self, name: &str) -> String {
+        use mend_server::db::models::{new_id, now_utc, Location};
+        let location = Location {
+            id: new_id(),
+            name: name.into(),
+            time_zone: "UTC".into(),
+            default_language: "en".into(),
+            sla_minutes: 15,
+            created_at: now_utc(),
+        };
+        self.db
+            .write(|c| {
+                mend_server::db::queries::locations::insert(c, &location)
+                    .map_err(mend_server::db::DbError::from)
+            })
+            .unwrap();
+        location.id
+    }
+
     /// A client that keeps cookies and does not follow redirects, not signed in.
     pub fn browser(&self) -> reqwest::Client {
         reqwest::Client::builder()

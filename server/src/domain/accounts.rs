@@ -116,8 +116,7 @@ pub fn invite(
     invitation: &Invitation,
     now: chrono::NaiveDateTime,
 ) -> Result<User, AccountError> {
-    use crate::domain::email::{enqueue, Enqueue, MailPayload};
-    use crate::domain::password_link::{PasswordMail, INVITE_VALID};
+    use crate::domain::password_link::PasswordMail;
     let invalid = AccountError::Invalid;
     let email = ContactEmail::parse(&invitation.email)
         .map_err(|_| invalid(format!("\"{}\" is not an email address.", invitation.email)))?;
@@ -159,50 +158,57 @@ pub fn invite(
         for id in &invitation.location_ids {
             users::grant_location(c, &user.id, id)?;
         }
-        enqueue(
-            c,
-            Enqueue {
-                kind: "invitation",
-                recipient: &user.email,
-                payload: &MailPayload::PasswordMail {
-                    user_id: user.id.clone(),
-                    mail: PasswordMail::Invite,
-                    expires: (now + INVITE_VALID).and_utc().timestamp(),
-                },
-                dedupe_key: format!("invite:{}", user.id),
-                case_id: None,
-                now,
-            },
-        )?;
+        queue_password_mail(c, &user, PasswordMail::Invite, now)?;
         Ok(user)
     })
+}
+
+/// Queues a set-password email (an invitation, or a reset) for `user`; its link expires
+/// a week or an hour from `now`.
+fn queue_password_mail(
+    c: &mut crate::db::DbConnection,
+    user: &User,
+    mail: crate::domain::password_link::PasswordMail,
+    now: chrono::NaiveDateTime,
+) -> Result<(), AccountError> {
+    use crate::domain::email::{enqueue, Enqueue, MailPayload};
+    use crate::domain::password_link::{PasswordMail, INVITE_VALID, RESET_VALID};
+    let (kind, valid, dedupe) = match mail {
+        PasswordMail::Invite => ("invitation", INVITE_VALID, format!("invite:{}", user.id)),
+        PasswordMail::Reset => (
+            "password_reset",
+            RESET_VALID,
+            format!("reset:{}:{now}", user.id),
+        ),
+    };
+    enqueue(
+        c,
+        Enqueue {
+            kind,
+            recipient: &user.email,
+            payload: &MailPayload::PasswordMail {
+                user_id: user.id.clone(),
+                mail,
+                expires: (now + valid).and_utc().timestamp(),
+            },
+            dedupe_key: dedupe,
+            case_id: None,
+            now,
+        },
+    )?;
+    Ok(())
 }
 
 /// Queues a reset link for the account with this email, if there is one. The caller
 /// answers the same either way, so nobody learns which addresses have accounts.
 pub fn request_reset(db: &Db, email: &str, now: chrono::NaiveDateTime) -> Result<(), AccountError> {
-    use crate::domain::email::{enqueue, Enqueue, MailPayload};
-    use crate::domain::password_link::{PasswordMail, RESET_VALID};
+    use crate::domain::password_link::PasswordMail;
     let email = email.trim().to_lowercase();
     db.write(|c| -> Result<(), AccountError> {
         let Some(user) = users::find_by_email(c, &email)? else {
             return Ok(());
         };
-        enqueue(
-            c,
-            Enqueue {
-                kind: "password_reset",
-                recipient: &user.email,
-                payload: &MailPayload::PasswordMail {
-                    user_id: user.id.clone(),
-                    mail: PasswordMail::Reset,
-                    expires: (now + RESET_VALID).and_utc().timestamp(),
-                },
-                dedupe_key: format!("reset:{}:{now}", user.id),
-                case_id: None,
-                now,
-            },
-        )?;
+        queue_password_mail(c, &user, PasswordMail::Reset, now)?;
         Ok(())
     })
 }
