@@ -299,3 +299,70 @@ async fn wait_for_text(c: &fantoccini::Client, text: &str) {
         c.source().await.unwrap_or_default()
     );
 }
+
+#[tokio::test]
+async fn a_customer_answers_the_survey_on_a_phone_without_javascript() {
+    let (app, store) = mend_testing::spawn_demo(TestDb::sqlite(), &[]).await;
+    let code = &store.touchpoints[0].code;
+    let page = app.open_form(code, "?lang=ja").await;
+    let res = app
+        .post_raw(
+            code,
+            &mend_testing::Post::valid()
+                .with("stamp", &mend_testing::input_value(&page, "stamp").unwrap())
+                .with("lang", "ja")
+                .with("email", ""),
+        )
+        .await;
+    let status_path = res.headers()["location"].to_str().unwrap().to_owned();
+    let reference = status_path
+        .trim_start_matches("/c/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
+    let case_page = app
+        .page(&manager, &format!("/manage/cases/{reference}"))
+        .await;
+    manager
+        .post(app.url(&format!("/manage/cases/{reference}/resolve")))
+        .form(&[
+            ("csrf", mend_testing::csrf_in(&case_page).as_str()),
+            ("resolution", "石けんを補充しました。"),
+            ("root_cause", "cleaning"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let Some(browser) = Browser::phone(false).await else {
+        return;
+    };
+    let c = &browser.client;
+    c.goto(&app.url(&status_path)).await.unwrap();
+    browser.click("a.survey").await;
+    wait_for_path(c, "/s/").await;
+    browser
+        .screenshot_to(&screenshots().join("survey-ja.png"))
+        .await;
+    browser.click("label[for=r-4]").await;
+    browser.click("label[for=f-yes]").await;
+    browser.click("label[for=b-9]").await;
+    browser.type_into("comment", "ありがとう").await;
+    browser.click("button[type=submit]").await;
+    wait_for_text(c, "ありがとうございます！").await;
+    browser.close().await;
+    let case = app
+        .db
+        .read(|c| mend_server::db::queries::cases::find_by_reference(c, &reference))
+        .unwrap()
+        .unwrap();
+    let answered = app
+        .db
+        .read(|c| mend_server::db::queries::surveys::for_case(c, &case.id))
+        .unwrap();
+    assert_eq!(answered[0].csat, Some(4));
+    assert_eq!(answered[0].fixed.as_deref(), Some("yes"));
+    assert_eq!(answered[0].return_likelihood, Some(9));
+    assert_eq!(answered[0].comment.as_deref(), Some("ありがとう"));
+}

@@ -68,6 +68,8 @@ pub enum UserAction {
     },
 }
 
+// Parsed once at start; the size of the biggest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum AlertsAction {
     /// Print a location's alert settings.
@@ -106,6 +108,15 @@ pub enum AlertsAction {
         /// Root causes offered when resolving a case, comma-separated ("" = the defaults).
         #[arg(long)]
         root_causes: Option<String>,
+        /// Minutes after resolution before the satisfaction survey is emailed.
+        #[arg(long)]
+        survey_delay_minutes: Option<u32>,
+        /// Days after resolution before the follow-up check.
+        #[arg(long)]
+        follow_up_days: Option<u32>,
+        /// What an unhappy survey answer does: reopen or flag.
+        #[arg(long)]
+        unhappy: Option<String>,
     },
 }
 
@@ -161,6 +172,9 @@ fn alerts(settings: &Settings, action: AlertsAction) -> ExitCode {
             severe_categories,
             severe_keywords,
             root_causes,
+            survey_delay_minutes,
+            follow_up_days,
+            unhappy,
         } => alert_settings::apply(
             &db,
             &location,
@@ -174,6 +188,9 @@ fn alerts(settings: &Settings, action: AlertsAction) -> ExitCode {
                 severe_categories,
                 severe_keywords,
                 root_causes,
+                survey_delay_minutes,
+                follow_up_days,
+                unhappy,
             },
         ),
     };

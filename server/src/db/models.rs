@@ -174,6 +174,10 @@ pub struct LocationAlerting {
     pub severe_keywords: Option<String>,
     /// Comma-separated root causes offered when resolving; None: the defaults.
     pub root_causes: Option<String>,
+    pub survey_delay_minutes: i32,
+    pub follow_up_days: i32,
+    /// An unhappy survey answer reopens the case (else it only flags it).
+    pub unhappy_reopens: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -189,6 +193,23 @@ pub struct Survey {
     pub return_likelihood: Option<i32>,
     pub comment: Option<String>,
     pub created_at: NaiveDateTime,
+    /// `satisfaction` (after resolution) or `follow_up` (days later).
+    pub kind: String,
+    /// None: the customer left no email and answers on their status page.
+    pub recipient: Option<String>,
+    pub language: String,
+    pub due_at: Option<NaiveDateTime>,
+    pub reminded_at: Option<NaiveDateTime>,
+    /// The follow-up's answer.
+    pub still_working: Option<bool>,
+    // The case as it was answered, for exports.
+    pub location_id: Option<String>,
+    pub touchpoint_id: Option<String>,
+    pub category: Option<String>,
+    pub root_cause: Option<String>,
+    pub compensation_type: Option<String>,
+    pub compensation_minor: Option<i32>,
+    pub compensation_currency: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

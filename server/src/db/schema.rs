@@ -16,6 +16,9 @@ diesel::table! {
         severe_categories -> Nullable<Text>,
         severe_keywords -> Nullable<Text>,
         root_causes -> Nullable<Text>,
+        survey_delay_minutes -> Integer,
+        follow_up_days -> Integer,
+        unhappy_reopens -> Bool,
     }
 }
 
@@ -137,6 +140,26 @@ diesel::table! {
         return_likelihood -> Nullable<Integer>,
         comment -> Nullable<Text>,
         created_at -> Timestamp,
+        kind -> Text,
+        recipient -> Nullable<Text>,
+        language -> Text,
+        due_at -> Nullable<Timestamp>,
+        reminded_at -> Nullable<Timestamp>,
+        still_working -> Nullable<Bool>,
+        location_id -> Nullable<Text>,
+        touchpoint_id -> Nullable<Text>,
+        category -> Nullable<Text>,
+        root_cause -> Nullable<Text>,
+        compensation_type -> Nullable<Text>,
+        compensation_minor -> Nullable<Integer>,
+        compensation_currency -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    mail_opt_outs (email) {
+        email -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -201,4 +224,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     kiosk_ratings,
     alert_recipients,
     escalations,
+    mail_opt_outs,
 );

@@ -77,5 +77,6 @@ pub fn compose(
         text: Text { m: &m }.render().map_err(err)?,
         html: Html { m: &m }.render().map_err(err)?,
         inline_images: Vec::new(),
+        list_unsubscribe: None,
     })
 }

@@ -23,6 +23,12 @@ pub struct AlertSettingsChange {
     pub severe_keywords: Option<String>,
     /// Comma-separated root causes offered when resolving ("" = the defaults).
     pub root_causes: Option<String>,
+    /// Minutes after resolution before the survey is emailed (0 = at once).
+    pub survey_delay_minutes: Option<u32>,
+    /// Days after resolution before the follow-up check.
+    pub follow_up_days: Option<u32>,
+    /// "reopen" or "flag": what an unhappy survey answer does.
+    pub unhappy: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,10 +89,21 @@ impl std::fmt::Display for AlertSettings {
             "severe keywords: {}",
             a.severe_keywords.as_deref().unwrap_or("(none)")
         )?;
-        write!(
+        writeln!(
             f,
             "root causes: {}",
             a.root_causes.as_deref().unwrap_or("(the defaults)")
+        )?;
+        write!(
+            f,
+            "survey: {} min after resolution, follow-up after {} days, an unhappy answer {}",
+            a.survey_delay_minutes,
+            a.follow_up_days,
+            if a.unhappy_reopens {
+                "reopens the case"
+            } else {
+                "flags the case"
+            }
         )
     }
 }
@@ -172,6 +189,32 @@ pub fn apply(
         .escalation_minutes
         .map(|m| minutes("the escalation interval", m))
         .transpose()?;
+    let survey_delay = match change.survey_delay_minutes {
+        Some(m) if m > 7 * 24 * 60 => {
+            return Err(invalid(
+                "the survey delay must be at most 10080 minutes".into(),
+            ))
+        }
+        m => m.map(|m| m as i32),
+    };
+    let follow_up = match change.follow_up_days {
+        Some(d) if !(1..=90).contains(&d) => {
+            return Err(invalid(
+                "the follow-up must come 1 to 90 days after resolution".into(),
+            ))
+        }
+        d => d.map(|d| d as i32),
+    };
+    let unhappy_reopens = match change.unhappy.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("reopen") => Some(true),
+        Some("flag") => Some(false),
+        Some(other) => {
+            return Err(invalid(format!(
+                "\"{other}\": an unhappy answer can \"reopen\" the case or \"flag\" it"
+            )))
+        }
+    };
 
     db.write(|c| -> Result<(), AlertSettingsError> {
         let location = locations::find_by_name(c, location_name)?
@@ -210,6 +253,15 @@ pub fn apply(
         }
         if let Some(s) = &change.root_causes {
             alerting.root_causes = optional_text(s);
+        }
+        if let Some(m) = survey_delay {
+            alerting.survey_delay_minutes = m;
+        }
+        if let Some(d) = follow_up {
+            alerting.follow_up_days = d;
+        }
+        if let Some(r) = unhappy_reopens {
+            alerting.unhappy_reopens = r;
         }
         routing::set_alerting(c, &alerting)?;
         Ok(())

@@ -66,7 +66,11 @@ impl AlertContext {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CaseMailKind {
     Alert,
-    Escalation { minutes: i64 },
+    Escalation {
+        minutes: i64,
+    },
+    /// The customer answered a survey: not fixed, or unhappy.
+    Unhappy,
 }
 
 struct Labels {
@@ -148,7 +152,7 @@ fn render(kind: CaseMailKind, m: &CaseMail) -> Result<(String, String, String), 
             AlertText { m }.render()?,
             AlertHtml { m }.render()?,
         ),
-        CaseMailKind::Escalation { .. } => (
+        CaseMailKind::Escalation { .. } | CaseMailKind::Unhappy => (
             EscalationSubject { m }.render()?,
             EscalationText { m }.render()?,
             EscalationHtml { m }.render()?,
@@ -228,10 +232,15 @@ impl CaseFacts {
                 lang.text_with("alert.escalated", &[("minutes", &minutes.to_string())]),
                 lang.text("alert.escalation_hint"),
             ),
+            CaseMailKind::Unhappy => (lang.text("alert.unhappy"), lang.text("alert.unhappy_hint")),
         };
+        let mut labels = Labels::new(lang);
+        if kind == CaseMailKind::Unhappy {
+            labels.escalated_subject = lang.text("alert.unhappy_subject");
+        }
         let m = CaseMail {
             lang: lang.code(),
-            l: Labels::new(lang),
+            l: labels,
             heading,
             store: one_line(&self.location.name, 80),
             spot: one_line(&self.touchpoint.label, 80),
@@ -263,6 +272,7 @@ impl CaseFacts {
                     content_type: "image/jpeg".into(),
                 })
                 .collect(),
+            list_unsubscribe: None,
         })
     }
 }
@@ -384,6 +394,7 @@ impl Audience {
         let label = match kind {
             CaseMailKind::Alert => "alert",
             CaseMailKind::Escalation { .. } => "escalation",
+            CaseMailKind::Unhappy => "unhappy_customer",
         };
         for recipient in recipients {
             let payload = MailPayload::CaseMail {

@@ -188,6 +188,9 @@ fn tell_customer(
     else {
         return Ok(());
     };
+    if crate::db::queries::surveys::opted_out(c, to)? {
+        return Ok(());
+    }
     enqueue(
         c,
         Enqueue {
@@ -341,8 +344,10 @@ pub fn parse_resolution(
 
 /// Resolves the case and every duplicate merged into it; stops escalation; tells each
 /// reporter who may be told.
+/// `key` signs the survey links the resolution schedules.
 pub fn resolve(
     c: &mut DbConnection,
+    key: &[u8],
     actor: &User,
     case: &Case,
     r: &Resolution,
@@ -398,6 +403,7 @@ pub fn resolve(
             &format!("resolved:{now}"),
             now,
         )?;
+        crate::domain::surveys::schedule_after_resolution(c, key, each, now)?;
     }
     Ok(())
 }

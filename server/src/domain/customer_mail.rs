@@ -29,6 +29,8 @@ struct CustomerView {
     reference_label: String,
     reference: String,
     why: String,
+    unsubscribe_label: String,
+    unsubscribe_url: Option<String>,
 }
 
 macro_rules! customer_template {
@@ -118,6 +120,11 @@ impl CustomerFacts {
             reference_label: lang.text("status.reference"),
             reference: case.reference.clone(),
             why: lang.text_with("customer.why", &store),
+            unsubscribe_label: lang.text("survey.unsubscribe"),
+            unsubscribe_url: case
+                .contact_email
+                .as_deref()
+                .map(|to| crate::domain::unsubscribe::unsubscribe_url(ctx, to)),
         };
         let rendered = match kind {
             CustomerMailKind::Update { .. } => (
@@ -137,6 +144,7 @@ impl CustomerFacts {
             text: rendered.1.map_err(err)?,
             html: rendered.2.map_err(err)?,
             inline_images: Vec::new(),
+            list_unsubscribe: m.unsubscribe_url.clone(),
         })
     }
 }

@@ -16,6 +16,9 @@ pub struct OutgoingEmail {
     pub html: String,
     #[serde(default)]
     pub inline_images: Vec<InlineImage>,
+    /// For mail to customers: where to unsubscribe (sent as List-Unsubscribe, one-click).
+    #[serde(default)]
+    pub list_unsubscribe: Option<String>,
 }
 
 /// What an outbox row holds. Tagged, so later kinds of mail (survey invitations, replies
@@ -35,6 +38,11 @@ pub enum MailPayload {
         user_id: String,
         mail: crate::domain::password_link::PasswordMail,
         expires: i64,
+    },
+    /// A survey, its reminder, or the follow-up check.
+    SurveyMail {
+        survey_id: String,
+        mail: crate::domain::surveys::SurveyMail,
     },
     /// A message to the customer about their case, rendered when sent.
     CustomerMail {

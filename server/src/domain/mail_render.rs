@@ -46,6 +46,15 @@ pub fn render_payload(
             crate::domain::account_mail::compose(ctx, &user, mail, expires)
                 .map_err(|e| RenderError::Permanent(e.to_string()))
         }
+        MailPayload::SurveyMail { survey_id, mail } => {
+            let facts = db
+                .read(|c| crate::domain::survey_mail::SurveyFacts::load(c, &survey_id))
+                .map_err(|e| RenderError::Transient(e.to_string()))?
+                .ok_or_else(|| RenderError::Permanent(format!("survey {survey_id} is gone")))?;
+            facts
+                .compose(ctx, mail, recipient)
+                .map_err(|e| RenderError::Permanent(e.to_string()))
+        }
         MailPayload::CustomerMail {
             case_id,
             mail,

@@ -27,3 +27,6 @@ pub mod role;
 pub mod routing;
 pub mod signed_link;
 pub mod sticker_sheet;
+pub mod survey_mail;
+pub mod surveys;
+pub mod unsubscribe;

@@ -153,7 +153,14 @@ pub fn build_message(
             }
         }
     }
-    Message::builder()
+    let mut builder = Message::builder();
+    if let Some(url) = &email.list_unsubscribe {
+        // RFC 8058: mail programs show an unsubscribe button that POSTs to the URL.
+        builder = builder
+            .header(ListUnsubscribe(format!("<{url}>")))
+            .header(ListUnsubscribePost);
+    }
+    builder
         .from(from.clone())
         .to(to)
         // The subject was made one line when composed; lettre encodes what remains.
@@ -165,6 +172,36 @@ pub fn build_message(
                 .multipart(related),
         )
         .map_err(|e| SendError::Permanent(format!("cannot build the message: {e}")))
+}
+
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl lettre::message::header::Header for ListUnsubscribe {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(s.to_owned()))
+    }
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+#[derive(Clone)]
+struct ListUnsubscribePost;
+
+impl lettre::message::header::Header for ListUnsubscribePost {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".into())
+    }
 }
 
 /// Written under a temporary name and renamed, so a reader never sees half a message;
@@ -213,6 +250,7 @@ mod tests {
             text: "text".into(),
             html: "<p>html</p>".into(),
             inline_images: vec![],
+            list_unsubscribe: None,
         }
     }
 

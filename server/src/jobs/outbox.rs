@@ -193,11 +193,17 @@ impl OutboxWorker {
 
     async fn escalate_due(&self) {
         let (db, ctx) = (self.db.clone(), self.ctx.clone());
-        let fired =
-            tokio::task::spawn_blocking(move || escalate_unacknowledged_cases(&db, &ctx)).await;
+        let fired = tokio::task::spawn_blocking(move || {
+            let surveys = crate::domain::surveys::send_due(&db, ctx.clock.now());
+            if let Err(e) = &surveys {
+                tracing::warn!(error = %e, "surveys not sent yet; will retry");
+            }
+            escalate_unacknowledged_cases(&db, &ctx).map(|n| n + surveys.unwrap_or(0))
+        })
+        .await;
         match fired {
             Ok(Ok(0)) => {}
-            Ok(Ok(n)) => tracing::info!(escalations = n, "escalated unacknowledged cases"),
+            Ok(Ok(n)) => tracing::info!(queued = n, "escalations and surveys queued"),
             Ok(Err(e)) => tracing::warn!(error = %e, "escalations not checked; will retry"),
             Err(e) => tracing::error!(error = %e, "escalation task failed"),
         }

@@ -59,6 +59,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, photo_max_bytes: usize) {
             .route(web::post().to(public::form::submit)),
     )
     .route("/c/{reference}", web::get().to(public::status::show))
+    .route("/s/{token}", web::get().to(public::survey::show))
+    .route("/s/{token}", web::post().to(public::survey::submit))
+    .route("/u", web::get().to(public::survey::unsubscribe_form))
+    .route("/u", web::post().to(public::survey::unsubscribe))
     .configure(staff::routes)
     .configure(manage::routes)
     .default_service(web::to(error::not_found));

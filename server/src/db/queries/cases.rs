@@ -197,3 +197,14 @@ pub fn inbox(
         .select((Case::as_select(), Location::as_select()))
         .load(conn)
 }
+
+/// The customer says it is not resolved: back to work.
+pub fn reopen_by_customer(conn: &mut DbConnection, case_id: &str) -> QueryResult<()> {
+    diesel::update(cases::table.find(case_id))
+        .set((
+            cases::status.eq("in_progress"),
+            cases::resolved_at.eq(None::<chrono::NaiveDateTime>),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}

@@ -8,5 +8,6 @@ pub mod locations;
 pub mod outbox;
 pub mod routing;
 pub mod scans;
+pub mod surveys;
 pub mod touchpoints;
 pub mod users;

@@ -54,6 +54,9 @@ pub fn set_alerting(conn: &mut DbConnection, a: &LocationAlerting) -> QueryResul
             locations::severe_categories.eq(&a.severe_categories),
             locations::severe_keywords.eq(&a.severe_keywords),
             locations::root_causes.eq(&a.root_causes),
+            locations::survey_delay_minutes.eq(a.survey_delay_minutes),
+            locations::follow_up_days.eq(a.follow_up_days),
+            locations::unhappy_reopens.eq(a.unhappy_reopens),
         ))
         .execute(conn)
         .map(|_| ())

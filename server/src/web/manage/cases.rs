@@ -365,6 +365,7 @@ pub async fn act(
     let case = find_case(&state, &who, &reference).await?;
     let form = form.into_inner();
     let back_to = case.reference.clone();
+    let key = state.settings.secret.clone();
     let (db, actor, now, typed) = (
         state.db.clone(),
         who.user.clone(),
@@ -402,7 +403,7 @@ pub async fn act(
                     &causes,
                     compensation,
                 )?;
-                workflow::resolve(c, &actor, &case, &r, now)
+                workflow::resolve(c, key.expose_bytes(), &actor, &case, &r, now)
             }
             "reopen" => workflow::reopen(c, &actor, &case, form.text(), now),
             "merge" => {

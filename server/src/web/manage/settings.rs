@@ -37,6 +37,12 @@ pub struct SettingsForm {
     severe_categories: String,
     severe_keywords: String,
     root_causes: String,
+    #[serde(default)]
+    survey_delay_minutes: String,
+    #[serde(default)]
+    follow_up_days: String,
+    #[serde(default)]
+    unhappy: String,
 }
 
 #[derive(Deserialize)]
@@ -77,6 +83,9 @@ pub async fn form(
             severe_categories: a.severe_categories.clone().unwrap_or_default(),
             severe_keywords: a.severe_keywords.clone().unwrap_or_default(),
             root_causes: a.root_causes.clone().unwrap_or_default(),
+            survey_delay_minutes: a.survey_delay_minutes.to_string(),
+            follow_up_days: a.follow_up_days.to_string(),
+            unhappy: if a.unhappy_reopens { "reopen" } else { "flag" }.into(),
         },
         error: None,
         saved: query.saved.is_some(),
@@ -117,11 +126,24 @@ pub async fn save(
         severe_categories: Some(form.severe_categories.clone()),
         severe_keywords: Some(form.severe_keywords.clone()),
         root_causes: Some(form.root_causes.clone()),
+        survey_delay_minutes: None,
+        follow_up_days: None,
+        unhappy: Some(form.unhappy.clone()),
     };
+    let (delay, follow_up) = (
+        form.survey_delay_minutes.clone(),
+        form.follow_up_days.clone(),
+    );
     let result = web::block(move || -> Result<(), AlertSettingsError> {
         let mut change = change;
         change.sla_minutes = Some(minutes("SLA", &sla)?);
         change.escalation_minutes = Some(minutes("Escalation to admins", &escalation)?);
+        if !delay.trim().is_empty() {
+            change.survey_delay_minutes = Some(minutes("Survey delay", &delay)?);
+        }
+        if !follow_up.trim().is_empty() {
+            change.follow_up_days = Some(minutes("Follow-up", &follow_up)?);
+        }
         // Category rules left out of the box are removed.
         let current = show(&db, &name)?;
         for key in current.routing.categories.keys() {

@@ -3,3 +3,4 @@
 pub mod form;
 pub mod qr;
 pub mod status;
+pub mod survey;

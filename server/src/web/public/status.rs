@@ -25,6 +25,8 @@ struct StatusPage {
     updates_label: String,
     no_updates: String,
     updates: Vec<(String, String)>,
+    /// (path, label) of the survey, once the case is resolved.
+    survey_link: Option<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -65,11 +67,14 @@ pub async fn show(
             };
             let location = locations::find(c, &case.location_id)?;
             let updates = cases::events_of_kind(c, &case.id, "public_update")?;
-            Ok(location.map(|l| (case, l, updates)))
+            let survey = crate::db::queries::surveys::for_case(c, &case.id)?
+                .into_iter()
+                .find(|s| s.kind == crate::domain::surveys::SATISFACTION);
+            Ok(location.map(|l| (case, l, updates, survey)))
         })
     })
     .await??;
-    let Some((case, location, updates)) = found else {
+    let Some((case, location, updates, survey)) = found else {
         return Err(not_found);
     };
     let expected = case.status_token_hash.as_deref().unwrap_or_default();
@@ -86,6 +91,17 @@ pub async fn show(
             .to_string()
     };
     let fixing = matches!(case.status.as_str(), "in_progress" | "resolved");
+    // A resolved case's survey, open to a customer without email too.
+    let open_until = chrono::Duration::days(crate::domain::surveys::VALID_DAYS);
+    let survey_link = survey
+        .filter(|s| s.answered_at.is_none() && case.resolved_at.is_some())
+        .filter(|s| state.clock.now() <= s.created_at + open_until)
+        .map(|s| {
+            (
+                crate::domain::surveys::survey_path(state.settings.secret.expose_bytes(), &s.id),
+                lang.text("survey.on_status_page"),
+            )
+        });
     let page = StatusPage {
         lang: lang.code(),
         title: lang.text("status.title"),
@@ -106,6 +122,7 @@ pub async fn show(
             (lang.text("status.fixing"), fixing),
             (lang.text("status.resolved"), case.resolved_at.is_some()),
         ],
+        survey_link,
         updates_label: lang.text("status.updates"),
         no_updates: lang.text("status.no_updates"),
         updates: updates

@@ -1,0 +1,133 @@
+//! The survey emails: the ask (five rating buttons), its reminder, and the follow-up check
+//! (yes / no), in the customer's language, each with an unsubscribe link. A button only
+//! opens the survey page with the answer chosen; nothing is recorded until the customer
+//! confirms there (mail scanners open links).
+
+use askama::Template;
+
+use crate::db::models::Survey;
+use crate::db::queries::{cases, locations};
+use crate::db::{DbConnection, DbError};
+use crate::domain::alerts::AlertContext;
+use crate::domain::email::{one_line, OutgoingEmail};
+use crate::domain::language::Language;
+use crate::domain::surveys::{survey_path, SurveyMail};
+use crate::domain::unsubscribe::unsubscribe_url;
+
+pub struct SurveyFacts {
+    survey: Survey,
+    store: String,
+    reference: String,
+}
+
+struct SurveyView {
+    lang: &'static str,
+    heading: String,
+    intro: String,
+    question: String,
+    /// (label, url) of each answer button.
+    buttons: Vec<(String, String)>,
+    scale: Option<(String, String)>,
+    unsubscribe_label: String,
+    unsubscribe_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "email/survey/subject.txt")]
+struct Subject<'a> {
+    m: &'a SurveyView,
+}
+#[derive(Template)]
+#[template(path = "email/survey/body.txt")]
+struct Text<'a> {
+    m: &'a SurveyView,
+}
+#[derive(Template)]
+#[template(path = "email/survey/body.html")]
+struct Html<'a> {
+    m: &'a SurveyView,
+}
+
+impl SurveyFacts {
+    pub fn load(c: &mut DbConnection, survey_id: &str) -> diesel::QueryResult<Option<SurveyFacts>> {
+        let Some(survey) = crate::db::queries::surveys::find(c, survey_id)? else {
+            return Ok(None);
+        };
+        let Some(case) = cases::find(c, &survey.case_id)? else {
+            return Ok(None);
+        };
+        let Some(location) = locations::find(c, &case.location_id)? else {
+            return Ok(None);
+        };
+        Ok(Some(SurveyFacts {
+            survey,
+            store: location.name,
+            reference: case.reference,
+        }))
+    }
+
+    pub fn compose(
+        &self,
+        ctx: &AlertContext,
+        mail: SurveyMail,
+        recipient: &str,
+    ) -> Result<OutgoingEmail, DbError> {
+        let lang = Language::or_default(&self.survey.language);
+        let store = [
+            ("store", self.store.as_str()),
+            ("reference", self.reference.as_str()),
+        ];
+        let page = format!(
+            "{}{}",
+            ctx.base_url,
+            survey_path(ctx.key.expose_bytes(), &self.survey.id)
+        );
+        let (heading, intro, question, buttons, scale) = match mail {
+            SurveyMail::Ask | SurveyMail::Reminder => (
+                lang.text_with(
+                    if mail == SurveyMail::Ask {
+                        "survey.ask_heading"
+                    } else {
+                        "survey.reminder_heading"
+                    },
+                    &store,
+                ),
+                lang.text("survey.ask_intro"),
+                lang.text("survey.csat"),
+                (1..=5)
+                    .map(|n| (n.to_string(), format!("{page}?r={n}")))
+                    .collect(),
+                Some((lang.text("survey.csat_1"), lang.text("survey.csat_5"))),
+            ),
+            SurveyMail::FollowUp => (
+                lang.text("survey.follow_up_heading"),
+                lang.text_with("survey.follow_up_intro", &store),
+                lang.text("survey.still_working"),
+                vec![
+                    (lang.text("survey.yes"), format!("{page}?w=yes")),
+                    (lang.text("survey.no"), format!("{page}?w=no")),
+                ],
+                None,
+            ),
+        };
+        let m = SurveyView {
+            lang: lang.code(),
+            heading,
+            intro,
+            question,
+            buttons,
+            scale,
+            unsubscribe_label: lang.text("survey.unsubscribe"),
+            unsubscribe_url: unsubscribe_url(ctx, recipient),
+        };
+        let list_unsubscribe = Some(m.unsubscribe_url.clone());
+        let err = |e: askama::Error| DbError::Other(format!("email template failed: {e}"));
+        Ok(OutgoingEmail {
+            subject: one_line(&Subject { m: &m }.render().map_err(err)?, 200),
+            text: Text { m: &m }.render().map_err(err)?,
+            html: Html { m: &m }.render().map_err(err)?,
+            inline_images: Vec::new(),
+            list_unsubscribe,
+        })
+    }
+}
