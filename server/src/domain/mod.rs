@@ -13,6 +13,7 @@ pub mod customer_mail;
 pub mod demo;
 pub mod email;
 pub mod escalation;
+pub mod export;
 pub mod intake;
 pub mod language;
 pub mod logo;

@@ -3,6 +3,7 @@
 
 pub mod cases;
 pub mod escalations;
+pub mod exports;
 pub mod health;
 pub mod locations;
 pub mod outbox;

@@ -1,0 +1,130 @@
+//! Rows for exports, a page at a time (keyset on the id, so memory stays flat however
+//! many rows there are), limited to the locations a user may see.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::models::{Case, Location, Survey, Touchpoint};
+use crate::db::schema::{cases, locations, surveys, touchpoints, user_locations};
+use crate::db::DbConnection;
+
+#[derive(Debug, Clone, Default)]
+pub struct ExportFilter {
+    /// Inclusive, UTC.
+    pub from: Option<NaiveDateTime>,
+    /// Exclusive, UTC.
+    pub to: Option<NaiveDateTime>,
+    pub location_id: Option<String>,
+    pub category: Option<String>,
+}
+
+/// Who asks: admins see every location, everyone else their own.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub user_id: String,
+    pub is_admin: bool,
+}
+
+pub type SurveyRow = (Survey, Case, Location, Touchpoint);
+pub type CaseRow = (Case, Location, Touchpoint);
+
+/// Answered satisfaction surveys after `after` (an id), by id.
+pub fn survey_page(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &ExportFilter,
+    after: &str,
+    limit: i64,
+) -> QueryResult<Vec<SurveyRow>> {
+    let mut q = surveys::table
+        .inner_join(
+            cases::table
+                .inner_join(locations::table)
+                .inner_join(touchpoints::table),
+        )
+        .filter(surveys::kind.eq("satisfaction"))
+        .filter(surveys::answered_at.is_not_null())
+        .filter(surveys::id.gt(after.to_owned()))
+        .into_boxed();
+    if !scope.is_admin {
+        let mine = user_locations::table
+            .filter(user_locations::user_id.eq(scope.user_id.clone()))
+            .select(user_locations::location_id);
+        q = q.filter(cases::location_id.eq_any(mine));
+    }
+    if let Some(from) = f.from {
+        q = q.filter(surveys::answered_at.ge(from));
+    }
+    if let Some(to) = f.to {
+        q = q.filter(surveys::answered_at.lt(to));
+    }
+    if let Some(l) = &f.location_id {
+        q = q.filter(cases::location_id.eq(l.clone()));
+    }
+    if let Some(cat) = &f.category {
+        q = q.filter(cases::category.eq(cat.clone()));
+    }
+    q.order(surveys::id.asc())
+        .limit(limit)
+        .select((
+            Survey::as_select(),
+            Case::as_select(),
+            Location::as_select(),
+            Touchpoint::as_select(),
+        ))
+        .load(conn)
+}
+
+/// Cases after `after` (an id), by id.
+pub fn case_page(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    f: &ExportFilter,
+    after: &str,
+    limit: i64,
+) -> QueryResult<Vec<CaseRow>> {
+    let mut q = cases::table
+        .inner_join(locations::table)
+        .inner_join(touchpoints::table)
+        .filter(cases::id.gt(after.to_owned()))
+        .into_boxed();
+    if !scope.is_admin {
+        let mine = user_locations::table
+            .filter(user_locations::user_id.eq(scope.user_id.clone()))
+            .select(user_locations::location_id);
+        q = q.filter(cases::location_id.eq_any(mine));
+    }
+    if let Some(from) = f.from {
+        q = q.filter(cases::created_at.ge(from));
+    }
+    if let Some(to) = f.to {
+        q = q.filter(cases::created_at.lt(to));
+    }
+    if let Some(l) = &f.location_id {
+        q = q.filter(cases::location_id.eq(l.clone()));
+    }
+    if let Some(cat) = &f.category {
+        q = q.filter(cases::category.eq(cat.clone()));
+    }
+    q.order(cases::id.asc())
+        .limit(limit)
+        .select((
+            Case::as_select(),
+            Location::as_select(),
+            Touchpoint::as_select(),
+        ))
+        .load(conn)
+}
+
+/// The follow-up answers ("still working?") of these cases.
+pub fn follow_ups(
+    conn: &mut DbConnection,
+    case_ids: &[String],
+) -> QueryResult<Vec<(String, Option<bool>)>> {
+    surveys::table
+        .filter(surveys::kind.eq("follow_up"))
+        .filter(surveys::case_id.eq_any(case_ids))
+        .filter(surveys::answered_at.is_not_null())
+        .select((surveys::case_id, surveys::still_working))
+        .load(conn)
+}

@@ -1,0 +1,250 @@
+//! Exports: each format read back and checked against the database, filters, who sees
+//! which store, formula cells neutralised, and Korean and Japanese text intact.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use mend_server::db::models::{new_id, now_utc, Touchpoint};
+use mend_testing::{csrf_in, input_value, spawn_demo, Post, TestApp, TestDb};
+
+/// A complaint without email, resolved, and its survey answered on the status page.
+async fn answered_case(
+    app: &TestApp,
+    manager: &reqwest::Client,
+    code: &str,
+    lang: &str,
+    body: &str,
+    comment: &str,
+) -> String {
+    let page = app.open_form(code, &format!("?lang={lang}")).await;
+    let post = Post::valid()
+        .with("stamp", &input_value(&page, "stamp").unwrap())
+        .with("lang", lang)
+        .with("body", body)
+        .with("email", "")
+        .without("consent");
+    let res = app.post_raw(code, &post).await;
+    let status = res.headers()["location"].to_str().unwrap().to_owned();
+    let reference = status
+        .trim_start_matches("/c/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let case_page = app
+        .page(manager, &format!("/manage/cases/{reference}"))
+        .await;
+    let res = manager
+        .post(app.url(&format!("/manage/cases/{reference}/resolve")))
+        .form(&[
+            ("csrf", csrf_in(&case_page).as_str()),
+            ("resolution", "Fixed"),
+            ("root_cause", "cleaning"),
+            ("compensation_type", "refund"),
+            ("compensation_value", "12.50"),
+            ("compensation_currency", "EUR"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let status_page = app.get(&status).await.text().await.unwrap();
+    let start = status_page.find("/s/").unwrap();
+    let survey = status_page[start..].split('"').next().unwrap().to_owned();
+    let res = app
+        .client
+        .post(app.url(&survey))
+        .form(&[
+            ("csat", "4"),
+            ("fixed", "yes"),
+            ("return_likelihood", "8"),
+            ("comment", comment),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    reference
+}
+
+async fn download(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, Vec<u8>) {
+    let res = client.get(app.url(path)).send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.bytes().await.unwrap().to_vec())
+}
+
+fn csv_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(bytes);
+    r.records()
+        .map(|rec| rec.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+#[tokio::test]
+async fn survey_exports_match_the_database_in_every_format_for_the_stores_one_may_see() {
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;
+    let code = &store.touchpoints[0].code;
+    let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
+    let ko = answered_case(
+        &app,
+        &manager,
+        code,
+        "ko",
+        "화장실에 비누가 없어요",
+        "=HYPERLINK(\"http://evil\")",
+    )
+    .await;
+    let ja = answered_case(
+        &app,
+        &manager,
+        code,
+        "ja",
+        "石けんがありません",
+        "ありがとう",
+    )
+    .await;
+
+    // Another store, with a case the demo manager must not see.
+    let other = app.add_location("Elsewhere");
+    let tp = Touchpoint {
+        id: new_id(),
+        location_id: other.clone(),
+        label: "Door".into(),
+        code: mend_server::domain::codes::new_touchpoint_code(),
+        created_at: now_utc(),
+    };
+    app.db
+        .write(|c| {
+            mend_server::db::queries::touchpoints::insert(c, &tp)
+                .map_err(mend_server::db::DbError::from)
+        })
+        .unwrap();
+    app.add_user("admin", "boss@shop.example", "admin password 1", &[]);
+    let admin = app.sign_in("boss@shop.example", "admin password 1").await;
+    let elsewhere = answered_case(&app, &admin, &tp.code, "en", "Door stuck", "ok").await;
+
+    // CSV: BOM, header, one row per answer of the manager's store.
+    let (status, bytes) = download(&manager, &app, "/manage/export/surveys.csv").await;
+    assert_eq!(status, 200);
+    assert!(
+        bytes.starts_with(b"\xEF\xBB\xBF"),
+        "a BOM, so Excel reads UTF-8"
+    );
+    let rows = csv_rows(&bytes);
+    assert_eq!(rows[0], mend_server::domain::export::SURVEY_COLUMNS);
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let col = |name: &str| rows[0].iter().position(|c| c == name).unwrap();
+    let row_of = |r: &str| rows.iter().find(|row| row[0] == r).unwrap().clone();
+    let ko_row = row_of(&ko);
+    assert_eq!(ko_row[col("location")], "Mend Demo Café");
+    assert_eq!(ko_row[col("language")], "ko");
+    assert_eq!(ko_row[col("csat")], "4");
+    assert_eq!(ko_row[col("fixed")], "yes");
+    assert_eq!(ko_row[col("return_likelihood")], "8");
+    assert_eq!(ko_row[col("root_cause")], "cleaning");
+    assert_eq!(ko_row[col("compensation_type")], "refund");
+    assert_eq!(ko_row[col("compensation_value")], "12.50");
+    assert_eq!(
+        ko_row[col("comment")],
+        "'=HYPERLINK(\"http://evil\")",
+        "formula neutralised"
+    );
+    assert_eq!(row_of(&ja)[col("comment")], "ありがとう");
+    assert!(
+        !rows.iter().any(|r| r[0] == elsewhere),
+        "another store's answer"
+    );
+    let (_, no_bom) = download(&manager, &app, "/manage/export/surveys.csv?bom=0").await;
+    assert!(no_bom.starts_with(b"reference,"));
+
+    // The admin sees every store; filters narrow it.
+    let (_, all) = download(&admin, &app, "/manage/export/surveys.csv").await;
+    assert_eq!(csv_rows(&all).len(), 4);
+    let (_, only) = download(
+        &admin,
+        &app,
+        &format!("/manage/export/surveys.csv?location={other}"),
+    )
+    .await;
+    assert_eq!(csv_rows(&only).len(), 2);
+    let (_, none) = download(
+        &manager,
+        &app,
+        &format!("/manage/export/surveys.csv?location={other}"),
+    )
+    .await;
+    assert_eq!(
+        csv_rows(&none).len(),
+        1,
+        "the manager asking for another store gets nothing"
+    );
+    let (_, future) = download(&admin, &app, "/manage/export/surveys.csv?from=2999-01-01").await;
+    assert_eq!(csv_rows(&future).len(), 1);
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let (_, today_only) = download(
+        &admin,
+        &app,
+        &format!("/manage/export/surveys.csv?from={today}&to={today}"),
+    )
+    .await;
+    assert_eq!(csv_rows(&today_only).len(), 4);
+    let (_, staff_cat) = download(&admin, &app, "/manage/export/surveys.csv?category=staff").await;
+    assert_eq!(csv_rows(&staff_cat).len(), 1);
+
+    // JSON: the same rows, numbers as numbers.
+    let (status, json) = download(&manager, &app, "/manage/export/surveys.json").await;
+    assert_eq!(status, 200);
+    let json: Vec<serde_json::Value> = serde_json::from_slice(&json).unwrap();
+    assert_eq!(json.len(), 2);
+    let ko_json = json.iter().find(|v| v["reference"] == ko.as_str()).unwrap();
+    assert_eq!(ko_json["csat"], 4.0);
+    assert_eq!(
+        ko_json["comment"], "=HYPERLINK(\"http://evil\")",
+        "JSON keeps the text as it is"
+    );
+    assert_eq!(ko_json["touchpoint"], "Till 2");
+
+    // XLSX, read back.
+    let (status, xlsx) = download(&manager, &app, "/manage/export/surveys.xlsx").await;
+    assert_eq!(status, 200);
+    use calamine::{Reader, Xlsx};
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(xlsx)).unwrap();
+    let sheet = book.worksheet_range("Surveys").unwrap();
+    let cells: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(cells.len(), 3);
+    assert_eq!(cells[0][0], "reference");
+    let ko_x = cells.iter().find(|r| r[0] == ko).unwrap();
+    assert_eq!(ko_x[col("csat")], "4");
+    assert_eq!(ko_x[col("compensation_value")], "12.5");
+    assert!(cells.iter().any(|r| r[col("comment")] == "ありがとう"));
+
+    // Cases: one row per case, with the complaint.
+    let (_, cases_csv) = download(&manager, &app, "/manage/export/cases.csv").await;
+    let rows = csv_rows(&cases_csv);
+    assert_eq!(rows.len(), 3);
+    assert!(rows
+        .iter()
+        .any(|r| r.last().unwrap() == "화장실에 비누가 없어요"));
+
+    // Mistakes and strangers.
+    let (status, body) =
+        download(&manager, &app, "/manage/export/surveys.csv?from=yesterday").await;
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("is not a date like 2026-11-23"));
+    assert_eq!(
+        download(&manager, &app, "/manage/export/secrets.csv")
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        download(&app.browser(), &app, "/manage/export/surveys.csv")
+            .await
+            .0,
+        303
+    );
+}
