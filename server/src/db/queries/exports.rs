@@ -46,11 +46,13 @@ pub fn survey_page(
         .filter(surveys::answered_at.is_not_null())
         .filter(surveys::id.gt(after.to_owned()))
         .into_boxed();
+    // Filtered on the survey's own copy of the location (not indexed), so the planner
+    // walks surveys by id and never sorts the whole table for each page.
     if !scope.is_admin {
         let mine = user_locations::table
             .filter(user_locations::user_id.eq(scope.user_id.clone()))
-            .select(user_locations::location_id);
-        q = q.filter(cases::location_id.eq_any(mine));
+            .select(user_locations::location_id.nullable());
+        q = q.filter(surveys::location_id.eq_any(mine));
     }
     if let Some(from) = f.from {
         q = q.filter(surveys::answered_at.ge(from));
@@ -59,7 +61,7 @@ pub fn survey_page(
         q = q.filter(surveys::answered_at.lt(to));
     }
     if let Some(l) = &f.location_id {
-        q = q.filter(cases::location_id.eq(l.clone()));
+        q = q.filter(surveys::location_id.eq(l.clone()));
     }
     if let Some(cat) = &f.category {
         q = q.filter(cases::category.eq(cat.clone()));
@@ -88,11 +90,13 @@ pub fn case_page(
         .inner_join(touchpoints::table)
         .filter(cases::id.gt(after.to_owned()))
         .into_boxed();
+    // `location_id || ''` keeps the planner off the location index: walking cases by id
+    // and filtering is linear; sorting a location's cases for every page is quadratic.
     if !scope.is_admin {
         let mine = user_locations::table
             .filter(user_locations::user_id.eq(scope.user_id.clone()))
             .select(user_locations::location_id);
-        q = q.filter(cases::location_id.eq_any(mine));
+        q = q.filter(cases::location_id.concat("").eq_any(mine));
     }
     if let Some(from) = f.from {
         q = q.filter(cases::created_at.ge(from));
@@ -101,7 +105,7 @@ pub fn case_page(
         q = q.filter(cases::created_at.lt(to));
     }
     if let Some(l) = &f.location_id {
-        q = q.filter(cases::location_id.eq(l.clone()));
+        q = q.filter(cases::location_id.concat("").eq(l.clone()));
     }
     if let Some(cat) = &f.category {
         q = q.filter(cases::category.eq(cat.clone()));
