@@ -88,16 +88,17 @@ fn opt_text(s: Option<&str>) -> Cell {
     s.map_or(Cell::Empty, text)
 }
 
-fn local(time_zone: &str, at: Option<NaiveDateTime>) -> Cell {
+/// A time in the store's zone (parsed once per row: it is a lookup among 600 names).
+fn local(tz: Option<chrono_tz::Tz>, at: Option<NaiveDateTime>) -> Cell {
     use chrono::TimeZone;
-    match (at, time_zone.parse::<chrono_tz::Tz>()) {
+    match (at, tz) {
         (None, _) => Cell::Empty,
-        (Some(at), Ok(tz)) => text(
+        (Some(at), Some(tz)) => text(
             tz.from_utc_datetime(&at)
                 .format("%Y-%m-%d %H:%M")
                 .to_string(),
         ),
-        (Some(at), Err(_)) => text(at.format("%Y-%m-%d %H:%M").to_string()),
+        (Some(at), None) => text(at.format("%Y-%m-%d %H:%M").to_string()),
     }
 }
 
@@ -111,7 +112,7 @@ fn amount(minor: Option<i32>) -> Cell {
     minor.map_or(Cell::Empty, |m| Cell::Number(f64::from(m) / 100.0))
 }
 
-fn case_cells(case: &crate::db::models::Case, tz: &str) -> [Cell; 5] {
+fn case_cells(case: &crate::db::models::Case, tz: Option<chrono_tz::Tz>) -> [Cell; 5] {
     [
         local(tz, Some(case.created_at)),
         local(tz, case.acknowledged_at),
@@ -125,7 +126,7 @@ pub fn survey_cells(
     (s, case, location, touchpoint): &SurveyRow,
     still_working: Option<bool>,
 ) -> Vec<Cell> {
-    let tz = &location.time_zone;
+    let tz = location.time_zone.parse::<chrono_tz::Tz>().ok();
     let [received, acknowledged, resolved, to_ack, to_resolve] = case_cells(case, tz);
     vec![
         text(&case.reference),
@@ -153,8 +154,8 @@ pub fn survey_cells(
 }
 
 pub fn case_row_cells((case, location, touchpoint): &CaseRow) -> Vec<Cell> {
-    let [received, acknowledged, resolved, to_ack, to_resolve] =
-        case_cells(case, &location.time_zone);
+    let tz = location.time_zone.parse::<chrono_tz::Tz>().ok();
+    let [received, acknowledged, resolved, to_ack, to_resolve] = case_cells(case, tz);
     vec![
         text(&case.reference),
         text(&location.name),
