@@ -1,6 +1,6 @@
-//! The one worker that sends every email (alerts, escalations, and later replies and
-//! surveys) and fires due escalations. It wakes the moment a transaction enqueues mail,
-//! and polls once a second for retries and escalations that have come due.
+//! The one worker that sends every email (alerts, escalations, customer updates, surveys,
+//! account links), fires due escalations and queues due surveys. It wakes the moment a
+//! transaction enqueues mail, and polls once a second for what time has made due.
 //!
 //! Delivery: rows are claimed with a lease before sending, so several server processes on
 //! one PostgreSQL never send the same row; a worker that dies mid-send leaves its rows
@@ -66,7 +66,7 @@ impl OutboxWorker {
         let mut next_poll = tokio::time::Instant::now();
         loop {
             if tokio::time::Instant::now() >= next_poll {
-                self.escalate_due().await;
+                self.run_scheduled().await;
                 next_poll = tokio::time::Instant::now() + POLL_EVERY;
             }
             self.claim_and_send(&mut in_flight).await;
@@ -191,7 +191,8 @@ impl OutboxWorker {
         }
     }
 
-    async fn escalate_due(&self) {
+    /// What comes due with time rather than with a commit: escalations, surveys, reminders.
+    async fn run_scheduled(&self) {
         let (db, ctx) = (self.db.clone(), self.ctx.clone());
         let fired = tokio::task::spawn_blocking(move || {
             let surveys = crate::domain::surveys::send_due(&db, ctx.clock.now());
