@@ -68,10 +68,21 @@ async fn done(
 
 #[tokio::test]
 async fn the_recovery_path_from_alert_to_resolution_tells_the_customer_in_their_language() {
+    recovery_path(TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn the_recovery_path_works_on_postgresql_too() {
+    if let Some(db) = TestDb::postgres() {
+        recovery_path(db).await;
+    }
+}
+
+async fn recovery_path(db: TestDb) {
     let Some(sink) = SmtpSink::start() else {
         return;
     };
-    let (app, store) = spawn_demo(TestDb::sqlite(), &[("MEND_SMTP_URL", &sink.url())]).await;
+    let (app, store) = spawn_demo(db, &[("MEND_SMTP_URL", &sink.url())]).await;
     let code = &store.touchpoints[0].code;
     let location = app.location_of(code);
     let staff_id = app.add_user("staff", "till@shop.example", PASSWORD, &[&location]);

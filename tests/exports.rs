@@ -83,7 +83,18 @@ fn csv_rows(bytes: &[u8]) -> Vec<Vec<String>> {
 
 #[tokio::test]
 async fn survey_exports_match_the_database_in_every_format_for_the_stores_one_may_see() {
-    let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;
+    exports_match_the_database(TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn exports_match_the_database_on_postgresql_too() {
+    if let Some(db) = TestDb::postgres() {
+        exports_match_the_database(db).await;
+    }
+}
+
+async fn exports_match_the_database(db: TestDb) {
+    let (app, store) = spawn_demo(db, &[]).await;
     let code = &store.touchpoints[0].code;
     let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
     let ko = answered_case(

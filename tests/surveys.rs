@@ -111,10 +111,21 @@ fn survey_rows(app: &TestApp, reference: &str) -> Vec<mend_server::db::models::S
 
 #[tokio::test]
 async fn the_survey_comes_in_the_customers_language_and_an_unhappy_answer_reopens_the_case() {
+    unhappy_survey(TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn surveys_work_on_postgresql_too() {
+    if let Some(db) = TestDb::postgres() {
+        unhappy_survey(db).await;
+    }
+}
+
+async fn unhappy_survey(db: TestDb) {
     let Some(sink) = SmtpSink::start() else {
         return;
     };
-    let (app, store) = spawn_demo(TestDb::sqlite(), &[("MEND_SMTP_URL", &sink.url())]).await;
+    let (app, store) = spawn_demo(db, &[("MEND_SMTP_URL", &sink.url())]).await;
     let code = &store.touchpoints[0].code;
     let (reference, _) = complain(&app, code, "ko", "kim@customer.example").await;
     let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
