@@ -32,40 +32,6 @@ fn case_of(app: &TestApp, reference: &str) -> mend_server::db::models::Case {
         .unwrap()
 }
 
-/// Posts an action from the case page, with the page's CSRF token.
-async fn act(
-    app: &TestApp,
-    client: &reqwest::Client,
-    reference: &str,
-    action: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let page = app
-        .page(client, &format!("/manage/cases/{reference}"))
-        .await;
-    let csrf = csrf_in(&page);
-    let mut form = vec![("csrf", csrf.as_str())];
-    form.extend_from_slice(fields);
-    client
-        .post(app.url(&format!("/manage/cases/{reference}/{action}")))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn done(
-    app: &TestApp,
-    client: &reqwest::Client,
-    reference: &str,
-    action: &str,
-    fields: &[(&str, &str)],
-) {
-    let res = act(app, client, reference, action, fields).await;
-    let status = res.status();
-    assert_eq!(status, 303, "{action}: {}", res.text().await.unwrap());
-}
-
 #[tokio::test]
 async fn the_recovery_path_from_alert_to_resolution_tells_the_customer_in_their_language() {
     recovery_path(TestDb::sqlite()).await;
@@ -116,22 +82,22 @@ async fn recovery_path(db: TestDb) {
         "{inbox}"
     );
 
-    done(&app, &staff, &reference, "acknowledge", &[]).await;
-    done(&app, &staff, &reference, "assign", &[]).await;
+    app.case_action_done(&staff, &reference, "acknowledge", &[])
+        .await;
+    app.case_action_done(&staff, &reference, "assign", &[])
+        .await;
     assert_eq!(
         case_of(&app, &reference).assignee_id.as_deref(),
         Some(staff_id.as_str())
     );
-    done(
-        &app,
+    app.case_action_done(
         &staff,
         &reference,
         "note",
         &[("text", "Machine 2 runs cold.")],
     )
     .await;
-    done(
-        &app,
+    app.case_action_done(
         &staff,
         &reference,
         "update",
@@ -173,8 +139,7 @@ async fn recovery_path(db: TestDb) {
         "the email's link opens the status page"
     );
 
-    done(
-        &app,
+    app.case_action_done(
         &staff,
         &reference,
         "resolve",
@@ -234,8 +199,7 @@ async fn recovery_path(db: TestDb) {
     );
 
     // Reopened, it is back in the inbox and can be worked again.
-    done(
-        &app,
+    app.case_action_done(
         &staff,
         &reference,
         "reopen",
@@ -297,7 +261,9 @@ async fn mistakes_are_refused_with_the_reason_and_what_was_typed_is_kept() {
             "is not an amount like 12.50",
         ),
     ] {
-        let res = act(&app, &manager, &reference, "resolve", &fields).await;
+        let res = app
+            .case_action(&manager, &reference, "resolve", &fields)
+            .await;
         assert_eq!(res.status(), 400);
         let html = res.text().await.unwrap();
         assert!(html.contains(message), "{message} in {html}");
@@ -312,15 +278,19 @@ async fn mistakes_are_refused_with_the_reason_and_what_was_typed_is_kept() {
         case_of(&app, &reference).resolved_at.is_none(),
         "nothing was saved"
     );
-    let res = act(&app, &manager, &reference, "update", &[("text", "   ")]).await;
+    let res = app
+        .case_action(&manager, &reference, "update", &[("text", "   ")])
+        .await;
     assert_eq!(res.status(), 400);
-    let res = act(&app, &manager, &reference, "reopen", &[("text", "why not")]).await;
+    let res = app
+        .case_action(&manager, &reference, "reopen", &[("text", "why not")])
+        .await;
     assert!(res
         .text()
         .await
         .unwrap()
         .contains("This case is not resolved."));
-    let res = act(&app, &manager, &reference, "explode", &[]).await;
+    let res = app.case_action(&manager, &reference, "explode", &[]).await;
     assert_eq!(res.status(), 400);
 }
 
@@ -353,13 +323,13 @@ async fn a_merged_duplicate_is_resolved_with_its_case_and_every_reporter_is_told
         "another category is not a duplicate"
     );
 
-    done(&app, &manager, &first, "merge", &[("duplicate", &second)]).await;
+    app.case_action_done(&manager, &first, "merge", &[("duplicate", &second)])
+        .await;
     assert!(
         !app.page(&manager, "/manage/cases").await.contains(&second),
         "the duplicate leaves the inbox"
     );
-    done(
-        &app,
+    app.case_action_done(
         &manager,
         &first,
         "resolve",
@@ -457,14 +427,14 @@ async fn every_staff_route_wants_a_sign_in_the_right_store_the_right_role_and_a_
     // This store's staff cannot give the case to someone who does not work here.
     app.add_user("staff", "till@shop.example", PASSWORD, &[&location]);
     let till = app.sign_in("till@shop.example", PASSWORD).await;
-    let res = act(
-        &app,
-        &till,
-        &reference,
-        "assign",
-        &[("assignee", &user_id_of(&app, "else@shop.example"))],
-    )
-    .await;
+    let res = app
+        .case_action(
+            &till,
+            &reference,
+            "assign",
+            &[("assignee", &user_id_of(&app, "else@shop.example"))],
+        )
+        .await;
     assert_eq!(res.status(), 400);
     assert!(res
         .text()
@@ -526,7 +496,8 @@ async fn the_inbox_puts_unacknowledged_cases_first_then_the_oldest_and_marks_the
     )
     .await;
     let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
-    done(&app, &manager, &oldest, "acknowledge", &[]).await;
+    app.case_action_done(&manager, &oldest, "acknowledge", &[])
+        .await;
     app.advance(Duration::from_secs(20 * 60));
     let inbox = app.page(&manager, "/manage/cases").await;
     let at = |r: &str| inbox.find(r).unwrap_or_else(|| panic!("{r} in {inbox}"));
@@ -662,8 +633,7 @@ async fn managers_set_routing_and_root_causes_on_a_page_and_bad_addresses_change
         .page(&manager, &format!("/manage/cases/{reference}"))
         .await;
     assert!(case_page.contains("broken till") && !case_page.contains("\"equipment\""));
-    done(
-        &app,
+    app.case_action_done(
         &manager,
         &reference,
         "resolve",

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use mend_server::db::models::{new_id, now_utc, Touchpoint};
-use mend_testing::{csrf_in, input_value, spawn_demo, Post, TestApp, TestDb};
+use mend_testing::{input_value, spawn_demo, Post, TestApp, TestDb};
 
 /// A complaint without email, resolved, and its survey answered on the status page.
 async fn answered_case(
@@ -29,23 +29,15 @@ async fn answered_case(
         .next()
         .unwrap()
         .to_owned();
-    let case_page = app
-        .page(manager, &format!("/manage/cases/{reference}"))
+    let fields = [
+        ("resolution", "Fixed"),
+        ("root_cause", "cleaning"),
+        ("compensation_type", "refund"),
+        ("compensation_value", "12.50"),
+        ("compensation_currency", "EUR"),
+    ];
+    app.case_action_done(manager, &reference, "resolve", &fields)
         .await;
-    let res = manager
-        .post(app.url(&format!("/manage/cases/{reference}/resolve")))
-        .form(&[
-            ("csrf", csrf_in(&case_page).as_str()),
-            ("resolution", "Fixed"),
-            ("root_cause", "cleaning"),
-            ("compensation_type", "refund"),
-            ("compensation_value", "12.50"),
-            ("compensation_currency", "EUR"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
     let status_page = app.get(&status).await.text().await.unwrap();
     let start = status_page.find("/s/").unwrap();
     let survey = status_page[start..].split('"').next().unwrap().to_owned();

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use mend_server::db::queries::{cases, surveys};
 use mend_testing::smtp::{Received, SmtpSink};
-use mend_testing::{csrf_in, input_value, spawn_demo, Post, TestApp, TestDb};
+use mend_testing::{input_value, spawn_demo, Post, TestApp, TestDb};
 
 const WAIT: Duration = Duration::from_secs(20);
 const HOUR: Duration = Duration::from_secs(3600);
@@ -39,23 +39,15 @@ async fn complain(app: &TestApp, code: &str, lang: &str, email: &str) -> (String
 }
 
 async fn resolve(app: &TestApp, manager: &reqwest::Client, reference: &str) {
-    let page = app
-        .page(manager, &format!("/manage/cases/{reference}"))
+    let fields = [
+        ("resolution", "Refilled the soap."),
+        ("root_cause", "cleaning"),
+        ("compensation_type", "voucher"),
+        ("compensation_value", "5"),
+        ("compensation_currency", "EUR"),
+    ];
+    app.case_action_done(manager, reference, "resolve", &fields)
         .await;
-    let res = manager
-        .post(app.url(&format!("/manage/cases/{reference}/resolve")))
-        .form(&[
-            ("csrf", csrf_in(&page).as_str()),
-            ("resolution", "Refilled the soap."),
-            ("root_cause", "cleaning"),
-            ("compensation_type", "voucher"),
-            ("compensation_value", "5"),
-            ("compensation_currency", "EUR"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
 }
 
 fn to(sink: &SmtpSink, who: &str, kind_in_subject: &str) -> Vec<Received> {
@@ -408,13 +400,8 @@ async fn an_unsubscribed_customer_gets_no_more_mail() {
     // The survey due in an hour is not sent, nor updates on a new case.
     app.advance(HOUR + Duration::from_secs(60));
     let (second, _) = complain(&app, code, "en", "bo@customer.example").await;
-    let page = app.page(&manager, &format!("/manage/cases/{second}")).await;
-    manager
-        .post(app.url(&format!("/manage/cases/{second}/update")))
-        .form(&[("csrf", csrf_in(&page).as_str()), ("text", "On it")])
-        .send()
-        .await
-        .unwrap();
+    app.case_action_done(&manager, &second, "update", &[("text", "On it")])
+        .await;
     tokio::time::sleep(Duration::from_millis(2000)).await;
     let to_bo: Vec<_> = sink
         .messages()

@@ -316,6 +316,42 @@ impl TestApp {
         location.id
     }
 
+    /// Posts an action from a case page (`acknowledge`, `resolve`, ...) with the page's CSRF
+    /// token, as the page's form would.
+    pub async fn case_action(
+        &self,
+        client: &reqwest::Client,
+        reference: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let page = self
+            .page(client, &format!("/manage/cases/{reference}"))
+            .await;
+        let csrf = csrf_in(&page);
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        client
+            .post(self.url(&format!("/manage/cases/{reference}/{action}")))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// [`TestApp::case_action`], which must succeed (303 back to the case).
+    pub async fn case_action_done(
+        &self,
+        client: &reqwest::Client,
+        reference: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) {
+        let res = self.case_action(client, reference, action, fields).await;
+        let status = res.status();
+        assert_eq!(status, 303, "{action}: {}", res.text().await.unwrap());
+    }
+
     /// A client that keeps cookies and does not follow redirects, not signed in.
     pub fn browser(&self) -> reqwest::Client {
         reqwest::Client::builder()
