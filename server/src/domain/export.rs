@@ -112,26 +112,29 @@ fn amount(minor: Option<i32>) -> Cell {
     minor.map_or(Cell::Empty, |m| Cell::Number(f64::from(m) / 100.0))
 }
 
-fn case_cells(case: &crate::db::models::Case, tz: Option<chrono_tz::Tz>) -> [Cell; 5] {
+fn case_cells(
+    tz: Option<chrono_tz::Tz>,
+    received: NaiveDateTime,
+    acknowledged: Option<NaiveDateTime>,
+    resolved: Option<NaiveDateTime>,
+) -> [Cell; 5] {
     [
-        local(tz, Some(case.created_at)),
-        local(tz, case.acknowledged_at),
-        local(tz, case.resolved_at),
-        minutes(case.created_at, case.acknowledged_at),
-        minutes(case.created_at, case.resolved_at),
+        local(tz, Some(received)),
+        local(tz, acknowledged),
+        local(tz, resolved),
+        minutes(received, acknowledged),
+        minutes(received, resolved),
     ]
 }
 
-pub fn survey_cells(
-    (s, case, location, touchpoint): &SurveyRow,
-    still_working: Option<bool>,
-) -> Vec<Cell> {
-    let tz = location.time_zone.parse::<chrono_tz::Tz>().ok();
-    let [received, acknowledged, resolved, to_ack, to_resolve] = case_cells(case, tz);
+pub fn survey_cells(s: &SurveyRow, still_working: Option<bool>) -> Vec<Cell> {
+    let tz = s.time_zone.parse::<chrono_tz::Tz>().ok();
+    let [received, acknowledged, resolved, to_ack, to_resolve] =
+        case_cells(tz, s.received, s.acknowledged, s.resolved);
     vec![
-        text(&case.reference),
-        text(&location.name),
-        text(&touchpoint.label),
+        text(&s.reference),
+        text(&s.location),
+        text(&s.touchpoint),
         opt_text(s.category.as_deref()),
         text(&s.language),
         received,
@@ -153,26 +156,27 @@ pub fn survey_cells(
     ]
 }
 
-pub fn case_row_cells((case, location, touchpoint): &CaseRow) -> Vec<Cell> {
-    let tz = location.time_zone.parse::<chrono_tz::Tz>().ok();
-    let [received, acknowledged, resolved, to_ack, to_resolve] = case_cells(case, tz);
+pub fn case_row_cells(c: &CaseRow) -> Vec<Cell> {
+    let tz = c.time_zone.parse::<chrono_tz::Tz>().ok();
+    let [received, acknowledged, resolved, to_ack, to_resolve] =
+        case_cells(tz, c.received, c.acknowledged, c.resolved);
     vec![
-        text(&case.reference),
-        text(&location.name),
-        text(&touchpoint.label),
-        text(&case.category),
-        text(&case.language),
-        text(&case.status),
+        text(&c.reference),
+        text(&c.location),
+        text(&c.touchpoint),
+        text(&c.category),
+        text(&c.language),
+        text(&c.status),
         received,
         acknowledged,
         resolved,
         to_ack,
         to_resolve,
-        opt_text(case.root_cause.as_deref()),
-        opt_text(case.compensation_type.as_deref()),
-        amount(case.compensation_minor),
-        opt_text(case.compensation_currency.as_deref()),
-        text(&case.body),
+        opt_text(c.root_cause.as_deref()),
+        opt_text(c.compensation_type.as_deref()),
+        amount(c.compensation_minor),
+        opt_text(c.compensation_currency.as_deref()),
+        text(&c.body),
     ]
 }
 
@@ -188,25 +192,21 @@ pub fn page(
         Dataset::Surveys => {
             let (rows, follow) = db.read(|c| {
                 let rows = exports::survey_page(c, scope, f, after, PAGE)?;
-                let ids: Vec<String> = rows.iter().map(|r| r.1.id.clone()).collect();
+                let ids: Vec<String> = rows.iter().map(|r| r.case_id.clone()).collect();
                 Ok((rows, exports::follow_ups(c, &ids)?))
             })?;
-            let last = rows.last().map(|r| r.0.id.clone());
+            let last = rows.last().map(|r| r.id.clone());
+            let follow: std::collections::HashMap<String, Option<bool>> =
+                follow.into_iter().collect();
             let cells = rows
                 .iter()
-                .map(|r| {
-                    let still = follow
-                        .iter()
-                        .find(|(id, _)| *id == r.1.id)
-                        .and_then(|(_, w)| *w);
-                    survey_cells(r, still)
-                })
+                .map(|r| survey_cells(r, follow.get(&r.case_id).copied().flatten()))
                 .collect();
             Ok((cells, last))
         }
         Dataset::Cases => {
             let rows = db.read(|c| exports::case_page(c, scope, f, after, PAGE))?;
-            let last = rows.last().map(|r| r.0.id.clone());
+            let last = rows.last().map(|r| r.id.clone());
             Ok((rows.iter().map(case_row_cells).collect(), last))
         }
     }

@@ -4,7 +4,6 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::models::{Case, Location, Survey, Touchpoint};
 use crate::db::schema::{cases, locations, surveys, touchpoints, user_locations};
 use crate::db::DbConnection;
 
@@ -25,8 +24,51 @@ pub struct Scope {
     pub is_admin: bool,
 }
 
-pub type SurveyRow = (Survey, Case, Location, Touchpoint);
-pub type CaseRow = (Case, Location, Touchpoint);
+/// An answered survey with what the export shows of its case: only these columns are
+/// read (whole rows were most of the export's time).
+#[derive(Debug, Clone, Queryable)]
+pub struct SurveyRow {
+    pub id: String,
+    pub case_id: String,
+    pub category: Option<String>,
+    pub language: String,
+    pub root_cause: Option<String>,
+    pub compensation_type: Option<String>,
+    pub compensation_minor: Option<i32>,
+    pub compensation_currency: Option<String>,
+    pub answered_at: Option<NaiveDateTime>,
+    pub csat: Option<i32>,
+    pub fixed: Option<String>,
+    pub return_likelihood: Option<i32>,
+    pub comment: Option<String>,
+    pub reference: String,
+    pub received: NaiveDateTime,
+    pub acknowledged: Option<NaiveDateTime>,
+    pub resolved: Option<NaiveDateTime>,
+    pub location: String,
+    pub time_zone: String,
+    pub touchpoint: String,
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct CaseRow {
+    pub id: String,
+    pub reference: String,
+    pub category: String,
+    pub language: String,
+    pub status: String,
+    pub received: NaiveDateTime,
+    pub acknowledged: Option<NaiveDateTime>,
+    pub resolved: Option<NaiveDateTime>,
+    pub root_cause: Option<String>,
+    pub compensation_type: Option<String>,
+    pub compensation_minor: Option<i32>,
+    pub compensation_currency: Option<String>,
+    pub body: String,
+    pub location: String,
+    pub time_zone: String,
+    pub touchpoint: String,
+}
 
 /// Answered satisfaction surveys after `after` (an id), by id.
 pub fn survey_page(
@@ -69,10 +111,26 @@ pub fn survey_page(
     q.order(surveys::id.asc())
         .limit(limit)
         .select((
-            Survey::as_select(),
-            Case::as_select(),
-            Location::as_select(),
-            Touchpoint::as_select(),
+            surveys::id,
+            cases::id,
+            surveys::category,
+            surveys::language,
+            surveys::root_cause,
+            surveys::compensation_type,
+            surveys::compensation_minor,
+            surveys::compensation_currency,
+            surveys::answered_at,
+            surveys::csat,
+            surveys::fixed,
+            surveys::return_likelihood,
+            surveys::comment,
+            cases::reference,
+            cases::created_at,
+            cases::acknowledged_at,
+            cases::resolved_at,
+            locations::name,
+            locations::time_zone,
+            touchpoints::label,
         ))
         .load(conn)
 }
@@ -113,9 +171,22 @@ pub fn case_page(
     q.order(cases::id.asc())
         .limit(limit)
         .select((
-            Case::as_select(),
-            Location::as_select(),
-            Touchpoint::as_select(),
+            cases::id,
+            cases::reference,
+            cases::category,
+            cases::language,
+            cases::status,
+            cases::created_at,
+            cases::acknowledged_at,
+            cases::resolved_at,
+            cases::root_cause,
+            cases::compensation_type,
+            cases::compensation_minor,
+            cases::compensation_currency,
+            cases::body,
+            locations::name,
+            locations::time_zone,
+            touchpoints::label,
         ))
         .load(conn)
 }
