@@ -505,6 +505,37 @@ fn concurrent_complaints_are_all_stored_once(t: &TestDb) {
     }
 }
 
+/// A new case at `tp`, with nothing but what every case has.
+fn new_case(loc: &Location, tp: &Touchpoint, reference: &str, created_at: NaiveDateTime) -> Case {
+    Case {
+        id: new_id(),
+        reference: reference.into(),
+        location_id: loc.id.clone(),
+        touchpoint_id: tp.id.clone(),
+        category: "other".into(),
+        body: "x".into(),
+        contact_email: None,
+        contact_consent: false,
+        language: "en".into(),
+        status: "new".into(),
+        created_at,
+        acknowledged_at: None,
+        resolved_at: None,
+        status_token_hash: None,
+        render_nonce: None,
+        photo_path: None,
+        photo_thumb_path: None,
+        assignee_id: None,
+        resolution: None,
+        root_cause: None,
+        compensation_type: None,
+        compensation_minor: None,
+        compensation_currency: None,
+        merged_into: None,
+        device_hash: None,
+    }
+}
+
 fn outbox_message(key: &str) -> OutboxMessage {
     let now = now_utc();
     OutboxMessage {
@@ -624,33 +655,7 @@ fn an_escalation_fires_once_and_cancelling_leaves_fired_ones_alone(t: &TestDb) {
     let loc = location("Chain");
     let tp = touchpoint(&loc.id, "Door");
     let now = now_utc();
-    let case = Case {
-        id: new_id(),
-        reference: "AAA-BBB".into(),
-        location_id: loc.id.clone(),
-        touchpoint_id: tp.id.clone(),
-        category: "other".into(),
-        body: "x".into(),
-        contact_email: None,
-        contact_consent: false,
-        language: "en".into(),
-        status: "new".into(),
-        created_at: now,
-        acknowledged_at: None,
-        resolved_at: None,
-        status_token_hash: None,
-        render_nonce: None,
-        photo_path: None,
-        photo_thumb_path: None,
-        assignee_id: None,
-        resolution: None,
-        root_cause: None,
-        compensation_type: None,
-        compensation_minor: None,
-        compensation_currency: None,
-        merged_into: None,
-        device_hash: None,
-    };
+    let case = new_case(&loc, &tp, "AAA-BBB", now);
     let level = |level: i32| Escalation {
         case_id: case.id.clone(),
         level,
@@ -702,31 +707,8 @@ fn cases_are_visible_only_to_their_locations_people(t: &TestDb) {
     let case = |loc: &Location, tp: &Touchpoint, reference: &str, minutes_ago: i64, acked: bool| {
         let created = now_utc() - chrono::Duration::minutes(minutes_ago);
         Case {
-            id: new_id(),
-            reference: reference.into(),
-            location_id: loc.id.clone(),
-            touchpoint_id: tp.id.clone(),
-            category: "other".into(),
-            body: "x".into(),
-            contact_email: None,
-            contact_consent: false,
-            language: "en".into(),
-            status: "new".into(),
-            created_at: created,
             acknowledged_at: acked.then_some(created),
-            resolved_at: None,
-            status_token_hash: None,
-            render_nonce: None,
-            photo_path: None,
-            photo_thumb_path: None,
-            assignee_id: None,
-            resolution: None,
-            root_cause: None,
-            compensation_type: None,
-            compensation_minor: None,
-            compensation_currency: None,
-            merged_into: None,
-            device_hash: None,
+            ..new_case(loc, tp, reference, created)
         }
     };
     insert(&db, |c| {
