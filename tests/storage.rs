@@ -507,33 +507,7 @@ fn concurrent_complaints_are_all_stored_once(t: &TestDb) {
 
 /// A new case at `tp`, with nothing but what every case has.
 fn new_case(loc: &Location, tp: &Touchpoint, reference: &str, created_at: NaiveDateTime) -> Case {
-    Case {
-        id: new_id(),
-        reference: reference.into(),
-        location_id: loc.id.clone(),
-        touchpoint_id: tp.id.clone(),
-        category: "other".into(),
-        body: "x".into(),
-        contact_email: None,
-        contact_consent: false,
-        language: "en".into(),
-        status: "new".into(),
-        created_at,
-        acknowledged_at: None,
-        resolved_at: None,
-        status_token_hash: None,
-        render_nonce: None,
-        photo_path: None,
-        photo_thumb_path: None,
-        assignee_id: None,
-        resolution: None,
-        root_cause: None,
-        compensation_type: None,
-        compensation_minor: None,
-        compensation_currency: None,
-        merged_into: None,
-        device_hash: None,
-    }
+    mend_testing::plain_case(&loc.id, &tp.id, reference, created_at)
 }
 
 fn outbox_message(key: &str) -> OutboxMessage {

@@ -33,7 +33,16 @@ pub enum Command {
     Migrate,
     /// Create the demo store, touchpoints and manager (idempotent) and print
     /// `touchpoint <CODE> <URL>` and `login <EMAIL> <PASSWORD>` lines.
-    SeedDemo,
+    SeedDemo {
+        /// Also give demo stores this many days of synthetic history (complaints,
+        /// resolutions, survey answers, scans) for the dashboard; stores that already have
+        /// theirs are left alone.
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=3660))]
+        history: Option<u32>,
+        /// How many stores get history.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=200))]
+        stores: u32,
+    },
     /// Run only the outbox worker (emails and escalations), without serving HTTP. Any
     /// number may share one PostgreSQL with the servers; each message is sent once.
     Worker,
@@ -136,14 +145,17 @@ pub fn run(cli: Cli) -> ExitCode {
             }
             Err(e) => fail(EXIT_CONFIG, &e),
         },
-        Command::SeedDemo => {
+        Command::SeedDemo { history, stores } => {
             let db = match open_database(&settings) {
                 Ok(db) => db,
                 Err(e) => return fail(EXIT_CONFIG, &e),
             };
-            match seed_and_print(&settings, &db, &settings.public_base_url()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(1, &e),
+            if let Err(e) = seed_and_print(&settings, &db, &settings.public_base_url()) {
+                return fail(1, &e);
+            }
+            match history.map(|days| seed_history_with_progress(&db, days, stores)) {
+                Some(Err(e)) => fail(1, &e),
+                _ => ExitCode::SUCCESS,
             }
         }
         Command::Serve => serve(settings, cli.demo),
@@ -332,6 +344,47 @@ fn seed_and_print(settings: &Settings, db: &crate::db::Db, base_url: &str) -> an
     let password = demo_password(&settings.data_dir)?;
     let store = seed_demo(db, base_url, &password)?;
     print_demo(&store, &password);
+    Ok(())
+}
+
+/// History for the demo stores, with a progress bar on a terminal (indicatif: the
+/// progress bar crate Rust command lines use; it hides itself when stderr is not a tty).
+fn seed_history_with_progress(db: &crate::db::Db, days: u32, stores: u32) -> anyhow::Result<()> {
+    use crate::domain::demo_history::{seed_history, HistoryPlan};
+    let bar = indicatif::ProgressBar::new(u64::from(days) * u64::from(stores));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:40}] {pos}/{len} store-days, {eta} left",
+        )?
+        .progress_chars("=> "),
+    );
+    bar.set_message("history");
+    let plan = HistoryPlan {
+        days,
+        stores,
+        seed: 2026,
+    };
+    let now = crate::db::models::now_utc();
+    let report = seed_history(
+        db,
+        plan,
+        now,
+        crate::domain::demo::MANAGER_EMAIL,
+        &mut |done, _| bar.set_position(done),
+    )?;
+    bar.finish_and_clear();
+    let mut out = std::io::stdout().lock();
+    for name in &report.already_there {
+        let _ = writeln!(out, "history already there: {name}");
+    }
+    let _ = writeln!(
+        out,
+        "history {} stores, {} complaints, {} survey answers, {days} days",
+        report.stores.len(),
+        report.cases,
+        report.answers
+    );
+    let _ = out.flush();
     Ok(())
 }
 

@@ -137,6 +137,43 @@ fn seed_demo_prints_the_contract_lines_and_the_same_ones_when_run_again() {
 }
 
 #[test]
+fn seed_demo_history_fills_stores_once_and_refuses_a_nonsense_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = mend(&dir).arg("seed-demo").args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, first, err) = run(&["--history", "60", "--stores", "2"]);
+    assert_eq!(code, Some(0), "{err}");
+    let summary = first.lines().find(|l| l.starts_with("history ")).unwrap();
+    let words: Vec<&str> = summary.split(' ').collect();
+    assert_eq!(words[1..3], ["2", "stores,"], "{summary}");
+    let complaints: u32 = words[3].parse().unwrap();
+    assert!(complaints > 60, "about 3 a day per store: {summary}");
+    assert!(first.lines().any(|l| l.starts_with("login ")), "{first}");
+
+    let (code, again, _) = run(&["--history", "60", "--stores", "3"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        again.contains("history already there: Demo Kraków\n"),
+        "{again}"
+    );
+    assert!(
+        again.contains("history already there: Demo Seoul\n"),
+        "{again}"
+    );
+    assert!(again.contains("history 1 stores,"), "{again}");
+
+    let (code, _, err) = run(&["--history", "0"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--history"), "{err}");
+}
+
+#[test]
 fn seed_demo_uses_the_password_it_is_given() {
     let dir = tempfile::tempdir().unwrap();
     let out = mend(&dir)

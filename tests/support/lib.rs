@@ -838,3 +838,40 @@ pub fn png_bomb(side: u32, rows: u32) -> Vec<u8> {
     }
     bomb
 }
+
+/// A new case, with nothing but what every case has: category "other", English, status
+/// "new"; tests fill in the rest with struct update syntax.
+pub fn plain_case(
+    location_id: &str,
+    touchpoint_id: &str,
+    reference: &str,
+    created_at: chrono::NaiveDateTime,
+) -> mend_server::db::models::Case {
+    mend_server::db::models::Case {
+        id: mend_server::db::models::new_id(),
+        reference: reference.into(),
+        location_id: location_id.into(),
+        touchpoint_id: touchpoint_id.into(),
+        category: "other".into(),
+        body: "x".into(),
+        contact_email: None,
+        contact_consent: false,
+        language: "en".into(),
+        status: "new".into(),
+        created_at,
+        acknowledged_at: None,
+        resolved_at: None,
+        status_token_hash: None,
+        render_nonce: None,
+        photo_path: None,
+        photo_thumb_path: None,
+        assignee_id: None,
+        resolution: None,
+        root_cause: None,
+        compensation_type: None,
+        compensation_minor: None,
+        compensation_currency: None,
+        merged_into: None,
+        device_hash: None,
+    }
+}

@@ -298,6 +298,21 @@ pub enum Answered {
     Already,
 }
 
+/// The survey carrying a copy of what its case was when answered (store, spot, category,
+/// root cause, compensation), so exports and the dashboard need not join the case.
+pub fn with_case_as_answered(survey: Survey, case: &Case) -> Survey {
+    Survey {
+        location_id: Some(case.location_id.clone()),
+        touchpoint_id: Some(case.touchpoint_id.clone()),
+        category: Some(case.category.clone()),
+        root_cause: case.root_cause.clone(),
+        compensation_type: case.compensation_type.clone(),
+        compensation_minor: case.compensation_minor,
+        compensation_currency: case.compensation_currency.clone(),
+        ..survey
+    }
+}
+
 /// Stores the answer with the case as it stands, and acts on an unhappy one: the case is
 /// reopened (or flagged) and its assignee and managers are told. One transaction.
 pub fn answer(
@@ -309,17 +324,13 @@ pub fn answer(
     let Some(case) = cases::find(c, &survey.case_id)? else {
         return Ok(Answered::Already);
     };
-    let mut stored = Survey {
-        answered_at: Some(now),
-        location_id: Some(case.location_id.clone()),
-        touchpoint_id: Some(case.touchpoint_id.clone()),
-        category: Some(case.category.clone()),
-        root_cause: case.root_cause.clone(),
-        compensation_type: case.compensation_type.clone(),
-        compensation_minor: case.compensation_minor,
-        compensation_currency: case.compensation_currency.clone(),
-        ..survey.clone()
-    };
+    let mut stored = with_case_as_answered(
+        Survey {
+            answered_at: Some(now),
+            ..survey.clone()
+        },
+        &case,
+    );
     match answer {
         Answer::Satisfaction {
             csat,

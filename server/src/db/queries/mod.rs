@@ -5,6 +5,7 @@ pub mod cases;
 pub mod escalations;
 pub mod exports;
 pub mod health;
+pub mod insight;
 pub mod locations;
 pub mod outbox;
 pub mod routing;

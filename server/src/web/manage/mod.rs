@@ -1,6 +1,7 @@
 //! Pages for managers and staff: everything under `/manage/`, behind sign-in.
 
 mod cases;
+mod dashboard;
 mod export;
 mod locations;
 mod login;
@@ -55,6 +56,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/manage/users", web::get().to(people::list))
         .route("/manage/users/invite", web::post().to(people::invite))
         .route("/manage/export/{file}", web::get().to(export::download))
+        .route("/manage/dashboard", web::get().to(dashboard::show))
         .route("/manage/cases", web::get().to(cases::inbox))
         .route("/manage/cases/{reference}", web::get().to(cases::show))
         .route(

@@ -1,0 +1,263 @@
+//! `GET /manage/dashboard?from=&to=&location=`: the managers' view of a period, for one
+//! of their locations or all of them. Numbers come from [`crate::domain::dashboard`];
+//! this module only formats them and draws the charts.
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::db::queries::exports::Scope;
+use crate::db::queries::insight::{locations_in_scope, LocationInfo};
+use crate::domain::case_workflow::format_amount;
+use crate::domain::charts::{self, ChartError};
+use crate::domain::dashboard::{build, Dashboard, Period};
+use crate::domain::insight::{Figures, ParetoBar};
+use crate::domain::role::Role;
+use crate::web::session::SignedIn;
+use crate::web::{render, AppError, AppState};
+
+#[derive(Deserialize)]
+pub struct DashboardQuery {
+    from: Option<String>,
+    to: Option<String>,
+    location: Option<String>,
+}
+
+/// A headline figure as shown: a label and a formatted value ("-" when there is none).
+pub struct Shown {
+    pub label: &'static str,
+    pub value: String,
+}
+
+pub struct LocationLine {
+    pub id: String,
+    pub name: String,
+    pub figures: Vec<Shown>,
+}
+
+#[derive(Template)]
+#[template(path = "manage/dashboard.html")]
+struct DashboardPage {
+    lang: &'static str,
+    from: String,
+    to: String,
+    choices: Vec<(String, String, bool)>,
+    title: String,
+    figures: Vec<Shown>,
+    by_location: Vec<LocationLine>,
+    /// (location, touchpoint, scans, complaints, per 100 scans)
+    touchpoints: Vec<(String, String, i64, usize, String)>,
+    heatmap: String,
+    busiest: Vec<String>,
+    categories: String,
+    category_rows: Vec<(String, usize, String)>,
+    root_causes: String,
+    root_cause_rows: Vec<(String, usize, String)>,
+    control: String,
+    control_line: String,
+    out_of_control: Vec<(String, u32)>,
+    trend: String,
+    has_trend: bool,
+    export_query: String,
+}
+
+fn one(v: Option<f64>, unit: &str) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}{unit}"))
+}
+
+pub fn shown(f: &Figures) -> Vec<Shown> {
+    let money = if f.compensation.is_empty() {
+        "-".to_owned()
+    } else {
+        f.compensation
+            .iter()
+            .map(|(cur, minor)| format_amount(i32::try_from(*minor).unwrap_or(i32::MAX), cur))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    vec![
+        Shown {
+            label: "Complaints",
+            value: f.complaints.to_string(),
+        },
+        Shown {
+            label: "Median minutes to acknowledge",
+            value: one(f.median_minutes_to_acknowledge, ""),
+        },
+        Shown {
+            label: "Median minutes to resolve",
+            value: one(f.median_minutes_to_resolve, ""),
+        },
+        Shown {
+            label: "Acknowledged within SLA",
+            value: one(f.acknowledged_within_sla_pct, "%"),
+        },
+        Shown {
+            label: "Recovery CSAT (4-5 of 5)",
+            value: one(f.csat_pct, "%"),
+        },
+        Shown {
+            label: "Mean rating",
+            value: f
+                .csat_mean
+                .map_or_else(|| "-".to_owned(), |m| format!("{m:.2} of 5")),
+        },
+        Shown {
+            label: "Survey answers",
+            value: f.answers.to_string(),
+        },
+        Shown {
+            label: "Fixed, say customers",
+            value: one(f.fixed_pct, "%"),
+        },
+        Shown {
+            label: "Repeat complainants",
+            value: one(f.repeat_pct, "%"),
+        },
+        Shown {
+            label: "Compensation given",
+            value: money,
+        },
+    ]
+}
+
+fn rows(bars: &[ParetoBar]) -> Vec<(String, usize, String)> {
+    bars.iter()
+        .map(|b| {
+            (
+                b.label.clone(),
+                b.count,
+                format!("{:.1}%", b.cumulative_pct),
+            )
+        })
+        .collect()
+}
+
+fn busiest(d: &Dashboard) -> Vec<String> {
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let mut cells: Vec<(u32, usize, usize)> = d
+        .heatmap
+        .iter()
+        .enumerate()
+        .flat_map(|(day, hours)| {
+            hours
+                .iter()
+                .enumerate()
+                .map(move |(hour, n)| (*n, day, hour))
+        })
+        .filter(|c| c.0 > 0)
+        .collect();
+    cells.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    cells
+        .into_iter()
+        .take(3)
+        .map(|(n, day, hour)| format!("{} {hour:02}:00-{:02}:00: {n}", DAYS[day], hour + 1))
+        .collect()
+}
+
+fn chart_failed(e: ChartError) -> AppError {
+    AppError::Internal(e.into())
+}
+
+fn query_string(from: &str, to: &str, location: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("from", from)
+        .append_pair("to", to)
+        .append_pair("location", location)
+        .finish()
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    who: SignedIn,
+    query: web::Query<DashboardQuery>,
+) -> Result<HttpResponse, AppError> {
+    if who.role == Role::Staff {
+        return Err(AppError::Forbidden);
+    }
+    let now = state.clock.now();
+    let period = Period::parse(query.from.as_deref(), query.to.as_deref(), now.date())
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let location = query
+        .location
+        .clone()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty());
+    let scope = Scope {
+        user_id: who.user.id.clone(),
+        is_admin: who.role == Role::Admin,
+    };
+    let db = state.db.clone();
+    let wanted = location.clone();
+    let (dashboard, all) = web::block(move || -> Result<_, crate::db::DbError> {
+        let d = build(&db, &scope, wanted.as_deref(), period, now)?;
+        let all: Vec<LocationInfo> = db.read(|c| locations_in_scope(c, &scope, None))?;
+        Ok((d, all))
+    })
+    .await??;
+    let d = dashboard.ok_or(AppError::NotFound)?;
+    let (from, to) = (period.from.to_string(), period.to.to_string());
+    let location = location.unwrap_or_default();
+    let title = match &d.location {
+        Some(l) => l.name.clone(),
+        None => "All your locations".to_owned(),
+    };
+    let c = &d.control;
+    render::html(&DashboardPage {
+        lang: "en",
+        choices: all
+            .into_iter()
+            .map(|l| {
+                let chosen = l.id == location;
+                (l.id, l.name, chosen)
+            })
+            .collect(),
+        title,
+        figures: shown(&d.figures),
+        by_location: d
+            .by_location
+            .iter()
+            .map(|l| LocationLine {
+                id: l.id.clone(),
+                name: l.name.clone(),
+                figures: shown(&l.figures),
+            })
+            .collect(),
+        touchpoints: d
+            .touchpoints
+            .iter()
+            .map(|t| {
+                (
+                    t.location.clone(),
+                    t.label.clone(),
+                    t.line.scans,
+                    t.line.complaints,
+                    one(t.line.per_hundred_scans, ""),
+                )
+            })
+            .collect(),
+        heatmap: charts::heatmap_svg(&d.heatmap).map_err(chart_failed)?,
+        busiest: busiest(&d),
+        categories: charts::pareto_svg("Complaints by category", &d.categories)
+            .map_err(chart_failed)?,
+        category_rows: rows(&d.categories),
+        root_causes: charts::pareto_svg("Root causes of resolved complaints", &d.root_causes)
+            .map_err(chart_failed)?,
+        root_cause_rows: rows(&d.root_causes),
+        control: charts::control_chart_svg(c).map_err(chart_failed)?,
+        control_line: format!(
+            "Mean {:.2} a day; limits {:.2} to {:.2} (3 sigma).",
+            c.centre, c.lower, c.upper
+        ),
+        out_of_control: c
+            .out_of_control
+            .iter()
+            .map(|(day, n)| (day.format("%a %Y-%m-%d").to_string(), *n))
+            .collect(),
+        has_trend: !d.trend.is_empty(),
+        trend: charts::trend_svg(&d.trend).map_err(chart_failed)?,
+        export_query: query_string(&from, &to, &location),
+        from,
+        to,
+    })
+}
