@@ -126,6 +126,10 @@ pub enum AlertsAction {
         /// What an unhappy survey answer does: reopen or flag.
         #[arg(long)]
         unhappy: Option<String>,
+        /// The weekly email to the location's managers (key figures and out-of-control
+        /// days of the week before, on Monday morning): on or off.
+        #[arg(long)]
+        weekly_digest: Option<String>,
     },
 }
 
@@ -187,6 +191,7 @@ fn alerts(settings: &Settings, action: AlertsAction) -> ExitCode {
             survey_delay_minutes,
             follow_up_days,
             unhappy,
+            weekly_digest,
         } => alert_settings::apply(
             &db,
             &location,
@@ -203,6 +208,7 @@ fn alerts(settings: &Settings, action: AlertsAction) -> ExitCode {
                 survey_delay_minutes,
                 follow_up_days,
                 unhappy,
+                weekly_digest,
             },
         ),
     };

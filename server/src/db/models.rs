@@ -178,6 +178,8 @@ pub struct LocationAlerting {
     pub follow_up_days: i32,
     /// An unhappy survey answer reopens the case (else it only flags it).
     pub unhappy_reopens: bool,
+    /// Its managers get a weekly email with the key figures.
+    pub weekly_digest: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

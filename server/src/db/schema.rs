@@ -19,6 +19,7 @@ diesel::table! {
         survey_delay_minutes -> Integer,
         follow_up_days -> Integer,
         unhappy_reopens -> Bool,
+        weekly_digest -> Bool,
     }
 }
 

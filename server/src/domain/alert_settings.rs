@@ -29,6 +29,8 @@ pub struct AlertSettingsChange {
     pub follow_up_days: Option<u32>,
     /// "reopen" or "flag": what an unhappy survey answer does.
     pub unhappy: Option<String>,
+    /// "on" or "off": the managers' weekly email.
+    pub weekly_digest: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +106,11 @@ impl std::fmt::Display for AlertSettings {
             } else {
                 "flags the case"
             }
+        )?;
+        write!(
+            f,
+            "\nweekly email to managers: {}",
+            if a.weekly_digest { "on" } else { "off" }
         )
     }
 }
@@ -215,6 +222,16 @@ pub fn apply(
             )))
         }
     };
+    let weekly_digest = match change.weekly_digest.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("on") => Some(true),
+        Some("off") => Some(false),
+        Some(other) => {
+            return Err(invalid(format!(
+                "\"{other}\": the weekly email is \"on\" or \"off\""
+            )))
+        }
+    };
 
     db.write(|c| -> Result<(), AlertSettingsError> {
         let location = locations::find_by_name(c, location_name)?
@@ -262,6 +279,9 @@ pub fn apply(
         }
         if let Some(r) = unhappy_reopens {
             alerting.unhappy_reopens = r;
+        }
+        if let Some(w) = weekly_digest {
+            alerting.weekly_digest = w;
         }
         routing::set_alerting(c, &alerting)?;
         Ok(())

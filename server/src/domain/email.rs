@@ -50,6 +50,12 @@ pub enum MailPayload {
         mail: crate::domain::case_workflow::CustomerMailKind,
         lang: String,
     },
+    /// A location's weekly figures for one of its managers; `week` is its Monday.
+    DigestMail {
+        location_id: String,
+        week: String,
+        lang: String,
+    },
 }
 
 /// An image the HTML part shows as `cid:{cid}`.

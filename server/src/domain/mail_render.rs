@@ -68,6 +68,17 @@ pub fn render_payload(
                 .compose(ctx, &mail, Language::or_default(&lang))
                 .map_err(|e| RenderError::Permanent(e.to_string()))
         }
+        MailPayload::DigestMail {
+            location_id,
+            week,
+            lang,
+        } => {
+            let week = chrono::NaiveDate::parse_from_str(&week, "%Y-%m-%d")
+                .map_err(|e| RenderError::Permanent(format!("digest week \"{week}\": {e}")))?;
+            crate::domain::digest::compose(db, ctx, &location_id, week, Language::or_default(&lang))
+                .map_err(|e| RenderError::Transient(e.to_string()))?
+                .ok_or_else(|| RenderError::Permanent(format!("location {location_id} is gone")))
+        }
     }
 }
 

@@ -14,6 +14,7 @@ pub mod customer_mail;
 pub mod dashboard;
 pub mod demo;
 pub mod demo_history;
+pub mod digest;
 pub mod email;
 pub mod escalation;
 pub mod export;

@@ -64,9 +64,11 @@ impl OutboxWorker {
         }
         let mut in_flight: JoinSet<Delivery> = JoinSet::new();
         let mut next_poll = tokio::time::Instant::now();
+        let mut digests_checked = None;
         loop {
             if tokio::time::Instant::now() >= next_poll {
                 self.run_scheduled().await;
+                self.queue_weekly_digests(&mut digests_checked).await;
                 next_poll = tokio::time::Instant::now() + POLL_EVERY;
             }
             self.claim_and_send(&mut in_flight).await;
@@ -207,6 +209,30 @@ impl OutboxWorker {
             Ok(Ok(n)) => tracing::info!(queued = n, "escalations and surveys queued"),
             Ok(Err(e)) => tracing::warn!(error = %e, "escalations not checked; will retry"),
             Err(e) => tracing::error!(error = %e, "escalation task failed"),
+        }
+    }
+}
+
+impl OutboxWorker {
+    /// Weekly emails to managers, checked once a minute (of the worker's clock).
+    async fn queue_weekly_digests(&self, checked: &mut Option<i64>) {
+        let now = self.ctx.clock.now();
+        let minute = now.and_utc().timestamp() / 60;
+        if *checked == Some(minute) {
+            return;
+        }
+        *checked = Some(minute);
+        let db = self.db.clone();
+        let queued =
+            tokio::task::spawn_blocking(move || crate::domain::digest::enqueue_due(&db, now)).await;
+        match queued {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => {
+                tracing::info!(queued = n, "weekly emails queued");
+                self.waker.wake();
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "weekly emails not queued yet; will retry"),
+            Err(e) => tracing::error!(error = %e, "weekly email task failed"),
         }
     }
 }

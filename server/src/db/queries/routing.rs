@@ -57,6 +57,7 @@ pub fn set_alerting(conn: &mut DbConnection, a: &LocationAlerting) -> QueryResul
             locations::survey_delay_minutes.eq(a.survey_delay_minutes),
             locations::follow_up_days.eq(a.follow_up_days),
             locations::unhappy_reopens.eq(a.unhappy_reopens),
+            locations::weekly_digest.eq(a.weekly_digest),
         ))
         .execute(conn)
         .map(|_| ())

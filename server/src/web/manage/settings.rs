@@ -43,6 +43,9 @@ pub struct SettingsForm {
     follow_up_days: String,
     #[serde(default)]
     unhappy: String,
+    /// A checkbox: present ("on") when ticked.
+    #[serde(default)]
+    weekly_digest: String,
 }
 
 #[derive(Deserialize)]
@@ -86,6 +89,7 @@ pub async fn form(
             survey_delay_minutes: a.survey_delay_minutes.to_string(),
             follow_up_days: a.follow_up_days.to_string(),
             unhappy: if a.unhappy_reopens { "reopen" } else { "flag" }.into(),
+            weekly_digest: if a.weekly_digest { "on" } else { "" }.into(),
         },
         error: None,
         saved: query.saved.is_some(),
@@ -129,6 +133,14 @@ pub async fn save(
         survey_delay_minutes: None,
         follow_up_days: None,
         unhappy: Some(form.unhappy.clone()),
+        weekly_digest: Some(
+            if form.weekly_digest == "on" {
+                "on"
+            } else {
+                "off"
+            }
+            .into(),
+        ),
     };
     let (delay, follow_up) = (
         form.survey_delay_minutes.clone(),
