@@ -12,9 +12,9 @@ use crate::db::queries::users;
 use crate::db::schema::locations;
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::alerts::AlertContext;
-use crate::domain::case_workflow::format_amount;
 use crate::domain::dashboard::{build, Period};
 use crate::domain::email::{enqueue, one_line, Enqueue, MailPayload, OutgoingEmail};
+use crate::domain::insight::one_decimal;
 use crate::domain::language::Language;
 
 /// Store-local hour on Monday from which last week's email goes out.
@@ -112,10 +112,6 @@ struct Html<'a> {
     m: &'a DigestView,
 }
 
-fn one(v: Option<f64>, unit: &str) -> String {
-    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}{unit}"))
-}
-
 /// Renders the week's email for one location; None if the location is gone.
 pub fn compose(
     db: &Db,
@@ -156,15 +152,7 @@ pub fn compose(
         })
         .collect();
     let f = &d.figures;
-    let money = if f.compensation.is_empty() {
-        "-".to_owned()
-    } else {
-        f.compensation
-            .iter()
-            .map(|(cur, minor)| format_amount(i32::try_from(*minor).unwrap_or(i32::MAX), cur))
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
+    let money = f.compensation_text();
     let store = d
         .location
         .as_ref()
@@ -174,16 +162,19 @@ pub fn compose(
         ("digest.complaints", f.complaints.to_string()),
         (
             "digest.median_ack",
-            one(f.median_minutes_to_acknowledge, ""),
+            one_decimal(f.median_minutes_to_acknowledge, ""),
         ),
         (
             "digest.median_resolve",
-            one(f.median_minutes_to_resolve, ""),
+            one_decimal(f.median_minutes_to_resolve, ""),
         ),
-        ("digest.within_sla", one(f.acknowledged_within_sla_pct, "%")),
-        ("digest.csat", one(f.csat_pct, "%")),
-        ("digest.fixed", one(f.fixed_pct, "%")),
-        ("digest.repeat", one(f.repeat_pct, "%")),
+        (
+            "digest.within_sla",
+            one_decimal(f.acknowledged_within_sla_pct, "%"),
+        ),
+        ("digest.csat", one_decimal(f.csat_pct, "%")),
+        ("digest.fixed", one_decimal(f.fixed_pct, "%")),
+        ("digest.repeat", one_decimal(f.repeat_pct, "%")),
         ("digest.compensation", money),
     ]
     .into_iter()

@@ -52,6 +52,30 @@ pub struct Figures {
     pub compensation: Vec<(String, i64)>,
 }
 
+impl Figures {
+    /// Compensation as people read it: "5.00 EUR; 10.00 PLN", or "-" for none.
+    pub fn compensation_text(&self) -> String {
+        if self.compensation.is_empty() {
+            return "-".to_owned();
+        }
+        self.compensation
+            .iter()
+            .map(|(cur, minor)| {
+                crate::domain::case_workflow::format_amount(
+                    i32::try_from(*minor).unwrap_or(i32::MAX),
+                    cur,
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// A figure with one decimal and its unit, or "-" when there is none.
+pub fn one_decimal(v: Option<f64>, unit: &str) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}{unit}"))
+}
+
 pub fn median(values: &mut [f64]) -> Option<f64> {
     if values.is_empty() {
         return None;

@@ -8,10 +8,9 @@ use serde::Deserialize;
 
 use crate::db::queries::exports::Scope;
 use crate::db::queries::insight::{locations_in_scope, LocationInfo};
-use crate::domain::case_workflow::format_amount;
 use crate::domain::charts::{self, ChartError};
 use crate::domain::dashboard::{build, Dashboard, Period};
-use crate::domain::insight::{Figures, ParetoBar};
+use crate::domain::insight::{one_decimal, Figures, ParetoBar};
 use crate::domain::role::Role;
 use crate::web::session::SignedIn;
 use crate::web::{render, AppError, AppState};
@@ -61,20 +60,8 @@ struct DashboardPage {
     export_query: String,
 }
 
-fn one(v: Option<f64>, unit: &str) -> String {
-    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}{unit}"))
-}
-
 pub fn shown(f: &Figures) -> Vec<Shown> {
-    let money = if f.compensation.is_empty() {
-        "-".to_owned()
-    } else {
-        f.compensation
-            .iter()
-            .map(|(cur, minor)| format_amount(i32::try_from(*minor).unwrap_or(i32::MAX), cur))
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
+    let money = f.compensation_text();
     vec![
         Shown {
             label: "Complaints",
@@ -82,19 +69,19 @@ pub fn shown(f: &Figures) -> Vec<Shown> {
         },
         Shown {
             label: "Median minutes to acknowledge",
-            value: one(f.median_minutes_to_acknowledge, ""),
+            value: one_decimal(f.median_minutes_to_acknowledge, ""),
         },
         Shown {
             label: "Median minutes to resolve",
-            value: one(f.median_minutes_to_resolve, ""),
+            value: one_decimal(f.median_minutes_to_resolve, ""),
         },
         Shown {
             label: "Acknowledged within SLA",
-            value: one(f.acknowledged_within_sla_pct, "%"),
+            value: one_decimal(f.acknowledged_within_sla_pct, "%"),
         },
         Shown {
             label: "Recovery CSAT (4-5 of 5)",
-            value: one(f.csat_pct, "%"),
+            value: one_decimal(f.csat_pct, "%"),
         },
         Shown {
             label: "Mean rating",
@@ -108,11 +95,11 @@ pub fn shown(f: &Figures) -> Vec<Shown> {
         },
         Shown {
             label: "Fixed, say customers",
-            value: one(f.fixed_pct, "%"),
+            value: one_decimal(f.fixed_pct, "%"),
         },
         Shown {
             label: "Repeat complainants",
-            value: one(f.repeat_pct, "%"),
+            value: one_decimal(f.repeat_pct, "%"),
         },
         Shown {
             label: "Compensation given",
@@ -232,7 +219,7 @@ pub async fn show(
                     t.label.clone(),
                     t.line.scans,
                     t.line.complaints,
-                    one(t.line.per_hundred_scans, ""),
+                    one_decimal(t.line.per_hundred_scans, ""),
                 )
             })
             .collect(),
