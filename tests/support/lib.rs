@@ -694,21 +694,62 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Sets the page's viewport with Chromium's device emulation.
+    /// Sets the page's viewport with Chromium's device emulation, as a phone.
     pub async fn viewport(&self, width: u32, height: u32) {
-        let emulated = reqwest::Client::new()
+        self.emulate(width, height, true).await;
+    }
+
+    /// Sets the viewport as a laptop's (no mobile emulation).
+    pub async fn laptop(&self, width: u32, height: u32) {
+        self.emulate(width, height, false).await;
+    }
+
+    async fn emulate(&self, width: u32, height: u32, mobile: bool) {
+        let params = serde_json::json!({
+            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile
+        });
+        self.cdp("Emulation.setDeviceMetricsOverride", params).await;
+    }
+
+    /// Runs a Chrome DevTools command through chromedriver; returns its result.
+    async fn cdp(&self, cmd: &str, params: serde_json::Value) -> serde_json::Value {
+        let res = reqwest::Client::new()
             .post(format!(
                 "http://127.0.0.1:{}/session/{}/goog/cdp/execute",
                 self.port, self.session
             ))
-            .json(&serde_json::json!({
-                "cmd": "Emulation.setDeviceMetricsOverride",
-                "params": { "width": width, "height": height, "deviceScaleFactor": 1, "mobile": true }
-            }))
+            .json(&serde_json::json!({ "cmd": cmd, "params": params }))
             .send()
             .await
             .unwrap();
-        assert!(emulated.status().is_success(), "viewport emulation failed");
+        assert!(res.status().is_success(), "{cmd} failed");
+        res.json::<serde_json::Value>().await.unwrap()["value"].clone()
+    }
+
+    /// A screenshot of the whole page, not only what fits the viewport.
+    pub async fn full_page_screenshot_to(&self, path: &std::path::Path) {
+        use base64::Engine;
+        let metrics = self
+            .cdp("Page.getLayoutMetrics", serde_json::json!({}))
+            .await;
+        let size = &metrics["cssContentSize"];
+        let shot = self
+            .cdp(
+                "Page.captureScreenshot",
+                serde_json::json!({
+                    "format": "png",
+                    "captureBeyondViewport": true,
+                    "clip": { "x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1 }
+                }),
+            )
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap())
+            .unwrap();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(path, png).unwrap();
     }
 
     /// A phone-sized browser; `javascript` false turns scripts off entirely.

@@ -9,7 +9,7 @@ use plotters::prelude::*;
 
 use crate::domain::insight::{ControlChart, Heatmap, ParetoBar, TrendPoint};
 
-const WIDTH: u32 = 440;
+const WIDTH: u32 = 400;
 const FONT: &str = "sans-serif";
 const BLUE: RGBColor = RGBColor(11, 87, 208);
 const RED: RGBColor = RGBColor(165, 14, 14);
@@ -90,7 +90,7 @@ pub fn heatmap_svg(cells: &Heatmap) -> Result<String, ChartError> {
                     .to_owned(),
                 _ => String::new(),
             })
-            .label_style((FONT, 17))
+            .label_style((FONT, 19))
             .draw()
             .map_err(err)?;
         let rects = cells.iter().enumerate().flat_map(|(day, hours)| {
@@ -130,7 +130,9 @@ pub fn pareto_svg(title: &str, bars: &[ParetoBar]) -> Result<String, ChartError>
         root.fill(&WHITE).map_err(err)?;
         let last = shown.len().max(1) as u32 - 1;
         let top = shown.first().map_or(1, |b| b.count).max(1) as u32;
-        let labels: Vec<String> = shown.iter().map(|b| short(&b.label, 9)).collect();
+        // As many characters as fit under a bar; the table below has the full names.
+        let fit = (40 / shown.len().max(1)).clamp(4, 10);
+        let labels: Vec<String> = shown.iter().map(|b| short(&b.label, fit)).collect();
         let mut chart = ChartBuilder::on(&root)
             .margin(8)
             .x_label_area_size(34)
@@ -148,14 +150,15 @@ pub fn pareto_svg(title: &str, bars: &[ParetoBar]) -> Result<String, ChartError>
                 _ => String::new(),
             })
             .y_labels(5)
-            .label_style((FONT, 16))
+            .label_style((FONT, 18))
+            .x_label_style((FONT, 14))
             .draw()
             .map_err(err)?;
         chart
             .configure_secondary_axes()
             .y_labels(5)
             .y_label_formatter(&|v| format!("{v:.0}%"))
-            .label_style((FONT, 16))
+            .label_style((FONT, 18))
             .draw()
             .map_err(err)?;
         let histogram = Histogram::vertical(&chart)
@@ -205,6 +208,7 @@ pub fn control_chart_svg(chart_data: &ControlChart) -> Result<String, ChartError
         let top = highest.max(chart_data.upper).max(1.0) * 1.1;
         let mut chart = ChartBuilder::on(&root)
             .margin(10)
+            .margin_right(24)
             .x_label_area_size(30)
             .y_label_area_size(40)
             .build_cartesian_2d(0i32..last, 0f64..top)
@@ -216,7 +220,7 @@ pub fn control_chart_svg(chart_data: &ControlChart) -> Result<String, ChartError
             .x_label_formatter(&|i| day_label(days, *i))
             .y_labels(5)
             .y_label_formatter(&|v| format!("{v:.0}"))
-            .label_style((FONT, 16))
+            .label_style((FONT, 18))
             .draw()
             .map_err(err)?;
         let flat = |y: f64| vec![(0, y), (last, y)];
@@ -271,6 +275,7 @@ pub fn trend_svg(points: &[TrendPoint]) -> Result<String, ChartError> {
         let last = (points.len() as i32 - 1).max(1);
         let mut chart = ChartBuilder::on(&root)
             .margin(10)
+            .margin_right(30)
             .x_label_area_size(30)
             .y_label_area_size(32)
             .build_cartesian_2d(0i32..last, 1f64..5f64)
@@ -288,7 +293,7 @@ pub fn trend_svg(points: &[TrendPoint]) -> Result<String, ChartError> {
             })
             .y_labels(5)
             .y_label_formatter(&|v| format!("{v:.0}"))
-            .label_style((FONT, 16))
+            .label_style((FONT, 18))
             .draw()
             .map_err(err)?;
         let line: Vec<(i32, f64)> = points
@@ -317,7 +322,7 @@ mod tests {
         let bars = pareto(["<script>alert(1)</script>", "wait", "wait"]);
         let svg = pareto_svg("Categories & causes", &bars).unwrap();
         assert!(svg.starts_with("<svg role=\"img\" aria-label=\"Categories &amp; causes\""));
-        assert!(svg.contains("viewBox=\"0 0 440 300\""));
+        assert!(svg.contains("viewBox=\"0 0 400 300\""));
         assert!(!svg.contains("<script"));
         assert!(svg.contains("&lt;script"));
         let opening = &svg[..svg.find('>').unwrap()];
