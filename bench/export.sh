@@ -12,12 +12,9 @@ trap cleanup EXIT
 export MEND_DATA_DIR="$work" MEND_BIND=127.0.0.1:18093 RUST_LOG=warn MEND_DEMO_PASSWORD=bench-password-1
 target/release/mend-server seed-demo >/dev/null
 python3 bench/seed_surveys.py "$work/mend.db" "$N"
-target/release/mend-server 2>"$work/mend.log" &
-mend=$!
-for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18093/healthz >/dev/null && break; sleep 0.1; done
-jar="$work/cookies"
-csrf=$(curl -s -c "$jar" http://127.0.0.1:18093/manage/login | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -n1)
-curl -s -b "$jar" -c "$jar" -o /dev/null -d "csrf=$csrf&email=manager%40demo.mend.example&password=bench-password-1&next=%2Fmanage%2F" http://127.0.0.1:18093/manage/login
+# shellcheck source=bench/manager.sh
+source bench/manager.sh
+start_and_sign_in 18093 "$work"
 rss() { awk -v k="$1" '$1 == k":" { print $2 / 1024 " MB" }' /proc/$mend/status; }
 echo "machine: $(nproc) cores; $N answered surveys; server RSS before: $(rss VmRSS)"
 for ext in csv xlsx; do

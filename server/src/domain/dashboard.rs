@@ -2,7 +2,7 @@
 //! each store's local time and hands the facts to [`super::insight`]. The period is a
 //! range of store-local days, so "Monday 9-10" means 9-10 in the store, wherever it is.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone};
 
@@ -11,8 +11,8 @@ use crate::db::queries::insight::{self as q, LocationInfo};
 use crate::db::{Db, DbError};
 use crate::domain::alerts::REPEAT_WINDOW_DAYS;
 use crate::domain::insight::{
-    control_chart, csat_trend, figures, heatmap, pareto, repeat_cases, touchpoint_lines,
-    AnswerFact, CaseFact, ControlChart, Figures, Heatmap, ParetoBar, TouchpointLine, TrendPoint,
+    control_chart, csat_trend, figures, heatmap, pareto, touchpoint_lines, AnswerFact, CaseFact,
+    ControlChart, CustomerHistory, Figures, Heatmap, ParetoBar, TouchpointLine, TrendPoint,
 };
 
 /// Store-local days, both included.
@@ -107,7 +107,11 @@ pub struct Dashboard {
 struct Zone(Option<chrono_tz::Tz>);
 
 impl Zone {
-    fn local(&self, at: NaiveDateTime) -> NaiveDateTime {
+    /// Unix seconds as the store's clock shows them.
+    fn local(&self, unix: i64) -> NaiveDateTime {
+        let at = chrono::DateTime::from_timestamp(unix, 0)
+            .unwrap_or_default()
+            .naive_utc();
         match self.0 {
             Some(tz) => tz.from_utc_datetime(&at).naive_local(),
             None => at,
@@ -115,8 +119,8 @@ impl Zone {
     }
 }
 
-fn minutes(from: NaiveDateTime, to: NaiveDateTime) -> f64 {
-    (to - from).num_seconds() as f64 / 60.0
+fn minutes(from: i64, to: i64) -> f64 {
+    (to - from) as f64 / 60.0
 }
 
 /// The dashboard of the asker's locations (or of one of them) for a period; None when
@@ -130,19 +134,25 @@ pub fn build(
 ) -> Result<Option<Dashboard>, DbError> {
     let (from, to) = period.utc_window();
     let repeat_from = from - Duration::days(REPEAT_WINDOW_DAYS);
-    let loaded = db.read(|c| {
-        let locations = q::locations_in_scope(c, scope, location)?;
-        let ids: Vec<String> = locations.iter().map(|l| l.id.clone()).collect();
-        Ok((
-            q::cases_between(c, &ids, from, to)?,
-            q::customers_between(c, repeat_from, to)?,
-            q::answers_between(c, &ids, from, to)?,
-            q::touchpoints_of(c, &ids)?,
-            q::scans_between(c, &ids, period.from, period.to)?,
-            locations,
-        ))
-    })?;
-    let (cases, customers, answers, touchpoints, scans, locations) = loaded;
+    let locations = db.read(|c| q::locations_in_scope(c, scope, location))?;
+    let ids: Vec<String> = locations.iter().map(|l| l.id.clone()).collect();
+    // The cases are most of the reading: read them on a second connection meanwhile.
+    let (cases, rest) = std::thread::scope(|s| {
+        let cases = s.spawn(|| db.read(|c| q::cases_between(c, &ids, from, to)));
+        let rest = db.read(|c| {
+            Ok((
+                q::customers_between(c, repeat_from, to)?,
+                q::answers_between(c, &ids, from, to)?,
+                q::touchpoints_of(c, &ids)?,
+                q::scans_between(c, &ids, period.from, period.to)?,
+            ))
+        });
+        let cases = cases
+            .join()
+            .unwrap_or_else(|_| Err(DbError::Other("reading the cases failed".into())));
+        (cases, rest)
+    });
+    let (cases, (customers, answers, touchpoints, scans)) = (cases?, rest?);
     if location.is_some() && locations.is_empty() {
         return Ok(None);
     }
@@ -158,24 +168,36 @@ pub fn build(
             )
         })
         .collect();
-    let repeats: HashSet<String> = repeat_cases(&customers, Duration::days(REPEAT_WINDOW_DAYS));
+    let returning = CustomerHistory::new(customers);
+    let window = REPEAT_WINDOW_DAYS * 86_400;
+    let now = now.and_utc().timestamp();
 
-    let case_facts: Vec<CaseFact> = cases
+    let location_of: HashMap<&str, std::rc::Rc<str>> = touchpoints
+        .iter()
+        .map(|(tp, loc, _)| (tp.as_str(), std::rc::Rc::from(loc.as_str())))
+        .collect();
+    let mut case_facts: Vec<CaseFact> = cases
         .into_iter()
         .filter_map(|c| {
-            let (zone, sla) = zones.get(c.location_id.as_str())?;
+            let location_id = location_of.get(c.touchpoint_id.as_str())?.clone();
+            let (zone, sla) = zones.get(&*location_id)?;
             let received = zone.local(c.created_at);
             if !period.contains(received.date()) {
                 return None;
             }
-            let sla = Duration::minutes(*sla);
+            let sla = *sla * 60;
             let within_sla = match c.acknowledged_at {
                 Some(ack) => Some(ack - c.created_at <= sla),
                 None if now - c.created_at > sla => Some(false),
                 None => None,
             };
             Some(CaseFact {
-                repeat: repeats.contains(&c.id),
+                repeat: returning.is_repeat(
+                    c.created_at,
+                    c.contact_email.as_deref(),
+                    c.device_hash.as_deref(),
+                    window,
+                ),
                 minutes_to_acknowledge: c.acknowledged_at.map(|a| minutes(c.created_at, a)),
                 minutes_to_resolve: c.resolved_at.map(|r| minutes(c.created_at, r)),
                 acknowledged_within_sla: within_sla,
@@ -183,7 +205,7 @@ pub fn build(
                     (Some(cur), Some(minor)) if minor > 0 => Some((cur, i64::from(minor))),
                     _ => None,
                 },
-                location_id: c.location_id,
+                location_id,
                 touchpoint_id: c.touchpoint_id,
                 category: c.category,
                 root_cause: c.root_cause,
@@ -191,7 +213,7 @@ pub fn build(
             })
         })
         .collect();
-    let answer_facts: Vec<AnswerFact> = answers
+    let mut answer_facts: Vec<AnswerFact> = answers
         .into_iter()
         .filter_map(|a| {
             let location_id = a.location_id?;
@@ -206,10 +228,7 @@ pub fn build(
         })
         .collect();
 
-    let mut scan_totals: HashMap<String, i64> = HashMap::new();
-    for (tp, n) in scans {
-        *scan_totals.entry(tp).or_default() += i64::from(n);
-    }
+    let scan_totals: HashMap<String, i64> = scans.into_iter().collect();
     let names: HashMap<&str, &str> = locations
         .iter()
         .map(|l| (l.id.as_str(), l.name.as_str()))
@@ -226,25 +245,27 @@ pub fn build(
         })
         .collect();
 
+    // Grouped by location by sorting, so each location's figures read a slice.
+    case_facts.sort_by(|a, b| a.location_id.cmp(&b.location_id));
+    answer_facts.sort_by(|a, b| a.location_id.cmp(&b.location_id));
     let by_location = if locations.len() > 1 {
+        let cases_of: HashMap<&str, &[CaseFact]> = case_facts
+            .chunk_by(|a, b| a.location_id == b.location_id)
+            .map(|chunk| (&*chunk[0].location_id, chunk))
+            .collect();
+        let answers_of: HashMap<&str, &[AnswerFact]> = answer_facts
+            .chunk_by(|a, b| a.location_id == b.location_id)
+            .map(|chunk| (chunk[0].location_id.as_str(), chunk))
+            .collect();
         locations
             .iter()
-            .map(|l| {
-                let cs: Vec<CaseFact> = case_facts
-                    .iter()
-                    .filter(|c| c.location_id == l.id)
-                    .cloned()
-                    .collect();
-                let ans: Vec<AnswerFact> = answer_facts
-                    .iter()
-                    .filter(|a| a.location_id == l.id)
-                    .cloned()
-                    .collect();
-                LocationRow {
-                    id: l.id.clone(),
-                    name: l.name.clone(),
-                    figures: figures(&cs, &ans),
-                }
+            .map(|l| LocationRow {
+                id: l.id.clone(),
+                name: l.name.clone(),
+                figures: figures(
+                    cases_of.get(l.id.as_str()).copied().unwrap_or_default(),
+                    answers_of.get(l.id.as_str()).copied().unwrap_or_default(),
+                ),
             })
             .collect()
     } else {

@@ -576,7 +576,8 @@ fn survey_for(
             recipient: case.contact_email.clone(),
             language: case.language.clone(),
             due_at: Some(due),
-            reminded_at: None,
+            // Marked reminded: the worker must never email these made-up customers.
+            reminded_at: Some(due + Duration::days(3)),
             still_working: None,
             location_id: None,
             touchpoint_id: None,

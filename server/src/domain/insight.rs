@@ -9,7 +9,8 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
 /// One complaint as the dashboard counts it. Times are the store's local times.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseFact {
-    pub location_id: String,
+    /// Shared: thousands of facts name a few locations.
+    pub location_id: std::rc::Rc<str>,
     pub touchpoint_id: String,
     pub category: String,
     pub root_cause: Option<String>,
@@ -278,35 +279,51 @@ pub fn touchpoint_lines(
         .collect()
 }
 
-/// Whether each case's customer complained before, within `window` of it: cases are
-/// (id, received, email, device) of the period and the window before it.
-pub fn repeat_cases(
-    cases: &[(String, NaiveDateTime, Option<String>, Option<String>)],
-    window: Duration,
-) -> std::collections::HashSet<String> {
-    let mut by_customer: HashMap<String, Vec<(NaiveDateTime, &str)>> = HashMap::new();
-    for (id, at, email, device) in cases {
-        for key in [
-            email.as_ref().map(|e| format!("e:{}", e.to_lowercase())),
-            device.as_ref().map(|d| format!("d:{d}")),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            by_customer.entry(key).or_default().push((*at, id.as_str()));
-        }
-    }
-    let mut repeats = std::collections::HashSet::new();
-    for list in by_customer.values_mut() {
-        list.sort();
-        for pair in list.windows(2) {
-            let ((before, _), (at, id)) = (pair[0], pair[1]);
-            if at - before <= window {
-                repeats.insert(id.to_owned());
+/// When each returning customer complained (Unix seconds, sorted), by email and by
+/// device, to tell repeat complainants. Emails are stored lower-cased.
+#[derive(Debug, Default)]
+pub struct CustomerHistory {
+    emails: HashMap<String, Vec<i64>>,
+    devices: HashMap<String, Vec<i64>>,
+}
+
+impl CustomerHistory {
+    /// From (received, email, device) rows; rows with neither are ignored.
+    pub fn new(rows: impl IntoIterator<Item = (i64, Option<String>, Option<String>)>) -> Self {
+        let mut h = CustomerHistory::default();
+        for (at, email, device) in rows {
+            if let Some(e) = email {
+                h.emails.entry(e).or_default().push(at);
+            }
+            if let Some(d) = device {
+                h.devices.entry(d).or_default().push(at);
             }
         }
+        for times in h.emails.values_mut().chain(h.devices.values_mut()) {
+            times.sort_unstable();
+        }
+        h
     }
-    repeats
+
+    /// Whether the customer of a complaint received at `at` (itself one of the rows)
+    /// complained before, within `window` seconds of it.
+    pub fn is_repeat(
+        &self,
+        at: i64,
+        email: Option<&str>,
+        device: Option<&str>,
+        window: i64,
+    ) -> bool {
+        let within = |times: Option<&Vec<i64>>| {
+            times.is_some_and(|t| {
+                let from = t.partition_point(|x| *x < at - window);
+                let to = t.partition_point(|x| *x <= at);
+                to - from >= 2
+            })
+        };
+        within(email.and_then(|e| self.emails.get(e)))
+            || within(device.and_then(|d| self.devices.get(d)))
+    }
 }
 
 #[cfg(test)]
@@ -508,24 +525,33 @@ mod tests {
 
     #[test]
     fn a_customer_is_a_repeat_by_email_or_device_within_the_window() {
-        let c = |id: &str, day: u32, email: Option<&str>, device: Option<&str>| {
+        let day = |d: i64| d * 86_400;
+        let rows = vec![
+            (day(1), Some("ann@x.test".to_owned()), None),
             (
-                id.to_owned(),
-                at(day, 9),
-                email.map(Into::into),
-                device.map(Into::into),
-            )
-        };
-        let cases = vec![
-            c("a1", 1, Some("Ann@x.test"), None),
-            c("a2", 5, Some("ann@x.test"), Some("dev1")),
-            c("b1", 6, None, Some("dev1")),
-            c("z1", 7, Some("zed@x.test"), None),
+                day(5),
+                Some("ann@x.test".to_owned()),
+                Some("dev1".to_owned()),
+            ),
+            (day(6), None, Some("dev1".to_owned())),
+            (day(7), Some("zed@x.test".to_owned()), None),
         ];
-        let repeats = repeat_cases(&cases, Duration::days(90));
-        let mut got: Vec<&str> = repeats.iter().map(String::as_str).collect();
-        got.sort();
-        assert_eq!(got, vec!["a2", "b1"]);
-        assert!(repeat_cases(&cases, Duration::hours(1)).is_empty());
+        let h = CustomerHistory::new(rows);
+        let window = day(90);
+        assert!(
+            !h.is_repeat(day(1), Some("ann@x.test"), None, window),
+            "the first time"
+        );
+        assert!(h.is_repeat(day(5), Some("ann@x.test"), Some("dev1"), window));
+        assert!(
+            h.is_repeat(day(6), None, Some("dev1"), window),
+            "same device"
+        );
+        assert!(!h.is_repeat(day(7), Some("zed@x.test"), None, window));
+        assert!(
+            !h.is_repeat(day(6), None, Some("dev1"), 3_600),
+            "too long ago"
+        );
+        assert!(!h.is_repeat(day(6), None, None, window));
     }
 }

@@ -2,7 +2,9 @@
 //! it counts, limited to the locations the asker may see.
 
 use chrono::{NaiveDate, NaiveDateTime};
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text};
 
 use crate::db::queries::exports::Scope;
 use crate::db::schema::{cases, locations, surveys, touchpoint_scans, touchpoints, user_locations};
@@ -16,28 +18,72 @@ pub struct LocationInfo {
     pub sla_minutes: i32,
 }
 
-#[derive(Debug, Clone, Queryable)]
+/// Times are Unix seconds (UTC). The location is the touchpoint's (see
+/// [`touchpoints_of`]): one column fewer to read.
+#[derive(Debug, Clone)]
 pub struct CaseInfo {
-    pub id: String,
-    pub location_id: String,
     pub touchpoint_id: String,
     pub category: String,
     pub root_cause: Option<String>,
-    pub created_at: NaiveDateTime,
-    pub acknowledged_at: Option<NaiveDateTime>,
-    pub resolved_at: Option<NaiveDateTime>,
+    pub created_at: i64,
+    pub acknowledged_at: Option<i64>,
+    pub resolved_at: Option<i64>,
     pub compensation_currency: Option<String>,
     pub compensation_minor: Option<i32>,
     pub contact_email: Option<String>,
     pub device_hash: Option<String>,
 }
 
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone)]
 pub struct AnswerInfo {
     pub location_id: Option<String>,
-    pub answered_at: Option<NaiveDateTime>,
+    /// Unix seconds.
+    pub answered_at: Option<i64>,
     pub csat: Option<i32>,
     pub fixed: Option<String>,
+}
+
+/// A timestamp column as text "YYYY-MM-DD HH:MM:SS...", written for the backend. Decoding
+/// tens of thousands of timestamps through chrono's format parser (diesel's way on
+/// SQLite), or SQLite's own strftime, was most of the dashboard's time; a fixed-format
+/// parse ([`unix_seconds`]) is a few nanoseconds.
+fn as_text(conn: &DbConnection, column: &str) -> String {
+    match conn {
+        DbConnection::Sqlite(_) => column.to_owned(),
+        DbConnection::Postgres(_) => format!("to_char({column}, 'YYYY-MM-DD HH24:MI:SS')"),
+    }
+}
+
+fn digits(b: &[u8]) -> Option<i64> {
+    b.iter().try_fold(0i64, |n, c| {
+        c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
+    })
+}
+
+/// Unix seconds of a stored UTC time "YYYY-MM-DD HH:MM:SS" (a fraction is ignored).
+pub fn unix_seconds(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (y, m, d) = (digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?);
+    let (hh, mm, ss) = (
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
 }
 
 /// The locations the asker may see (one, if `only` is given), by name.
@@ -73,35 +119,71 @@ pub fn cases_between(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<Vec<CaseInfo>> {
-    cases::table
+    let created = as_text(conn, "cases.created_at");
+    let acknowledged = as_text(conn, "cases.acknowledged_at");
+    let resolved = as_text(conn, "cases.resolved_at");
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(
+        String,
+        String,
+        Option<String>,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<i32>,
+        Option<String>,
+        Option<String>,
+    )> = cases::table
         .filter(cases::location_id.eq_any(location_ids))
         .filter(cases::created_at.ge(from))
         .filter(cases::created_at.lt(to))
         .select((
-            cases::id,
-            cases::location_id,
             cases::touchpoint_id,
             cases::category,
             cases::root_cause,
-            cases::created_at,
-            cases::acknowledged_at,
-            cases::resolved_at,
+            sql::<Text>(&created),
+            sql::<Nullable<Text>>(&acknowledged),
+            sql::<Nullable<Text>>(&resolved),
             cases::compensation_currency,
             cases::compensation_minor,
             cases::contact_email,
             cases::device_hash,
         ))
-        .load(conn)
+        .load(conn)?;
+    let time = |t: Option<String>| t.as_deref().and_then(unix_seconds);
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(CaseInfo {
+                created_at: unix_seconds(&r.3)?,
+                acknowledged_at: time(r.4),
+                resolved_at: time(r.5),
+                touchpoint_id: r.0,
+                category: r.1,
+                root_cause: r.2,
+                compensation_currency: r.6,
+                compensation_minor: r.7,
+                contact_email: r.8,
+                device_hash: r.9,
+            })
+        })
+        .collect())
 }
 
-/// Who complained in `[from, to)` (UTC) anywhere, for telling repeat complainants:
-/// (id, received, email, device) of the cases that carry an email or a device.
-#[allow(clippy::type_complexity)]
+/// (received in Unix seconds, email, device)
+pub type Customer = (i64, Option<String>, Option<String>);
+
+/// Who complained in `[from, to)` (UTC), anywhere: (received in Unix seconds, email,
+/// device) of the cases that carry an email or a device, for telling repeat complainants.
+/// A plain range read: picking only returning customers in SQL (GROUP BY ... HAVING) was
+/// slower than reading them all.
 pub fn customers_between(
     conn: &mut DbConnection,
     from: NaiveDateTime,
     to: NaiveDateTime,
-) -> QueryResult<Vec<(String, NaiveDateTime, Option<String>, Option<String>)>> {
+) -> QueryResult<Vec<Customer>> {
+    let created = as_text(conn, "cases.created_at");
     cases::table
         .filter(cases::created_at.ge(from))
         .filter(cases::created_at.lt(to))
@@ -111,12 +193,16 @@ pub fn customers_between(
                 .or(cases::device_hash.is_not_null()),
         )
         .select((
-            cases::id,
-            cases::created_at,
+            sql::<Text>(&created),
             cases::contact_email,
             cases::device_hash,
         ))
-        .load(conn)
+        .load::<(String, Option<String>, Option<String>)>(conn)
+        .map(|rows| {
+            rows.into_iter()
+                .filter_map(|(at, email, device)| Some((unix_seconds(&at)?, email, device)))
+                .collect()
+        })
 }
 
 /// Satisfaction answers of these locations given in `[from, to)` (UTC).
@@ -126,18 +212,29 @@ pub fn answers_between(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<Vec<AnswerInfo>> {
-    surveys::table
+    let answered = as_text(conn, "surveys.answered_at");
+    type Row = (Option<String>, Option<String>, Option<i32>, Option<String>);
+    let rows: Vec<Row> = surveys::table
         .filter(surveys::kind.eq("satisfaction"))
         .filter(surveys::location_id.eq_any(location_ids))
         .filter(surveys::answered_at.ge(from))
         .filter(surveys::answered_at.lt(to))
         .select((
             surveys::location_id,
-            surveys::answered_at,
+            sql::<Nullable<Text>>(&answered),
             surveys::csat,
             surveys::fixed,
         ))
-        .load(conn)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(location_id, answered_at, csat, fixed)| AnswerInfo {
+            location_id,
+            answered_at: answered_at.as_deref().and_then(unix_seconds),
+            csat,
+            fixed,
+        })
+        .collect())
 }
 
 /// Touchpoints of these locations (id, location, label), by location then label.
@@ -156,18 +253,58 @@ pub fn touchpoints_of(
         .load(conn)
 }
 
-/// Scans per touchpoint over the store-local days `from..=to`.
+/// Scans per touchpoint over the store-local days `from..=to`, summed.
 pub fn scans_between(
     conn: &mut DbConnection,
     location_ids: &[String],
     from: NaiveDate,
     to: NaiveDate,
-) -> QueryResult<Vec<(String, i32)>> {
-    touchpoint_scans::table
+) -> QueryResult<Vec<(String, i64)>> {
+    let rows: Vec<(String, Option<i64>)> = touchpoint_scans::table
         .inner_join(touchpoints::table)
         .filter(touchpoints::location_id.eq_any(location_ids))
         .filter(touchpoint_scans::day.ge(from))
         .filter(touchpoint_scans::day.le(to))
-        .select((touchpoint_scans::touchpoint_id, touchpoint_scans::scans))
-        .load(conn)
+        .group_by(touchpoint_scans::touchpoint_id)
+        .select((
+            touchpoint_scans::touchpoint_id,
+            diesel::dsl::sum(touchpoint_scans::scans),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(tp, n)| (tp, n.unwrap_or(0)))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_times_read_as_the_same_unix_seconds_chrono_gives() {
+        for text in [
+            "1970-01-01 00:00:00",
+            "2000-02-29 23:59:59",
+            "2026-11-23 19:48:42.502705",
+            "2026-03-01 00:00:00",
+            "2100-12-31 12:00:00",
+            "1969-12-31 23:59:59",
+        ] {
+            let chrono = NaiveDateTime::parse_from_str(&text[..19], "%Y-%m-%d %H:%M:%S")
+                .unwrap()
+                .and_utc()
+                .timestamp();
+            assert_eq!(unix_seconds(text), Some(chrono), "{text}");
+        }
+        for bad in [
+            "",
+            "2026-11-23",
+            "2026-13-01 00:00:00",
+            "2026-11-23 24:00:00",
+            "20x6-11-23 00:00:00",
+        ] {
+            assert_eq!(unix_seconds(bad), None, "{bad}");
+        }
+    }
 }
