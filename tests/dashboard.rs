@@ -340,6 +340,14 @@ async fn demo_history_gives_a_living_dashboard_that_counts_every_seeded_complain
     assert_eq!(stores.len(), 3, "the demo café and two stores with history");
     assert!(html.contains("Demo Seoul"));
 
+    // The made-up customers are never emailed: their surveys count as reminded.
+    app.advance(std::time::Duration::from_secs(4 * 86_400));
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert!(
+        app.outbox_rows().is_empty(),
+        "no reminders to history customers"
+    );
+
     // Seeding again adds nothing.
     let again = seed_history(&app.db, plan, now, &store.manager_email, &mut |_, _| {}).unwrap();
     assert_eq!(again.cases, 0);
