@@ -154,6 +154,33 @@ async fn exports_match_the_database(db: TestDb) {
         "formula neutralised"
     );
     assert_eq!(row_of(&ja)[col("comment")], "ありがとう");
+    // Times in the store's zone (Warsaw), to the minute, and whole minutes between them.
+    {
+        use chrono::TimeZone;
+        use diesel::prelude::*;
+        use mend_server::db::schema::cases;
+        let (created, resolved): (chrono::NaiveDateTime, Option<chrono::NaiveDateTime>) = app
+            .db
+            .read(|c| {
+                cases::table
+                    .filter(cases::reference.eq(&ko))
+                    .select((cases::created_at, cases::resolved_at))
+                    .first(c)
+            })
+            .unwrap();
+        let warsaw: chrono_tz::Tz = "Europe/Warsaw".parse().unwrap();
+        let shown = |t: chrono::NaiveDateTime| {
+            warsaw
+                .from_utc_datetime(&t)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        };
+        assert_eq!(ko_row[col("received")], shown(created));
+        assert_eq!(ko_row[col("resolved")], shown(resolved.unwrap()));
+        let whole_minutes =
+            (resolved.unwrap().and_utc().timestamp() - created.and_utc().timestamp()) / 60;
+        assert_eq!(ko_row[col("minutes_to_resolve")], whole_minutes.to_string());
+    }
     assert!(
         !rows.iter().any(|r| r[0] == elsewhere),
         "another store's answer"

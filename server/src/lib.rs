@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod jobs;
+pub mod memory;
 pub mod startup;
 pub mod telemetry;
 pub mod web;

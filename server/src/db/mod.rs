@@ -9,6 +9,7 @@ pub mod migrations;
 pub mod models;
 pub mod queries;
 pub mod schema;
+pub mod stored_time;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

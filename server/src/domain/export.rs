@@ -4,9 +4,8 @@
 
 use std::io::Write;
 
-use chrono::NaiveDateTime;
-
 use crate::db::queries::exports::{self, CaseRow, ExportFilter, Scope, SurveyRow};
+use crate::db::stored_time::{minute_text, unix_seconds};
 use crate::db::{Db, DbError};
 
 pub const PAGE: i64 = 2_000;
@@ -88,24 +87,32 @@ fn opt_text(s: Option<&str>) -> Cell {
     s.map_or(Cell::Empty, text)
 }
 
-/// A time in the store's zone (parsed once per row: it is a lookup among 600 names).
-fn local(tz: Option<chrono_tz::Tz>, at: Option<NaiveDateTime>) -> Cell {
-    use chrono::TimeZone;
-    match (at, tz) {
-        (None, _) => Cell::Empty,
-        (Some(at), Some(tz)) => text(
-            tz.from_utc_datetime(&at)
-                .format("%Y-%m-%d %H:%M")
-                .to_string(),
-        ),
-        (Some(at), None) => text(at.format("%Y-%m-%d %H:%M").to_string()),
-    }
+/// A stored UTC time as Unix seconds; a time that does not parse counts as none.
+fn unix(stored: Option<&str>) -> Option<i64> {
+    stored.and_then(unix_seconds)
 }
 
-fn minutes(from: NaiveDateTime, to: Option<NaiveDateTime>) -> Cell {
-    to.map_or(Cell::Empty, |to| {
-        Cell::Number((to - from).num_minutes() as f64)
-    })
+/// A time in the store's zone (the zone is parsed once per row: it is a lookup among 600
+/// names), to the minute.
+fn local(tz: Option<chrono_tz::Tz>, at: Option<i64>) -> Cell {
+    use chrono::{Offset, TimeZone};
+    let Some(at) = at else {
+        return Cell::Empty;
+    };
+    let offset = tz.map_or(0, |tz| {
+        let utc = chrono::DateTime::from_timestamp(at, 0)
+            .unwrap_or_default()
+            .naive_utc();
+        i64::from(tz.offset_from_utc_datetime(&utc).fix().local_minus_utc())
+    });
+    Cell::Text(minute_text(at + offset))
+}
+
+fn minutes(from: Option<i64>, to: Option<i64>) -> Cell {
+    match (from, to) {
+        (Some(from), Some(to)) => Cell::Number(((to - from).div_euclid(60)) as f64),
+        _ => Cell::Empty,
+    }
 }
 
 fn amount(minor: Option<i32>) -> Cell {
@@ -114,12 +121,14 @@ fn amount(minor: Option<i32>) -> Cell {
 
 fn case_cells(
     tz: Option<chrono_tz::Tz>,
-    received: NaiveDateTime,
-    acknowledged: Option<NaiveDateTime>,
-    resolved: Option<NaiveDateTime>,
+    received: &str,
+    acknowledged: Option<&str>,
+    resolved: Option<&str>,
 ) -> [Cell; 5] {
+    let (received, acknowledged, resolved) =
+        (unix(Some(received)), unix(acknowledged), unix(resolved));
     [
-        local(tz, Some(received)),
+        local(tz, received),
         local(tz, acknowledged),
         local(tz, resolved),
         minutes(received, acknowledged),
@@ -127,10 +136,34 @@ fn case_cells(
     ]
 }
 
+/// A store's time zone by name; the last one asked for is kept (rows come store by store
+/// or all of one store), as the lookup among 600 names showed in profiles.
+fn zone(name: &str) -> Option<chrono_tz::Tz> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(String, Option<chrono_tz::Tz>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((n, tz)) if n == name => *tz,
+            _ => {
+                let tz = name.parse::<chrono_tz::Tz>().ok();
+                *last = Some((name.to_owned(), tz));
+                tz
+            }
+        }
+    })
+}
+
 pub fn survey_cells(s: &SurveyRow, still_working: Option<bool>) -> Vec<Cell> {
-    let tz = s.time_zone.parse::<chrono_tz::Tz>().ok();
-    let [received, acknowledged, resolved, to_ack, to_resolve] =
-        case_cells(tz, s.received, s.acknowledged, s.resolved);
+    let tz = zone(&s.time_zone);
+    let [received, acknowledged, resolved, to_ack, to_resolve] = case_cells(
+        tz,
+        &s.received,
+        s.acknowledged.as_deref(),
+        s.resolved.as_deref(),
+    );
     vec![
         text(&s.reference),
         text(&s.location),
@@ -146,7 +179,7 @@ pub fn survey_cells(s: &SurveyRow, still_working: Option<bool>) -> Vec<Cell> {
         opt_text(s.compensation_type.as_deref()),
         amount(s.compensation_minor),
         opt_text(s.compensation_currency.as_deref()),
-        local(tz, s.answered_at),
+        local(tz, unix(s.answered_at.as_deref())),
         s.csat.map_or(Cell::Empty, |n| Cell::Number(f64::from(n))),
         opt_text(s.fixed.as_deref()),
         s.return_likelihood
@@ -157,9 +190,13 @@ pub fn survey_cells(s: &SurveyRow, still_working: Option<bool>) -> Vec<Cell> {
 }
 
 pub fn case_row_cells(c: &CaseRow) -> Vec<Cell> {
-    let tz = c.time_zone.parse::<chrono_tz::Tz>().ok();
-    let [received, acknowledged, resolved, to_ack, to_resolve] =
-        case_cells(tz, c.received, c.acknowledged, c.resolved);
+    let tz = zone(&c.time_zone);
+    let [received, acknowledged, resolved, to_ack, to_resolve] = case_cells(
+        tz,
+        &c.received,
+        c.acknowledged.as_deref(),
+        c.resolved.as_deref(),
+    );
     vec![
         text(&c.reference),
         text(&c.location),
@@ -212,6 +249,41 @@ pub fn page(
     }
 }
 
+/// Reads every page in order into `pages` (rows with their cells), then `None` to say it
+/// is complete; or up to the first error. Stops early when the receiver is gone. Run on its own thread,
+/// so the next page is read while the last one is written out (two cores: about half the
+/// time of doing both in turn).
+pub fn read_pages(
+    db: &Db,
+    d: Dataset,
+    scope: &Scope,
+    f: &ExportFilter,
+    pages: &std::sync::mpsc::SyncSender<Result<Option<Vec<Vec<Cell>>>, DbError>>,
+) {
+    let mut after = String::new();
+    loop {
+        match page(db, d, scope, f, &after) {
+            Ok((rows, last)) => {
+                let full = rows.len() as i64 == PAGE;
+                if pages.send(Ok(Some(rows))).is_err() {
+                    return;
+                }
+                match last {
+                    Some(id) if full => after = id,
+                    _ => {
+                        let _ = pages.send(Ok(None));
+                        return;
+                    }
+                }
+            }
+            Err(e) => {
+                let _ = pages.send(Err(e));
+                return;
+            }
+        }
+    }
+}
+
 /// A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR) gets a leading
 /// apostrophe, so it shows as text (OWASP's advice against CSV injection).
 pub fn neutralize(s: &str) -> std::borrow::Cow<'_, str> {
@@ -221,25 +293,41 @@ pub fn neutralize(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn cell_text(c: &Cell) -> String {
+/// A number as the CSV shows it: whole numbers bare, others with two decimals. Written
+/// through integers: `format!("{:.2}")` of an f64 takes the exact (Dragon) path, which
+/// was a visible part of an export's time.
+fn number_text(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        return (n as i64).to_string();
+    }
+    let cents = (n * 100.0).round() as i64;
+    let sign = if cents < 0 { "-" } else { "" };
+    let cents = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", cents / 100, cents % 100)
+}
+
+fn write_cell<W: Write>(w: &mut csv::Writer<W>, c: &Cell) -> Result<(), csv::Error> {
     match c {
-        Cell::Text(s) => neutralize(s).into_owned(),
-        Cell::Number(n) if n.fract() == 0.0 => format!("{n:.0}"),
-        Cell::Number(n) => format!("{n:.2}"),
-        Cell::Empty => String::new(),
+        Cell::Text(s) => w.write_field(neutralize(s).as_bytes()),
+        Cell::Number(n) => w.write_field(number_text(*n)),
+        Cell::Empty => w.write_field(b""),
     }
 }
 
 /// The CSV lines of some rows (and the header line first, when asked).
 pub fn csv_chunk(header: Option<&[&str]>, rows: &[Vec<Cell>]) -> Result<Vec<u8>, csv::Error> {
+    // About 160 bytes a row: sized once, not grown by copying.
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
+        .from_writer(Vec::with_capacity(rows.len() * 192 + 512));
     if let Some(h) = header {
         w.write_record(h)?;
     }
     for row in rows {
-        w.write_record(row.iter().map(cell_text))?;
+        for cell in row {
+            write_cell(&mut w, cell)?;
+        }
+        w.write_record(None::<&[u8]>)?;
     }
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
 }
@@ -330,6 +418,10 @@ mod tests {
             assert!(neutralize(evil).starts_with('\''), "{evil}");
         }
         assert_eq!(neutralize("No soap"), "No soap");
+        assert_eq!(number_text(12.5), "12.50");
+        assert_eq!(number_text(-0.05), "-0.05");
+        assert_eq!(number_text(7.0), "7");
+        assert_eq!(number_text(0.1 + 0.2), "0.30");
         assert_eq!(neutralize("비누 없음"), "비누 없음");
     }
 

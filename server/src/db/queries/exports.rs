@@ -2,9 +2,12 @@
 //! many rows there are), limited to the locations a user may see.
 
 use chrono::NaiveDateTime;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text};
 
 use crate::db::schema::{cases, locations, surveys, touchpoints, user_locations};
+use crate::db::stored_time::as_text;
 use crate::db::DbConnection;
 
 #[derive(Debug, Clone, Default)]
@@ -25,7 +28,8 @@ pub struct Scope {
 }
 
 /// An answered survey with what the export shows of its case: only these columns are
-/// read (whole rows were most of the export's time).
+/// read (whole rows were most of the export's time). Times are stored UTC text, parsed
+/// with [`crate::db::stored_time::unix_seconds`].
 #[derive(Debug, Clone, Queryable)]
 pub struct SurveyRow {
     pub id: String,
@@ -36,15 +40,15 @@ pub struct SurveyRow {
     pub compensation_type: Option<String>,
     pub compensation_minor: Option<i32>,
     pub compensation_currency: Option<String>,
-    pub answered_at: Option<NaiveDateTime>,
+    pub answered_at: Option<String>,
     pub csat: Option<i32>,
     pub fixed: Option<String>,
     pub return_likelihood: Option<i32>,
     pub comment: Option<String>,
     pub reference: String,
-    pub received: NaiveDateTime,
-    pub acknowledged: Option<NaiveDateTime>,
-    pub resolved: Option<NaiveDateTime>,
+    pub received: String,
+    pub acknowledged: Option<String>,
+    pub resolved: Option<String>,
     pub location: String,
     pub time_zone: String,
     pub touchpoint: String,
@@ -57,9 +61,9 @@ pub struct CaseRow {
     pub category: String,
     pub language: String,
     pub status: String,
-    pub received: NaiveDateTime,
-    pub acknowledged: Option<NaiveDateTime>,
-    pub resolved: Option<NaiveDateTime>,
+    pub received: String,
+    pub acknowledged: Option<String>,
+    pub resolved: Option<String>,
     pub root_cause: Option<String>,
     pub compensation_type: Option<String>,
     pub compensation_minor: Option<i32>,
@@ -70,6 +74,14 @@ pub struct CaseRow {
     pub touchpoint: String,
 }
 
+fn case_times(conn: &DbConnection) -> (String, String, String) {
+    (
+        as_text(conn, "cases.created_at"),
+        as_text(conn, "cases.acknowledged_at"),
+        as_text(conn, "cases.resolved_at"),
+    )
+}
+
 /// Answered satisfaction surveys after `after` (an id), by id.
 pub fn survey_page(
     conn: &mut DbConnection,
@@ -78,6 +90,8 @@ pub fn survey_page(
     after: &str,
     limit: i64,
 ) -> QueryResult<Vec<SurveyRow>> {
+    let answered = as_text(conn, "surveys.answered_at");
+    let (received, acknowledged, resolved) = case_times(conn);
     let mut q = surveys::table
         .inner_join(
             cases::table
@@ -119,15 +133,15 @@ pub fn survey_page(
             surveys::compensation_type,
             surveys::compensation_minor,
             surveys::compensation_currency,
-            surveys::answered_at,
+            sql::<Nullable<Text>>(&answered),
             surveys::csat,
             surveys::fixed,
             surveys::return_likelihood,
             surveys::comment,
             cases::reference,
-            cases::created_at,
-            cases::acknowledged_at,
-            cases::resolved_at,
+            sql::<Text>(&received),
+            sql::<Nullable<Text>>(&acknowledged),
+            sql::<Nullable<Text>>(&resolved),
             locations::name,
             locations::time_zone,
             touchpoints::label,
@@ -143,6 +157,7 @@ pub fn case_page(
     after: &str,
     limit: i64,
 ) -> QueryResult<Vec<CaseRow>> {
+    let (received, acknowledged, resolved) = case_times(conn);
     let mut q = cases::table
         .inner_join(locations::table)
         .inner_join(touchpoints::table)
@@ -176,9 +191,9 @@ pub fn case_page(
             cases::category,
             cases::language,
             cases::status,
-            cases::created_at,
-            cases::acknowledged_at,
-            cases::resolved_at,
+            sql::<Text>(&received),
+            sql::<Nullable<Text>>(&acknowledged),
+            sql::<Nullable<Text>>(&resolved),
             cases::root_cause,
             cases::compensation_type,
             cases::compensation_minor,

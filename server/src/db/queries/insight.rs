@@ -8,6 +8,7 @@ use diesel::sql_types::{Nullable, Text};
 
 use crate::db::queries::exports::Scope;
 use crate::db::schema::{cases, locations, surveys, touchpoint_scans, touchpoints, user_locations};
+use crate::db::stored_time::{as_text, unix_seconds};
 use crate::db::DbConnection;
 
 #[derive(Debug, Clone, Queryable)]
@@ -41,49 +42,6 @@ pub struct AnswerInfo {
     pub answered_at: Option<i64>,
     pub csat: Option<i32>,
     pub fixed: Option<String>,
-}
-
-/// A timestamp column as text "YYYY-MM-DD HH:MM:SS...", written for the backend. Decoding
-/// tens of thousands of timestamps through chrono's format parser (diesel's way on
-/// SQLite), or SQLite's own strftime, was most of the dashboard's time; a fixed-format
-/// parse ([`unix_seconds`]) is a few nanoseconds.
-fn as_text(conn: &DbConnection, column: &str) -> String {
-    match conn {
-        DbConnection::Sqlite(_) => column.to_owned(),
-        DbConnection::Postgres(_) => format!("to_char({column}, 'YYYY-MM-DD HH24:MI:SS')"),
-    }
-}
-
-fn digits(b: &[u8]) -> Option<i64> {
-    b.iter().try_fold(0i64, |n, c| {
-        c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
-    })
-}
-
-/// Unix seconds of a stored UTC time "YYYY-MM-DD HH:MM:SS" (a fraction is ignored).
-pub fn unix_seconds(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (y, m, d) = (digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?);
-    let (hh, mm, ss) = (
-        digits(&b[11..13])?,
-        digits(&b[14..16])?,
-        digits(&b[17..19])?,
-    );
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
 }
 
 /// The locations the asker may see (one, if `only` is given), by name.
@@ -275,36 +233,4 @@ pub fn scans_between(
         .into_iter()
         .map(|(tp, n)| (tp, n.unwrap_or(0)))
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stored_times_read_as_the_same_unix_seconds_chrono_gives() {
-        for text in [
-            "1970-01-01 00:00:00",
-            "2000-02-29 23:59:59",
-            "2026-11-23 19:48:42.502705",
-            "2026-03-01 00:00:00",
-            "2100-12-31 12:00:00",
-            "1969-12-31 23:59:59",
-        ] {
-            let chrono = NaiveDateTime::parse_from_str(&text[..19], "%Y-%m-%d %H:%M:%S")
-                .unwrap()
-                .and_utc()
-                .timestamp();
-            assert_eq!(unix_seconds(text), Some(chrono), "{text}");
-        }
-        for bad in [
-            "",
-            "2026-11-23",
-            "2026-13-01 00:00:00",
-            "2026-11-23 24:00:00",
-            "20x6-11-23 00:00:00",
-        ] {
-            assert_eq!(unix_seconds(bad), None, "{bad}");
-        }
-    }
 }

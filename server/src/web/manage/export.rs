@@ -10,7 +10,9 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use crate::db::queries::exports::{ExportFilter, Scope};
-use crate::domain::export::{columns, csv_chunk, json_chunk, page, write_xlsx, Dataset, Format};
+use crate::domain::export::{
+    columns, csv_chunk, json_chunk, read_pages, write_xlsx, Dataset, Format,
+};
 use crate::domain::role::Role;
 use crate::web::session::SignedIn;
 use crate::web::{AppError, AppState};
@@ -129,7 +131,6 @@ pub async fn download(
                 let is_csv = matches!(format, Format::Csv { .. });
                 let bom = matches!(format, Format::Csv { bom: true });
                 let mut first = true;
-                let mut after = String::new();
                 let opening: &[u8] = match (is_csv, bom) {
                     (true, true) => b"\xEF\xBB\xBF",
                     (true, false) => b"",
@@ -138,9 +139,20 @@ pub async fn download(
                 if !opening.is_empty() && !send(Ok(Bytes::from_static(opening))) {
                     return;
                 }
+                let (pages_tx, pages) = std::sync::mpsc::sync_channel(2);
+                let reader = std::thread::Builder::new()
+                    .name("export-reader".into())
+                    .spawn(move || read_pages(&db, dataset, &scope, &filter, &pages_tx));
+                if let Err(e) = reader {
+                    return fail(&e);
+                }
                 loop {
-                    let (rows, last) = match page(&db, dataset, &scope, &filter, &after) {
-                        Ok(p) => p,
+                    let rows = match pages.recv() {
+                        Ok(Ok(Some(rows))) => rows,
+                        Ok(Ok(None)) => break,
+                        Ok(Err(e)) => return fail(&e),
+                        // The reader stopped without saying it was done: never a short file
+                        // that looks complete.
                         Err(e) => return fail(&e),
                     };
                     let chunk = if is_csv {
@@ -154,10 +166,6 @@ pub async fn download(
                     first = false;
                     if !chunk.is_empty() && !send(Ok(Bytes::from(chunk))) {
                         return;
-                    }
-                    match last {
-                        Some(id) if rows.len() as i64 == crate::domain::export::PAGE => after = id,
-                        _ => break,
                     }
                 }
                 if !is_csv {
