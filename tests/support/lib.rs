@@ -142,6 +142,11 @@ fn with_param(url: &str, param: &str) -> String {
 
 /// The real application, serving on a free port of 127.0.0.1, with its own database and
 /// data dir. Dropping it stops the server.
+/// Clients drop idle connections before the server's keep-alive (5 s) closes them: a
+/// request sent on a connection the server is closing fails with IncompleteMessage (seen
+/// in the printing test, whose requests are seconds apart on a busy machine).
+const IDLE_BEFORE_THE_SERVER_CLOSES: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub struct TestApp {
     /// Where the test talks to the app (always 127.0.0.1).
     pub address: String,
@@ -190,6 +195,7 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(IDLE_BEFORE_THE_SERVER_CLOSES)
             .build()
             .unwrap();
         TestApp {
@@ -357,6 +363,7 @@ impl TestApp {
         reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(IDLE_BEFORE_THE_SERVER_CLOSES)
             .build()
             .unwrap()
     }
