@@ -146,6 +146,8 @@ fn every_table_stores_and_returns_its_rows(t: &TestDb) {
         created_at: now_utc(),
         last_seen_at: None,
         revoked_at: None,
+        buffered: 0,
+        version: None,
     };
     let rating = KioskRating {
         id: new_id(),

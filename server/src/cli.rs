@@ -56,6 +56,34 @@ pub enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Register, list and revoke in-store kiosks.
+    Kiosk {
+        #[command(subcommand)]
+        action: KioskAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KioskAction {
+    /// Register a kiosk at a location; prints `kiosk <ID> <TOKEN>`. The token is shown
+    /// only now: only its hash is kept.
+    Add {
+        #[arg(long)]
+        location: String,
+        /// What staff call it, e.g. "Exit".
+        #[arg(long, default_value = "Kiosk")]
+        name: String,
+    },
+    /// List a location's kiosks: id, name, last seen, taps waiting, version, revoked.
+    List {
+        #[arg(long)]
+        location: String,
+    },
+    /// Revoke a kiosk's token: its requests are refused from now on.
+    Revoke {
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -166,6 +194,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Worker => worker(settings),
         Command::Alerts { action } => alerts(&settings, action),
         Command::User { action } => user(&settings, action),
+        Command::Kiosk { action } => kiosk(&settings, action),
     }
 }
 
@@ -257,6 +286,77 @@ fn user(settings: &Settings, action: UserAction) -> ExitCode {
         }
         Err(e @ AccountError::Invalid(_)) => fail(EXIT_CONFIG, &e),
         Err(e) => fail(1, &e),
+    }
+}
+
+fn kiosk(settings: &Settings, action: KioskAction) -> ExitCode {
+    use crate::domain::kiosk::{register, KioskAdminError};
+    let db = match open_database(settings) {
+        Ok(db) => db,
+        Err(e) => return fail(EXIT_CONFIG, &e),
+    };
+    let now = crate::db::models::now_utc();
+    let mut out = std::io::stdout().lock();
+    match action {
+        KioskAction::Add { location, name } => match register(&db, &location, &name, now) {
+            Ok((device, token)) => {
+                let _ = writeln!(out, "kiosk {} {token}", device.id);
+                ExitCode::SUCCESS
+            }
+            Err(e @ (KioskAdminError::Invalid(_) | KioskAdminError::NoSuchLocation(_))) => {
+                fail(EXIT_CONFIG, &e)
+            }
+            Err(e) => fail(1, &e),
+        },
+        KioskAction::List { location } => {
+            let listed =
+                db.read(
+                    |c| match crate::db::queries::locations::find_by_name(c, &location)? {
+                        Some(l) => crate::db::queries::kiosks::for_location(c, &l.id).map(Some),
+                        None => Ok(None),
+                    },
+                );
+            match listed {
+                Ok(Some(devices)) => {
+                    for d in devices {
+                        let seen = d
+                            .last_seen_at
+                            .map_or("never".to_owned(), |t| format!("{t} UTC"));
+                        let _ = writeln!(
+                            out,
+                            "kiosk {} \"{}\" last seen {seen}, {} taps waiting, version {}{}",
+                            d.id,
+                            d.name,
+                            d.buffered,
+                            d.version.as_deref().unwrap_or("-"),
+                            if d.revoked_at.is_some() {
+                                ", revoked"
+                            } else {
+                                ""
+                            }
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
+                Ok(None) => fail(EXIT_CONFIG, &KioskAdminError::NoSuchLocation(location)),
+                Err(e) => fail(1, &e),
+            }
+        }
+        KioskAction::Revoke { id } => {
+            match db.write(|c| {
+                crate::db::queries::kiosks::revoke(c, &id, now).map_err(crate::db::DbError::from)
+            }) {
+                Ok(true) => {
+                    let _ = writeln!(out, "revoked {id}");
+                    ExitCode::SUCCESS
+                }
+                Ok(false) => fail(
+                    EXIT_CONFIG,
+                    &KioskAdminError::Invalid(format!("no active kiosk has the id {id}")),
+                ),
+                Err(e) => fail(1, &e),
+            }
+        }
     }
 }
 

@@ -477,3 +477,49 @@ fn user_add_creates_the_first_admin_and_refuses_what_is_wrong() {
         .unwrap()
         .is_none());
 }
+
+#[test]
+fn kiosk_add_shows_the_token_once_list_shows_the_device_and_revoke_revokes() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = mend(&dir).args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(run(&["seed-demo"]).0, Some(0));
+    let (code, out, err) = run(&[
+        "kiosk",
+        "add",
+        "--location",
+        "Mend Demo Café",
+        "--name",
+        "Exit",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let words: Vec<&str> = out.trim().split(' ').collect();
+    assert_eq!(words.len(), 3, "{out}");
+    assert_eq!(words[0], "kiosk");
+    assert!(words[2].starts_with("mk_"), "{out}");
+    let id = words[1].to_owned();
+
+    let (code, listed, _) = run(&["kiosk", "list", "--location", "Mend Demo Café"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        listed.contains(&format!("kiosk {id} \"Exit\" last seen never")),
+        "{listed}"
+    );
+    assert!(!listed.contains(words[2]), "the token is never shown again");
+
+    assert_eq!(run(&["kiosk", "revoke", "--id", &id]).0, Some(0));
+    let (_, listed, _) = run(&["kiosk", "list", "--location", "Mend Demo Café"]);
+    assert!(listed.contains(", revoked"), "{listed}");
+    let (code, _, err) = run(&["kiosk", "revoke", "--id", &id]);
+    assert_eq!(code, Some(2), "revoked twice");
+    assert!(err.contains("no active kiosk"), "{err}");
+    let (code, _, err) = run(&["kiosk", "add", "--location", "Nowhere"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("no location is named \"Nowhere\""), "{err}");
+}

@@ -224,6 +224,9 @@ pub struct KioskDevice {
     pub created_at: NaiveDateTime,
     pub last_seen_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    /// Taps waiting in the kiosk's own outbox, as its last heartbeat said.
+    pub buffered: i32,
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

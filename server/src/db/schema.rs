@@ -173,6 +173,8 @@ diesel::table! {
         created_at -> Timestamp,
         last_seen_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        buffered -> Integer,
+        version -> Nullable<Text>,
     }
 }
 

@@ -20,6 +20,7 @@ pub mod escalation;
 pub mod export;
 pub mod insight;
 pub mod intake;
+pub mod kiosk;
 pub mod language;
 pub mod logo;
 pub mod mail_render;

@@ -4,6 +4,7 @@ pub mod client;
 pub mod error;
 mod health;
 mod home;
+pub mod kiosk_api;
 pub mod manage;
 pub mod public;
 pub mod qr_cache;
@@ -63,6 +64,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, photo_max_bytes: usize) {
     .route("/s/{token}", web::post().to(public::survey::submit))
     .route("/u", web::get().to(public::survey::unsubscribe_form))
     .route("/u", web::post().to(public::survey::unsubscribe))
+    .configure(kiosk_api::routes)
     .configure(staff::routes)
     .configure(manage::routes)
     .default_service(web::to(error::not_found));

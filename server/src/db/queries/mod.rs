@@ -6,6 +6,7 @@ pub mod escalations;
 pub mod exports;
 pub mod health;
 pub mod insight;
+pub mod kiosks;
 pub mod locations;
 pub mod outbox;
 pub mod routing;

@@ -1,0 +1,90 @@
+//! Kiosk devices and the taps they send.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::models::{KioskDevice, KioskRating};
+use crate::db::schema::{kiosk_devices, kiosk_ratings};
+use crate::db::DbConnection;
+
+pub fn insert(conn: &mut DbConnection, device: &KioskDevice) -> QueryResult<()> {
+    diesel::insert_into(kiosk_devices::table)
+        .values(device)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_by_token_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<KioskDevice>> {
+    kiosk_devices::table
+        .filter(kiosk_devices::token_hash.eq(hash))
+        .select(KioskDevice::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn for_location(conn: &mut DbConnection, location_id: &str) -> QueryResult<Vec<KioskDevice>> {
+    kiosk_devices::table
+        .filter(kiosk_devices::location_id.eq(location_id))
+        .order(kiosk_devices::name.asc())
+        .select(KioskDevice::as_select())
+        .load(conn)
+}
+
+/// Revokes a device's token; false if there is no such device or it was revoked before.
+pub fn revoke(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    diesel::update(kiosk_devices::table)
+        .filter(kiosk_devices::id.eq(id))
+        .filter(kiosk_devices::revoked_at.is_null())
+        .set(kiosk_devices::revoked_at.eq(now))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+pub fn seen(
+    conn: &mut DbConnection,
+    id: &str,
+    now: NaiveDateTime,
+    buffered: Option<(i32, Option<String>)>,
+) -> QueryResult<()> {
+    let q = diesel::update(kiosk_devices::table).filter(kiosk_devices::id.eq(id));
+    match buffered {
+        Some((n, version)) => q
+            .set((
+                kiosk_devices::last_seen_at.eq(now),
+                kiosk_devices::buffered.eq(n),
+                kiosk_devices::version.eq(version),
+            ))
+            .execute(conn),
+        None => q.set(kiosk_devices::last_seen_at.eq(now)).execute(conn),
+    }
+    .map(|_| ())
+}
+
+macro_rules! insert_unless_present {
+    ($conn:expr, $tap:expr) => {
+        diesel::insert_into(kiosk_ratings::table)
+            .values($tap)
+            .on_conflict(kiosk_ratings::idempotency_key)
+            .do_nothing()
+            .execute($conn)
+    };
+}
+
+/// Stores a tap; one whose idempotency key is already stored is left alone (false).
+/// `ON CONFLICT DO NOTHING`: a failed insert would abort the batch's transaction on
+/// PostgreSQL.
+pub fn insert_tap(conn: &mut DbConnection, tap: &KioskRating) -> QueryResult<bool> {
+    let inserted = match conn {
+        DbConnection::Sqlite(c) => insert_unless_present!(c, tap),
+        DbConnection::Postgres(c) => insert_unless_present!(c, tap),
+    }?;
+    Ok(inserted == 1)
+}
+
+pub fn taps_at(conn: &mut DbConnection, location_id: &str) -> QueryResult<Vec<KioskRating>> {
+    kiosk_ratings::table
+        .filter(kiosk_ratings::location_id.eq(location_id))
+        .order(kiosk_ratings::tapped_at.asc())
+        .select(KioskRating::as_select())
+        .load(conn)
+}
