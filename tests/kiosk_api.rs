@@ -166,3 +166,110 @@ async fn bad_requests_get_clear_json_errors_and_store_nothing() {
     assert_eq!((status, err["error"].as_str()), (401, Some("revoked")));
     assert!(stored_taps(&app).is_empty());
 }
+
+#[tokio::test]
+async fn managers_register_see_and_revoke_their_kiosks_on_a_page() {
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;
+    let loc = app.location_of(&store.touchpoints[0].code);
+    let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
+    let page_path = format!("/manage/locations/{loc}/kiosks");
+    let empty = app.page(&manager, &page_path).await;
+    assert!(empty.contains("No kiosk yet."));
+    let csrf = mend_testing::csrf_in(&empty);
+
+    let res = manager
+        .post(app.url(&page_path))
+        .form(&[("csrf", csrf.as_str()), ("name", " ")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("a kiosk needs a name"));
+
+    let res = manager
+        .post(app.url(&page_path))
+        .form(&[("csrf", csrf.as_str()), ("name", "Exit <door>")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let shown = res.text().await.unwrap();
+    let start = shown.find("<code id=\"new-token\">").unwrap() + "<code id=\"new-token\">".len();
+    let token = shown[start..].split('<').next().unwrap().to_owned();
+    assert!(token.starts_with("mk_"), "{token}");
+    assert!(shown.contains("Exit &#60;door&#62;"), "escaped");
+    let listed = app.page(&manager, &page_path).await;
+    assert!(!listed.contains(&token), "shown once");
+    assert!(
+        listed.contains("<td>offline</td><td>never</td>"),
+        "{listed}"
+    );
+
+    let beat = serde_json::to_vec(&json!({"buffered": 3, "version": "0.1.0"})).unwrap();
+    assert_eq!(
+        post(&app, "/api/kiosk/v1/heartbeat", Some(&token), beat)
+            .await
+            .0,
+        200
+    );
+    let online = app.page(&manager, &page_path).await;
+    assert!(online.contains("<td>online</td>"), "{online}");
+    assert!(online.contains("<td>3</td><td>0.1.0</td>"));
+    app.advance(std::time::Duration::from_secs(4 * 60));
+    assert!(app
+        .page(&manager, &page_path)
+        .await
+        .contains("<td>offline</td>"));
+
+    // Another store's kiosk cannot be revoked from here; this one can.
+    let kiosk_id = app
+        .db
+        .read(|c| mend_server::db::queries::kiosks::for_location(c, &loc))
+        .unwrap()[0]
+        .id
+        .clone();
+    let other = app.add_location("Elsewhere");
+    let (stranger, _) =
+        mend_server::domain::kiosk::register_at(&app.db, &other, "Door", app.clock.now()).unwrap();
+    let res = manager
+        .post(app.url(&format!("{page_path}/{}/revoke", stranger.id)))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let res = manager
+        .post(app.url(&format!("{page_path}/{kiosk_id}/revoke")))
+        .form(&[("csrf", "wrong")])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_client_error(), "CSRF");
+    let res = manager
+        .post(app.url(&format!("{page_path}/{kiosk_id}/revoke")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(app
+        .page(&manager, &page_path)
+        .await
+        .contains("<td>revoked</td>"));
+    let beat = serde_json::to_vec(&json!({"buffered": 0, "version": "0.1.0"})).unwrap();
+    let (status, err) = post(&app, "/api/kiosk/v1/heartbeat", Some(&token), beat).await;
+    assert_eq!((status, err["error"].as_str()), (401, Some("revoked")));
+
+    // Not this manager's store; not a manager.
+    let res = manager
+        .get(app.url(&format!("/manage/locations/{other}/kiosks")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    app.add_user("staff", "till@shop.example", "staff password 1", &[&loc]);
+    let staff = app.sign_in("till@shop.example", "staff password 1").await;
+    let res = staff.get(app.url(&page_path)).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+}

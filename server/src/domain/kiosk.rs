@@ -42,10 +42,24 @@ impl From<diesel::result::Error> for KioskAdminError {
     }
 }
 
-/// Registers a kiosk at a location; returns the device and its token (shown once).
+/// Registers a kiosk at the location of that name; returns the device and its token
+/// (shown once).
 pub fn register(
     db: &Db,
     location_name: &str,
+    name: &str,
+    now: NaiveDateTime,
+) -> Result<(KioskDevice, String), KioskAdminError> {
+    let location = db
+        .read(|c| locations::find_by_name(c, location_name))?
+        .ok_or_else(|| KioskAdminError::NoSuchLocation(location_name.to_owned()))?;
+    register_at(db, &location.id, name, now)
+}
+
+/// Registers a kiosk at a location (by id).
+pub fn register_at(
+    db: &Db,
+    location_id: &str,
     name: &str,
     now: NaiveDateTime,
 ) -> Result<(KioskDevice, String), KioskAdminError> {
@@ -57,11 +71,9 @@ pub fn register(
     }
     let token = new_token();
     let device = db.write(|c| -> Result<KioskDevice, KioskAdminError> {
-        let location = locations::find_by_name(c, location_name)?
-            .ok_or_else(|| KioskAdminError::NoSuchLocation(location_name.to_owned()))?;
         let device = KioskDevice {
             id: new_id(),
-            location_id: location.id,
+            location_id: location_id.to_owned(),
             name: name.to_owned(),
             token_hash: token_hash(&token),
             created_at: now,
@@ -74,6 +86,17 @@ pub fn register(
         Ok(device)
     })?;
     Ok((device, token))
+}
+
+/// A kiosk counts as online when it was heard from this recently (kiosks send a
+/// heartbeat every minute).
+pub const ONLINE_WITHIN: Duration = Duration::minutes(3);
+
+pub fn is_online(device: &KioskDevice, now: NaiveDateTime) -> bool {
+    device.revoked_at.is_none()
+        && device
+            .last_seen_at
+            .is_some_and(|t| now - t <= ONLINE_WITHIN)
 }
 
 /// Why a request from a kiosk was refused; `code` is what the kiosk acts on.

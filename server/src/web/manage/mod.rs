@@ -3,6 +3,7 @@
 mod cases;
 mod dashboard;
 mod export;
+mod kiosks;
 mod locations;
 mod login;
 mod logo;
@@ -52,6 +53,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/manage/locations/{id}/settings",
             web::post().to(settings::save),
+        )
+        .route("/manage/locations/{id}/kiosks", web::get().to(kiosks::list))
+        .route("/manage/locations/{id}/kiosks", web::post().to(kiosks::add))
+        .route(
+            "/manage/locations/{id}/kiosks/{kiosk}/revoke",
+            web::post().to(kiosks::revoke),
         )
         .route("/manage/users", web::get().to(people::list))
         .route("/manage/users/invite", web::post().to(people::invite))

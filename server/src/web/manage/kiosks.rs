@@ -1,0 +1,171 @@
+//! `/manage/locations/{id}/kiosks`: a location's kiosks for its managers (and admins):
+//! online or not, last seen, taps waiting, version; register one (its token is shown on
+//! this page once) and revoke one.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::db::queries::kiosks;
+use crate::domain::clock::in_time_zone;
+use crate::domain::kiosk::{is_online, register_at, KioskAdminError};
+use crate::web::manage::managed_location;
+use crate::web::session::{csrf_token, verify_csrf, SignedIn};
+use crate::web::{render, AppError, AppState};
+
+/// One row of the list: id, name, state, last seen, taps waiting, version.
+pub struct Row {
+    id: String,
+    name: String,
+    state: &'static str,
+    last_seen: String,
+    buffered: i32,
+    version: String,
+}
+
+#[derive(Template)]
+#[template(path = "manage/kiosks.html")]
+struct KiosksPage {
+    lang: &'static str,
+    csrf: String,
+    id: String,
+    location: String,
+    rows: Vec<Row>,
+    /// (name, token) of the kiosk just registered: shown once.
+    new_token: Option<(String, String)>,
+    error: Option<String>,
+    api_url: String,
+}
+
+#[derive(Deserialize)]
+pub struct RegisterForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn page(
+    state: &web::Data<AppState>,
+    who: &SignedIn,
+    location_id: String,
+    new_token: Option<(String, String)>,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let location = managed_location(state, who, location_id).await?;
+    let (db, id) = (state.db.clone(), location.id.clone());
+    let devices = web::block(move || db.read(|c| kiosks::for_location(c, &id))).await??;
+    let now = state.clock.now();
+    let rows = devices
+        .into_iter()
+        .map(|d| Row {
+            state: if d.revoked_at.is_some() {
+                "revoked"
+            } else if is_online(&d, now) {
+                "online"
+            } else {
+                "offline"
+            },
+            last_seen: d
+                .last_seen_at
+                .map_or("never".to_owned(), |t| in_time_zone(&location.time_zone, t)),
+            buffered: d.buffered,
+            version: d.version.clone().unwrap_or_default(),
+            id: d.id,
+            name: d.name,
+        })
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut res = render::html(&KiosksPage {
+        lang: "en",
+        csrf: csrf_token(&who.session)?,
+        id: location.id,
+        location: location.name,
+        rows,
+        new_token,
+        error,
+        api_url: format!("{}/api/kiosk/v1/", state.base_url),
+    })?;
+    *res.status_mut() = status;
+    // The page may carry a token: never from a cache.
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(res)
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    who: SignedIn,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    page(&state, &who, path.into_inner(), None, None).await
+}
+
+pub async fn add(
+    state: web::Data<AppState>,
+    who: SignedIn,
+    path: web::Path<String>,
+    form: web::Form<RegisterForm>,
+) -> Result<HttpResponse, AppError> {
+    verify_csrf(&who.session, &form.csrf)?;
+    let location = managed_location(&state, &who, path.into_inner()).await?;
+    let (db, id, name, now) = (
+        state.db.clone(),
+        location.id.clone(),
+        form.name.clone(),
+        state.clock.now(),
+    );
+    match web::block(move || register_at(&db, &id, &name, now)).await? {
+        Ok((device, token)) => {
+            page(&state, &who, location.id, Some((device.name, token)), None).await
+        }
+        Err(KioskAdminError::Invalid(message)) => {
+            page(&state, &who, location.id, None, Some(message)).await
+        }
+        Err(e) => Err(AppError::Internal(e.into())),
+    }
+}
+
+pub async fn revoke(
+    state: web::Data<AppState>,
+    who: SignedIn,
+    path: web::Path<(String, String)>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, AppError> {
+    verify_csrf(&who.session, &form.csrf)?;
+    let (location_id, kiosk_id) = path.into_inner();
+    let location = managed_location(&state, &who, location_id).await?;
+    let (db, loc, now) = (state.db.clone(), location.id.clone(), state.clock.now());
+    let found = web::block(move || {
+        db.write(|c| -> Result<bool, crate::db::DbError> {
+            // Only a kiosk of this location: another store's id is simply not found.
+            let mine = kiosks::for_location(c, &loc)?
+                .iter()
+                .any(|d| d.id == kiosk_id);
+            Ok(mine && kiosks::revoke(c, &kiosk_id, now)?)
+        })
+    })
+    .await??;
+    if !found {
+        return Err(AppError::NotFound);
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            format!("/manage/locations/{}/kiosks", location.id),
+        ))
+        .finish())
+}
