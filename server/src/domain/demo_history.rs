@@ -22,7 +22,7 @@ use crate::domain::case_workflow::DEFAULT_ROOT_CAUSES;
 use crate::domain::codes::{new_touchpoint_code, ALPHABET};
 use crate::domain::complaint::DEFAULT_CATEGORIES;
 use crate::domain::demo::DemoError;
-use crate::domain::surveys::with_case_as_answered;
+use crate::domain::surveys::{survey_for_case, with_case_as_answered};
 
 /// (city, time zone, language, currency, typical compensation in minor units, rush hour)
 const CITIES: &[(&str, &str, &str, &str, i32, u32)] = &[
@@ -558,10 +558,18 @@ fn survey_for(
     });
     let mut hash = [0u8; 32];
     rng.fill(&mut hash);
+    let blank = survey_for_case(
+        case,
+        "satisfaction",
+        case.contact_email.clone(),
+        Some(due),
+        &[],
+        resolved,
+    );
     Some(with_case_as_answered(
         Survey {
+            // Deterministic ids; no link is ever sent, so the token is just unique.
             id: id_at(due, rng),
-            case_id: case.id.clone(),
             token_hash: hex::encode(hash),
             sent_at: Some(due),
             answered_at: answered,
@@ -571,21 +579,9 @@ fn survey_for(
             comment: csat
                 .filter(|r| *r <= 2 && rng.random_bool(0.5))
                 .map(|_| "Still not happy with how this was handled.".to_owned()),
-            created_at: resolved,
-            kind: "satisfaction".to_owned(),
-            recipient: case.contact_email.clone(),
-            language: case.language.clone(),
-            due_at: Some(due),
             // Marked reminded: the worker must never email these made-up customers.
             reminded_at: Some(due + Duration::days(3)),
-            still_working: None,
-            location_id: None,
-            touchpoint_id: None,
-            category: None,
-            root_cause: None,
-            compensation_type: None,
-            compensation_minor: None,
-            compensation_currency: None,
+            ..blank
         },
         case,
     ))

@@ -45,7 +45,8 @@ pub fn survey_path(key: &[u8], survey_id: &str) -> String {
     format!("/s/{}", survey_token(key, survey_id))
 }
 
-fn blank(
+/// A new, unsent survey of a case (its token is derived from its id with `key`).
+pub fn survey_for_case(
     case: &Case,
     kind: &str,
     recipient: Option<String>,
@@ -121,12 +122,15 @@ pub fn schedule_after_resolution(
     let due = to
         .as_ref()
         .map(|_| now + Duration::minutes(i64::from(settings.survey_delay_minutes)));
-    surveys::insert(c, &blank(case, SATISFACTION, to.clone(), due, key, now))?;
+    surveys::insert(
+        c,
+        &survey_for_case(case, SATISFACTION, to.clone(), due, key, now),
+    )?;
     if let Some(to) = to {
         let follow_up_at = now + Duration::days(i64::from(settings.follow_up_days));
         surveys::insert(
             c,
-            &blank(case, FOLLOW_UP, Some(to), Some(follow_up_at), key, now),
+            &survey_for_case(case, FOLLOW_UP, Some(to), Some(follow_up_at), key, now),
         )?;
     }
     Ok(())
