@@ -1,0 +1,3 @@
+DROP TABLE settings;
+DROP TABLE rejected_taps;
+DROP TABLE taps;
