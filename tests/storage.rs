@@ -461,6 +461,7 @@ fn concurrent_complaints_are_all_stored_once(t: &TestDb) {
                     render_nonce: nonce,
                     photo_hash: None,
                     device_hash: None,
+                    kiosk_tap: None,
                 };
                 queue.submit(&key, s).await.unwrap()
             }

@@ -158,6 +158,13 @@ pub enum AlertsAction {
         /// days of the week before, on Monday morning): on or off.
         #[arg(long)]
         weekly_digest: Option<String>,
+        /// Unhappy kiosk taps (1 or 2 of 4) that alert the store when they come within
+        /// --unhappy-tap-minutes; 0 = never (default 5).
+        #[arg(long)]
+        unhappy_taps: Option<u32>,
+        /// The window for --unhappy-taps, in minutes (default 15).
+        #[arg(long)]
+        unhappy_tap_minutes: Option<u32>,
     },
 }
 
@@ -221,6 +228,8 @@ fn alerts(settings: &Settings, action: AlertsAction) -> ExitCode {
             follow_up_days,
             unhappy,
             weekly_digest,
+            unhappy_taps,
+            unhappy_tap_minutes,
         } => alert_settings::apply(
             &db,
             &location,
@@ -238,6 +247,8 @@ fn alerts(settings: &Settings, action: AlertsAction) -> ExitCode {
                 follow_up_days,
                 unhappy,
                 weekly_digest,
+                unhappy_taps,
+                unhappy_tap_minutes,
             },
         ),
     };

@@ -180,6 +180,10 @@ pub struct LocationAlerting {
     pub unhappy_reopens: bool,
     /// Its managers get a weekly email with the key figures.
     pub weekly_digest: bool,
+    /// This many unhappy kiosk taps (0 = never)...
+    pub unhappy_taps: i32,
+    /// ...within this many minutes alert the store.
+    pub unhappy_tap_minutes: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

@@ -20,6 +20,9 @@ diesel::table! {
         follow_up_days -> Integer,
         unhappy_reopens -> Bool,
         weekly_digest -> Bool,
+        unhappy_taps -> Integer,
+        unhappy_tap_minutes -> Integer,
+        unhappy_alerted_at -> Nullable<Timestamp>,
     }
 }
 
@@ -191,6 +194,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    kiosk_handoffs (tap_key) {
+        tap_key -> Text,
+        case_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     touchpoint_scans (touchpoint_id, day) {
         touchpoint_id -> Text,
         day -> Date,
@@ -208,6 +219,7 @@ diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(case_events -> users (actor_user_id));
 diesel::joinable!(surveys -> cases (case_id));
 diesel::joinable!(kiosk_devices -> locations (location_id));
+diesel::joinable!(kiosk_handoffs -> cases (case_id));
 diesel::joinable!(kiosk_ratings -> kiosk_devices (device_id));
 diesel::joinable!(kiosk_ratings -> locations (location_id));
 diesel::joinable!(alert_recipients -> locations (location_id));
@@ -224,6 +236,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     surveys,
     kiosk_devices,
+    kiosk_handoffs,
     kiosk_ratings,
     alert_recipients,
     escalations,

@@ -31,6 +31,10 @@ pub struct AlertSettingsChange {
     pub unhappy: Option<String>,
     /// "on" or "off": the managers' weekly email.
     pub weekly_digest: Option<String>,
+    /// Unhappy kiosk taps that alert the store (0 = never)...
+    pub unhappy_taps: Option<u32>,
+    /// ...when they come within this many minutes.
+    pub unhappy_tap_minutes: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +115,16 @@ impl std::fmt::Display for AlertSettings {
             f,
             "\nweekly email to managers: {}",
             if a.weekly_digest { "on" } else { "off" }
-        )
+        )?;
+        if a.unhappy_taps == 0 {
+            write!(f, "\nunhappy kiosk taps alert: off")
+        } else {
+            write!(
+                f,
+                "\nunhappy kiosk taps alert: {} within {} min",
+                a.unhappy_taps, a.unhappy_tap_minutes
+            )
+        }
     }
 }
 
@@ -232,6 +245,23 @@ pub fn apply(
             )))
         }
     };
+    let unhappy_taps = match change.unhappy_taps {
+        Some(n) if n > 1000 => {
+            return Err(invalid(
+                "unhappy taps: from 1 to 1000 taps, or 0 for no alert".into(),
+            ))
+        }
+        n => n.map(|n| n as i32),
+    };
+    let unhappy_tap_minutes = change
+        .unhappy_tap_minutes
+        .map(|m| match m {
+            1..=1440 => Ok(m as i32),
+            _ => Err(invalid(
+                "unhappy tap minutes: the window is 1 to 1440 minutes".into(),
+            )),
+        })
+        .transpose()?;
 
     db.write(|c| -> Result<(), AlertSettingsError> {
         let location = locations::find_by_name(c, location_name)?
@@ -282,6 +312,12 @@ pub fn apply(
         }
         if let Some(w) = weekly_digest {
             alerting.weekly_digest = w;
+        }
+        if let Some(n) = unhappy_taps {
+            alerting.unhappy_taps = n;
+        }
+        if let Some(m) = unhappy_tap_minutes {
+            alerting.unhappy_tap_minutes = m;
         }
         routing::set_alerting(c, &alerting)?;
         Ok(())

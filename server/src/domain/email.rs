@@ -56,6 +56,14 @@ pub enum MailPayload {
         week: String,
         lang: String,
     },
+    /// Unhappy kiosk taps piled up at a location between `from` and `to` (RFC 3339).
+    KioskAlert {
+        location_id: String,
+        from: String,
+        to: String,
+        count: i64,
+        lang: String,
+    },
 }
 
 /// An image the HTML part shows as `cid:{cid}`.

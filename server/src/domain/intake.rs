@@ -39,6 +39,8 @@ pub struct Submission<'a> {
     pub photo_hash: Option<String>,
     /// The hash of the form's device cookie, when the browser kept it.
     pub device_hash: Option<String>,
+    /// The kiosk tap whose handoff opened this form (checked by the caller).
+    pub kiosk_tap: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +58,7 @@ type Outcome = Result<(String, bool), DbError>;
 struct Job {
     case: Case,
     event: CaseEvent,
+    kiosk_tap: Option<String>,
     reply: oneshot::Sender<Outcome>,
 }
 
@@ -83,7 +86,12 @@ impl IntakeQueue {
         let (case, event) = rows(&s, &token);
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job { case, event, reply })
+            .send(Job {
+                case,
+                event,
+                kiosk_tap: s.kiosk_tap.clone(),
+                reply,
+            })
             .map_err(|_| DbError::Other("the intake writer has stopped".into()))?;
         let (reference, repeated) = answer
             .await
@@ -173,6 +181,10 @@ fn store_one(
     let stored = c.transaction(|c| -> Result<(), DbError> {
         cases::insert(c, &job.case)?;
         cases::add_event(c, &job.event)?;
+        if let Some(tap) = &job.kiosk_tap {
+            // A second complaint through the same handoff is kept, untagged.
+            crate::domain::kiosk_handoff::claim(c, tap, &job.case.id, job.case.created_at)?;
+        }
         alert_new_case(c, alerts, &job.case, audiences)?;
         Ok(())
     });

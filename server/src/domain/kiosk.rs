@@ -11,6 +11,7 @@ use crate::db::models::{new_id, KioskDevice, KioskRating};
 use crate::db::queries::{kiosks, locations};
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::reference::token_hash;
+use crate::domain::unhappy_taps;
 
 /// Taps in one batch, at most: a kiosk back online sends its backlog in batches.
 pub const MAX_BATCH: usize = 500;
@@ -207,7 +208,8 @@ pub struct Recorded {
     pub duplicates: usize,
 }
 
-/// Stores a checked batch for a device; run inside one transaction.
+/// Stores a checked batch for a device; run inside one transaction. Unhappy taps that
+/// are new may set off the location's alert (in the same transaction).
 pub fn record(
     c: &mut DbConnection,
     device: &KioskDevice,
@@ -215,6 +217,7 @@ pub fn record(
     now: NaiveDateTime,
 ) -> Result<Recorded, DbError> {
     let mut accepted = 0;
+    let mut new_unhappy = Vec::new();
     for t in taps {
         let row = KioskRating {
             id: new_id(),
@@ -225,9 +228,15 @@ pub fn record(
             tapped_at: t.tapped_at,
             received_at: now,
         };
-        accepted += usize::from(kiosks::insert_tap(c, &row)?);
+        if kiosks::insert_tap(c, &row)? {
+            accepted += 1;
+            if t.rating <= unhappy_taps::UNHAPPY_MAX_RATING {
+                new_unhappy.push(t.tapped_at);
+            }
+        }
     }
     kiosks::seen(c, &device.id, now, None)?;
+    unhappy_taps::check(c, &device.location_id, new_unhappy, now)?;
     Ok(Recorded {
         accepted,
         duplicates: taps.len() - accepted,

@@ -79,6 +79,30 @@ pub fn render_payload(
                 .map_err(|e| RenderError::Transient(e.to_string()))?
                 .ok_or_else(|| RenderError::Permanent(format!("location {location_id} is gone")))
         }
+        MailPayload::KioskAlert {
+            location_id,
+            from,
+            to,
+            count,
+            lang,
+        } => {
+            let time = |s: &str| {
+                chrono::DateTime::parse_from_rfc3339(s)
+                    .map(|t| t.naive_utc())
+                    .map_err(|e| RenderError::Permanent(format!("kiosk alert time \"{s}\": {e}")))
+            };
+            let window = (time(&from)?, time(&to)?);
+            crate::domain::unhappy_taps::compose(
+                db,
+                ctx,
+                &location_id,
+                window,
+                count,
+                Language::or_default(&lang),
+            )
+            .map_err(|e| RenderError::Transient(e.to_string()))?
+            .ok_or_else(|| RenderError::Permanent(format!("location {location_id} is gone")))
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
 
 use crate::domain::kiosk::{authenticate, check_batch, record, KioskApiError, TapBatch};
+use crate::domain::kiosk_handoff;
 use crate::web::AppState;
 
 /// A full batch of 500 taps is about 60 KB.
@@ -23,6 +24,8 @@ pub enum ApiError {
     Unavailable(#[from] crate::db::DbError),
     #[error("temporarily unavailable, try again")]
     Busy,
+    #[error("this kiosk's location has no touchpoint to hand customers over to")]
+    NoTouchpoint,
 }
 
 impl From<diesel::result::Error> for ApiError {
@@ -43,6 +46,7 @@ impl ResponseError for ApiError {
             ApiError::Kiosk(KioskApiError::MalformedJson(_)) => StatusCode::BAD_REQUEST,
             ApiError::Kiosk(KioskApiError::InvalidTap { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) | ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NoTouchpoint => StatusCode::CONFLICT,
         }
     }
 
@@ -55,6 +59,7 @@ impl ResponseError for ApiError {
                 "unavailable"
             }
             ApiError::Busy => "unavailable",
+            ApiError::NoTouchpoint => "no_touchpoint",
         };
         let mut body = serde_json::json!({ "error": code, "detail": self.to_string() });
         if let ApiError::Kiosk(KioskApiError::InvalidTap { index, .. }) = self {
@@ -98,7 +103,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/kiosk/v1")
             .route("/taps", web::post().to(taps))
-            .route("/heartbeat", web::post().to(heartbeat)),
+            .route("/heartbeat", web::post().to(heartbeat))
+            .route("/handoff", web::post().to(handoff)),
     );
 }
 
@@ -158,7 +164,9 @@ struct Heartbeat {
 }
 
 /// `POST /api/kiosk/v1/heartbeat` `{"buffered": n, "version": "..."}` ->
-/// `{"server_time": RFC 3339}` (a kiosk can tell how far its clock is off).
+/// `{"server_time": RFC 3339, "location_name", "language", "sticker_url"}`: a kiosk can
+/// tell how far its clock is off, and learns what its screen shows (kept for offline
+/// starts).
 async fn heartbeat(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -173,14 +181,71 @@ async fn heartbeat(
         .collect();
     let buffered = i32::try_from(beat.buffered).unwrap_or(i32::MAX);
     let now = state.clock.now();
-    as_device(&state, token, move |c, device| {
+    let place = as_device(&state, token, move |c, device| {
         let status = Some((buffered, Some(version)));
-        Ok(crate::db::queries::kiosks::seen(
-            c, &device.id, now, status,
-        )?)
+        crate::db::queries::kiosks::seen(c, &device.id, now, status)?;
+        Ok(kiosk_handoff::kiosk_place(c, device)?)
     })
     .await?;
+    let (location_name, language, sticker_url) = match place {
+        Some((location, touchpoint)) => (
+            location.name,
+            location.default_language,
+            touchpoint.map(|t| kiosk_handoff::form_url(&state.base_url, &t.code)),
+        ),
+        None => (String::new(), "en".to_owned(), None),
+    };
     Ok(HttpResponse::Ok().json(serde_json::json!({
-        "server_time": now.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        "server_time": now.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "location_name": location_name,
+        "language": language,
+        "sticker_url": sticker_url,
     })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HandoffAsk {
+    /// The unhappy tap's key.
+    key: String,
+}
+
+/// `POST /api/kiosk/v1/handoff` `{"key": tap key}` -> `{"url", "expires_at"}`: a one-time
+/// link to the store's complaint form, tagged with the tap.
+async fn handoff(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let (token, ask): (String, HandoffAsk) = read_request(&req, payload).await?;
+    let tap_key = uuid::Uuid::parse_str(&ask.key)
+        .ok()
+        .filter(|k| k.get_version_num() == 7)
+        .map(|k| k.hyphenated().to_string())
+        .ok_or(ApiError::Kiosk(KioskApiError::InvalidTap {
+            index: 0,
+            detail: "key must be a UUIDv7".into(),
+        }))?;
+    let now = state.clock.now();
+    let place = as_device(&state, token, move |c, device| {
+        Ok(kiosk_handoff::kiosk_place(c, device)?)
+    })
+    .await?;
+    let Some(touchpoint) = place.and_then(|(_, t)| t) else {
+        return Err(ApiError::NoTouchpoint);
+    };
+    let h = kiosk_handoff::sign(
+        state.settings.secret.expose_bytes(),
+        &touchpoint.code,
+        &tap_key,
+        now,
+    );
+    let url = format!(
+        "{}?h={h}",
+        kiosk_handoff::form_url(&state.base_url, &touchpoint.code)
+    );
+    let expires_at = (now + kiosk_handoff::VALID_FOR)
+        .and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "url": url, "expires_at": expires_at })))
 }

@@ -58,6 +58,8 @@ pub fn set_alerting(conn: &mut DbConnection, a: &LocationAlerting) -> QueryResul
             locations::follow_up_days.eq(a.follow_up_days),
             locations::unhappy_reopens.eq(a.unhappy_reopens),
             locations::weekly_digest.eq(a.weekly_digest),
+            locations::unhappy_taps.eq(a.unhappy_taps),
+            locations::unhappy_tap_minutes.eq(a.unhappy_tap_minutes),
         ))
         .execute(conn)
         .map(|_| ())

@@ -46,6 +46,10 @@ pub struct SettingsForm {
     /// A checkbox: present ("on") when ticked.
     #[serde(default)]
     weekly_digest: String,
+    #[serde(default)]
+    unhappy_taps: String,
+    #[serde(default)]
+    unhappy_tap_minutes: String,
 }
 
 #[derive(Deserialize)]
@@ -90,6 +94,8 @@ pub async fn form(
             follow_up_days: a.follow_up_days.to_string(),
             unhappy: if a.unhappy_reopens { "reopen" } else { "flag" }.into(),
             weekly_digest: if a.weekly_digest { "on" } else { "" }.into(),
+            unhappy_taps: a.unhappy_taps.to_string(),
+            unhappy_tap_minutes: a.unhappy_tap_minutes.to_string(),
         },
         error: None,
         saved: query.saved.is_some(),
@@ -141,11 +147,14 @@ pub async fn save(
             }
             .into(),
         ),
+        unhappy_taps: None,
+        unhappy_tap_minutes: None,
     };
     let (delay, follow_up) = (
         form.survey_delay_minutes.clone(),
         form.follow_up_days.clone(),
     );
+    let (taps, tap_minutes) = (form.unhappy_taps.clone(), form.unhappy_tap_minutes.clone());
     let result = web::block(move || -> Result<(), AlertSettingsError> {
         let mut change = change;
         change.sla_minutes = Some(minutes("SLA", &sla)?);
@@ -155,6 +164,14 @@ pub async fn save(
         }
         if !follow_up.trim().is_empty() {
             change.follow_up_days = Some(minutes("Follow-up", &follow_up)?);
+        }
+        if !taps.trim().is_empty() {
+            change.unhappy_taps = Some(taps.trim().parse().map_err(|_| {
+                AlertSettingsError::Invalid(format!("Unhappy taps: \"{taps}\" is not a number"))
+            })?);
+        }
+        if !tap_minutes.trim().is_empty() {
+            change.unhappy_tap_minutes = Some(minutes("Unhappy taps window", &tap_minutes)?);
         }
         // Category rules left out of the box are removed.
         let current = show(&db, &name)?;

@@ -14,9 +14,11 @@ use crate::db::models::{Location, Touchpoint};
 use crate::db::queries::touchpoints;
 use crate::domain::complaint::{categories_of, validate, ComplaintForm, Field};
 use crate::domain::intake::Submission;
+use crate::domain::kiosk_handoff;
 use crate::domain::language::Language;
 use crate::domain::photo::{self, PhotoError};
 use crate::domain::render_stamp::{self, StampError};
+use crate::domain::signed_link::LinkError;
 use crate::web::client::client_ip;
 use crate::web::public::qr::normalize_code;
 use crate::web::{AppError, AppState};
@@ -32,6 +34,7 @@ struct FormPage {
     notice: Option<String>,
     stamp: String,
     photo_ref: Option<String>,
+    handoff: Option<String>,
     category_label: String,
     categories: Vec<(String, String, bool)>,
     body_label: String,
@@ -56,6 +59,8 @@ struct FormPage {
 struct Typed {
     form: ComplaintForm,
     photo_ref: Option<String>,
+    /// A kiosk handoff (`h`) this form came through, carried to the post.
+    handoff: Option<String>,
 }
 
 pub struct Place {
@@ -171,6 +176,7 @@ fn render(
             now_unix(),
         ),
         photo_ref: typed.photo_ref.clone(),
+        handoff: typed.handoff.clone(),
         category_label: lang.text("form.category"),
         categories: place
             .categories
@@ -204,6 +210,35 @@ fn render(
 #[derive(Deserialize)]
 pub struct LangQuery {
     lang: Option<String>,
+    /// A kiosk's one-time handoff (see `domain::kiosk_handoff`).
+    h: Option<String>,
+}
+
+/// The handoff a form opened through, if it can still tag a complaint. A forged one is
+/// refused; an expired or used one just opens the plain form.
+async fn usable_handoff(
+    state: &AppState,
+    code: &str,
+    h: Option<&str>,
+    lang: Language,
+) -> Result<Option<String>, AppError> {
+    let Some(h) = h else { return Ok(None) };
+    let tap_key =
+        match kiosk_handoff::verify(state.settings.secret.expose_bytes(), code, h, now_unix()) {
+            Ok(k) => k,
+            Err(LinkError::Expired) => return Ok(None),
+            Err(LinkError::Invalid) => {
+                return Err(AppError::Customer {
+                    status: StatusCode::BAD_REQUEST,
+                    lang,
+                    title_key: "form.title",
+                    message_key: "error.rejected",
+                })
+            }
+        };
+    let db = state.db.clone();
+    let used = web::block(move || db.read(|c| kiosk_handoff::used(c, &tap_key))).await??;
+    Ok((!used).then(|| h.trim().to_owned()))
 }
 
 pub async fn show(
@@ -219,18 +254,15 @@ pub async fn show(
         accept_language(&req),
         &place.location.default_language,
     );
+    let handoff = usable_handoff(&state, &place.touchpoint.code, query.h.as_deref(), lang).await?;
     state
         .scans
         .record(&place.touchpoint.id, local_day(&place.location.time_zone));
-    let mut response = render(
-        &state,
-        &place,
-        lang,
-        &Typed::default(),
-        &[],
-        None,
-        StatusCode::OK,
-    )?;
+    let typed = Typed {
+        handoff,
+        ..Typed::default()
+    };
+    let mut response = render(&state, &place, lang, &typed, &[], None, StatusCode::OK)?;
     if device_hash(&req).is_none() {
         let cookie = device_cookie(state.base_url.starts_with("https://"));
         response
@@ -285,6 +317,7 @@ pub struct Posted {
     email: Option<Text<String>>,
     consent: Option<Text<String>>,
     photo_ref: Option<Text<String>>,
+    handoff: Option<Text<String>>,
     #[multipart(limit = "64MiB")]
     photo: Option<UploadBytes>,
 }
@@ -379,6 +412,10 @@ pub async fn submit(
             .photo_ref
             .map(Text::into_inner)
             .filter(|h| photo::stored_exists(&state.settings.data_dir, h)),
+        handoff: posted
+            .handoff
+            .map(Text::into_inner)
+            .filter(|h| !h.trim().is_empty() && h.len() <= 200),
     };
 
     // A new photo replaces a kept one; it is stored at once, so a refused post does not
@@ -464,6 +501,10 @@ pub async fn submit(
                 render_nonce: stamp.nonce,
                 photo_hash: typed.photo_ref,
                 device_hash: device_hash(&req),
+                // Judged as of when the form was shown: typing may outlast the link.
+                kiosk_tap: typed.handoff.as_deref().and_then(|h| {
+                    kiosk_handoff::verify(key, &place.touchpoint.code, h, stamp.issued_at).ok()
+                }),
             },
         )
         .await?;

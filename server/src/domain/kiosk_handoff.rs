@@ -1,0 +1,170 @@
+//! The kiosk's handoff: after an unhappy tap the kiosk shows a QR code of a link to the
+//! store's complaint form, signed by the server, valid for a few minutes, and good for
+//! one complaint, which is then tagged with the tap. The customer tells the rest on their
+//! own phone, away from the counter.
+//!
+//! The link is `/t/{code}?h={tap key}.{expires}.{signature}`. A forged or altered link
+//! is refused; an expired or already used one opens the plain form (the customer can
+//! still complain, the complaint is just not tagged).
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::models::{KioskDevice, Location, Touchpoint};
+use crate::db::queries::{locations, touchpoints};
+use crate::db::schema::kiosk_handoffs;
+use crate::db::DbConnection;
+use crate::domain::signed_link::{self, LinkError};
+
+const PURPOSE: &str = "kiosk handoff";
+/// Long enough to take out a phone and scan; the form itself then lasts a day.
+pub const VALID_FOR: Duration = Duration::minutes(10);
+
+/// The store a kiosk stands in, and the touchpoint its screen and handoffs point to
+/// (the store's first: kiosks have no sticker of their own).
+pub fn kiosk_place(
+    c: &mut DbConnection,
+    device: &KioskDevice,
+) -> QueryResult<Option<(Location, Option<Touchpoint>)>> {
+    let Some(location) = locations::find(c, &device.location_id)? else {
+        return Ok(None);
+    };
+    let first = touchpoints::for_location(c, &location.id)?
+        .into_iter()
+        .next();
+    Ok(Some((location, first)))
+}
+
+pub fn form_url(base_url: &str, code: &str) -> String {
+    format!("{base_url}/t/{code}")
+}
+
+/// The signed `h` value for a tap at a touchpoint.
+pub fn sign(key: &[u8], code: &str, tap_key: &str, now: NaiveDateTime) -> String {
+    let expires = (now + VALID_FOR).and_utc().timestamp();
+    let sig = signed_link::sign(key, PURPOSE, &[code, tap_key], expires);
+    format!("{tap_key}.{expires}.{sig}")
+}
+
+/// The tap key a handoff value carries, if it is genuine for this touchpoint and was
+/// still valid at `at` (Unix seconds).
+pub fn verify(key: &[u8], code: &str, h: &str, at: i64) -> Result<String, LinkError> {
+    let mut parts = h.trim().splitn(3, '.');
+    let (Some(tap_key), Some(expires), Some(sig)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(LinkError::Invalid);
+    };
+    let tap_key = uuid::Uuid::parse_str(tap_key)
+        .map_err(|_| LinkError::Invalid)?
+        .hyphenated()
+        .to_string();
+    let expires: i64 = expires.parse().map_err(|_| LinkError::Invalid)?;
+    signed_link::verify(key, PURPOSE, &[code, &tap_key], expires, sig, at)?;
+    Ok(tap_key)
+}
+
+/// True when a complaint already came through this tap's handoff.
+pub fn used(c: &mut DbConnection, tap_key: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        kiosk_handoffs::table.filter(kiosk_handoffs::tap_key.eq(tap_key)),
+    ))
+    .get_result(c)
+}
+
+macro_rules! claim_once {
+    ($conn:expr, $row:expr) => {
+        diesel::insert_into(kiosk_handoffs::table)
+            .values($row)
+            .on_conflict(kiosk_handoffs::tap_key)
+            .do_nothing()
+            .execute($conn)
+    };
+}
+
+/// Tags a new case with the tap it came from; false (and no tag) when the handoff was
+/// used before. Runs in the case's transaction.
+pub fn claim(
+    c: &mut DbConnection,
+    tap_key: &str,
+    case_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let row = (
+        kiosk_handoffs::tap_key.eq(tap_key),
+        kiosk_handoffs::case_id.eq(case_id),
+        kiosk_handoffs::created_at.eq(now),
+    );
+    let inserted = match c {
+        DbConnection::Sqlite(c) => claim_once!(c, row),
+        DbConnection::Postgres(c) => claim_once!(c, row),
+    }?;
+    Ok(inserted == 1)
+}
+
+/// The rating of the tap a case came from, once that tap has reached the server.
+pub fn tap_of_case(
+    c: &mut DbConnection,
+    case_id: &str,
+) -> QueryResult<Option<(String, Option<i32>)>> {
+    use crate::db::schema::kiosk_ratings;
+    kiosk_handoffs::table
+        .left_join(
+            kiosk_ratings::table.on(kiosk_ratings::idempotency_key.eq(kiosk_handoffs::tap_key)),
+        )
+        .filter(kiosk_handoffs::case_id.eq(case_id))
+        .select((kiosk_handoffs::tap_key, kiosk_ratings::rating.nullable()))
+        .first(c)
+        .optional()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+    const TAP: &str = "019ab2c4-7e00-7000-8000-000000000001";
+
+    fn at(s: &str) -> NaiveDateTime {
+        chrono::DateTime::parse_from_rfc3339(s).unwrap().naive_utc()
+    }
+
+    #[test]
+    fn a_handoff_verifies_for_its_touchpoint_until_it_expires() {
+        let now = at("2026-11-23T12:00:00Z");
+        let h = sign(KEY, "ABCDEFGHJK", TAP, now);
+        let t = now.and_utc().timestamp();
+        assert_eq!(verify(KEY, "ABCDEFGHJK", &h, t).as_deref(), Ok(TAP));
+        assert_eq!(
+            verify(KEY, "ABCDEFGHJK", &h, t + 10 * 60 + 1),
+            Err(LinkError::Expired)
+        );
+        assert_eq!(verify(KEY, "ZZZZZZZZZZ", &h, t), Err(LinkError::Invalid));
+    }
+
+    #[test]
+    fn altered_handoffs_are_invalid() {
+        let now = at("2026-11-23T12:00:00Z");
+        let t = now.and_utc().timestamp();
+        let h = sign(KEY, "ABCDEFGHJK", TAP, now);
+        let other_tap = h.replacen("0001", "0002", 1);
+        let later = {
+            let mut p: Vec<String> = h.split('.').map(str::to_owned).collect();
+            p[1] = (p[1].parse::<i64>().unwrap() + 3600).to_string();
+            p.join(".")
+        };
+        for bad in [
+            other_tap.as_str(),
+            later.as_str(),
+            "",
+            "x.y.z",
+            "<script>",
+            TAP,
+        ] {
+            assert_eq!(
+                verify(KEY, "ABCDEFGHJK", bad, t),
+                Err(LinkError::Invalid),
+                "{bad}"
+            );
+        }
+    }
+}
