@@ -10,6 +10,7 @@ use mend_server::db::models::OutboxMessage;
 use mend_server::db::queries::{cases, escalations};
 use mend_server::domain::alert_settings::{apply, AlertSettingsChange};
 use mend_server::domain::demo::{DemoStore, LOCATION_NAME};
+use mend_testing::processes::{wait_for_200, Process};
 use mend_testing::smtp::{free_port, SmtpSink};
 use mend_testing::{spawn_demo, Post, TestApp, TestDb};
 
@@ -493,55 +494,6 @@ async fn without_smtp_each_message_is_written_as_an_eml_file_in_the_data_dir() {
     assert!(eml.contains(&format!("Message-ID: <{}@localhost>", rows[0].id)));
 }
 
-/// A `mend-server` process of its own; killed when dropped.
-struct ServerProcess(std::process::Child);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The `mend-server` binary that `cargo test --workspace` built beside this test.
-fn server_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join("mend-server");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build -p mend-server` (or `cargo test --workspace`)",
-        bin.display()
-    );
-    bin
-}
-
-fn start_process(args: &[&str], env: &[(&str, String)]) -> ServerProcess {
-    let mut cmd = std::process::Command::new(server_binary());
-    cmd.args(args).env("RUST_LOG", "warn");
-    for (name, _) in std::env::vars() {
-        if name.starts_with("MEND_") {
-            cmd.env_remove(name);
-        }
-    }
-    for (name, value) in env {
-        cmd.env(name, value);
-    }
-    ServerProcess(cmd.spawn().unwrap())
-}
-
-async fn wait_until_healthy(base: &str) {
-    let start = std::time::Instant::now();
-    loop {
-        if let Ok(res) = reqwest::get(format!("{base}/healthz")).await {
-            if res.status() == 200 {
-                return;
-            }
-        }
-        assert!(start.elapsed() < WAIT, "{base} did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Opens the form and posts a complaint, as a phone would; returns the reference.
 async fn complain_over_http(client: &reqwest::Client, base: &str, code: &str, n: usize) -> String {
     let page = client
@@ -601,11 +553,15 @@ async fn two_servers_and_a_worker_on_one_postgresql_deliver_every_alert_exactly_
         .iter()
         .map(|p| format!("http://127.0.0.1:{p}"))
         .collect();
-    let _servers = [start_process(&[], &env(0)), start_process(&[], &env(1))];
+    let log = |i: usize| dirs[i].path().join("server.log");
+    let _servers = [
+        Process::start("mend-server", &[], &env(0), &log(0)),
+        Process::start("mend-server", &[], &env(1), &log(1)),
+    ];
     for base in &bases {
-        wait_until_healthy(base).await;
+        wait_for_200(&format!("{base}/healthz"), WAIT).await;
     }
-    let _worker = start_process(&["worker"], &env(2));
+    let _worker = Process::start("mend-server", &["worker"], &env(2), &log(2));
     let db = test_db.open();
     let code = mend_server::domain::demo::seed_demo(&db, &bases[0], "demo-password-1")
         .unwrap()

@@ -14,6 +14,7 @@ use mend_server::db::connection::ConnectionManager;
 use mend_server::db::{Db, DbConnection};
 use mend_server::startup::Application;
 
+pub mod processes;
 pub mod smtp;
 
 pub const POSTGRES_ENV: &str = "MEND_TEST_POSTGRES_URL";
