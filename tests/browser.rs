@@ -425,3 +425,104 @@ async fn a_manager_reads_the_dashboard_on_a_phone_and_a_laptop() {
         .await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_customer_taps_an_unhappy_face_on_the_kiosk_and_continues_on_their_phone() {
+    use mend_testing::processes::{wait_for_200, Process};
+    let app = TestApp::spawn_with(TestDb::sqlite(), &[("MEND_FORM_MIN_SECONDS", "0")]).await;
+    let store = seed_demo(&app);
+    let (_, token) = mend_server::domain::kiosk::register(
+        &app.db,
+        mend_server::domain::demo::LOCATION_NAME,
+        "Exit",
+        app.clock.now(),
+    )
+    .unwrap();
+    let Some(browser) = Browser::phone(false).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let kiosk_url = format!("http://127.0.0.1:{}", mend_testing::smtp::free_port());
+    let _kiosk = Process::start(
+        "mend-kiosk",
+        &[],
+        &[
+            ("MEND_KIOSK_SERVER_URL", app.address.clone()),
+            ("MEND_KIOSK_TOKEN", token),
+            (
+                "MEND_KIOSK_BIND",
+                kiosk_url.trim_start_matches("http://").into(),
+            ),
+            ("MEND_KIOSK_DATA_DIR", dir.path().display().to_string()),
+            ("MEND_KIOSK_HEARTBEAT_SECONDS", "1".into()),
+        ],
+        &dir.path().join("kiosk.log"),
+    );
+    let status = format!("{kiosk_url}/status");
+    wait_for_200(&status, std::time::Duration::from_secs(30)).await;
+    // The first heartbeat tells the kiosk its store (and so its sticker).
+    for _ in 0..100 {
+        let s: serde_json::Value = reqwest::get(&status).await.unwrap().json().await.unwrap();
+        if s["store"] == mend_server::domain::demo::LOCATION_NAME {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // A kiosk screen: landscape, touch.
+    browser.laptop(1280, 800).await;
+    let c = &browser.client;
+    c.goto(&format!("{kiosk_url}/?lang=ko")).await.unwrap();
+    wait_for_text(c, "오늘 방문은 어떠셨나요?").await;
+    c.goto(&format!("{kiosk_url}/")).await.unwrap();
+    wait_for_text(c, "How was your visit today?").await;
+    let faces = screenshots().join("kiosk-faces.png");
+    browser.screenshot_to(&faces).await;
+    // The store's sticker is on screen for those who prefer their phone.
+    let shot = image::open(&faces).unwrap().to_luma8();
+    let sticker = format!("{}/t/{}", app.base_url, store.touchpoints[0].code);
+    assert_eq!(mend_testing::decode_qr_codes(&shot), vec![sticker.clone()]);
+
+    browser.click("button[data-rating='1']").await;
+    wait_for_path(c, "/thanks/").await;
+    wait_for_text(c, "Thank you!").await;
+    let tap_key = c.current_url().await.unwrap().path()["/thanks/".len()..].to_owned();
+    let handoff = screenshots().join("kiosk-handoff.png");
+    let mut codes = Vec::new();
+    for _ in 0..50 {
+        browser.screenshot_to(&handoff).await;
+        codes = mend_testing::decode_qr_codes(&image::open(&handoff).unwrap().to_luma8());
+        if !codes.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(codes.len(), 1, "{codes:?}");
+    let link = &codes[0];
+    assert!(
+        link.starts_with(&format!("{sticker}?h={tap_key}.")),
+        "{link}"
+    );
+
+    // On the customer's own phone, the link opens the store's form, tagged with the tap.
+    browser.viewport(390, 844).await;
+    c.goto(link).await.unwrap();
+    browser.click("label[for=c-waiting_time]").await;
+    browser
+        .type_into("body", "The queue at the till was 20 minutes long.")
+        .await;
+    browser.click("button[type=submit]").await;
+    wait_for_path(c, "/c/").await;
+    let tagged = app
+        .db
+        .read(|conn| {
+            use diesel::prelude::*;
+            use mend_server::db::schema::kiosk_handoffs;
+            kiosk_handoffs::table
+                .select(kiosk_handoffs::tap_key)
+                .load::<String>(conn)
+        })
+        .unwrap();
+    assert_eq!(tagged, vec![tap_key]);
+    browser.close().await;
+}
