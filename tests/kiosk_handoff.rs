@@ -112,6 +112,22 @@ async fn handoff_tags_once(db: TestDb) {
     let tagged = handoffs_of(&app);
     assert_eq!(tagged.len(), 1);
     assert_eq!(tagged[0].0, tap);
+    // Staff see where the case came from (the tap arrives in its own time).
+    let taps = json!({"taps": [{"key": tap, "rating": 1, "tapped_at": app.clock.now().and_utc().to_rfc3339()}]});
+    assert_eq!(post(&app, "/api/kiosk/v1/taps", &token, taps).await.0, 200);
+    let reference = res.headers()["location"].to_str().unwrap()[3..]
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
+    let case_page = app
+        .page(&manager, &format!("/manage/cases/{reference}"))
+        .await;
+    assert!(
+        case_page.contains("From the kiosk, after a tap of 1 of 4"),
+        "{case_page}"
+    );
 
     // Used: the link now opens the plain form, and a second complaint through the old
     // form is kept but not tagged.

@@ -71,6 +71,9 @@ struct Loaded {
     merged: Vec<Case>,
     merged_into: Option<Case>,
     root_causes: Option<String>,
+    /// The kiosk tap whose handoff brought the customer here, with its rating once the
+    /// tap reached the server.
+    kiosk_tap: Option<(String, Option<i32>)>,
 }
 
 async fn find_case(state: &AppState, who: &SignedIn, reference: &str) -> Result<Case, AppError> {
@@ -112,6 +115,7 @@ async fn load(state: &AppState, who: &SignedIn, reference: &str) -> Result<Loade
                 duplicates: workflow::possible_duplicates(c, &case)?,
                 merged: cases::merged_into(c, &case.id)?,
                 root_causes: locations::root_causes(c, &case.location_id)?,
+                kiosk_tap: crate::domain::kiosk_handoff::tap_of_case(c, &case.id)?,
                 merged_into,
                 actors,
                 events,
@@ -215,6 +219,12 @@ fn page(
             "Repeat complainant: {} earlier complaint(s) in 90 days",
             l.facts.repeat_count
         ));
+    }
+    if let Some((_, rating)) = &l.kiosk_tap {
+        flags.push(match rating {
+            Some(r) => format!("From the kiosk, after a tap of {r} of 4"),
+            None => "From the kiosk, after an unhappy tap".to_owned(),
+        });
     }
     let waited_until = case.acknowledged_at.unwrap_or(now);
     let mut resolution = Vec::new();
