@@ -394,13 +394,26 @@ mod tests {
     use super::*;
     use actix_web::test;
 
+    const STICKER: &str = "https://mend.example/t/ABCDEFGHJK";
+
     /// The screen with a fresh outbox and a server that is down (nothing listens on
-    /// port 9).
+    /// port 9); `$sticker`: whether the kiosk learned its store's sticker before.
     macro_rules! app {
-        ($repeat:expr) => {{
+        ($repeat:expr) => {
+            app!($repeat, false)
+        };
+        ($repeat:expr, $sticker:expr) => {{
             let dir = tempfile::tempdir().unwrap();
             let outbox = Arc::new(Outbox::open(&dir.path().join("k.sqlite")).unwrap());
             let store = Arc::new(Store::remembered(&outbox));
+            if $sticker {
+                let info = crate::server_api::StoreInfo {
+                    location_name: "Gangnam".into(),
+                    language: "ko".into(),
+                    sticker_url: Some(STICKER.into()),
+                };
+                store.learned(info, 0, &outbox);
+            }
             let api = ServerApi::new("http://127.0.0.1:9", "mk_test_token").unwrap();
             let screen = Screen::new(
                 outbox.clone(),
@@ -509,6 +522,25 @@ mod tests {
             .uri(&format!("/handoff/{key}.svg"))
             .to_request();
         assert_eq!(test::call_service(&app, req).await.status(), 404);
+    }
+
+    #[actix_web::test]
+    async fn offline_the_handoff_falls_back_to_the_stores_sticker() {
+        let (_dir, _outbox, app) = app!(Duration::ZERO, true);
+        let key = uuid::Uuid::now_v7();
+        let req = test::TestRequest::get()
+            .uri(&format!("/handoff/{key}.svg"))
+            .to_request();
+        let svg = test::call_and_read_body(&app, req).await;
+        assert_eq!(
+            String::from_utf8(svg.to_vec()).unwrap(),
+            crate::qr::svg(STICKER).unwrap()
+        );
+        // The store's language is the screen's, and the sticker is on it.
+        let page =
+            test::call_and_read_body(&app, test::TestRequest::get().uri("/").to_request()).await;
+        let page = String::from_utf8(page.to_vec()).unwrap();
+        assert!(page.contains("<html lang=\"ko\">") && page.contains("/sticker.svg"));
     }
 
     #[actix_web::test]
