@@ -119,7 +119,7 @@ pub async fn run(
                 failures = failures.saturating_add(1);
                 tracing::warn!(
                     reason,
-                    buffered = pending.len(),
+                    batch = pending.len(),
                     wait_ms = wait.as_millis() as u64,
                     "sending taps failed; will retry"
                 );
