@@ -10,7 +10,7 @@ use mend_server::db::models::OutboxMessage;
 use mend_server::db::queries::{cases, escalations};
 use mend_server::domain::alert_settings::{apply, AlertSettingsChange};
 use mend_server::domain::demo::{DemoStore, LOCATION_NAME};
-use mend_testing::processes::{wait_for_200, Process};
+use mend_testing::processes::{try_complain, wait_for_200, Process};
 use mend_testing::smtp::{free_port, SmtpSink};
 use mend_testing::{spawn_demo, Post, TestApp, TestDb};
 
@@ -496,28 +496,11 @@ async fn without_smtp_each_message_is_written_as_an_eml_file_in_the_data_dir() {
 
 /// Opens the form and posts a complaint, as a phone would; returns the reference.
 async fn complain_over_http(client: &reqwest::Client, base: &str, code: &str, n: usize) -> String {
-    let page = client
-        .get(format!("{base}/t/{code}"))
-        .send()
+    let status = try_complain(client, base, code, &format!("Complaint number {n}"))
         .await
         .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let stamp = mend_testing::input_value(&page, "stamp").unwrap();
-    let form = reqwest::multipart::Form::new()
-        .text("stamp", stamp)
-        .text("category", "other")
-        .text("body", format!("Complaint number {n}"));
-    let res = client
-        .post(format!("{base}/t/{code}"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    let location = res.headers()["location"].to_str().unwrap();
-    location
+        .expect("a 303 to the status page");
+    status
         .trim_start_matches("/c/")
         .split('?')
         .next()

@@ -61,6 +61,13 @@ pub enum Command {
         #[command(subcommand)]
         action: KioskAction,
     },
+    /// Copy the SQLite database to a new FILE while the server runs (consistent, checked).
+    /// To restore: stop Mend, put the copy where MEND_DATABASE_URL points (removing any
+    /// -wal and -shm files beside it), start Mend.
+    Backup {
+        /// The new file to write; an existing file is never overwritten.
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,6 +209,28 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Alerts { action } => alerts(&settings, action),
         Command::User { action } => user(&settings, action),
         Command::Kiosk { action } => kiosk(&settings, action),
+        Command::Backup { file } => backup(&settings, &file),
+    }
+}
+
+fn backup(settings: &Settings, file: &std::path::Path) -> ExitCode {
+    use crate::db::backup::{sqlite_backup, BackupError};
+    let db = match open_database(settings) {
+        Ok(db) => db,
+        Err(e) => return fail(EXIT_CONFIG, &e),
+    };
+    match sqlite_backup(&db, file) {
+        Ok(b) => {
+            println!(
+                "backup {} ({} bytes, {} cases, integrity ok)",
+                b.path.display(),
+                b.bytes,
+                b.cases
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e @ (BackupError::Exists(_) | BackupError::Postgres)) => fail(EXIT_CONFIG, &e),
+        Err(e) => fail(1, &e),
     }
 }
 

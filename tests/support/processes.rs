@@ -223,3 +223,40 @@ async fn relay(
     }
     upstream.abort();
 }
+
+/// Opens a touchpoint's form and posts a complaint, as a phone would. `Ok(Some(path))`:
+/// the 303's status page path (`/c/REF?k=TOKEN`); `Ok(None)`: any other answer; `Err`:
+/// the connection failed (a server that was killed, say).
+pub async fn try_complain(
+    client: &reqwest::Client,
+    base: &str,
+    code: &str,
+    body: &str,
+) -> Result<Option<String>, reqwest::Error> {
+    let page = client
+        .get(format!("{base}/t/{code}"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let Some(stamp) = crate::input_value(&page, "stamp") else {
+        return Ok(None);
+    };
+    let form = reqwest::multipart::Form::new()
+        .text("stamp", stamp)
+        .text("category", "other")
+        .text("body", body.to_owned());
+    let res = client
+        .post(format!("{base}/t/{code}"))
+        .multipart(form)
+        .send()
+        .await?;
+    if res.status() != 303 {
+        return Ok(None);
+    }
+    Ok(res
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .map(str::to_owned))
+}

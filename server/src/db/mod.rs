@@ -4,6 +4,7 @@
 //! [`Db::write`], which runs them in a transaction and, on SQLite, one at a time, so that
 //! "database is locked" never reaches a user.
 
+pub mod backup;
 pub mod connection;
 pub mod migrations;
 pub mod models;

@@ -1,0 +1,313 @@
+//! The server as a real process under load, with faults (issue 10): killed with SIGKILL
+//! while 16 clients post complaints, and backed up while it serves. Every complaint that
+//! got its 303 must be there afterwards, whole (its event and its alert rows), and a
+//! backup must be a consistent database a server can be restored from.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::prelude::*;
+use mend_server::config::DatabaseUrl;
+use mend_server::db::schema::{case_events, cases, outbox};
+use mend_server::db::Db;
+use mend_testing::processes::{binary, run, try_complain, wait_for_200, Process};
+use mend_testing::smtp::free_port;
+use mend_testing::TestDb;
+
+const WAIT: Duration = Duration::from_secs(60);
+const SECRET: &str = "resilience test secret, shared by restarts";
+
+struct Server {
+    port: u16,
+    dir: tempfile::TempDir,
+    database_url: String,
+}
+
+impl Server {
+    fn new(database_url: String) -> Server {
+        Server {
+            port: free_port(),
+            dir: tempfile::tempdir().unwrap(),
+            database_url,
+        }
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("MEND_BIND", format!("127.0.0.1:{}", self.port)),
+            ("MEND_BASE_URL", self.base()),
+            ("MEND_DATABASE_URL", self.database_url.clone()),
+            ("MEND_DATA_DIR", self.dir.path().display().to_string()),
+            ("MEND_SECRET", SECRET.into()),
+            ("MEND_FORM_MIN_SECONDS", "0".into()),
+            ("MEND_FORM_RATE_LIMIT", "0".into()),
+            ("MEND_DEMO_PASSWORD", "demo-password-1".into()),
+        ]
+    }
+
+    /// Seeds the demo store; returns a touchpoint code.
+    fn seed(&self) -> String {
+        let out = run("mend-server", &["seed-demo"], &self.env());
+        out.lines()
+            .find_map(|l| l.strip_prefix("touchpoint "))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn start(&self) -> Process {
+        let p = Process::start(
+            "mend-server",
+            &[],
+            &self.env(),
+            &self.dir.path().join("server.log"),
+        );
+        wait_for_200(&format!("{}/healthz", self.base()), WAIT).await;
+        p
+    }
+}
+
+/// Clients posting complaints until told to stop; what each 303 said, in order.
+struct Load {
+    stop: Arc<AtomicBool>,
+    accepted: Arc<Mutex<Vec<String>>>,
+    tasks: tokio::task::JoinSet<(usize, usize)>,
+}
+
+impl Load {
+    fn start(clients: usize, base: &str, code: &str) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let accepted = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = tokio::task::JoinSet::new();
+        for client_no in 0..clients {
+            let (stop, accepted) = (stop.clone(), accepted.clone());
+            let (base, code) = (base.to_owned(), code.to_owned());
+            tasks.spawn(async move {
+                let client = reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .unwrap();
+                let (mut refused, mut failed, mut n) = (0, 0, 0);
+                while !stop.load(Ordering::SeqCst) {
+                    n += 1;
+                    let body = format!("Client {client_no}, complaint {n}");
+                    match try_complain(&client, &base, &code, &body).await {
+                        Ok(Some(path)) => accepted.lock().unwrap().push(path),
+                        Ok(None) => refused += 1,
+                        Err(_) => {
+                            failed += 1;
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    }
+                }
+                (refused, failed)
+            });
+        }
+        Load {
+            stop,
+            accepted,
+            tasks,
+        }
+    }
+
+    fn accepted_now(&self) -> usize {
+        self.accepted.lock().unwrap().len()
+    }
+
+    async fn wait_for(&self, n: usize) {
+        let start = std::time::Instant::now();
+        while self.accepted_now() < n {
+            assert!(
+                start.elapsed() < WAIT,
+                "only {} accepted",
+                self.accepted_now()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops the clients; returns the status paths of every 303 and (refused, failed).
+    async fn finish(mut self) -> (Vec<String>, usize, usize) {
+        self.stop.store(true, Ordering::SeqCst);
+        let (mut refused, mut failed) = (0, 0);
+        while let Some(r) = self.tasks.join_next().await {
+            let (r, f) = r.unwrap();
+            refused += r;
+            failed += f;
+        }
+        let accepted = self.accepted.lock().unwrap().clone();
+        (accepted, refused, failed)
+    }
+}
+
+fn reference_of(status_path: &str) -> String {
+    status_path
+        .trim_start_matches("/c/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// Every case with its number of events and of outbox rows.
+fn cases_with_parts(db: &Db) -> BTreeMap<String, (i64, i64)> {
+    db.read(|c| {
+        let ids: Vec<(String, String)> =
+            cases::table.select((cases::id, cases::reference)).load(c)?;
+        let events: Vec<String> = case_events::table.select(case_events::case_id).load(c)?;
+        let mails: Vec<Option<String>> = outbox::table.select(outbox::case_id).load(c)?;
+        let count = |list: &[String], id: &str| list.iter().filter(|x| *x == id).count() as i64;
+        let mails: Vec<String> = mails.into_iter().flatten().collect();
+        Ok(ids
+            .into_iter()
+            .map(|(id, reference)| (reference, (count(&events, &id), count(&mails, &id))))
+            .collect())
+    })
+    .unwrap()
+}
+
+/// No half-written complaint: each case has its "received" event and its alert.
+fn assert_whole(parts: &BTreeMap<String, (i64, i64)>) {
+    let broken: Vec<_> = parts
+        .iter()
+        .filter(|(_, (events, mails))| *events < 1 || *mails < 1)
+        .collect();
+    assert!(broken.is_empty(), "half-written cases: {broken:?}");
+}
+
+#[tokio::test]
+async fn a_server_killed_under_load_keeps_every_acknowledged_complaint() {
+    kill_under_load(TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn a_server_killed_under_load_keeps_every_acknowledged_complaint_on_postgresql() {
+    if let Some(db) = TestDb::postgres() {
+        kill_under_load(db).await;
+    }
+}
+
+async fn kill_under_load(db: TestDb) {
+    let server = Server::new(db.url());
+    let code = server.seed();
+    let process = server.start().await;
+    let load = Load::start(16, &server.base(), &code);
+    load.wait_for(100).await;
+    // SIGKILL in the middle of the load: no chance to finish a batch or flush anything.
+    process.kill();
+    let at_kill = load.accepted_now();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _restarted = server.start().await;
+    load.wait_for(at_kill + 50).await;
+    let (accepted, _refused, failed) = load.finish().await;
+    assert!(failed > 0, "the kill did not interrupt any request");
+
+    let stored = cases_with_parts(&db.open());
+    let missing: Vec<String> = accepted
+        .iter()
+        .map(|p| reference_of(p))
+        .filter(|r| !stored.contains_key(r))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged complaints are missing: {missing:?}",
+        missing.len(),
+        accepted.len()
+    );
+    assert_whole(&stored);
+    // And each one's status page still opens with the link the customer was given.
+    let client = reqwest::Client::new();
+    for path in accepted.iter().step_by(accepted.len() / 20 + 1) {
+        let res = client
+            .get(format!("{}{path}", server.base()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+    }
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+#[tokio::test]
+async fn a_backup_taken_while_serving_is_consistent_and_restores() {
+    let db = TestDb::sqlite();
+    let server = Server::new(db.url());
+    let code = server.seed();
+    let _process = server.start().await;
+    let load = Load::start(8, &server.base(), &code);
+    load.wait_for(40).await;
+    let before: BTreeSet<String> = load
+        .accepted
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|p| reference_of(p))
+        .collect();
+    let backups = tempfile::tempdir().unwrap();
+    let file = backups.path().join("mend-backup.db");
+    let file_text = file.display().to_string();
+    let said = run("mend-server", &["backup", &file_text], &server.env());
+    load.wait_for(before.len() + 40).await;
+    let (accepted, _, _) = load.finish().await;
+    assert!(said.starts_with(&format!("backup {file_text} (")), "{said}");
+    assert!(said.contains("integrity ok"), "{said}");
+
+    // The copy holds everything acknowledged before it started, each case whole.
+    let copy = Db::open(&DatabaseUrl::parse(&sqlite_url(&file)).unwrap()).unwrap();
+    let in_copy = cases_with_parts(&copy);
+    assert!(before.iter().all(|r| in_copy.contains_key(r)));
+    assert!(in_copy.len() <= accepted.len());
+    assert_whole(&in_copy);
+    drop(copy);
+
+    // Restore: a server started on the copy serves the customers' status pages.
+    let restored = Server::new(sqlite_url(&file));
+    let _second = restored.start().await;
+    let path = accepted
+        .iter()
+        .find(|p| before.contains(&reference_of(p)))
+        .unwrap();
+    let res = reqwest::get(format!("{}{path}", restored.base()))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // A backup never overwrites a file.
+    let out = std::process::Command::new(binary("mend-server"))
+        .args(["backup", &file_text])
+        .envs(server.env())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists"));
+}
+
+#[tokio::test]
+async fn on_postgresql_backup_says_to_use_pg_dump() {
+    let Some(db) = TestDb::postgres() else {
+        return;
+    };
+    let server = Server::new(db.url());
+    let dir = tempfile::tempdir().unwrap();
+    let file: PathBuf = dir.path().join("x.db");
+    let out = std::process::Command::new(binary("mend-server"))
+        .args(["backup", &file.display().to_string()])
+        .envs(server.env())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
+    assert!(!file.exists());
+}
