@@ -31,6 +31,8 @@ pub enum StartupError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
 }
 
 /// libpq's messages span several lines; an operator should get one.
@@ -146,6 +148,7 @@ impl Application {
             ),
             clock: clock.clone(),
             outbox_waker: waker.clone(),
+            metrics: crate::web::metrics::Metrics::new()?,
         });
         let secret = state.settings.secret.clone();
         let https = base_url.starts_with("https://");
@@ -157,6 +160,7 @@ impl Application {
                 .wrap(security_headers())
                 .wrap(Compress::default())
                 .wrap(TracingLogger::default())
+                .wrap(actix_web::middleware::from_fn(crate::web::metrics::record))
                 .app_data(state.clone())
                 .configure(|cfg| routes(cfg, photo_max_bytes))
         })

@@ -132,6 +132,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// How long an alert's "I'm on it" link works.
     pub ack_link_hours: u32,
+    /// Bearer token for `/metrics`; without one, only clients on this machine may read it.
+    pub metrics_token: Option<SecretString>,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -219,6 +221,19 @@ impl Settings {
             return Err(raw.error("MEND_ACK_LINK_HOURS", "must be from 1 to 720 (hours)"));
         }
 
+        let metrics_token = raw
+            .get("MEND_METRICS_TOKEN")
+            .map(|v| {
+                let t = v.value.trim();
+                if t.len() < 16 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    Err("use at least 16 characters of random text, without spaces")
+                } else {
+                    Ok(SecretString::from(t.to_owned()))
+                }
+            })
+            .transpose()
+            .map_err(|p| raw.error("MEND_METRICS_TOKEN", p))?;
+
         let secret = match raw.get("MEND_SECRET") {
             Some(v) => SigningKey::parse(v.value).map_err(|p| raw.error("MEND_SECRET", p))?,
             None => secret_file::load_or_create(&data_dir)?,
@@ -237,6 +252,7 @@ impl Settings {
             photo_max_bytes: photo_max_mb as usize * 1024 * 1024,
             trusted_proxies,
             ack_link_hours,
+            metrics_token,
         })
     }
 

@@ -20,6 +20,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("MEND_PHOTO_MAX_MB", "photo_max_mb"),
     ("MEND_TRUSTED_PROXIES", "trusted_proxies"),
     ("MEND_ACK_LINK_HOURS", "ack_link_hours"),
+    ("MEND_METRICS_TOKEN", "metrics_token"),
 ];
 
 #[derive(Debug, Clone)]

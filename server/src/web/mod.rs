@@ -6,6 +6,7 @@ mod health;
 mod home;
 pub mod kiosk_api;
 pub mod manage;
+pub mod metrics;
 pub mod public;
 pub mod qr_cache;
 pub mod rate_limit;
@@ -35,6 +36,7 @@ pub struct AppState {
     pub clock: crate::domain::clock::Clock,
     /// Wakes the outbox worker after a page queued mail.
     pub outbox_waker: crate::jobs::outbox::OutboxWaker,
+    pub metrics: metrics::Metrics,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig, photo_max_bytes: usize) {
@@ -51,6 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, photo_max_bytes: usize) {
     )
     .route("/", web::get().to(home::show))
     .route("/healthz", web::get().to(health::check))
+    .route("/metrics", web::get().to(metrics::show))
     .route("/t/{code}/qr.png", web::get().to(public::qr::png))
     .route("/t/{code}/qr.svg", web::get().to(public::qr::svg))
     .service(

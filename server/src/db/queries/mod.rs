@@ -8,6 +8,7 @@ pub mod health;
 pub mod insight;
 pub mod kiosks;
 pub mod locations;
+pub mod operations;
 pub mod outbox;
 pub mod routing;
 pub mod scans;
