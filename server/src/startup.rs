@@ -99,12 +99,18 @@ const CONTENT_SECURITY_POLICY: &str =
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
      form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
         .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("Referrer-Policy", "no-referrer"))
-        .add(("X-Frame-Options", "DENY"))
+        .add(("X-Frame-Options", "DENY"));
+    if https {
+        // Served over https (behind a TLS proxy): browsers keep to https for a year.
+        headers.add(("Strict-Transport-Security", "max-age=31536000"))
+    } else {
+        headers
+    }
 }
 
 impl Application {
@@ -157,7 +163,7 @@ impl Application {
                 .wrap(crate::web::session::middleware(&secret, https))
                 // A bug that panics answers 500 instead of dropping the connection.
                 .wrap(actix_web_lab::middleware::CatchPanic::default())
-                .wrap(security_headers())
+                .wrap(security_headers(https))
                 .wrap(Compress::default())
                 .wrap(TracingLogger::default())
                 .wrap(actix_web::middleware::from_fn(crate::web::metrics::record))
