@@ -1,40 +1,74 @@
 #!/usr/bin/env bash
-# Complaint form under load on SQLite (full durability): GET and POST at 50 and 200
-# connections, side by side with actix-web's hello world built in the same run.
-# Needs wrk (Debian package) and python3. Abuse guards are off (MEND_FORM_MIN_SECONDS=0,
-# MEND_FORM_RATE_LIMIT=0) so the load generator is not taken for a bot.
+# Complaint form under load (issue 10): form GET, complaint POST and the status page at
+# 50 and 200 connections, on SQLite (full durability) and, when PostgreSQL answers (or
+# BENCH_POSTGRES_URL names one), on PostgreSQL too, side by side with actix-web's hello
+# world and the raw one-insert-per-commit rate of the same disk, all in one run.
+# Needs wrk (Debian package) and python3 (psql for PostgreSQL). Abuse guards are off
+# (MEND_FORM_MIN_SECONDS=0, MEND_FORM_RATE_LIMIT=0) so wrk is not taken for a bot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
 # POST rows are shorter: each post needs a fresh stamp, fetched beforehand.
 POST_DURATION=${POST_DURATION:-5s}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
-cargo build --release -q -p mend-server --bin mend-server --example hello
+cargo build --release -q -p mend-server --bin mend-server --example hello --example commit_rate
+PG=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 
 work=$(mktemp -d)
-cleanup() { kill "$mend" "$hello" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+schema="bench_$$"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ -n "${pg_url:-}" ] && psql -q "$PG" -c "DROP SCHEMA IF EXISTS $schema CASCADE" 2>/dev/null
+  rm -rf "$work"
+}
 trap cleanup EXIT
-MEND_DATA_DIR="$work" MEND_BIND=127.0.0.1:18091 MEND_FORM_MIN_SECONDS=0 MEND_FORM_RATE_LIMIT=0 \
-  RUST_LOG=warn target/release/mend-server --demo >"$work/demo.txt" 2>"$work/mend.log" &
-mend=$!
 HELLO_BIND=127.0.0.1:18090 target/release/examples/hello &
-hello=$!
-for _ in $(seq 1 100); do
-  curl -sf http://127.0.0.1:18091/healthz >/dev/null && curl -sf http://127.0.0.1:18090/ >/dev/null && break
-  sleep 0.1
-done
-code=$(awk '/^touchpoint/ { print $2; exit }' "$work/demo.txt")
-echo "machine: $(nproc) cores; wrk -t2; duration $DURATION; touchpoint $code"
+pids+=("$!")
+echo "machine: $(nproc) cores; wrk -t2; duration $DURATION (POST $POST_DURATION)"
+echo "### raw SQLite, one insert per commit, WAL + synchronous=FULL, same disk"
+target/release/examples/commit_rate "$work/raw.db" 5
+
+start_mend() { # port, data dir, database URL
+  mkdir -p "$2"
+  MEND_DATA_DIR="$2" MEND_BIND=127.0.0.1:$1 MEND_DATABASE_URL="$3" MEND_FORM_MIN_SECONDS=0 MEND_FORM_RATE_LIMIT=0 \
+    RUST_LOG=warn target/release/mend-server --demo >"$2/demo.txt" 2>"$2/mend.log" &
+  pids+=("$!")
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$1/healthz" >/dev/null && break; sleep 0.1; done
+}
 
 run() { # label, then wrk arguments
   local label=$1; shift
   echo "### $label"
   wrk -t2 -d"$DURATION" --latency "$@" | grep -E "Requests/sec|Latency  |  50%|  99%|Non-2xx|answers other|Socket errors|WARNING"
 }
-for c in 50 200; do
-  run "hello world, $c connections" -c"$c" http://127.0.0.1:18090/
-  run "form GET, $c connections" -c"$c" "http://127.0.0.1:18091/t/$code"
-  python3 bench/stamps.py "http://127.0.0.1:18091/t/$code" "${STAMPS_PER_RUN:-100000}" "$work/stamps.txt"
-  STAMPS="$work/stamps.txt" FORM_PATH="/t/$code" THREADS=2 DURATION="$POST_DURATION" \
-    run "form POST (new complaint each), $c connections" -c"$c" -s bench/post.lua "http://127.0.0.1:18091/t/$code"
-done
+load() { # backend label, port
+  local base="http://127.0.0.1:$2" code
+  code=$(awk '/^touchpoint/ { print $2; exit }' "$work/$1/demo.txt")
+  # One complaint's status page, as its customer opens it from the 303.
+  python3 bench/stamps.py "$base/t/$code" 1 "$work/one.txt"
+  local status
+  status=$(curl -s -o /dev/null -w '%{redirect_url}' -F "stamp=$(head -n1 "$work/one.txt")" -F category=cleanliness \
+    -F "body=Benchmark complaint" "$base/t/$code")
+  for c in 50 200; do
+    run "hello world, $c connections" -c"$c" http://127.0.0.1:18090/
+    run "$1: form GET, $c connections" -c"$c" "$base/t/$code"
+    run "$1: status page, $c connections" -c"$c" "$status"
+    python3 bench/stamps.py "$base/t/$code" "${STAMPS_PER_RUN:-50000}" "$work/stamps.txt"
+    STAMPS="$work/stamps.txt" FORM_PATH="/t/$code" THREADS=2 DURATION="$POST_DURATION" \
+      run "$1: form POST (new complaint each), $c connections" -c"$c" -s bench/post.lua "$base/t/$code"
+  done
+}
+
+start_mend 18091 "$work/sqlite" "sqlite://$work/sqlite/mend.db"
+load sqlite 18091
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+
+if psql -q "$PG" -c "CREATE SCHEMA $schema" 2>/dev/null; then
+  pg_url="$PG?options=-csearch_path%3D$schema"
+  start_mend 18092 "$work/postgres" "$pg_url"
+  load postgres 18092
+else
+  echo "### PostgreSQL: not reachable at $PG, skipped"
+fi

@@ -15,6 +15,8 @@ const STORE_SETTING: &str = "store";
 pub struct Store {
     info: RwLock<StoreInfo>,
     clock_offset_ms: AtomicI64,
+    /// True once a heartbeat told the server's time since this start.
+    clock_known: AtomicBool,
     refused: AtomicBool,
     last_synced_ms: AtomicI64,
 }
@@ -42,6 +44,7 @@ impl Store {
     pub fn learned(&self, info: StoreInfo, clock_offset_ms: i64, outbox: &Outbox) {
         self.clock_offset_ms
             .store(clock_offset_ms, Ordering::Relaxed);
+        self.clock_known.store(true, Ordering::Relaxed);
         self.refused.store(false, Ordering::Relaxed);
         if self.info() == info {
             return;
@@ -58,6 +61,10 @@ impl Store {
 
     pub fn clock_offset_ms(&self) -> i64 {
         self.clock_offset_ms.load(Ordering::Relaxed)
+    }
+
+    pub fn clock_known(&self) -> bool {
+        self.clock_known.load(Ordering::Relaxed)
     }
 
     pub fn set_refused(&self, refused: bool) {
@@ -97,8 +104,10 @@ mod tests {
             let outbox = Outbox::open(&path).unwrap();
             let store = Store::remembered(&outbox);
             assert_eq!(store.info(), StoreInfo::default());
+            assert!(!store.clock_known());
             store.learned(info.clone(), 1500, &outbox);
             assert_eq!(store.clock_offset_ms(), 1500);
+            assert!(store.clock_known());
         }
         let outbox = Outbox::open(&path).unwrap();
         assert_eq!(Store::remembered(&outbox).info(), info);

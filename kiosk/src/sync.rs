@@ -66,6 +66,13 @@ pub async fn run(
     let mut batch_size = MAX_BATCH;
     let mut failures: u32 = 0;
     loop {
+        // Taps are sent only once a heartbeat has told the server's clock: a kiosk whose
+        // clock runs fast (a Raspberry Pi has no battery clock) would otherwise have its
+        // taps refused as "in the future" and set aside for good.
+        if !store.clock_known() {
+            let _ = tokio::time::timeout(Duration::from_millis(200), wake.notified()).await;
+            continue;
+        }
         let pending = {
             let outbox = outbox.clone();
             blocking(move || outbox.pending(batch_size)).await
@@ -162,6 +169,11 @@ pub async fn heartbeats(outbox: Arc<Outbox>, api: ServerApi, store: Arc<Store>, 
         match api.heartbeat(buffered, crate::VERSION).await {
             Ok((info, offset)) => {
                 store.learned(info, offset, &outbox);
+            }
+            // The server's own answer that the token is unknown or revoked.
+            Err(e) if e.starts_with("401 ") => {
+                tracing::error!(error = %e, "the server refused this kiosk's token; register the kiosk again and restart it with the new token");
+                store.set_refused(true);
             }
             Err(e) => {
                 tracing::info!(error = %e, "heartbeat failed; the kiosk keeps working offline")
