@@ -172,6 +172,10 @@ pub enum AlertsAction {
         /// The window for --unhappy-taps, in minutes (default 15).
         #[arg(long)]
         unhappy_tap_minutes: Option<u32>,
+        /// Days after resolution before a customer's contact details and photo are erased
+        /// and the case kept anonymized (default 180).
+        #[arg(long)]
+        retention_days: Option<u32>,
     },
 }
 
@@ -259,6 +263,7 @@ fn alerts(settings: &Settings, action: AlertsAction) -> ExitCode {
             weekly_digest,
             unhappy_taps,
             unhappy_tap_minutes,
+            retention_days,
         } => alert_settings::apply(
             &db,
             &location,
@@ -278,6 +283,7 @@ fn alerts(settings: &Settings, action: AlertsAction) -> ExitCode {
                 weekly_digest,
                 unhappy_taps,
                 unhappy_tap_minutes,
+                retention_days,
             },
         ),
     };

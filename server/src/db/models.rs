@@ -184,6 +184,8 @@ pub struct LocationAlerting {
     pub unhappy_taps: i32,
     /// ...within this many minutes alert the store.
     pub unhappy_tap_minutes: i32,
+    /// Days after resolution before a case's contact details and photo are erased.
+    pub retention_days: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

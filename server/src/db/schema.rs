@@ -23,6 +23,7 @@ diesel::table! {
         unhappy_taps -> Integer,
         unhappy_tap_minutes -> Integer,
         unhappy_alerted_at -> Nullable<Timestamp>,
+        retention_days -> Integer,
     }
 }
 
@@ -81,6 +82,7 @@ diesel::table! {
         compensation_currency -> Nullable<Text>,
         merged_into -> Nullable<Text>,
         device_hash -> Nullable<Text>,
+        anonymized_at -> Nullable<Timestamp>,
     }
 }
 

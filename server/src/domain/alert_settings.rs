@@ -35,6 +35,8 @@ pub struct AlertSettingsChange {
     pub unhappy_taps: Option<u32>,
     /// ...when they come within this many minutes.
     pub unhappy_tap_minutes: Option<u32>,
+    /// Days after resolution before a customer's contact and photo are erased.
+    pub retention_days: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +117,11 @@ impl std::fmt::Display for AlertSettings {
             f,
             "\nweekly email to managers: {}",
             if a.weekly_digest { "on" } else { "off" }
+        )?;
+        write!(
+            f,
+            "\ncustomer contact and photos erased {} days after resolution",
+            a.retention_days
         )?;
         if a.unhappy_taps == 0 {
             write!(f, "\nunhappy kiosk taps alert: off")
@@ -263,6 +270,15 @@ pub fn apply(
         })
         .transpose()?;
 
+    let retention_days = match change.retention_days {
+        Some(d) if !(7..=3650).contains(&d) => {
+            return Err(invalid(
+                "retention: from 7 to 3650 days after resolution".into(),
+            ))
+        }
+        d => d.map(|d| d as i32),
+    };
+
     db.write(|c| -> Result<(), AlertSettingsError> {
         let location = locations::find_by_name(c, location_name)?
             .ok_or_else(|| AlertSettingsError::NoSuchLocation(location_name.to_owned()))?;
@@ -318,6 +334,9 @@ pub fn apply(
         }
         if let Some(m) = unhappy_tap_minutes {
             alerting.unhappy_tap_minutes = m;
+        }
+        if let Some(d) = retention_days {
+            alerting.retention_days = d;
         }
         routing::set_alerting(c, &alerting)?;
         Ok(())

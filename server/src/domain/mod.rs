@@ -31,6 +31,7 @@ pub mod photo;
 pub mod qr;
 pub mod reference;
 pub mod render_stamp;
+pub mod retention;
 pub mod role;
 pub mod routing;
 pub mod signed_link;

@@ -47,6 +47,13 @@ pub enum Mailer {
 }
 
 impl Mailer {
+    /// Where photos (and the other files Mend keeps) live.
+    pub fn data_dir(&self) -> &std::path::Path {
+        match self {
+            Mailer::Smtp { data_dir, .. } | Mailer::Files { data_dir, .. } => data_dir,
+        }
+    }
+
     pub fn from_settings(settings: &Settings) -> Result<Mailer, crate::config::ConfigError> {
         let from = settings.mail_from.clone();
         let data_dir = settings.data_dir.clone();

@@ -65,10 +65,12 @@ impl OutboxWorker {
         let mut in_flight: JoinSet<Delivery> = JoinSet::new();
         let mut next_poll = tokio::time::Instant::now();
         let mut digests_checked = None;
+        let mut retention_checked = None;
         loop {
             if tokio::time::Instant::now() >= next_poll {
                 self.run_scheduled().await;
                 self.queue_weekly_digests(&mut digests_checked).await;
+                self.apply_retention(&mut retention_checked).await;
                 next_poll = tokio::time::Instant::now() + POLL_EVERY;
             }
             self.claim_and_send(&mut in_flight).await;
@@ -214,6 +216,31 @@ impl OutboxWorker {
 }
 
 impl OutboxWorker {
+    /// Erases what stores no longer keep (see `domain::retention`), once an hour of the
+    /// worker's clock.
+    async fn apply_retention(&self, checked: &mut Option<i64>) {
+        let now = self.ctx.clock.now();
+        let hour = now.and_utc().timestamp() / 3600;
+        if *checked == Some(hour) {
+            return;
+        }
+        *checked = Some(hour);
+        let (db, dir) = (self.db.clone(), self.mailer.data_dir().to_owned());
+        let done =
+            tokio::task::spawn_blocking(move || crate::domain::retention::apply(&db, &dir, now))
+                .await;
+        match done {
+            Ok(Ok(d)) if d.cases > 0 => tracing::info!(
+                cases = d.cases,
+                photos = d.photos_deleted,
+                "customer data past its retention erased"
+            ),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "retention not applied; will retry"),
+            Err(e) => tracing::error!(error = %e, "retention task failed"),
+        }
+    }
+
     /// Weekly emails to managers, checked once a minute (of the worker's clock).
     async fn queue_weekly_digests(&self, checked: &mut Option<i64>) {
         let now = self.ctx.clock.now();

@@ -60,6 +60,7 @@ pub fn set_alerting(conn: &mut DbConnection, a: &LocationAlerting) -> QueryResul
             locations::weekly_digest.eq(a.weekly_digest),
             locations::unhappy_taps.eq(a.unhappy_taps),
             locations::unhappy_tap_minutes.eq(a.unhappy_tap_minutes),
+            locations::retention_days.eq(a.retention_days),
         ))
         .execute(conn)
         .map(|_| ())

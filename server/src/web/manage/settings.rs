@@ -50,6 +50,8 @@ pub struct SettingsForm {
     unhappy_taps: String,
     #[serde(default)]
     unhappy_tap_minutes: String,
+    #[serde(default)]
+    retention_days: String,
 }
 
 #[derive(Deserialize)]
@@ -96,6 +98,7 @@ pub async fn form(
             weekly_digest: if a.weekly_digest { "on" } else { "" }.into(),
             unhappy_taps: a.unhappy_taps.to_string(),
             unhappy_tap_minutes: a.unhappy_tap_minutes.to_string(),
+            retention_days: a.retention_days.to_string(),
         },
         error: None,
         saved: query.saved.is_some(),
@@ -149,12 +152,14 @@ pub async fn save(
         ),
         unhappy_taps: None,
         unhappy_tap_minutes: None,
+        retention_days: None,
     };
     let (delay, follow_up) = (
         form.survey_delay_minutes.clone(),
         form.follow_up_days.clone(),
     );
     let (taps, tap_minutes) = (form.unhappy_taps.clone(), form.unhappy_tap_minutes.clone());
+    let retention = form.retention_days.clone();
     let result = web::block(move || -> Result<(), AlertSettingsError> {
         let mut change = change;
         change.sla_minutes = Some(minutes("SLA", &sla)?);
@@ -168,6 +173,13 @@ pub async fn save(
         if !taps.trim().is_empty() {
             change.unhappy_taps = Some(taps.trim().parse().map_err(|_| {
                 AlertSettingsError::Invalid(format!("Unhappy taps: \"{taps}\" is not a number"))
+            })?);
+        }
+        if !retention.trim().is_empty() {
+            change.retention_days = Some(retention.trim().parse().map_err(|_| {
+                AlertSettingsError::Invalid(format!(
+                    "Retention: \"{retention}\" is not a number of days"
+                ))
             })?);
         }
         if !tap_minutes.trim().is_empty() {

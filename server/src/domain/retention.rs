@@ -1,0 +1,151 @@
+//! Privacy by time: a resolved case keeps the customer's contact details and photo only
+//! as long as its store's retention period (180 days after resolution by default). Then
+//! the case is anonymized: the email, the consent, the device hash and the photo go; the
+//! email is also taken off the survey and off the mail that was sent to it. What stays is
+//! what the figures need: store, spot, category, times, resolution, root cause, and the
+//! customer's own words (staff are asked not to write personal data into updates).
+//!
+//! Photo files are deleted after the transaction commits, and only when no case that is
+//! still within its period holds the same photo (photos are stored by content hash).
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::{cases, locations, outbox, surveys};
+use crate::db::{Db, DbConnection, DbError};
+
+pub const DEFAULT_DAYS: i32 = 180;
+/// Cases anonymized per transaction: a first run on a big, old database works in steps.
+const BATCH: i64 = 200;
+/// What an erased address is replaced with where a row must keep a recipient.
+pub const ERASED: &str = "(erased)";
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Anonymized {
+    pub cases: usize,
+    pub photos_deleted: usize,
+}
+
+#[derive(Queryable)]
+struct Due {
+    id: String,
+    contact_email: Option<String>,
+    photo_path: Option<String>,
+    photo_thumb_path: Option<String>,
+}
+
+/// Cases whose store's period has passed since they were resolved.
+fn due(c: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Vec<Due>> {
+    let stores: Vec<(String, i32)> = locations::table
+        .select((locations::id, locations::retention_days))
+        .load(c)?;
+    let mut found = Vec::new();
+    for (location_id, days) in stores {
+        let cutoff = now - Duration::days(i64::from(days.max(1)));
+        let rows: Vec<Due> = cases::table
+            .filter(cases::location_id.eq(&location_id))
+            .filter(cases::anonymized_at.is_null())
+            .filter(cases::resolved_at.lt(cutoff))
+            .order(cases::resolved_at.asc())
+            .limit(BATCH)
+            .select((
+                cases::id,
+                cases::contact_email,
+                cases::photo_path,
+                cases::photo_thumb_path,
+            ))
+            .load(c)?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// Erases one case's personal data (its photo files are the caller's). Runs in a
+/// transaction.
+pub fn anonymize_case(
+    c: &mut DbConnection,
+    case_id: &str,
+    contact_email: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(cases::table.find(case_id))
+        .set((
+            cases::contact_email.eq(None::<String>),
+            cases::contact_consent.eq(false),
+            cases::device_hash.eq(None::<String>),
+            cases::photo_path.eq(None::<String>),
+            cases::photo_thumb_path.eq(None::<String>),
+            cases::anonymized_at.eq(now),
+        ))
+        .execute(c)?;
+    diesel::update(surveys::table.filter(surveys::case_id.eq(case_id)))
+        .set(surveys::recipient.eq(None::<String>))
+        .execute(c)?;
+    if let Some(email) = contact_email {
+        diesel::update(
+            outbox::table
+                .filter(outbox::case_id.eq(case_id))
+                .filter(outbox::recipient.eq(email)),
+        )
+        .set(outbox::recipient.eq(ERASED))
+        .execute(c)?;
+    }
+    Ok(())
+}
+
+/// True when a case not yet anonymized still holds this photo.
+fn photo_still_used(c: &mut DbConnection, path: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        cases::table
+            .filter(cases::photo_path.eq(path))
+            .filter(cases::anonymized_at.is_null()),
+    ))
+    .get_result(c)
+}
+
+/// Anonymizes every case that is due, a batch per transaction; deletes freed photos.
+pub fn apply(
+    db: &Db,
+    data_dir: &std::path::Path,
+    now: NaiveDateTime,
+) -> Result<Anonymized, DbError> {
+    let mut done = Anonymized::default();
+    loop {
+        let freed = db.write(|c| -> Result<Option<Vec<String>>, DbError> {
+            let due = due(c, now)?;
+            if due.is_empty() {
+                return Ok(None);
+            }
+            let mut photos = Vec::new();
+            for d in &due {
+                anonymize_case(c, &d.id, d.contact_email.as_deref(), now)?;
+                photos.extend(d.photo_path.iter().chain(&d.photo_thumb_path).cloned());
+            }
+            done.cases += due.len();
+            let mut freed = Vec::new();
+            for p in photos {
+                let main = p.replace(".thumb.jpg", ".jpg");
+                if photo_still_used(c, &main)? {
+                    continue;
+                }
+                freed.push(p);
+            }
+            Ok(Some(freed))
+        })?;
+        let Some(freed) = freed else { break };
+        for relative in freed {
+            // Only our own photo paths: nothing in the database can name another file.
+            if !relative.starts_with("photos/") || relative.contains("..") {
+                continue;
+            }
+            match std::fs::remove_file(data_dir.join(&relative)) {
+                Ok(()) => done.photos_deleted += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, path = relative, "an erased photo could not be deleted")
+                }
+            }
+        }
+    }
+    Ok(done)
+}
