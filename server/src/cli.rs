@@ -61,6 +61,11 @@ pub enum Command {
         #[command(subcommand)]
         action: KioskAction,
     },
+    /// One customer's data, by email, for a request under the GDPR.
+    Customer {
+        #[command(subcommand)]
+        action: CustomerAction,
+    },
     /// Copy the SQLite database to a new FILE while the server runs (consistent, checked).
     /// To restore: stop Mend, put the copy where MEND_DATABASE_URL points (removing any
     /// -wal and -shm files beside it), start Mend.
@@ -214,6 +219,57 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::User { action } => user(&settings, action),
         Command::Kiosk { action } => kiosk(&settings, action),
         Command::Backup { file } => backup(&settings, &file),
+        Command::Customer { action } => customer(&settings, action),
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CustomerAction {
+    /// Print, as JSON, everything held about the customer with this email (their cases,
+    /// what they wrote, survey answers, mail sent to them).
+    Export {
+        #[arg(long)]
+        email: String,
+    },
+    /// Erase the customer with this email: contact, words, photos, survey comments, the
+    /// address on mail; the cases stay, anonymized.
+    Erase {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+fn customer(settings: &Settings, action: CustomerAction) -> ExitCode {
+    use crate::domain::customer_data::{erase, export, CustomerDataError};
+    let db = match open_database(settings) {
+        Ok(db) => db,
+        Err(e) => return fail(EXIT_CONFIG, &e),
+    };
+    let result = match action {
+        CustomerAction::Export { email } => export(&db, &email).and_then(|data| {
+            serde_json::to_string_pretty(&data)
+                .map_err(|e| CustomerDataError::Db(crate::db::DbError::Other(e.to_string())))
+        }),
+        CustomerAction::Erase { email } => erase(
+            &db,
+            &settings.data_dir,
+            &email,
+            chrono::Utc::now().naive_utc(),
+        )
+        .map(|e| {
+            format!(
+                "erased {} cases, {} surveys, {} emails' addresses, {} photo files",
+                e.cases, e.surveys, e.emails, e.photos_deleted
+            )
+        }),
+    };
+    match result {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e @ CustomerDataError::NotAnEmail(_)) => fail(EXIT_CONFIG, &e),
+        Err(e) => fail(1, &e),
     }
 }
 

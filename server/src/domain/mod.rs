@@ -10,6 +10,7 @@ pub mod charts;
 pub mod clock;
 pub mod codes;
 pub mod complaint;
+pub mod customer_data;
 pub mod customer_mail;
 pub mod dashboard;
 pub mod demo;

@@ -103,6 +103,37 @@ fn photo_still_used(c: &mut DbConnection, path: &str) -> QueryResult<bool> {
     .get_result(c)
 }
 
+/// Of these photo files of just-anonymized cases, those no other case still holds.
+pub fn freed_photos(c: &mut DbConnection, photos: Vec<String>) -> QueryResult<Vec<String>> {
+    let mut freed = Vec::new();
+    for p in photos {
+        let main = p.replace(".thumb.jpg", ".jpg");
+        if !photo_still_used(c, &main)? {
+            freed.push(p);
+        }
+    }
+    Ok(freed)
+}
+
+/// Deletes photo files (paths relative to the data dir); returns how many went.
+pub fn delete_photos(data_dir: &std::path::Path, freed: &[String]) -> usize {
+    let mut deleted = 0;
+    for relative in freed {
+        // Only our own photo paths: nothing in the database can name another file.
+        if !relative.starts_with("photos/") || relative.contains("..") {
+            continue;
+        }
+        match std::fs::remove_file(data_dir.join(relative)) {
+            Ok(()) => deleted += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(error = %e, path = relative, "an erased photo could not be deleted")
+            }
+        }
+    }
+    deleted
+}
+
 /// Anonymizes every case that is due, a batch per transaction; deletes freed photos.
 pub fn apply(
     db: &Db,
@@ -122,30 +153,10 @@ pub fn apply(
                 photos.extend(d.photo_path.iter().chain(&d.photo_thumb_path).cloned());
             }
             done.cases += due.len();
-            let mut freed = Vec::new();
-            for p in photos {
-                let main = p.replace(".thumb.jpg", ".jpg");
-                if photo_still_used(c, &main)? {
-                    continue;
-                }
-                freed.push(p);
-            }
-            Ok(Some(freed))
+            Ok(Some(freed_photos(c, photos)?))
         })?;
         let Some(freed) = freed else { break };
-        for relative in freed {
-            // Only our own photo paths: nothing in the database can name another file.
-            if !relative.starts_with("photos/") || relative.contains("..") {
-                continue;
-            }
-            match std::fs::remove_file(data_dir.join(&relative)) {
-                Ok(()) => done.photos_deleted += 1,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, path = relative, "an erased photo could not be deleted")
-                }
-            }
-        }
+        done.photos_deleted += delete_photos(data_dir, &freed);
     }
     Ok(done)
 }

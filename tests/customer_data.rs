@@ -1,0 +1,117 @@
+//! A customer's request under the GDPR, answered by an admin with the CLI (issue 10):
+//! `customer export` prints everything held about them; `customer erase` erases it (their
+//! email, words, photos, survey comments, the address on mail) and leaves the cases,
+//! anonymized, for the figures. Other customers are untouched.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use mend_server::domain::customer_data::ERASED_TEXT;
+use mend_testing::processes::{binary, run};
+use mend_testing::{spawn_demo, Post, TestApp, TestDb};
+
+fn env(app: &TestApp) -> Vec<(&'static str, String)> {
+    vec![
+        ("MEND_DATABASE_URL", app.test_db.url()),
+        ("MEND_DATA_DIR", app.data_dir.path().display().to_string()),
+    ]
+}
+
+fn png() -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(64, 48, image::Rgb([10, 120, 200]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+#[tokio::test]
+async fn an_admin_exports_then_erases_one_customers_data() {
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[("MEND_FORM_MIN_SECONDS", "0")]).await;
+    let code = &store.touchpoints[0].code;
+    for (email, body, photo) in [
+        ("Guest@Example.com", "The soap dispenser is empty.", true),
+        ("guest@example.com", "Still no soap, a week later.", false),
+        ("other@example.com", "The floor is wet.", false),
+    ] {
+        let mut post = Post::valid().with("email", email).with("body", body);
+        if photo {
+            post = post.photo(png());
+        }
+        assert_eq!(app.submit(code, post).await.status(), 303);
+    }
+
+    let json = run(
+        "mend-server",
+        &["customer", "export", "--email", " GUEST@example.com "],
+        &env(&app),
+    );
+    let data: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(data["email"], "guest@example.com");
+    let cases = data["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 2, "{json}");
+    assert_eq!(cases[0]["what_they_wrote"], "The soap dispenser is empty.");
+    assert_eq!(cases[0]["has_photo"], true);
+    assert_eq!(cases[1]["what_they_wrote"], "Still no soap, a week later.");
+    assert!(!json.contains("The floor is wet."));
+
+    let photo = {
+        let case = app
+            .db
+            .read(|c| {
+                use diesel::prelude::*;
+                mend_server::db::schema::cases::table
+                    .filter(mend_server::db::schema::cases::photo_path.is_not_null())
+                    .select(mend_server::db::models::Case::as_select())
+                    .first(c)
+            })
+            .unwrap();
+        app.data_dir.path().join(case.photo_path.unwrap())
+    };
+    assert!(photo.exists());
+
+    let said = run(
+        "mend-server",
+        &["customer", "erase", "--email", "guest@example.com"],
+        &env(&app),
+    );
+    assert!(said.starts_with("erased 2 cases"), "{said}");
+    assert!(said.ends_with("2 photo files\n"), "{said}");
+    assert!(!photo.exists());
+
+    let all = app
+        .db
+        .read(|c| {
+            use diesel::prelude::*;
+            mend_server::db::schema::cases::table
+                .order(mend_server::db::schema::cases::created_at.asc())
+                .select(mend_server::db::models::Case::as_select())
+                .load(c)
+        })
+        .unwrap();
+    assert_eq!(all.len(), 3, "the cases stay");
+    for case in &all[..2] {
+        assert_eq!(case.body, ERASED_TEXT);
+        assert_eq!(case.contact_email, None);
+        assert_eq!(case.photo_path, None);
+        assert_eq!(case.category, "cleanliness");
+    }
+    assert_eq!(all[2].body, "The floor is wet.");
+    assert_eq!(all[2].contact_email.as_deref(), Some("other@example.com"));
+    let addresses: Vec<String> = app.outbox_rows().into_iter().map(|r| r.recipient).collect();
+    assert!(
+        !addresses.iter().any(|a| a.contains("guest@")),
+        "{addresses:?}"
+    );
+
+    // Nothing is left to export; a malformed address is refused with exit code 2.
+    let json = run(
+        "mend-server",
+        &["customer", "export", "--email", "guest@example.com"],
+        &env(&app),
+    );
+    assert!(json.contains("\"cases\": []"), "{json}");
+    let out = std::process::Command::new(binary("mend-server"))
+        .args(["customer", "erase", "--email", "not an address"])
+        .envs(env(&app))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
