@@ -115,3 +115,103 @@ async fn an_admin_exports_then_erases_one_customers_data() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The status page's erase form's fields.
+fn erase_form(page: &str) -> Option<(String, String)> {
+    let action = page
+        .split("<form method=\"post\" action=\"")
+        .nth(1)?
+        .split('"')
+        .next()?
+        .to_owned();
+    Some((action, mend_testing::input_value(page, "k")?))
+}
+
+#[tokio::test]
+async fn a_customer_erases_their_data_from_their_status_page_and_is_told_by_email() {
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[("MEND_FORM_MIN_SECONDS", "0")]).await;
+    let code = &store.touchpoints[0].code;
+    let res = app
+        .submit(
+            code,
+            Post::valid()
+                .with("email", "guest@example.com")
+                .with("body", "My name is Jan Kowalski and the soap is gone.")
+                .with("lang", "pl")
+                .photo(png()),
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let status = res.headers()["location"].to_str().unwrap().to_owned();
+    let page = app.get(&status).await.text().await.unwrap();
+    assert!(page.contains("Twoje dane"), "{page}");
+    let (action, token) = erase_form(&page).expect("the erase form");
+    let case = || {
+        app.db
+            .read(|c| {
+                mend_server::db::queries::cases::find_by_reference(
+                    c,
+                    status[3..].split('?').next().unwrap(),
+                )
+            })
+            .unwrap()
+            .unwrap()
+    };
+    let photo = app.data_dir.path().join(case().photo_path.unwrap());
+
+    // A wrong token erases nothing; an unticked box erases nothing.
+    let post = |k: String, confirm: bool| {
+        let mut form = vec![("k", k)];
+        if confirm {
+            form.push(("confirm", "yes".to_owned()));
+        }
+        app.client.post(app.url(&action)).form(&form).send()
+    };
+    assert_eq!(post("wrong".into(), true).await.unwrap().status(), 404);
+    assert_eq!(post(token.clone(), false).await.unwrap().status(), 303);
+    assert!(case().contact_email.is_some() && photo.exists());
+
+    let res = post(token.clone(), true).await.unwrap();
+    assert_eq!(res.status(), 303);
+    let erased = case();
+    assert_eq!(erased.body, ERASED_TEXT);
+    assert_eq!(erased.contact_email, None);
+    assert!(!photo.exists());
+    let page = app
+        .get(res.headers()["location"].to_str().unwrap())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Twoje dane zostały usunięte"), "{page}");
+    assert!(erase_form(&page).is_none());
+
+    // One last email, in their language, then the address goes from the outbox too.
+    let rows = app
+        .wait_for_outbox(
+            "the confirmation",
+            std::time::Duration::from_secs(20),
+            |rows| {
+                rows.iter()
+                    .any(|r| r.kind == "erasure_confirmation" && r.sent_at.is_some())
+            },
+        )
+        .await;
+    let row = rows
+        .iter()
+        .find(|r| r.kind == "erasure_confirmation")
+        .unwrap();
+    assert_eq!(row.recipient, "guest@example.com");
+    let eml =
+        std::fs::read_to_string(app.data_dir.path().join(format!("mail/{}.eml", row.id))).unwrap();
+    assert!(eml.contains("To: guest@example.com"));
+    mend_server::domain::retention::apply(&app.db, app.data_dir.path(), app.clock.now()).unwrap();
+    let addresses: Vec<String> = app.outbox_rows().into_iter().map(|r| r.recipient).collect();
+    assert!(
+        !addresses.iter().any(|a| a.contains("guest@")),
+        "{addresses:?}"
+    );
+
+    // Erasing twice is harmless.
+    assert_eq!(post(token, true).await.unwrap().status(), 303);
+}

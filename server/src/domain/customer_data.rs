@@ -238,3 +238,105 @@ pub fn erase(
     erased.photos_deleted = delete_photos(data_dir, &freed);
     Ok(erased)
 }
+
+/// A customer erasing their data from their own status page (the link's token is the
+/// authority, so only that case). When they left an email, one last message confirms it;
+/// its address is erased too once it is sent (see `retention::apply`). False when the
+/// case was erased before.
+pub fn erase_case(
+    db: &Db,
+    data_dir: &std::path::Path,
+    case_id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, CustomerDataError> {
+    let outcome = db.write(|c| -> Result<Option<Vec<String>>, DbError> {
+        let Some(case) = crate::db::queries::cases::find(c, case_id)? else {
+            return Ok(None);
+        };
+        if case.body == ERASED_TEXT {
+            return Ok(None);
+        }
+        anonymize_case(c, &case.id, case.contact_email.as_deref(), now)?;
+        diesel::update(cases::table.find(&case.id))
+            .set(cases::body.eq(ERASED_TEXT))
+            .execute(c)?;
+        diesel::update(surveys::table.filter(surveys::case_id.eq(&case.id)))
+            .set(surveys::comment.eq(None::<String>))
+            .execute(c)?;
+        if let Some(email) = &case.contact_email {
+            let store = crate::db::queries::locations::find(c, &case.location_id)?
+                .map(|l| l.name)
+                .unwrap_or_default();
+            crate::domain::email::enqueue(
+                c,
+                crate::domain::email::Enqueue {
+                    kind: ERASURE_MAIL,
+                    recipient: email,
+                    payload: &crate::domain::email::MailPayload::ErasureMail {
+                        reference: case.reference.clone(),
+                        store,
+                        lang: case.language.clone(),
+                    },
+                    dedupe_key: format!("erasure:{}", case.id),
+                    case_id: None,
+                    now,
+                },
+            )?;
+        }
+        let photos = case
+            .photo_path
+            .iter()
+            .chain(&case.photo_thumb_path)
+            .cloned()
+            .collect();
+        Ok(Some(freed_photos(c, photos)?))
+    })?;
+    match outcome {
+        Some(freed) => {
+            delete_photos(data_dir, &freed);
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// The outbox kind of the confirmation of an erasure.
+pub const ERASURE_MAIL: &str = "erasure_confirmation";
+
+#[derive(askama::Template)]
+#[template(path = "email/erasure/body.html")]
+struct ErasureHtml<'a> {
+    lang: &'a str,
+    subject: &'a str,
+    body: &'a str,
+}
+
+#[derive(askama::Template)]
+#[template(path = "email/erasure/body.txt")]
+struct ErasureText<'a> {
+    body: &'a str,
+}
+
+/// The confirmation, in the customer's language.
+pub fn compose_erasure(
+    reference: &str,
+    store: &str,
+    lang: crate::domain::language::Language,
+) -> Result<crate::domain::email::OutgoingEmail, askama::Error> {
+    use askama::Template;
+    let args = [("reference", reference), ("store", store)];
+    let subject = crate::domain::email::one_line(&lang.text_with("erasure.subject", &args), 200);
+    let body = lang.text_with("erasure.body", &args);
+    Ok(crate::domain::email::OutgoingEmail {
+        html: ErasureHtml {
+            lang: lang.code(),
+            subject: &subject,
+            body: &body,
+        }
+        .render()?,
+        text: ErasureText { body: &body }.render()?,
+        subject,
+        inline_images: Vec::new(),
+        list_unsubscribe: None,
+    })
+}

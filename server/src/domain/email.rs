@@ -56,6 +56,12 @@ pub enum MailPayload {
         week: String,
         lang: String,
     },
+    /// The last message to a customer who erased their data: it was done.
+    ErasureMail {
+        reference: String,
+        store: String,
+        lang: String,
+    },
     /// Unhappy kiosk taps piled up at a location between `from` and `to` (RFC 3339).
     KioskAlert {
         location_id: String,

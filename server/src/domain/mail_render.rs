@@ -79,6 +79,16 @@ pub fn render_payload(
                 .map_err(|e| RenderError::Transient(e.to_string()))?
                 .ok_or_else(|| RenderError::Permanent(format!("location {location_id} is gone")))
         }
+        MailPayload::ErasureMail {
+            reference,
+            store,
+            lang,
+        } => crate::domain::customer_data::compose_erasure(
+            &reference,
+            &store,
+            Language::or_default(&lang),
+        )
+        .map_err(|e| RenderError::Permanent(e.to_string())),
         MailPayload::KioskAlert {
             location_id,
             from,

@@ -141,6 +141,17 @@ pub fn apply(
     now: NaiveDateTime,
 ) -> Result<Anonymized, DbError> {
     let mut done = Anonymized::default();
+    // A confirmation of an erasure needed the address until it was sent; no longer.
+    db.write(|c| -> Result<usize, DbError> {
+        Ok(diesel::update(
+            outbox::table
+                .filter(outbox::kind.eq(crate::domain::customer_data::ERASURE_MAIL))
+                .filter(outbox::sent_at.is_not_null())
+                .filter(outbox::recipient.ne(ERASED)),
+        )
+        .set(outbox::recipient.eq(ERASED))
+        .execute(c)?)
+    })?;
     loop {
         let freed = db.write(|c| -> Result<Option<Vec<String>>, DbError> {
             let due = due(c, now)?;

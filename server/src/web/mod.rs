@@ -63,6 +63,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, photo_max_bytes: usize) {
             .route(web::post().to(public::form::submit)),
     )
     .route("/c/{reference}", web::get().to(public::status::show))
+    .route(
+        "/c/{reference}/erase",
+        web::post().to(public::status::erase),
+    )
     .route("/s/{token}", web::get().to(public::survey::show))
     .route("/s/{token}", web::post().to(public::survey::submit))
     .route("/u", web::get().to(public::survey::unsubscribe_form))

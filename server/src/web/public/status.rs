@@ -27,12 +27,98 @@ struct StatusPage {
     updates: Vec<(String, String)>,
     /// (path, label) of the survey, once the case is resolved.
     survey_link: Option<(String, String)>,
+    /// Erasing one's data: the texts, the token for the form, and whether it was done.
+    data: DataSection,
+}
+
+struct DataSection {
+    title: String,
+    text: String,
+    confirm: String,
+    button: String,
+    erased: Option<String>,
+    action: String,
+    token: String,
 }
 
 #[derive(Deserialize)]
 pub struct StatusQuery {
     k: Option<String>,
     lang: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct EraseForm {
+    k: Option<String>,
+    confirm: Option<String>,
+}
+
+/// `POST /c/{reference}/erase`: the customer erases their data from this case (the
+/// status link's token is the authority), then sees their status page saying so.
+pub async fn erase(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    form: web::Form<EraseForm>,
+) -> Result<HttpResponse, AppError> {
+    let token = form.k.clone().unwrap_or_default();
+    let case = find_with_token(&state, &req, &reference, &token).await?;
+    let status_page = format!(
+        "/c/{}?k={}",
+        case.reference,
+        url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
+    );
+    if form.confirm.is_none() {
+        // Not ticked: nothing happens (the box is required in the form itself).
+        return Ok(HttpResponse::SeeOther()
+            .insert_header(("Location", status_page))
+            .finish());
+    }
+    let (db, dir, now) = (
+        state.db.clone(),
+        state.settings.data_dir.clone(),
+        state.clock.now(),
+    );
+    web::block(move || {
+        crate::domain::customer_data::erase_case(&db, &dir, &case.id, now)
+            .map_err(|e| AppError::Internal(e.into()))
+    })
+    .await??;
+    state.outbox_waker.wake();
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", status_page))
+        .finish())
+}
+
+/// The case a status link names, if its token is right; else the not-found page.
+async fn find_with_token(
+    state: &AppState,
+    req: &HttpRequest,
+    reference: &str,
+    token: &str,
+) -> Result<crate::db::models::Case, AppError> {
+    let accept = req
+        .headers()
+        .get("accept-language")
+        .and_then(|v| v.to_str().ok());
+    let not_found = AppError::Customer {
+        status: StatusCode::NOT_FOUND,
+        lang: Language::negotiate(None, accept, "en"),
+        title_key: "error.not_found_title",
+        message_key: "error.not_found",
+    };
+    let Some(reference) = normalize_reference(reference) else {
+        return Err(not_found);
+    };
+    let db = state.db.clone();
+    let case = web::block(move || db.read(|c| cases::find_by_reference(c, &reference)))
+        .await??
+        .ok_or(AppError::NotFound)?;
+    let expected = case.status_token_hash.as_deref().unwrap_or_default();
+    if !constant_time_eq(expected.as_bytes(), token_hash(token).as_bytes()) {
+        return Err(not_found);
+    }
+    Ok(case)
 }
 
 #[derive(Deserialize)]
@@ -106,7 +192,7 @@ pub async fn show(
         lang: lang.code(),
         title: lang.text("status.title"),
         reference_label: lang.text("status.reference"),
-        reference: case.reference,
+        reference: case.reference.clone(),
         next: lang.text_with(
             "status.next",
             &[
@@ -125,6 +211,16 @@ pub async fn show(
         survey_link,
         updates_label: lang.text("status.updates"),
         no_updates: lang.text("status.no_updates"),
+        data: DataSection {
+            title: lang.text("status.data_title"),
+            text: lang.text("status.data_text"),
+            confirm: lang.text("status.data_confirm"),
+            button: lang.text("status.data_button"),
+            erased: (case.body == crate::domain::customer_data::ERASED_TEXT)
+                .then(|| lang.text("status.data_erased")),
+            action: format!("/c/{}/erase", case.reference),
+            token: token.clone(),
+        },
         updates: updates
             .into_iter()
             .filter_map(|e| {
