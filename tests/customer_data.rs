@@ -168,6 +168,14 @@ async fn a_customer_erases_their_data_from_their_status_page_and_is_told_by_emai
         app.client.post(app.url(&action)).form(&form).send()
     };
     assert_eq!(post("wrong".into(), true).await.unwrap().status(), 404);
+    let res = app
+        .client
+        .post(app.url("/c/NOP-E00/erase"))
+        .form(&[("k", token.as_str()), ("confirm", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
     assert_eq!(post(token.clone(), false).await.unwrap().status(), 303);
     assert!(case().contact_email.is_some() && photo.exists());
 

@@ -133,10 +133,10 @@ pub async fn run(
                 Some(wait)
             }
         };
+        // A smaller batch after "too large" stays smaller: a size limit on the way (the
+        // server's, or a proxy's) does not change while the kiosk runs.
         if let Some(wait) = wait {
             tokio::time::sleep(wait).await;
-        } else if batch_size < MAX_BATCH && failures == 0 {
-            batch_size = (batch_size * 2).min(MAX_BATCH);
         }
     }
 }
@@ -200,6 +200,75 @@ mod tests {
             }
         }
         assert!(backoff(40, first, max, &mut rng) <= max);
+    }
+
+    /// A server that takes at most `limit` taps a request, recording each request's size.
+    async fn limited_server(
+        limit: usize,
+        sizes: std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
+    ) -> String {
+        use actix_web::{web, App, HttpResponse, HttpServer};
+        let server = HttpServer::new(move || {
+            let sizes = sizes.clone();
+            App::new().route(
+                "/api/kiosk/v1/taps",
+                web::post().to(move |body: web::Json<serde_json::Value>| {
+                    let sizes = sizes.clone();
+                    async move {
+                        let n = body["taps"].as_array().map_or(0, Vec::len);
+                        sizes.lock().unwrap().push(n);
+                        if n > limit {
+                            HttpResponse::PayloadTooLarge()
+                                .json(serde_json::json!({"error": "too_large", "detail": "x"}))
+                        } else {
+                            HttpResponse::Ok()
+                                .json(serde_json::json!({"accepted": n, "duplicates": 0}))
+                        }
+                    }
+                }),
+            )
+        })
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
+        let addr = server.addrs()[0];
+        actix_web::rt::spawn(server.run());
+        format!("http://{addr}")
+    }
+
+    #[actix_web::test]
+    async fn a_batch_too_large_is_halved_until_it_fits_and_stays_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Arc::new(Outbox::open(&dir.path().join("k.sqlite")).unwrap());
+        for i in 0..700 {
+            outbox.record(i % 4 + 1, 1_000 + i64::from(i)).unwrap();
+        }
+        let store = Arc::new(Store::remembered(&outbox));
+        store.learned(Default::default(), 0, &outbox);
+        let sizes = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let base = limited_server(100, sizes.clone()).await;
+        let api = ServerApi::new(&base, "mk_test_token").unwrap();
+        let sync = actix_web::rt::spawn(run(
+            outbox.clone(),
+            api,
+            store,
+            Arc::new(Notify::new()),
+            SyncTiming::default(),
+        ));
+        let start = std::time::Instant::now();
+        while outbox.buffered().unwrap() > 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{:?}",
+                sizes.lock().unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        sync.abort();
+        let sizes = sizes.lock().unwrap().clone();
+        assert_eq!(&sizes[..3], &[500, 250, 125], "{sizes:?}");
+        assert!(sizes[3..].iter().all(|n| *n <= 62), "{sizes:?}");
+        assert_eq!(sizes[3..].iter().sum::<usize>(), 700);
     }
 
     #[test]

@@ -101,22 +101,22 @@ async fn find_with_token(
         .headers()
         .get("accept-language")
         .and_then(|v| v.to_str().ok());
-    let not_found = AppError::Customer {
+    let not_found = || AppError::Customer {
         status: StatusCode::NOT_FOUND,
         lang: Language::negotiate(None, accept, "en"),
         title_key: "error.not_found_title",
         message_key: "error.not_found",
     };
     let Some(reference) = normalize_reference(reference) else {
-        return Err(not_found);
+        return Err(not_found());
     };
     let db = state.db.clone();
     let case = web::block(move || db.read(|c| cases::find_by_reference(c, &reference)))
         .await??
-        .ok_or(AppError::NotFound)?;
+        .ok_or_else(not_found)?;
     let expected = case.status_token_hash.as_deref().unwrap_or_default();
     if !constant_time_eq(expected.as_bytes(), token_hash(token).as_bytes()) {
-        return Err(not_found);
+        return Err(not_found());
     }
     Ok(case)
 }
