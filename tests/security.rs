@@ -30,6 +30,18 @@ fn shows_escaped(html: &str) -> bool {
     html.contains("&lt;script&gt;alert(1)") || html.contains("&#60;script&#62;alert(1)")
 }
 
+/// The staff alert as written to the data dir (no SMTP in these tests), once it is.
+async fn alert_eml(app: &TestApp) -> Vec<u8> {
+    let rows = app
+        .wait_for_outbox("the alert", Duration::from_secs(20), |rows| {
+            rows.iter()
+                .any(|r| r.kind == "alert" && r.sent_at.is_some())
+        })
+        .await;
+    let alert = rows.iter().find(|r| r.kind == "alert").unwrap();
+    std::fs::read(app.data_dir.path().join(format!("mail/{}.eml", alert.id))).unwrap()
+}
+
 async fn complain(app: &TestApp, code: &str, post: Post) -> String {
     let res = app.submit(code, post).await;
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
@@ -85,14 +97,7 @@ async fn hostile_input_is_stored_literally_and_shown_inert_everywhere() {
 
     // The alert email (written as an .eml file without SMTP): escaped HTML, one-line
     // subject, no smuggled header.
-    let rows = app
-        .wait_for_outbox("the alert", Duration::from_secs(20), |rows| {
-            rows.iter()
-                .any(|r| r.kind == "alert" && r.sent_at.is_some())
-        })
-        .await;
-    let alert = rows.iter().find(|r| r.kind == "alert").unwrap();
-    let eml = std::fs::read(app.data_dir.path().join(format!("mail/{}.eml", alert.id))).unwrap();
+    let eml = alert_eml(&app).await;
     let parsed = mail_parser::MessageParser::default().parse(&eml).unwrap();
     assert_inert("the alert's HTML", &parsed.body_html(0).unwrap());
     assert!(!parsed.subject().unwrap_or_default().contains('\n'));
@@ -188,14 +193,7 @@ async fn tampered_links_csrf_and_fixation_are_refused() {
     }
 
     // The alert's "I'm on it" link, altered in each part, acknowledges nothing.
-    let rows = app
-        .wait_for_outbox("the alert", Duration::from_secs(20), |rows| {
-            rows.iter()
-                .any(|r| r.kind == "alert" && r.sent_at.is_some())
-        })
-        .await;
-    let alert = rows.iter().find(|r| r.kind == "alert").unwrap();
-    let eml = std::fs::read(app.data_dir.path().join(format!("mail/{}.eml", alert.id))).unwrap();
+    let eml = alert_eml(&app).await;
     let text = mail_parser::MessageParser::default()
         .parse(&eml)
         .unwrap()
