@@ -152,6 +152,14 @@ pub struct Tap {
     pub tapped_at: NaiveDateTime,
 }
 
+/// A tap's idempotency key, hyphenated, if it is a UUIDv7.
+pub fn tap_key(key: &str) -> Option<String> {
+    uuid::Uuid::parse_str(key)
+        .ok()
+        .filter(|k| k.get_version_num() == 7)
+        .map(|k| k.hyphenated().to_string())
+}
+
 /// Checks a batch; the first bad tap refuses it all.
 pub fn check_batch(batch: TapBatch, now: NaiveDateTime) -> Result<Vec<Tap>, KioskApiError> {
     if batch.taps.len() > MAX_BATCH {
@@ -166,10 +174,7 @@ pub fn check_batch(batch: TapBatch, now: NaiveDateTime) -> Result<Vec<Tap>, Kios
                 index,
                 detail: detail.to_owned(),
             };
-            let key = uuid::Uuid::parse_str(&t.key)
-                .ok()
-                .filter(|k| k.get_version_num() == 7)
-                .ok_or_else(|| bad("key must be a UUIDv7"))?;
+            let key = tap_key(&t.key).ok_or_else(|| bad("key must be a UUIDv7"))?;
             let rating = i32::try_from(t.rating)
                 .ok()
                 .filter(|r| (1..=4).contains(r))
@@ -181,7 +186,7 @@ pub fn check_batch(batch: TapBatch, now: NaiveDateTime) -> Result<Vec<Tap>, Kios
                 return Err(bad("tapped_at is in the future"));
             }
             Ok(Tap {
-                key: key.hyphenated().to_string(),
+                key,
                 rating,
                 tapped_at,
             })

@@ -218,14 +218,12 @@ async fn handoff(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (token, ask): (String, HandoffAsk) = read_request(&req, payload).await?;
-    let tap_key = uuid::Uuid::parse_str(&ask.key)
-        .ok()
-        .filter(|k| k.get_version_num() == 7)
-        .map(|k| k.hyphenated().to_string())
-        .ok_or(ApiError::Kiosk(KioskApiError::InvalidTap {
+    let tap_key = crate::domain::kiosk::tap_key(&ask.key).ok_or(ApiError::Kiosk(
+        KioskApiError::InvalidTap {
             index: 0,
             detail: "key must be a UUIDv7".into(),
-        }))?;
+        },
+    ))?;
     let now = state.clock.now();
     let place = as_device(&state, token, move |c, device| {
         Ok(kiosk_handoff::kiosk_place(c, device)?)

@@ -114,11 +114,16 @@ async fn find_with_token(
     let case = web::block(move || db.read(|c| cases::find_by_reference(c, &reference)))
         .await??
         .ok_or_else(not_found)?;
-    let expected = case.status_token_hash.as_deref().unwrap_or_default();
-    if !constant_time_eq(expected.as_bytes(), token_hash(token).as_bytes()) {
+    if !token_opens(&case, token) {
         return Err(not_found());
     }
     Ok(case)
+}
+
+/// True when `token` is the secret part of this case's status link.
+fn token_opens(case: &crate::db::models::Case, token: &str) -> bool {
+    let expected = case.status_token_hash.as_deref().unwrap_or_default();
+    constant_time_eq(expected.as_bytes(), token_hash(token).as_bytes())
 }
 
 #[derive(Deserialize)]
@@ -163,8 +168,7 @@ pub async fn show(
     let Some((case, location, updates, survey)) = found else {
         return Err(not_found);
     };
-    let expected = case.status_token_hash.as_deref().unwrap_or_default();
-    if !constant_time_eq(expected.as_bytes(), token_hash(&token).as_bytes()) {
+    if !token_opens(&case, &token) {
         return Err(not_found);
     }
 
