@@ -15,7 +15,7 @@ use mend_server::config::DatabaseUrl;
 use mend_server::db::schema::{case_events, cases, outbox};
 use mend_server::db::Db;
 use mend_testing::processes::{binary, run, try_complain, wait_for_200, Process};
-use mend_testing::smtp::free_port;
+use mend_testing::smtp::{free_port, SmtpSink};
 use mend_testing::TestDb;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -25,6 +25,8 @@ struct Server {
     port: u16,
     dir: tempfile::TempDir,
     database_url: String,
+    /// Settings beyond the common ones (a shared data dir, SMTP).
+    extra: Vec<(&'static str, String)>,
 }
 
 impl Server {
@@ -33,7 +35,13 @@ impl Server {
             port: free_port(),
             dir: tempfile::tempdir().unwrap(),
             database_url,
+            extra: Vec::new(),
         }
+    }
+
+    fn with(mut self, name: &'static str, value: String) -> Server {
+        self.extra.push((name, value));
+        self
     }
 
     fn base(&self) -> String {
@@ -51,6 +59,10 @@ impl Server {
             ("MEND_FORM_RATE_LIMIT", "0".into()),
             ("MEND_DEMO_PASSWORD", "demo-password-1".into()),
         ]
+        .into_iter()
+        .filter(|(name, _)| !self.extra.iter().any(|(n, _)| n == name))
+        .chain(self.extra.iter().cloned())
+        .collect()
     }
 
     /// Seeds the demo store; returns a touchpoint code.
@@ -68,7 +80,7 @@ impl Server {
             "mend-server",
             &[],
             &self.env(),
-            &self.dir.path().join("server.log"),
+            &self.dir.path().join(format!("server-{}.log", self.port)),
         );
         wait_for_200(&format!("{}/healthz", self.base()), WAIT).await;
         p
@@ -310,4 +322,97 @@ async fn on_postgresql_backup_says_to_use_pg_dump() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
     assert!(!file.exists());
+}
+
+/// Scale-out on PostgreSQL: two server processes with the same secret and data dir share
+/// one database (behind a proxy, each would get half the customers). Every complaint
+/// either takes is stored whole, a link or form stamp one issued works on the other, and
+/// each alert is delivered exactly once although both outbox workers run.
+#[tokio::test]
+async fn two_instances_on_one_postgresql_share_the_work_and_send_each_alert_once() {
+    let Some(db) = TestDb::postgres() else {
+        return;
+    };
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let first = Server::new(db.url()).with("MEND_SMTP_URL", sink.url());
+    let shared_dir = first.dir.path().display().to_string();
+    let second = Server::new(db.url())
+        .with("MEND_SMTP_URL", sink.url())
+        .with("MEND_DATA_DIR", shared_dir);
+    let code = first.seed();
+    let (_a, _b) = (first.start().await, second.start().await);
+
+    let (load_a, load_b) = (
+        Load::start(8, &first.base(), &code),
+        Load::start(8, &second.base(), &code),
+    );
+    load_a.wait_for(60).await;
+    load_b.wait_for(60).await;
+    let (from_a, _, failed_a) = load_a.finish().await;
+    let (from_b, _, failed_b) = load_b.finish().await;
+    assert_eq!((failed_a, failed_b), (0, 0), "no request failed");
+
+    // A form shown by one instance is accepted by the other.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = client
+        .get(format!("{}/t/{code}", first.base()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let stamp = mend_testing::input_value(&page, "stamp").unwrap();
+    let res = client
+        .post(format!("{}/t/{code}", second.base()))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("stamp", stamp)
+                .text("category", "other")
+                .text("body", "Shown by one server, sent to the other"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "a stamp from the other instance");
+
+    let stored = cases_with_parts(&db.open());
+    let accepted: Vec<&String> = from_a.iter().chain(&from_b).collect();
+    assert!(
+        accepted
+            .iter()
+            .all(|p| stored.contains_key(&reference_of(p))),
+        "an acknowledged complaint is missing"
+    );
+    assert_whole(&stored);
+    // A customer's link from one instance opens on the other.
+    for (path, other) in [(&from_a[0], &second), (&from_b[0], &first)] {
+        let res = client
+            .get(format!("{}{path}", other.base()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{path} on the other instance");
+    }
+
+    // Both outbox workers claim from the same table: each alert goes out once.
+    let rows: i64 = db
+        .open()
+        .read(|c| outbox::table.count().get_result(c))
+        .unwrap();
+    sink.wait_for(rows as usize, WAIT).await;
+    // Time for a second copy, if a row had been claimed twice.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let messages = sink.messages();
+    let ids: BTreeSet<&str> = messages.iter().map(|m| m.message_id.as_str()).collect();
+    assert_eq!(
+        (messages.len(), ids.len()),
+        (rows as usize, rows as usize),
+        "every outbox row delivered exactly once"
+    );
 }

@@ -89,6 +89,9 @@ impl Db {
         };
         let pool = r2d2::Pool::builder()
             .max_size(max_size)
+            // A SQLite connection is a file handle and cannot drop; checking it with a query
+            // before every use only costs time. A PostgreSQL one can (a server restart).
+            .test_on_check_out(backend == Backend::Postgres)
             .min_idle(Some(1))
             .connection_timeout(POOL_WAIT)
             .build_unchecked(manager);

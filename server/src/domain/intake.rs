@@ -8,17 +8,21 @@
 //! serves many complaints, and requests wait in a fair FIFO queue instead of contending for
 //! the database.
 //!
+//! SQLite has one writer at a time, so it gets one writer thread. PostgreSQL takes
+//! concurrent transactions and each statement is a network round trip, so there several
+//! writer threads take turns at the queue and commit their batches side by side.
+//!
 //! The staff alerts (outbox rows) and the escalation clock are written in the same
 //! savepoint as the case: a complaint is never stored without its alert, nor answered
 //! before both are durable. The outbox worker is woken once the batch is committed.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 
 use tokio::sync::oneshot;
 
 use crate::db::models::{new_id, now_utc, Case, CaseEvent, Location, Touchpoint};
 use crate::db::queries::cases;
-use crate::db::{Db, DbError};
+use crate::db::{Backend, Db, DbError};
 use crate::domain::alerts::{alert_new_case, AlertContext, AudienceCache};
 use crate::domain::complaint::Complaint;
 use crate::domain::language::Language;
@@ -28,6 +32,10 @@ use crate::jobs::outbox::OutboxWaker;
 
 /// Most complaints committed in one transaction.
 const MAX_BATCH: usize = 256;
+
+/// Writer threads on PostgreSQL: enough to keep its commits overlapping, well under the
+/// pool's 16 connections so that readers always find one.
+const POSTGRES_WRITERS: usize = 4;
 
 pub struct Submission<'a> {
     pub location: &'a Location,
@@ -72,11 +80,20 @@ pub struct IntakeQueue {
 impl IntakeQueue {
     pub fn start(db: Db, alerts: AlertContext, waker: OutboxWaker) -> IntakeQueue {
         let (jobs, queue) = mpsc::channel::<Job>();
-        let spawned = std::thread::Builder::new()
-            .name("mend-intake".into())
-            .spawn(move || write_batches(&db, &alerts, &waker, &queue));
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "intake writer thread did not start");
+        let queue = Arc::new(Mutex::new(queue));
+        let writers = match db.backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres => POSTGRES_WRITERS,
+        };
+        for n in 0..writers {
+            let (db, alerts, waker, queue) =
+                (db.clone(), alerts.clone(), waker.clone(), queue.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("mend-intake-{n}"))
+                .spawn(move || write_batches(&db, &alerts, &waker, &queue));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "intake writer thread did not start");
+            }
         }
         IntakeQueue { jobs }
     }
@@ -199,15 +216,30 @@ fn store_one(
     }
 }
 
-fn write_batches(db: &Db, alerts: &AlertContext, waker: &OutboxWaker, queue: &mpsc::Receiver<Job>) {
-    while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
+/// The next batch: waits for one complaint, then takes whatever else is queued. Holding
+/// the queue while waiting is what makes writers take turns.
+fn next_batch(queue: &Mutex<mpsc::Receiver<Job>>) -> Option<Vec<Job>> {
+    // A writer that panicked held no job of anyone else's; the queue is still good.
+    let queue = queue
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut batch = vec![queue.recv().ok()?];
+    while batch.len() < MAX_BATCH {
+        match queue.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
         }
+    }
+    Some(batch)
+}
+
+fn write_batches(
+    db: &Db,
+    alerts: &AlertContext,
+    waker: &OutboxWaker,
+    queue: &Mutex<mpsc::Receiver<Job>>,
+) {
+    while let Some(mut batch) = next_batch(queue) {
         let outcomes = db.write(|c| -> Result<Vec<Outcome>, DbError> {
             // Who works each store is read once per batch, in the batch's transaction.
             let mut audiences = AudienceCache::default();
