@@ -178,6 +178,23 @@ fn is_unique_violation(e: &DbError) -> bool {
     )
 }
 
+/// Writes one new complaint's rows: the case, its first event, the kiosk tap it came
+/// from, and its alert and escalation.
+fn insert_rows(
+    c: &mut crate::db::DbConnection,
+    alerts: &AlertContext,
+    audiences: &mut AudienceCache,
+    job: &Job,
+) -> Result<(), DbError> {
+    cases::insert(c, &job.case)?;
+    cases::add_event(c, &job.event)?;
+    if let Some(tap) = &job.kiosk_tap {
+        // A second complaint through the same handoff is kept, untagged.
+        crate::domain::kiosk_handoff::claim(c, tap, &job.case.id, job.case.created_at)?;
+    }
+    alert_new_case(c, alerts, &job.case, audiences)
+}
+
 /// Stores one complaint inside the batch's transaction (as a savepoint, so one bad row
 /// does not undo the others). Returns the reference, and whether it was a repeat.
 fn store_one(
@@ -195,16 +212,7 @@ fn store_one(
     while cases::reference_taken(c, &job.case.reference)? {
         job.case.reference = new_reference();
     }
-    let stored = c.transaction(|c| -> Result<(), DbError> {
-        cases::insert(c, &job.case)?;
-        cases::add_event(c, &job.event)?;
-        if let Some(tap) = &job.kiosk_tap {
-            // A second complaint through the same handoff is kept, untagged.
-            crate::domain::kiosk_handoff::claim(c, tap, &job.case.id, job.case.created_at)?;
-        }
-        alert_new_case(c, alerts, &job.case, audiences)?;
-        Ok(())
-    });
+    let stored = c.transaction(|c| insert_rows(c, alerts, audiences, job));
     match stored {
         Ok(()) => Ok((job.case.reference.clone(), false)),
         // Another server instance took the same render first (shared PostgreSQL).
@@ -214,6 +222,35 @@ fn store_one(
         },
         Err(e) => Err(e),
     }
+}
+
+/// Stores a batch. Almost every complaint is new and unique, so the batch is first
+/// written as just its rows, with no checks and no savepoints: a repeated render (a
+/// double tap), a reference collision or any other refusal breaks the unique indexes or
+/// the insert, rolls the whole attempt back, and the batch is written again the careful
+/// way, one checked savepoint per complaint.
+fn store_batch(db: &Db, alerts: &AlertContext, batch: &mut [Job]) -> Result<Vec<Outcome>, DbError> {
+    let quick = db.write(|c| -> Result<Vec<Outcome>, DbError> {
+        // Who works each store is read once per batch, in the batch's transaction.
+        let mut audiences = AudienceCache::default();
+        batch
+            .iter()
+            .map(|job| {
+                insert_rows(c, alerts, &mut audiences, job)?;
+                Ok(Ok((job.case.reference.clone(), false)))
+            })
+            .collect()
+    });
+    if let Ok(outcomes) = quick {
+        return Ok(outcomes);
+    }
+    db.write(|c| -> Result<Vec<Outcome>, DbError> {
+        let mut audiences = AudienceCache::default();
+        Ok(batch
+            .iter_mut()
+            .map(|job| store_one(c, alerts, &mut audiences, job))
+            .collect())
+    })
 }
 
 /// The next batch: waits for one complaint, then takes whatever else is queued. Holding
@@ -240,15 +277,7 @@ fn write_batches(
     queue: &Mutex<mpsc::Receiver<Job>>,
 ) {
     while let Some(mut batch) = next_batch(queue) {
-        let outcomes = db.write(|c| -> Result<Vec<Outcome>, DbError> {
-            // Who works each store is read once per batch, in the batch's transaction.
-            let mut audiences = AudienceCache::default();
-            Ok(batch
-                .iter_mut()
-                .map(|job| store_one(c, alerts, &mut audiences, job))
-                .collect())
-        });
-        match outcomes {
+        match store_batch(db, alerts, &mut batch) {
             Ok(outcomes) => {
                 waker.wake();
                 for (job, outcome) in batch.into_iter().zip(outcomes) {
