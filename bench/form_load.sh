@@ -21,7 +21,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   [ -n "${pg_url:-}" ] && psql -q "$PG" -c "DROP SCHEMA IF EXISTS $schema CASCADE" 2>/dev/null
-  rm -rf "$work"
+  rm -rf "$work" "${shm:-}"
 }
 trap cleanup EXIT
 HELLO_BIND=127.0.0.1:18090 target/release/examples/hello &
@@ -64,6 +64,21 @@ load() { # backend label, port
 start_mend 18091 "$work/sqlite" "sqlite://$work/sqlite/mend.db"
 load sqlite 18091
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+
+# The same POST row with the alerts' .eml files off this disk (the data dir on tmpfs, the
+# database still on the disk): what the complaint path costs when alerts go to an SMTP
+# relay, or to a faster disk, instead of a new file per alert on this ext4.
+if [ -d /dev/shm ]; then
+  shm=$(mktemp -d /dev/shm/mend-bench.XXXXXX)
+  mkdir -p "$work/sqlite-shm"
+  start_mend 18093 "$shm" "sqlite://$work/sqlite-shm/mend.db"
+  code=$(awk '/^touchpoint/ { print $2; exit }' "$shm/demo.txt")
+  python3 bench/stamps.py "http://127.0.0.1:18093/t/$code" "${STAMPS_PER_RUN:-50000}" "$work/stamps.txt"
+  STAMPS="$work/stamps.txt" FORM_PATH="/t/$code" THREADS=2 DURATION="$POST_DURATION" \
+    run "sqlite, alerts' .eml on tmpfs: form POST (new complaint each), 200 connections" -c200 -s bench/post.lua "http://127.0.0.1:18093/t/$code"
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+  rm -rf "$shm"
+fi
 
 if psql -q "$PG" -c "CREATE SCHEMA $schema" 2>/dev/null; then
   pg_url="$PG?options=-csearch_path%3D$schema"

@@ -215,9 +215,16 @@ impl lettre::message::header::Header for ListUnsubscribePost {
 /// the name is the row's id, so a repeated attempt overwrites rather than doubles.
 fn write_eml(dir: &Path, id: &str, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(".{id}.tmp"));
-    let mut f = std::fs::File::create(&tmp)?;
+    // The directory is made on first use (and again if someone removed it), not checked
+    // before every message: under load each extra call is a directory look-up.
+    let mut f = match std::fs::File::create(&tmp) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir)?;
+            std::fs::File::create(&tmp)?
+        }
+        other => other?,
+    };
     f.write_all(bytes)?;
     f.sync_all()?;
     std::fs::rename(&tmp, dir.join(format!("{id}.eml")))
