@@ -43,6 +43,16 @@ run() { # label, then wrk arguments
   echo "### $label"
   wrk -t2 -d"$DURATION" --latency "$@" | grep -E "Requests/sec|Latency  |  50%|  99%|Non-2xx|answers other|Socket errors|WARNING"
 }
+drain() { # port: waits until every alert of the POST row is delivered, so the next row
+  # measures a quiet server, and says how long the alerts took to catch up
+  local start=$SECONDS left
+  for _ in $(seq 1 600); do
+    left=$(curl -s "http://127.0.0.1:$1/metrics" | awk '/^mend_outbox_unsent / { print $2 }')
+    [ "${left:-1}" = 0 ] && break
+    sleep 0.2
+  done
+  echo "alerts still unsent when the POST row ended were all delivered $((SECONDS - start)) s later (unsent now: ${left:-?})"
+}
 load() { # backend label, port
   local base="http://127.0.0.1:$2" code
   code=$(awk '/^touchpoint/ { print $2; exit }' "$work/$1/demo.txt")
@@ -58,6 +68,7 @@ load() { # backend label, port
     python3 bench/stamps.py "$base/t/$code" "${STAMPS_PER_RUN:-50000}" "$work/stamps.txt"
     STAMPS="$work/stamps.txt" FORM_PATH="/t/$code" THREADS=2 DURATION="$POST_DURATION" \
       run "$1: form POST (new complaint each), $c connections" -c"$c" -s bench/post.lua "$base/t/$code"
+    drain "$2"
   done
 }
 
@@ -76,6 +87,7 @@ if [ -d /dev/shm ]; then
   python3 bench/stamps.py "http://127.0.0.1:18093/t/$code" "${STAMPS_PER_RUN:-50000}" "$work/stamps.txt"
   STAMPS="$work/stamps.txt" FORM_PATH="/t/$code" THREADS=2 DURATION="$POST_DURATION" \
     run "sqlite, alerts' .eml on tmpfs: form POST (new complaint each), 200 connections" -c200 -s bench/post.lua "http://127.0.0.1:18093/t/$code"
+  drain 18093
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
   rm -rf "$shm"
 fi
