@@ -38,12 +38,7 @@ async fn requests_outbox_and_overdue_cases_are_counted() {
     // A case an hour old that nobody acknowledged (the SLA is 15 minutes), one new, and
     // one mail held back for tomorrow, queued ten minutes ago.
     let loc = app.location_of(code);
-    let tp = app
-        .db
-        .read(|c| mend_server::db::queries::touchpoints::find_by_code(c, code))
-        .unwrap()
-        .unwrap()
-        .id;
+    let tp = app.touchpoint_id_of(code);
     let now = app.clock.now();
     app.db
         .write(|c| -> Result<(), mend_server::db::DbError> {

@@ -136,12 +136,7 @@ async fn retention_on(db: TestDb) {
     let (app, store) = spawn_demo(db, &[]).await;
     let code = &store.touchpoints[0].code;
     let loc = app.location_of(code);
-    let tp = app
-        .db
-        .read(|c| mend_server::db::queries::touchpoints::find_by_code(c, code))
-        .unwrap()
-        .unwrap()
-        .id;
+    let tp = app.touchpoint_id_of(code);
     let shared = "a".repeat(64);
     let old = resolved_case(&app, &loc, &tp, "RET-OLD1", 181, &"b".repeat(64));
     let sharing_old = resolved_case(&app, &loc, &tp, "RET-OLD2", 200, &shared);
@@ -214,4 +209,58 @@ async fn retention_on(db: TestDb) {
         );
         tokio::time::sleep(StdDuration::from_millis(20)).await;
     }
+}
+
+/// A photo uploaded with a post that was refused and never sent again: no case holds
+/// it, and the sweep deletes it once it is a day old. Photos a case holds stay, however
+/// old; a fresh upload waits for its post.
+#[tokio::test]
+async fn photos_no_case_holds_are_deleted_after_a_day() {
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;
+    let code = &store.touchpoints[0].code;
+    let loc = app.location_of(code);
+    let tp = app.touchpoint_id_of(code);
+    let held = "c".repeat(64);
+    resolved_case(&app, &loc, &tp, "RET-HELD", 1, &held);
+    let files_of = |hash: &str| {
+        let (main, thumb) = mend_server::domain::photo::relative_paths(hash);
+        [main, thumb].map(|p| app.data_dir.path().join(p))
+    };
+    let write = |hash: &str| {
+        for f in files_of(hash) {
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(&f, b"jpeg").unwrap();
+        }
+    };
+    let (orphan, fresh) = ("d".repeat(64), "e".repeat(64));
+    write(&orphan);
+    write(&fresh);
+    let not_ours = app.data_dir.path().join("photos/dd/notes.jpg");
+    std::fs::write(&not_ours, b"someone else's").unwrap();
+    let two_days_ago = std::time::SystemTime::now() - StdDuration::from_secs(2 * 86_400);
+    let held_files = files_of(&held);
+    for f in files_of(&orphan)
+        .iter()
+        .chain(&held_files)
+        .chain([&not_ours])
+    {
+        std::fs::File::options()
+            .write(true)
+            .open(f)
+            .unwrap()
+            .set_modified(two_days_ago)
+            .unwrap();
+    }
+
+    let deleted =
+        retention::sweep_orphan_photos(&app.db, app.data_dir.path(), std::time::SystemTime::now())
+            .unwrap();
+    assert_eq!(deleted, 2, "the orphan's photo and thumbnail");
+    assert!(files_of(&orphan).iter().all(|f| !f.exists()));
+    assert!(held_files.iter().all(|f| f.exists()), "a case holds it");
+    assert!(
+        files_of(&fresh).iter().all(|f| f.exists()),
+        "uploaded just now"
+    );
+    assert!(not_ours.exists(), "not a file this server wrote");
 }

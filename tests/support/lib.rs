@@ -416,11 +416,19 @@ impl TestApp {
 
     /// The id of the location a touchpoint code belongs to.
     pub fn location_of(&self, code: &str) -> String {
+        self.touchpoint(code).location_id
+    }
+
+    /// The id of the touchpoint a sticker code names.
+    pub fn touchpoint_id_of(&self, code: &str) -> String {
+        self.touchpoint(code).id
+    }
+
+    fn touchpoint(&self, code: &str) -> mend_server::db::models::Touchpoint {
         self.db
             .read(|c| mend_server::db::queries::touchpoints::find_by_code(c, code))
             .unwrap()
             .unwrap()
-            .location_id
     }
 }
 

@@ -129,6 +129,11 @@ pub fn stored_exists(data_dir: &Path, hash: &str) -> bool {
 
 fn write_durably(path: &PathBuf, bytes: &[u8]) -> std::io::Result<()> {
     if path.is_file() {
+        // Uploaded again: the sweep of photos no case holds counts its day from now.
+        std::fs::File::options()
+            .write(true)
+            .open(path)?
+            .set_modified(std::time::SystemTime::now())?;
         return Ok(());
     }
     let dir = path.parent().unwrap_or(Path::new("."));

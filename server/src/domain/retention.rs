@@ -7,6 +7,10 @@
 //!
 //! Photo files are deleted after the transaction commits, and only when no case that is
 //! still within its period holds the same photo (photos are stored by content hash).
+//!
+//! A photo whose post was refused (a missing field, say) is kept for the customer's
+//! corrected post, which sends it again by reference; if that post never comes, no case
+//! holds the photo, and the hourly sweep deletes it a day after it was last uploaded.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -19,6 +23,8 @@ pub const DEFAULT_DAYS: i32 = 180;
 const BATCH: i64 = 200;
 /// What an erased address is replaced with where a row must keep a recipient.
 pub const ERASED: &str = "(erased)";
+/// How long a photo no case holds is kept for the post it was uploaded with.
+pub const ORPHAN_PHOTO_GRACE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Anonymized {
@@ -170,4 +176,58 @@ pub fn apply(
         done.photos_deleted += delete_photos(data_dir, &freed);
     }
     Ok(done)
+}
+
+/// True when any case holds this photo (by its main file's relative path).
+fn photo_held(c: &mut DbConnection, main: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        cases::table.filter(cases::photo_path.eq(main)),
+    ))
+    .get_result(c)
+}
+
+/// Deletes the photo files no case holds (uploads of posts that were refused and never
+/// sent again) once they are [`ORPHAN_PHOTO_GRACE`] old; `now` is the file system's
+/// clock, which wrote their times. Returns how many files went.
+pub fn sweep_orphan_photos(
+    db: &Db,
+    data_dir: &std::path::Path,
+    now: std::time::SystemTime,
+) -> Result<usize, DbError> {
+    let Ok(shards) = std::fs::read_dir(data_dir.join("photos")) else {
+        return Ok(0);
+    };
+    let mut deleted = 0;
+    for file in shards
+        .flatten()
+        .filter_map(|shard| std::fs::read_dir(shard.path()).ok())
+        .flatten()
+        .flatten()
+    {
+        let name = file.file_name();
+        let Some(hash) = name.to_str().and_then(|n| {
+            n.strip_suffix(".thumb.jpg")
+                .or_else(|| n.strip_suffix(".jpg"))
+        }) else {
+            continue;
+        };
+        // Only files this server wrote; anything else in the directory is not ours.
+        if !crate::domain::photo::is_photo_hash(hash) {
+            continue;
+        }
+        let old_enough = file.metadata().and_then(|m| m.modified()).is_ok_and(|t| {
+            now.duration_since(t)
+                .is_ok_and(|age| age >= ORPHAN_PHOTO_GRACE)
+        });
+        let (main, _) = crate::domain::photo::relative_paths(hash);
+        if !old_enough || db.read(|c| photo_held(c, &main))? {
+            continue;
+        }
+        match std::fs::remove_file(file.path()) {
+            Ok(()) => deleted += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(error = %e, "an unused photo could not be deleted"),
+        }
+    }
+    Ok(deleted)
 }

@@ -226,9 +226,19 @@ impl OutboxWorker {
         }
         *checked = Some(hour);
         let (db, dir) = (self.db.clone(), self.mailer.data_dir().to_owned());
-        let done =
-            tokio::task::spawn_blocking(move || crate::domain::retention::apply(&db, &dir, now))
-                .await;
+        let done = tokio::task::spawn_blocking(move || {
+            let done = crate::domain::retention::apply(&db, &dir, now)?;
+            let orphans = crate::domain::retention::sweep_orphan_photos(
+                &db,
+                &dir,
+                std::time::SystemTime::now(),
+            )?;
+            if orphans > 0 {
+                tracing::info!(files = orphans, "photos of posts never sent deleted");
+            }
+            Ok::<_, crate::db::DbError>(done)
+        })
+        .await;
         match done {
             Ok(Ok(d)) if d.cases > 0 => tracing::info!(
                 cases = d.cases,

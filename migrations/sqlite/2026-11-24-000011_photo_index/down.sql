@@ -1,0 +1,1 @@
+DROP INDEX cases_photo_path;
