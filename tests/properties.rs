@@ -3,8 +3,8 @@
 //! panic; photo decoding, form validation and the kiosk JSON never panic on anything.
 //! Each runs a bounded number of cases (`PROPTEST_CASES` raises it for a longer hunt).
 //!
-//! cargo-fuzz needs a nightly compiler, which these machines do not have; these run on
-//! stable in every CI run instead.
+//! The cargo-fuzz targets in fuzz/ hunt below HTTP with coverage guidance; these go
+//! through the whole server, in every test run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
