@@ -13,7 +13,7 @@
 //! writer threads take turns at the queue and commit their batches side by side.
 //!
 //! The staff alerts (outbox rows) and the escalation clock are written in the same
-//! savepoint as the case: a complaint is never stored without its alert, nor answered
+//! transaction as the case: a complaint is never stored without its alert, nor answered
 //! before both are durable. The outbox worker is woken once the batch is committed.
 
 use std::sync::{mpsc, Arc, Mutex};

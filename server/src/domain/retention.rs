@@ -10,7 +10,7 @@
 //!
 //! A photo whose post was refused (a missing field, say) is kept for the customer's
 //! corrected post, which sends it again by reference; if that post never comes, no case
-//! holds the photo, and the hourly sweep deletes it a day after it was last uploaded.
+//! holds the photo, and the hourly sweep deletes it a day (and an hour) after its last upload.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -23,8 +23,12 @@ pub const DEFAULT_DAYS: i32 = 180;
 const BATCH: i64 = 200;
 /// What an erased address is replaced with where a row must keep a recipient.
 pub const ERASED: &str = "(erased)";
-/// How long a photo no case holds is kept for the post it was uploaded with.
-pub const ORPHAN_PHOTO_GRACE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+/// How long a photo no case holds is kept for the post it was uploaded with: longer than
+/// the form stamp of the page that carries it stays valid, so no post that could still be
+/// accepted loses its photo.
+pub const ORPHAN_PHOTO_GRACE: std::time::Duration = std::time::Duration::from_secs(
+    crate::domain::render_stamp::MAX_AGE_SECONDS.unsigned_abs() + 3600,
+);
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Anonymized {
