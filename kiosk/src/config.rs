@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::error::ContextKind;
+use clap::{CommandFactory, Parser};
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -49,6 +50,24 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The settings from flags and environment. A bad or missing one is reported as clap
+    /// reports it, plus the environment variable it can also come from (most kiosks are
+    /// set up through a systemd unit's `Environment=` lines, not flags); exit status 2.
+    pub fn from_args_and_env() -> Settings {
+        Settings::try_parse().unwrap_or_else(|e| {
+            let Some(var) = e
+                .get(ContextKind::InvalidArg)
+                .and_then(|arg| env_var_of(&arg.to_string()))
+            else {
+                e.exit()
+            };
+            // Printing to a closed stderr is no reason to go on.
+            let _ = e.print();
+            eprintln!("note: this setting is the flag above or the environment variable {var}");
+            std::process::exit(2)
+        })
+    }
+
     pub fn outbox_path(&self) -> PathBuf {
         self.data_dir.join("kiosk.sqlite")
     }
@@ -56,6 +75,17 @@ impl Settings {
     pub fn repeat_window(&self) -> Duration {
         Duration::from_secs_f64(self.repeat_seconds)
     }
+}
+
+/// The environment variable of a flag as clap names it in errors (`--server-url <URL>`).
+fn env_var_of(arg: &str) -> Option<String> {
+    let long = arg.split_whitespace().next()?.strip_prefix("--")?;
+    Settings::command()
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))?
+        .get_env()?
+        .to_str()
+        .map(str::to_owned)
 }
 
 fn parse_server_url(s: &str) -> Result<String, String> {
@@ -94,6 +124,20 @@ fn parse_language(s: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_flag_names_its_environment_variable() {
+        assert_eq!(
+            env_var_of("--server-url <SERVER_URL>").as_deref(),
+            Some("MEND_KIOSK_SERVER_URL")
+        );
+        assert_eq!(
+            env_var_of("--retry-max-seconds <RETRY_MAX_SECONDS>").as_deref(),
+            Some("MEND_KIOSK_RETRY_MAX_SECONDS")
+        );
+        assert_eq!(env_var_of("--help"), None);
+        assert_eq!(env_var_of("server-url"), None);
+    }
 
     fn parse(args: &[&str]) -> Result<Settings, clap::Error> {
         let mut all = vec!["mend-kiosk"];

@@ -1,9 +1,7 @@
-use clap::Parser;
-
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
-    // Bad settings: clap prints which one and why, and exits with status 2.
-    let settings = mend_kiosk::config::Settings::parse();
+    // Bad settings: which one (flag and environment variable) and why; exit status 2.
+    let settings = mend_kiosk::config::Settings::from_args_and_env();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -34,14 +34,19 @@ fn version_names_the_program() {
 #[test]
 fn a_bad_setting_is_named_and_exits_with_2() {
     let dir = tempfile::tempdir().unwrap();
-    for (env, named) in [
-        (vec![("MEND_KIOSK_TOKEN", TOKEN)], "--server-url"),
+    for (env, named, var) in [
+        (
+            vec![("MEND_KIOSK_TOKEN", TOKEN)],
+            "--server-url",
+            "MEND_KIOSK_SERVER_URL",
+        ),
         (
             vec![
                 ("MEND_KIOSK_SERVER_URL", "mend.example.com"),
                 ("MEND_KIOSK_TOKEN", TOKEN),
             ],
             "--server-url",
+            "MEND_KIOSK_SERVER_URL",
         ),
         (
             vec![
@@ -49,6 +54,7 @@ fn a_bad_setting_is_named_and_exits_with_2() {
                 ("MEND_KIOSK_TOKEN", "password"),
             ],
             "--token",
+            "MEND_KIOSK_TOKEN",
         ),
         (
             vec![
@@ -57,12 +63,15 @@ fn a_bad_setting_is_named_and_exits_with_2() {
                 ("MEND_KIOSK_BIND", "everywhere"),
             ],
             "--bind",
+            "MEND_KIOSK_BIND",
         ),
     ] {
         let out = kiosk(&dir).envs(env.clone()).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{env:?}: {err}");
         assert!(err.contains(named), "{env:?}: {err}");
+        // Set up through environment variables, the message names the variable too.
+        assert!(err.contains(var), "{env:?}: {err}");
         // The token is never echoed back.
         assert!(!err.contains(TOKEN), "{err}");
     }
