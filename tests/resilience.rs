@@ -14,7 +14,7 @@ use diesel::prelude::*;
 use mend_server::config::DatabaseUrl;
 use mend_server::db::schema::{case_events, cases, outbox};
 use mend_server::db::Db;
-use mend_testing::processes::{binary, run, try_complain, wait_for_200, Process};
+use mend_testing::processes::{binary, form_stamp, run, try_complain, wait_for_200, Process};
 use mend_testing::smtp::{free_port, SmtpSink};
 use mend_testing::TestDb;
 
@@ -359,15 +359,10 @@ async fn two_instances_on_one_postgresql_share_the_work_and_send_each_alert_once
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let page = client
-        .get(format!("{}/t/{code}", first.base()))
-        .send()
+    let stamp = form_stamp(&client, &first.base(), &code)
         .await
         .unwrap()
-        .text()
-        .await
         .unwrap();
-    let stamp = mend_testing::input_value(&page, "stamp").unwrap();
     let res = client
         .post(format!("{}/t/{code}", second.base()))
         .multipart(

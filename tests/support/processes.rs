@@ -224,6 +224,21 @@ async fn relay(
     upstream.abort();
 }
 
+/// Opens a touchpoint's form as a phone would; its form stamp, if the page has one.
+pub async fn form_stamp(
+    client: &reqwest::Client,
+    base: &str,
+    code: &str,
+) -> Result<Option<String>, reqwest::Error> {
+    let page = client
+        .get(format!("{base}/t/{code}"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    Ok(crate::input_value(&page, "stamp"))
+}
+
 /// Opens a touchpoint's form and posts a complaint, as a phone would. `Ok(Some(path))`:
 /// the 303's status page path (`/c/REF?k=TOKEN`); `Ok(None)`: any other answer; `Err`:
 /// the connection failed (a server that was killed, say).
@@ -233,13 +248,7 @@ pub async fn try_complain(
     code: &str,
     body: &str,
 ) -> Result<Option<String>, reqwest::Error> {
-    let page = client
-        .get(format!("{base}/t/{code}"))
-        .send()
-        .await?
-        .text()
-        .await?;
-    let Some(stamp) = crate::input_value(&page, "stamp") else {
+    let Some(stamp) = form_stamp(client, base, code).await? else {
         return Ok(None);
     };
     let form = reqwest::multipart::Form::new()
