@@ -10,6 +10,12 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
 # POST rows are shorter: each post needs a fresh stamp, fetched beforehand.
 POST_DURATION=${POST_DURATION:-5s}
+# What to run: BACKENDS="sqlite postgres", CONNECTIONS="50 200", ROWS="get status post"
+# (narrow them to look at one figure; RESULTS.md rows come from the full run).
+BACKENDS=${BACKENDS:-sqlite postgres}
+CONNECTIONS=${CONNECTIONS:-50 200}
+ROWS=${ROWS:-get status post}
+wants() { [[ " $2 " == *" $1 "* ]]; }
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
 cargo build --release -q -p mend-server --bin mend-server --example hello --example commit_rate
 PG=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
@@ -61,10 +67,11 @@ load() { # backend label, port
   local status
   status=$(curl -s -o /dev/null -w '%{redirect_url}' -F "stamp=$(head -n1 "$work/one.txt")" -F category=cleanliness \
     -F "body=Benchmark complaint" "$base/t/$code")
-  for c in 50 200; do
+  for c in $CONNECTIONS; do
     run "hello world, $c connections" -c"$c" http://127.0.0.1:18090/
-    run "$1: form GET, $c connections" -c"$c" "$base/t/$code"
-    run "$1: status page, $c connections" -c"$c" "$status"
+    wants get "$ROWS" && run "$1: form GET, $c connections" -c"$c" "$base/t/$code"
+    wants status "$ROWS" && run "$1: status page, $c connections" -c"$c" "$status"
+    wants post "$ROWS" || continue
     python3 bench/stamps.py "$base/t/$code" "${STAMPS_PER_RUN:-50000}" "$work/stamps.txt"
     STAMPS="$work/stamps.txt" FORM_PATH="/t/$code" THREADS=2 DURATION="$POST_DURATION" \
       run "$1: form POST (new complaint each), $c connections" -c"$c" -s bench/post.lua "$base/t/$code"
@@ -72,27 +79,31 @@ load() { # backend label, port
   done
 }
 
-start_mend 18091 "$work/sqlite" "sqlite://$work/sqlite/mend.db"
-load sqlite 18091
-kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
-
-# The same POST row with the alerts' .eml files off this disk (the data dir on tmpfs, the
-# database still on the disk): what the complaint path costs when alerts go to an SMTP
-# relay, or to a faster disk, instead of a new file per alert on this ext4.
-if [ -d /dev/shm ]; then
-  shm=$(mktemp -d /dev/shm/mend-bench.XXXXXX)
-  mkdir -p "$work/sqlite-shm"
-  start_mend 18093 "$shm" "sqlite://$work/sqlite-shm/mend.db"
-  code=$(awk '/^touchpoint/ { print $2; exit }' "$shm/demo.txt")
-  python3 bench/stamps.py "http://127.0.0.1:18093/t/$code" "${STAMPS_PER_RUN:-50000}" "$work/stamps.txt"
-  STAMPS="$work/stamps.txt" FORM_PATH="/t/$code" THREADS=2 DURATION="$POST_DURATION" \
-    run "sqlite, alerts' .eml on tmpfs: form POST (new complaint each), 200 connections" -c200 -s bench/post.lua "http://127.0.0.1:18093/t/$code"
-  drain 18093
+if wants sqlite "$BACKENDS"; then
+  start_mend 18091 "$work/sqlite" "sqlite://$work/sqlite/mend.db"
+  load sqlite 18091
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
-  rm -rf "$shm"
+
+  # The same POST row with the alerts' .eml files off this disk (the data dir on tmpfs, the
+  # database still on the disk): what the complaint path costs when alerts go to an SMTP
+  # relay, or to a faster disk, instead of a new file per alert on this ext4.
+  if [ -d /dev/shm ] && wants post "$ROWS"; then
+    shm=$(mktemp -d /dev/shm/mend-bench.XXXXXX)
+    mkdir -p "$work/sqlite-shm"
+    start_mend 18093 "$shm" "sqlite://$work/sqlite-shm/mend.db"
+    code=$(awk '/^touchpoint/ { print $2; exit }' "$shm/demo.txt")
+    python3 bench/stamps.py "http://127.0.0.1:18093/t/$code" "${STAMPS_PER_RUN:-50000}" "$work/stamps.txt"
+    STAMPS="$work/stamps.txt" FORM_PATH="/t/$code" THREADS=2 DURATION="$POST_DURATION" \
+      run "sqlite, alerts' .eml on tmpfs: form POST (new complaint each), 200 connections" -c200 -s bench/post.lua "http://127.0.0.1:18093/t/$code"
+    drain 18093
+    kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+    rm -rf "$shm"
+  fi
 fi
 
-if psql -q "$PG" -c "CREATE SCHEMA $schema" 2>/dev/null; then
+if ! wants postgres "$BACKENDS"; then
+  :
+elif psql -q "$PG" -c "CREATE SCHEMA $schema" 2>/dev/null; then
   pg_url="$PG?options=-csearch_path%3D$schema"
   start_mend 18092 "$work/postgres" "$pg_url"
   load postgres 18092

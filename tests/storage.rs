@@ -419,19 +419,15 @@ fn scans_are_counted_per_touchpoint_per_day(t: &TestDb) {
     assert_eq!(counted, vec![(day(1), 1)]);
 }
 
-/// 200 complaints at once through the group-commit writer: every one stored once, with
-/// its own reference; a repeated render gets the first case back.
-fn concurrent_complaints_are_all_stored_once(t: &TestDb) {
+/// Submits every (store, spot, render nonce) at once through the group-commit writer, so
+/// that they are committed in a few large batches, and returns their receipts in order.
+fn submit_all(
+    db: &Db,
+    posts: Vec<(Location, Touchpoint, String)>,
+) -> Vec<mend_server::domain::intake::Receipt> {
     use mend_server::domain::complaint::{categories_of, validate, ComplaintForm};
     use mend_server::domain::intake::{IntakeQueue, Submission};
     use mend_server::domain::language::Language;
-    let db = t.open();
-    let loc = location("Rush");
-    let tp = touchpoint(&loc.id, "Door");
-    insert(&db, |c| {
-        location_queries::insert(c, &loc)?;
-        touchpoint_queries::insert(c, &tp)
-    });
     let ctx = mend_server::domain::alerts::AlertContext {
         base_url: "http://mend.test".into(),
         key: mend_server::config::SigningKey::parse(&"k".repeat(32)).unwrap(),
@@ -441,41 +437,59 @@ fn concurrent_complaints_are_all_stored_once(t: &TestDb) {
     let queue = IntakeQueue::start(db.clone(), ctx, Default::default());
     let key = b"k".repeat(32);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let receipts: Vec<_> = runtime.block_on(async {
-        let submissions = (0..200).map(|i| {
-            let (queue, key, loc, tp) = (queue.clone(), key.clone(), loc.clone(), tp.clone());
-            async move {
-                let form = ComplaintForm {
-                    category: "other".into(),
-                    body: format!("complaint {i}"),
-                    ..Default::default()
-                };
-                let complaint = validate(&form, &categories_of(None)).unwrap();
-                // Every tenth is a double tap of the one before.
-                let nonce = format!("render-{}", if i % 10 == 9 { i - 1 } else { i });
-                let s = Submission {
-                    location: &loc,
-                    touchpoint: &tp,
-                    complaint,
-                    language: Language::En,
-                    render_nonce: nonce,
-                    photo_hash: None,
-                    device_hash: None,
-                    kiosk_tap: None,
-                };
-                queue.submit(&key, s).await.unwrap()
-            }
-        });
-        let mut handles = Vec::new();
-        for s in submissions {
-            handles.push(tokio::spawn(s));
-        }
+    runtime.block_on(async {
+        let handles: Vec<_> = posts
+            .into_iter()
+            .enumerate()
+            .map(|(i, (loc, tp, nonce))| {
+                let (queue, key) = (queue.clone(), key.clone());
+                tokio::spawn(async move {
+                    let form = ComplaintForm {
+                        category: "other".into(),
+                        body: format!("complaint {i}"),
+                        ..Default::default()
+                    };
+                    let complaint = validate(&form, &categories_of(None)).unwrap();
+                    let s = Submission {
+                        location: &loc,
+                        touchpoint: &tp,
+                        complaint,
+                        language: Language::En,
+                        render_nonce: nonce,
+                        photo_hash: None,
+                        device_hash: None,
+                        kiosk_tap: None,
+                    };
+                    queue.submit(&key, s).await.unwrap()
+                })
+            })
+            .collect();
         let mut out = Vec::new();
         for h in handles {
             out.push(h.await.unwrap());
         }
         out
+    })
+}
+
+/// 200 complaints at once through the group-commit writer: every one stored once, with
+/// its own reference; a repeated render gets the first case back.
+fn concurrent_complaints_are_all_stored_once(t: &TestDb) {
+    let db = t.open();
+    let loc = location("Rush");
+    let tp = touchpoint(&loc.id, "Door");
+    insert(&db, |c| {
+        location_queries::insert(c, &loc)?;
+        touchpoint_queries::insert(c, &tp)
     });
+    // Every tenth is a double tap of the one before.
+    let posts = (0..200)
+        .map(|i| {
+            let nonce = format!("render-{}", if i % 10 == 9 { i - 1 } else { i });
+            (loc.clone(), tp.clone(), nonce)
+        })
+        .collect();
+    let receipts = submit_all(&db, posts);
     let distinct: std::collections::BTreeSet<_> =
         receipts.iter().map(|r| r.reference.clone()).collect();
     assert_eq!(distinct.len(), 180);
@@ -505,6 +519,93 @@ fn concurrent_complaints_are_all_stored_once(t: &TestDb) {
             "double tap {i}"
         );
         assert_eq!(receipts[i].token, receipts[i - 1].token);
+    }
+}
+
+/// A rush over two stores with no repeats takes the quick path (each table written with
+/// one multi-row insert per batch): every case has its received and alerted events, one
+/// alert per recipient of its own store, and its escalation due after its store's SLA.
+fn a_rush_over_two_stores_stores_every_row_of_every_complaint(t: &TestDb) {
+    use mend_server::db::queries::routing;
+    let db = t.open();
+    let stores: Vec<(Location, Touchpoint, &str)> = [
+        ("North", 10, "north@example.com"),
+        ("South", 25, "south@example.com"),
+    ]
+    .into_iter()
+    .map(|(name, sla, email)| {
+        let loc = Location {
+            sla_minutes: sla,
+            ..location(name)
+        };
+        let tp = touchpoint(&loc.id, "Till");
+        insert(&db, |c| {
+            location_queries::insert(c, &loc)?;
+            touchpoint_queries::insert(c, &tp)?;
+            routing::replace(
+                c,
+                &loc.id,
+                &[AlertRecipient {
+                    location_id: loc.id.clone(),
+                    rule: "fallback".into(),
+                    category: String::new(),
+                    email: email.into(),
+                }],
+            )
+        });
+        (loc, tp, email)
+    })
+    .collect();
+    let posts = (0..300)
+        .map(|i| {
+            let (loc, tp, _) = &stores[i % 2];
+            (loc.clone(), tp.clone(), format!("render-{i}"))
+        })
+        .collect();
+    let receipts = submit_all(&db, posts);
+    assert!(receipts.iter().all(|r| !r.repeated));
+    let all: Vec<Case> = db
+        .read(|c| cases::table.select(Case::as_select()).load(c))
+        .unwrap();
+    assert_eq!(all.len(), 300);
+    for case in &all {
+        let (loc, _, email) = stores
+            .iter()
+            .find(|(loc, _, _)| loc.id == case.location_id)
+            .unwrap();
+        let kinds: Vec<String> = db
+            .read(|c| {
+                case_events::table
+                    .filter(case_events::case_id.eq(&case.id))
+                    .order(case_events::id)
+                    .select(case_events::kind)
+                    .load(c)
+            })
+            .unwrap();
+        assert_eq!(kinds, ["received", "alerted"], "{}", case.reference);
+        let mails: Vec<OutboxMessage> = db
+            .read(|c| {
+                outbox::table
+                    .filter(outbox::case_id.eq(&case.id))
+                    .select(OutboxMessage::as_select())
+                    .load(c)
+            })
+            .unwrap();
+        assert_eq!(mails.len(), 1, "{}", case.reference);
+        assert_eq!(mails[0].recipient, *email);
+        assert_eq!(mails[0].dedupe_key, format!("alert:{}:{email}", case.id));
+        let due: Vec<NaiveDateTime> = db
+            .read(|c| {
+                escalations::table
+                    .filter(escalations::case_id.eq(&case.id))
+                    .select(escalations::due_at)
+                    .load(c)
+            })
+            .unwrap();
+        assert_eq!(
+            due,
+            [case.created_at + chrono::Duration::minutes(i64::from(loc.sla_minutes))]
+        );
     }
 }
 
@@ -738,6 +839,7 @@ on_both_backends!(
     concurrent_claimers_never_share_a_row,
     an_escalation_fires_once_and_cancelling_leaves_fired_ones_alone,
     concurrent_complaints_are_all_stored_once,
+    a_rush_over_two_stores_stores_every_row_of_every_complaint,
     scans_are_counted_per_touchpoint_per_day,
     every_table_stores_and_returns_its_rows,
     foreign_keys_are_enforced,

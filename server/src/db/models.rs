@@ -72,7 +72,7 @@ pub struct UserLocation {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = cases)]
+#[diesel(table_name = cases, treat_none_as_default_value = false)]
 pub struct Case {
     pub id: String,
     pub reference: String,
@@ -107,7 +107,7 @@ pub struct Case {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = case_events)]
+#[diesel(table_name = case_events, treat_none_as_default_value = false)]
 pub struct CaseEvent {
     pub id: String,
     pub case_id: String,
@@ -119,7 +119,7 @@ pub struct CaseEvent {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = outbox)]
+#[diesel(table_name = outbox, treat_none_as_default_value = false)]
 pub struct OutboxMessage {
     pub id: String,
     pub kind: String,
@@ -152,7 +152,7 @@ pub struct AlertRecipient {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = escalations)]
+#[diesel(table_name = escalations, treat_none_as_default_value = false)]
 pub struct Escalation {
     pub case_id: String,
     /// 1: the location's managers; 2: the admins.

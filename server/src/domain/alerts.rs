@@ -13,11 +13,15 @@ use chrono::{Duration, NaiveDateTime, TimeZone};
 use diesel::QueryResult;
 
 use crate::config::SigningKey;
-use crate::db::models::{new_id, Case, CaseEvent, Escalation, Location, Touchpoint};
-use crate::db::queries::{cases, escalations, locations, routing, touchpoints, users};
+use crate::db::models::{
+    new_id, Case, CaseEvent, Escalation, Location, LocationAlerting, OutboxMessage, Touchpoint,
+};
+use crate::db::queries::{cases, escalations, locations, outbox, routing, touchpoints, users};
 use crate::db::{DbConnection, DbError};
 use crate::domain::clock::{in_time_zone, Clock};
-use crate::domain::email::{enqueue, one_line, Enqueue, InlineImage, MailPayload, OutgoingEmail};
+use crate::domain::email::{
+    one_line, outbox_row, Enqueue, InlineImage, MailPayload, OutgoingEmail,
+};
 use crate::domain::language::Language;
 use crate::domain::routing::{is_severe, OpeningHours, Routing};
 use crate::domain::signed_link;
@@ -170,13 +174,51 @@ pub struct CaseFacts {
     pub severe: bool,
 }
 
+/// Stores, spots and alert settings already read, by id: rendering a rush of alerts
+/// about one store reads them once instead of once per alert.
+#[derive(Default)]
+pub struct PlaceCache {
+    locations: HashMap<String, Option<Location>>,
+    touchpoints: HashMap<String, Option<Touchpoint>>,
+    alerting: HashMap<String, Option<LocationAlerting>>,
+}
+
+/// The value under `key`, read with `load` the first time.
+fn remembered<T: Clone>(
+    seen: &mut HashMap<String, Option<T>>,
+    key: &str,
+    load: impl FnOnce() -> QueryResult<Option<T>>,
+) -> QueryResult<Option<T>> {
+    if let Some(known) = seen.get(key) {
+        return Ok(known.clone());
+    }
+    let value = load()?;
+    seen.insert(key.to_owned(), value.clone());
+    Ok(value)
+}
+
 impl CaseFacts {
     /// None when the case's location or touchpoint is gone.
     pub fn load(c: &mut DbConnection, case: Case) -> QueryResult<Option<CaseFacts>> {
+        Self::load_with(c, case, &mut PlaceCache::default())
+    }
+
+    /// [`CaseFacts::load`], reading each store and spot once per `places`.
+    pub fn load_with(
+        c: &mut DbConnection,
+        case: Case,
+        places: &mut PlaceCache,
+    ) -> QueryResult<Option<CaseFacts>> {
         let (Some(location), Some(touchpoint), Some(alerting)) = (
-            locations::find(c, &case.location_id)?,
-            touchpoints::find(c, &case.touchpoint_id)?,
-            routing::alerting(c, &case.location_id)?,
+            remembered(&mut places.locations, &case.location_id, || {
+                locations::find(c, &case.location_id)
+            })?,
+            remembered(&mut places.touchpoints, &case.touchpoint_id, || {
+                touchpoints::find(c, &case.touchpoint_id)
+            })?,
+            remembered(&mut places.alerting, &case.location_id, || {
+                routing::alerting(c, &case.location_id)
+            })?,
         ) else {
             return Ok(None);
         };
@@ -391,30 +433,44 @@ impl Audience {
         dedupe: &str,
         now: NaiveDateTime,
     ) -> Result<(), DbError> {
+        for row in self.case_mail_rows(case_id, kind, recipients, dedupe, now)? {
+            outbox::enqueue(c, &row)?;
+        }
+        Ok(())
+    }
+
+    /// The outbox rows of [`Audience::enqueue_case_mail`], not yet stored.
+    fn case_mail_rows(
+        &self,
+        case_id: &str,
+        kind: CaseMailKind,
+        recipients: &[String],
+        dedupe: &str,
+        now: NaiveDateTime,
+    ) -> Result<Vec<OutboxMessage>, DbError> {
         let label = match kind {
             CaseMailKind::Alert => "alert",
             CaseMailKind::Escalation { .. } => "escalation",
             CaseMailKind::Unhappy => "unhappy_customer",
         };
-        for recipient in recipients {
-            let payload = MailPayload::CaseMail {
-                case_id: case_id.to_owned(),
-                mail: kind,
-                lang: self.language_of(recipient).code().to_owned(),
-            };
-            enqueue(
-                c,
-                Enqueue {
+        recipients
+            .iter()
+            .map(|recipient| {
+                let payload = MailPayload::CaseMail {
+                    case_id: case_id.to_owned(),
+                    mail: kind,
+                    lang: self.language_of(recipient).code().to_owned(),
+                };
+                outbox_row(Enqueue {
                     kind: label,
                     recipient,
                     payload: &payload,
                     dedupe_key: format!("{dedupe}:{case_id}:{recipient}"),
                     case_id: Some(case_id),
                     now,
-                },
-            )?;
-        }
-        Ok(())
+                })
+            })
+            .collect()
     }
 }
 
@@ -434,6 +490,52 @@ impl AudienceCache {
         }
         Ok(self.0.get(location_id).and_then(Option::as_ref))
     }
+
+    /// The audience of a case's location, which must still exist.
+    pub fn require(
+        &mut self,
+        c: &mut DbConnection,
+        location_id: &str,
+    ) -> Result<&Audience, DbError> {
+        self.get(c, location_id)?
+            .ok_or_else(|| DbError::Other(format!("location {location_id} is gone")))
+    }
+}
+
+/// The rows that alert the right people about a new case and start its escalation clock:
+/// one outbox message per recipient, the case's `alerted` event and its first escalation.
+pub struct NewCaseAlert {
+    pub mails: Vec<OutboxMessage>,
+    pub event: CaseEvent,
+    pub escalation: Escalation,
+}
+
+impl NewCaseAlert {
+    pub fn new(ctx: &AlertContext, case: &Case, audience: &Audience) -> Result<Self, DbError> {
+        let now = ctx.clock.now();
+        let to = audience.recipients_for_new_case(&case.category, now);
+        let mails = audience.case_mail_rows(&case.id, CaseMailKind::Alert, &to, "alert", now)?;
+        let event = CaseEvent {
+            id: new_id(),
+            case_id: case.id.clone(),
+            actor_user_id: None,
+            kind: "alerted".into(),
+            detail: serde_json::json!({ "to": to }).to_string(),
+            created_at: now,
+        };
+        let escalation = Escalation {
+            case_id: case.id.clone(),
+            level: 1,
+            due_at: case.created_at + Duration::minutes(i64::from(audience.sla_minutes)),
+            fired_at: None,
+            cancelled_at: None,
+        };
+        Ok(NewCaseAlert {
+            mails,
+            event,
+            escalation,
+        })
+    }
 }
 
 /// Alerts the right people about a new case and starts its escalation clock. Runs inside
@@ -444,36 +546,11 @@ pub fn alert_new_case(
     case: &Case,
     audiences: &mut AudienceCache,
 ) -> Result<(), DbError> {
-    let Some(audience) = audiences.get(c, &case.location_id)? else {
-        return Err(DbError::Other(format!(
-            "case {}: its location is gone",
-            case.id
-        )));
-    };
-    let now = ctx.clock.now();
-    let to = audience.recipients_for_new_case(&case.category, now);
-    let sla = audience.sla_minutes;
-    audience.enqueue_case_mail(c, &case.id, CaseMailKind::Alert, &to, "alert", now)?;
-    cases::add_event(
-        c,
-        &CaseEvent {
-            id: new_id(),
-            case_id: case.id.clone(),
-            actor_user_id: None,
-            kind: "alerted".into(),
-            detail: serde_json::json!({ "to": to }).to_string(),
-            created_at: now,
-        },
-    )?;
-    escalations::schedule(
-        c,
-        &Escalation {
-            case_id: case.id.clone(),
-            level: 1,
-            due_at: case.created_at + Duration::minutes(i64::from(sla)),
-            fired_at: None,
-            cancelled_at: None,
-        },
-    )?;
+    let alert = NewCaseAlert::new(ctx, case, audiences.require(c, &case.location_id)?)?;
+    for mail in &alert.mails {
+        outbox::enqueue(c, mail)?;
+    }
+    cases::add_event(c, &alert.event)?;
+    escalations::schedule(c, &alert.escalation)?;
     Ok(())
 }

@@ -111,11 +111,11 @@ pub struct Enqueue<'a> {
     pub now: NaiveDateTime,
 }
 
-/// Puts a message into the outbox, due at once. Run inside the event's transaction.
-pub fn enqueue(conn: &mut DbConnection, e: Enqueue<'_>) -> Result<bool, crate::db::DbError> {
+/// The outbox row of a message, due at once.
+pub fn outbox_row(e: Enqueue<'_>) -> Result<OutboxMessage, crate::db::DbError> {
     let payload = serde_json::to_string(e.payload)
         .map_err(|err| crate::db::DbError::Other(format!("email not serialisable: {err}")))?;
-    let row = OutboxMessage {
+    Ok(OutboxMessage {
         id: new_id(),
         kind: e.kind.to_owned(),
         recipient: e.recipient.to_owned(),
@@ -129,8 +129,12 @@ pub fn enqueue(conn: &mut DbConnection, e: Enqueue<'_>) -> Result<bool, crate::d
         created_at: e.now,
         failed_at: None,
         case_id: e.case_id.map(str::to_owned),
-    };
-    Ok(outbox::enqueue(conn, &row)?)
+    })
+}
+
+/// Puts a message into the outbox, due at once. Run inside the event's transaction.
+pub fn enqueue(conn: &mut DbConnection, e: Enqueue<'_>) -> Result<bool, crate::db::DbError> {
+    Ok(outbox::enqueue(conn, &outbox_row(e)?)?)
 }
 
 #[cfg(test)]

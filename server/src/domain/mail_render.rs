@@ -1,7 +1,8 @@
 //! Rendering an outbox row into the email to send, when the worker sends it.
 
+use crate::db::models::OutboxMessage;
 use crate::db::queries::cases;
-use crate::domain::alerts::{AlertContext, CaseFacts};
+use crate::domain::alerts::{AlertContext, CaseFacts, PlaceCache};
 use crate::domain::customer_mail;
 use crate::domain::email::{MailPayload, OutgoingEmail};
 use crate::domain::language::Language;
@@ -114,6 +115,58 @@ pub fn render_payload(
             .ok_or_else(|| RenderError::Permanent(format!("location {location_id} is gone")))
         }
     }
+}
+
+/// [`render_payload`] for every row the worker claimed at once. The alerts about cases,
+/// nearly all of a rush, are read on one connection, each store and spot once; on
+/// PostgreSQL that is two round trips per alert instead of six.
+pub fn render_batch(
+    db: &crate::db::Db,
+    ctx: &AlertContext,
+    rows: &[OutboxMessage],
+) -> Vec<Result<OutgoingEmail, RenderError>> {
+    let mut rendered: Vec<Option<Result<OutgoingEmail, RenderError>>> = Vec::new();
+    let mut case_mails = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        match serde_json::from_str::<MailPayload>(&row.payload) {
+            Ok(MailPayload::CaseMail {
+                case_id,
+                mail,
+                lang,
+            }) => {
+                rendered.push(None);
+                case_mails.push((i, case_id, mail, lang));
+            }
+            // Other mails are few; each is rendered on its own.
+            _ => rendered.push(Some(render_payload(db, ctx, &row.recipient, &row.payload))),
+        }
+    }
+    let facts = db.read(|c| {
+        let mut places = PlaceCache::default();
+        case_mails
+            .iter()
+            .map(|(_, case_id, _, _)| match cases::find(c, case_id)? {
+                Some(case) => CaseFacts::load_with(c, case, &mut places),
+                None => Ok(None),
+            })
+            .collect::<diesel::QueryResult<Vec<_>>>()
+    });
+    for (n, (i, case_id, mail, lang)) in case_mails.into_iter().enumerate() {
+        let email = match &facts {
+            Err(e) => Err(RenderError::Transient(e.to_string())),
+            Ok(all) => match &all[n] {
+                None => Err(RenderError::Permanent(format!("case {case_id} is gone"))),
+                Some(facts) => facts
+                    .compose(ctx, mail, &rows[i].recipient, Language::or_default(&lang))
+                    .map_err(|e| RenderError::Permanent(e.to_string())),
+            },
+        };
+        rendered[i] = Some(email);
+    }
+    rendered
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(RenderError::Transient("not rendered".into()))))
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

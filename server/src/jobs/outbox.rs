@@ -5,7 +5,9 @@
 //! Delivery: rows are claimed with a lease before sending, so several server processes on
 //! one PostgreSQL never send the same row; a worker that dies mid-send leaves its rows
 //! leased, and they come back (once) when the lease runs out. Up to [`MAX_IN_FLIGHT`]
-//! messages are sent at once over pooled SMTP connections.
+//! messages are sent at once over pooled SMTP connections; without SMTP, a claim of up to
+//! [`FILE_BATCH`] messages is written as .eml files together. The messages of a claim
+//! are rendered together too, reading each store once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +21,7 @@ use crate::db::queries::{escalations, outbox};
 use crate::db::{Db, DbError};
 use crate::domain::alerts::AlertContext;
 use crate::domain::escalation::{self, Fired};
-use crate::domain::mail_render::{render_payload, RenderError};
+use crate::domain::mail_render::{render_batch, RenderError};
 use crate::jobs::mailer::{retry_delay, Mailer, SendError, SEND_TIMEOUT};
 
 /// How often due retries and escalations are looked for when nothing wakes the worker.
@@ -27,6 +29,8 @@ pub const POLL_EVERY: Duration = Duration::from_secs(1);
 /// Longer than any send may take, so a live worker always finishes before its lease ends.
 pub const LEASE: Duration = Duration::from_secs(2 * SEND_TIMEOUT.as_secs());
 pub const MAX_IN_FLIGHT: usize = 32;
+/// Most .eml files written (and made durable together) per claim.
+pub const FILE_BATCH: usize = 64;
 /// After this many transient failures a message is given up (about 16 hours of retries).
 pub const MAX_ATTEMPTS: i32 = 100;
 
@@ -62,7 +66,7 @@ impl OutboxWorker {
                 tracing::info!(mail = %self.mailer.describe(), "outbox worker started")
             }
         }
-        let mut in_flight: JoinSet<Delivery> = JoinSet::new();
+        let mut in_flight: JoinSet<Vec<Delivery>> = JoinSet::new();
         let mut next_poll = tokio::time::Instant::now();
         let mut digests_checked = None;
         let mut retention_checked = None;
@@ -88,8 +92,15 @@ impl OutboxWorker {
         }
     }
 
-    async fn claim_and_send(&self, in_flight: &mut JoinSet<Delivery>) {
-        let room = MAX_IN_FLIGHT.saturating_sub(in_flight.len());
+    async fn claim_and_send(&self, in_flight: &mut JoinSet<Vec<Delivery>>) {
+        let room = if !self.mailer.writes_files() {
+            MAX_IN_FLIGHT.saturating_sub(in_flight.len())
+        } else if in_flight.is_empty() {
+            FILE_BATCH
+        } else {
+            // One batch of files at a time: they are written by one thread anyway.
+            0
+        };
         if room == 0 {
             return;
         }
@@ -113,38 +124,53 @@ impl OutboxWorker {
                 return;
             }
         };
-        for row in rows {
-            let (mailer, db, ctx) = (self.mailer.clone(), self.db.clone(), self.ctx.clone());
-            in_flight.spawn(async move {
-                let (recipient, payload) = (row.recipient.clone(), row.payload.clone());
-                let rendered = tokio::task::spawn_blocking(move || {
-                    render_payload(&db, &ctx, &recipient, &payload)
-                })
-                .await;
-                let result = match rendered {
-                    Ok(Ok(email)) => mailer.send(&row, email).await,
-                    Ok(Err(RenderError::Permanent(e))) => Err(SendError::Permanent(e)),
-                    Ok(Err(RenderError::Transient(e))) => Err(SendError::Transient(e)),
-                    Err(e) => Err(SendError::Transient(e.to_string())),
-                };
-                (row, result)
+        if rows.is_empty() {
+            return;
+        }
+        let (db, ctx, claimed) = (self.db.clone(), self.ctx.clone(), rows.clone());
+        let rendered = tokio::task::spawn_blocking(move || render_batch(&db, &ctx, &claimed))
+            .await
+            .unwrap_or_else(|e| {
+                let failed = RenderError::Transient(format!("rendering failed: {e}"));
+                rows.iter().map(|_| Err(failed.clone())).collect()
             });
+        let rows: Vec<_> = rows
+            .into_iter()
+            .zip(rendered)
+            .map(|(row, email)| {
+                let email = email.map_err(|e| match e {
+                    RenderError::Permanent(e) => SendError::Permanent(e),
+                    RenderError::Transient(e) => SendError::Transient(e),
+                });
+                (row, email)
+            })
+            .collect();
+        if self.mailer.writes_files() {
+            let mailer = self.mailer.clone();
+            in_flight.spawn(async move { mailer.deliver_all(rows).await });
+            return;
+        }
+        // SMTP sends go side by side: one slow message does not hold up the others.
+        for row in rows {
+            let mailer = self.mailer.clone();
+            in_flight.spawn(async move { mailer.deliver_all(vec![row]).await });
         }
     }
 
     /// Records the outcome of finished sends, in one transaction.
-    async fn record(&self, finished: Vec<Result<Delivery, tokio::task::JoinError>>) {
+    async fn record(&self, finished: Vec<Result<Vec<Delivery>, tokio::task::JoinError>>) {
         let (db, clock) = (self.db.clone(), self.ctx.clock.clone());
         let outcomes: Vec<Delivery> = finished
             .into_iter()
             .filter_map(|f| match f {
-                Ok(d) => Some(d),
+                Ok(done) => Some(done),
                 // The row stays leased and is tried again when the lease runs out.
                 Err(e) => {
                     tracing::error!(error = %e, "outbox: a send task failed");
                     None
                 }
             })
+            .flatten()
             .collect();
         for (row, result) in &outcomes {
             match result {
@@ -169,9 +195,15 @@ impl OutboxWorker {
             let now = clock.now();
             let mut rng = rand::rng();
             db.write(|c| -> Result<(), DbError> {
+                let sent: Vec<&str> = outcomes
+                    .iter()
+                    .filter(|(_, result)| result.is_ok())
+                    .map(|(row, _)| row.id.as_str())
+                    .collect();
+                outbox::mark_all_sent(c, &sent, now)?;
                 for (row, result) in &outcomes {
                     match result {
-                        Ok(()) => outbox::mark_sent(c, &row.id, now)?,
+                        Ok(()) => {}
                         Err(SendError::Permanent(e)) => outbox::mark_failed(c, &row.id, now, e)?,
                         Err(SendError::Transient(e)) if row.attempts >= MAX_ATTEMPTS => {
                             let e = format!("gave up after {} attempts: {e}", row.attempts);

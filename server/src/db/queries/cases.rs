@@ -11,6 +11,12 @@ pub fn insert(conn: &mut DbConnection, case: &Case) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// Inserts many cases in one statement (SQLite and PostgreSQL both take a multi-row
+/// `VALUES` list, since [`Case`] writes `NULL` rather than `DEFAULT` for absent values).
+pub fn insert_many(conn: &mut DbConnection, rows: &[Case]) -> QueryResult<()> {
+    insert_all!(conn, cases::table, rows)
+}
+
 pub fn find_by_reference(conn: &mut DbConnection, reference: &str) -> QueryResult<Option<Case>> {
     cases::table
         .filter(cases::reference.eq(reference))
@@ -43,6 +49,10 @@ pub fn add_event(conn: &mut DbConnection, event: &CaseEvent) -> QueryResult<()> 
         .values(event)
         .execute(conn)
         .map(|_| ())
+}
+
+pub fn add_events(conn: &mut DbConnection, rows: &[CaseEvent]) -> QueryResult<()> {
+    insert_all!(conn, case_events::table, rows)
 }
 
 /// Events of these kinds, oldest first.

@@ -26,6 +26,11 @@ pub fn schedule(conn: &mut DbConnection, row: &Escalation) -> QueryResult<()> {
     .map(|_| ())
 }
 
+/// Schedules the first levels of new cases in one statement; a clash fails it.
+pub fn schedule_new(conn: &mut DbConnection, rows: &[Escalation]) -> QueryResult<()> {
+    insert_all!(conn, escalations::table, rows)
+}
+
 macro_rules! pending {
     () => {
         escalations::fired_at

@@ -30,6 +30,12 @@ pub fn enqueue(conn: &mut DbConnection, message: &OutboxMessage) -> QueryResult<
     Ok(inserted == 1)
 }
 
+/// Inserts new messages in one statement, without the dedupe check: for rows whose keys
+/// cannot exist yet (a new case's alerts). A clash fails the statement.
+pub fn insert_new(conn: &mut DbConnection, rows: &[OutboxMessage]) -> QueryResult<()> {
+    insert_all!(conn, outbox::table, rows)
+}
+
 /// Is the row free to claim at `now`: not sent, not failed, due, and not leased.
 macro_rules! claimable {
     ($now:expr) => {
@@ -45,10 +51,11 @@ macro_rules! claimable {
     };
 }
 
-/// Claims up to `limit` due messages until `lease_until`, oldest due first. Each claim is
-/// a conditional UPDATE that must change exactly one row, so concurrent workers (other
-/// processes on one PostgreSQL) never both win a row; on PostgreSQL the candidates are
-/// picked with `FOR UPDATE SKIP LOCKED`, so they do not even queue behind each other.
+/// Claims up to `limit` due messages until `lease_until`, oldest due first. A claim is a
+/// conditional UPDATE that only changes rows still claimable, so concurrent workers
+/// (other processes on one PostgreSQL) never both win a row. On PostgreSQL the candidates
+/// are picked with `FOR UPDATE SKIP LOCKED`, so they do not even queue behind each other,
+/// and claimed in one `UPDATE ... RETURNING`: three round trips for the whole claim.
 /// Run inside a write transaction.
 pub fn claim_due(
     conn: &mut DbConnection,
@@ -61,32 +68,51 @@ pub fn claim_due(
         .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
         .limit(limit)
         .select(outbox::id);
-    let ids: Vec<String> = match conn {
-        DbConnection::Sqlite(c) => candidates.load(c)?,
-        DbConnection::Postgres(c) => candidates.for_update().skip_locked().load(c)?,
-    };
-    let mut claimed = Vec::with_capacity(ids.len());
-    for id in ids {
-        let won = diesel::update(outbox::table.find(&id).filter(claimable!(now)))
-            .set((
-                outbox::claimed_until.eq(lease_until),
-                outbox::attempts.eq(outbox::attempts + 1),
-            ))
-            .execute(conn)?;
-        if won == 1 {
-            claimed.push(
-                outbox::table
-                    .find(&id)
-                    .select(OutboxMessage::as_select())
-                    .first(conn)?,
-            );
+    let claim = (
+        outbox::claimed_until.eq(lease_until),
+        outbox::attempts.eq(outbox::attempts + 1),
+    );
+    match conn {
+        DbConnection::Postgres(c) => {
+            let ids: Vec<String> = candidates.for_update().skip_locked().load(c)?;
+            let mut claimed: Vec<OutboxMessage> =
+                diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+                    .filter(claimable!(now))
+                    .set(claim)
+                    .returning(OutboxMessage::as_returning())
+                    .get_results(c)?;
+            claimed.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
+            Ok(claimed)
+        }
+        // SQLite has one writer at a time, so no other worker can take a row between the
+        // look-up and the update; each statement is a function call, not a round trip.
+        DbConnection::Sqlite(c) => {
+            let ids: Vec<String> = candidates.load(c)?;
+            let mut claimed = Vec::with_capacity(ids.len());
+            for id in ids {
+                let won = diesel::update(outbox::table.find(&id).filter(claimable!(now)))
+                    .set(claim)
+                    .execute(c)?;
+                if won == 1 {
+                    claimed.push(
+                        outbox::table
+                            .find(&id)
+                            .select(OutboxMessage::as_select())
+                            .first(c)?,
+                    );
+                }
+            }
+            Ok(claimed)
         }
     }
-    Ok(claimed)
 }
 
-pub fn mark_sent(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(outbox::table.find(id))
+/// Marks many messages sent in one statement.
+pub fn mark_all_sent(conn: &mut DbConnection, ids: &[&str], now: NaiveDateTime) -> QueryResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
         .set((
             outbox::sent_at.eq(now),
             outbox::claimed_until.eq(None::<NaiveDateTime>),
@@ -94,6 +120,10 @@ pub fn mark_sent(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Query
         ))
         .execute(conn)
         .map(|_| ())
+}
+
+pub fn mark_sent(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    mark_all_sent(conn, &[id], now)
 }
 
 /// A transient failure: try again at `next_attempt_at`.
