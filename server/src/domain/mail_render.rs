@@ -1,6 +1,8 @@
 //! Rendering an outbox row into the email to send, when the worker sends it.
 
-use crate::db::models::OutboxMessage;
+use std::collections::HashMap;
+
+use crate::db::models::{Case, OutboxMessage};
 use crate::db::queries::cases;
 use crate::domain::alerts::{AlertContext, CaseFacts, PlaceCache};
 use crate::domain::customer_mail;
@@ -142,12 +144,20 @@ pub fn render_batch(
         }
     }
     let facts = db.read(|c| {
+        let ids: Vec<&str> = case_mails.iter().map(|(_, id, _, _)| id.as_str()).collect();
+        let found: HashMap<String, Case> = cases::find_many(c, &ids)?
+            .into_iter()
+            .map(|case| (case.id.clone(), case))
+            .collect();
         let mut places = PlaceCache::default();
         case_mails
             .iter()
-            .map(|(_, case_id, _, _)| match cases::find(c, case_id)? {
-                Some(case) => CaseFacts::load_with(c, case, &mut places),
-                None => Ok(None),
+            .map(|(_, case_id, _, _)| {
+                // A case with several recipients is in `found` once; each mail needs a copy.
+                match found.get(case_id).cloned() {
+                    Some(case) => CaseFacts::load_with(c, case, &mut places),
+                    None => Ok(None),
+                }
             })
             .collect::<diesel::QueryResult<Vec<_>>>()
     });

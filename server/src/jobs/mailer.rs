@@ -170,16 +170,17 @@ async fn write_files(
         })
         .collect();
     let dir = dir.to_path_buf();
-    let mut written = match tokio::task::spawn_blocking(move || write_emls(&dir, &files)).await {
-        Ok(results) => results.into_iter(),
-        Err(e) => {
-            let e = SendError::Transient(e.to_string());
-            return rows
-                .into_iter()
-                .map(|(row, _)| (row, Err(e.clone())))
-                .collect();
-        }
-    };
+    let mut written =
+        match crate::jobs::background::spawn_blocking(move || write_emls(&dir, &files)).await {
+            Ok(results) => results.into_iter(),
+            Err(e) => {
+                let e = SendError::Transient(e.to_string());
+                return rows
+                    .into_iter()
+                    .map(|(row, _)| (row, Err(e.clone())))
+                    .collect();
+            }
+        };
     rows.into_iter()
         .map(|(row, message)| {
             let result = match message {

@@ -1,6 +1,7 @@
 //! Work done beside the requests: the outbox worker (emails and escalations) and the scan
 //! counter.
 
+pub mod background;
 pub mod mailer;
 pub mod outbox;
 pub mod scans;

@@ -105,7 +105,7 @@ impl OutboxWorker {
             return;
         }
         let (db, clock) = (self.db.clone(), self.ctx.clock.clone());
-        let claimed = tokio::task::spawn_blocking(move || {
+        let claimed = crate::jobs::background::spawn_blocking(move || {
             let now = clock.now();
             let lease_until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
             db.write(|c| -> Result<_, DbError> {
@@ -128,12 +128,13 @@ impl OutboxWorker {
             return;
         }
         let (db, ctx, claimed) = (self.db.clone(), self.ctx.clone(), rows.clone());
-        let rendered = tokio::task::spawn_blocking(move || render_batch(&db, &ctx, &claimed))
-            .await
-            .unwrap_or_else(|e| {
-                let failed = RenderError::Transient(format!("rendering failed: {e}"));
-                rows.iter().map(|_| Err(failed.clone())).collect()
-            });
+        let rendered =
+            crate::jobs::background::spawn_blocking(move || render_batch(&db, &ctx, &claimed))
+                .await
+                .unwrap_or_else(|e| {
+                    let failed = RenderError::Transient(format!("rendering failed: {e}"));
+                    rows.iter().map(|_| Err(failed.clone())).collect()
+                });
         let rows: Vec<_> = rows
             .into_iter()
             .zip(rendered)
@@ -191,7 +192,7 @@ impl OutboxWorker {
                 ),
             }
         }
-        let written = tokio::task::spawn_blocking(move || {
+        let written = crate::jobs::background::spawn_blocking(move || {
             let now = clock.now();
             let mut rng = rand::rng();
             db.write(|c| -> Result<(), DbError> {
@@ -230,7 +231,7 @@ impl OutboxWorker {
     /// What comes due with time rather than with a commit: escalations, surveys, reminders.
     async fn run_scheduled(&self) {
         let (db, ctx) = (self.db.clone(), self.ctx.clone());
-        let fired = tokio::task::spawn_blocking(move || {
+        let fired = crate::jobs::background::spawn_blocking(move || {
             let surveys = crate::domain::surveys::send_due(&db, ctx.clock.now());
             if let Err(e) = &surveys {
                 tracing::warn!(error = %e, "surveys not sent yet; will retry");
@@ -258,7 +259,7 @@ impl OutboxWorker {
         }
         *checked = Some(hour);
         let (db, dir) = (self.db.clone(), self.mailer.data_dir().to_owned());
-        let done = tokio::task::spawn_blocking(move || {
+        let done = crate::jobs::background::spawn_blocking(move || {
             let done = crate::domain::retention::apply(&db, &dir, now)?;
             let orphans = crate::domain::retention::sweep_orphan_photos(
                 &db,
@@ -292,8 +293,10 @@ impl OutboxWorker {
         }
         *checked = Some(minute);
         let db = self.db.clone();
-        let queued =
-            tokio::task::spawn_blocking(move || crate::domain::digest::enqueue_due(&db, now)).await;
+        let queued = crate::jobs::background::spawn_blocking(move || {
+            crate::domain::digest::enqueue_due(&db, now)
+        })
+        .await;
         match queued {
             Ok(Ok(0)) => {}
             Ok(Ok(n)) => {

@@ -69,6 +69,14 @@ pub fn events_of_kind(
         .load(conn)
 }
 
+/// The cases with these ids (those that still exist), in no particular order.
+pub fn find_many(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<Vec<Case>> {
+    cases::table
+        .filter(cases::id.eq_any(ids))
+        .select(Case::as_select())
+        .load(conn)
+}
+
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Case>> {
     cases::table
         .find(id)
