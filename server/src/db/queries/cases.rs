@@ -1,7 +1,7 @@
 use diesel::prelude::*;
 
-use crate::db::models::{Case, CaseEvent};
-use crate::db::schema::{case_events, cases};
+use crate::db::models::{Case, CaseEvent, Location};
+use crate::db::schema::{case_events, cases, locations};
 use crate::db::DbConnection;
 
 pub fn insert(conn: &mut DbConnection, case: &Case) -> QueryResult<()> {
@@ -21,6 +21,19 @@ pub fn find_by_reference(conn: &mut DbConnection, reference: &str) -> QueryResul
     cases::table
         .filter(cases::reference.eq(reference))
         .select(Case::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A case with its store, in one query (the status page's first read).
+pub fn find_by_reference_with_location(
+    conn: &mut DbConnection,
+    reference: &str,
+) -> QueryResult<Option<(Case, Location)>> {
+    cases::table
+        .inner_join(locations::table)
+        .filter(cases::reference.eq(reference))
+        .select((Case::as_select(), Location::as_select()))
         .first(conn)
         .optional()
 }

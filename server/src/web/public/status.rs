@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db::queries::{cases, locations};
+use crate::db::queries::cases;
 use crate::domain::language::Language;
 use crate::domain::reference::{constant_time_eq, normalize_reference, token_hash};
 use crate::web::{render, AppError, AppState};
@@ -153,15 +153,15 @@ pub async fn show(
     let db = state.db.clone();
     let found = web::block(move || {
         db.read(|c| {
-            let Some(case) = cases::find_by_reference(c, &reference)? else {
+            let Some((case, location)) = cases::find_by_reference_with_location(c, &reference)?
+            else {
                 return Ok(None);
             };
-            let location = locations::find(c, &case.location_id)?;
             let updates = cases::events_of_kind(c, &case.id, "public_update")?;
             let survey = crate::db::queries::surveys::for_case(c, &case.id)?
                 .into_iter()
                 .find(|s| s.kind == crate::domain::surveys::SATISFACTION);
-            Ok(location.map(|l| (case, l, updates, survey)))
+            Ok(Some((case, location, updates, survey)))
         })
     })
     .await??;
