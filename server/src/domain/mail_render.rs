@@ -119,9 +119,10 @@ pub fn render_payload(
     }
 }
 
-/// [`render_payload`] for every row the worker claimed at once. The alerts about cases,
-/// nearly all of a rush, are read on one connection, each store and spot once; on
-/// PostgreSQL that is two round trips per alert instead of six.
+/// [`render_payload`] for every row the worker claimed at once. The mails about cases,
+/// nearly all of a rush, are read on one connection: their cases with one query, each
+/// store and spot once (on PostgreSQL, a handful of round trips per claim instead of six
+/// per mail).
 pub fn render_batch(
     db: &crate::db::Db,
     ctx: &AlertContext,

@@ -97,11 +97,6 @@ impl Mailer {
         }
     }
 
-    pub async fn send(&self, row: &OutboxMessage, email: OutgoingEmail) -> Result<(), SendError> {
-        let mut done = self.deliver_all(vec![(row.clone(), Ok(email))]).await;
-        done.pop().map_or(Ok(()), |(_, result)| result)
-    }
-
     /// True when messages become .eml files rather than SMTP sends.
     pub fn writes_files(&self) -> bool {
         matches!(self, Mailer::Files { .. })
