@@ -51,12 +51,12 @@ macro_rules! claimable {
     };
 }
 
-/// Claims up to `limit` due messages until `lease_until`, oldest due first. A claim is a
-/// conditional UPDATE that only changes rows still claimable, so concurrent workers
-/// (other processes on one PostgreSQL) never both win a row. On PostgreSQL the candidates
-/// are picked with `FOR UPDATE SKIP LOCKED`, so they do not even queue behind each other,
-/// and claimed in one `UPDATE ... RETURNING`: three round trips for the whole claim.
-/// Run inside a write transaction.
+/// Claims up to `limit` due messages until `lease_until`, oldest due first. Concurrent
+/// workers (other processes on one PostgreSQL) never both win a row: on PostgreSQL the
+/// candidates are picked and locked with `FOR UPDATE SKIP LOCKED`, so workers do not even
+/// queue behind each other, and claimed in one `UPDATE ... RETURNING` (three round trips
+/// for the whole claim); on SQLite each is a conditional UPDATE that only changes a row
+/// still claimable. Run inside a write transaction.
 pub fn claim_due(
     conn: &mut DbConnection,
     now: NaiveDateTime,
@@ -74,10 +74,12 @@ pub fn claim_due(
     );
     match conn {
         DbConnection::Postgres(c) => {
+            // The rows are locked until this transaction ends, so they are still claimable:
+            // the update looks them up by key alone. (Repeating the claimable filter let
+            // PostgreSQL's generic plan walk every waiting mail instead.)
             let ids: Vec<String> = candidates.for_update().skip_locked().load(c)?;
             let mut claimed: Vec<OutboxMessage> =
                 diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
-                    .filter(claimable!(now))
                     .set(claim)
                     .returning(OutboxMessage::as_returning())
                     .get_results(c)?;
