@@ -72,7 +72,7 @@ load() { # backend label, port
     wants get "$ROWS" && run "$1: form GET, $c connections" -c"$c" "$base/t/$code"
     wants status "$ROWS" && run "$1: status page, $c connections" -c"$c" "$status"
     wants post "$ROWS" || continue
-    python3 bench/stamps.py "$base/t/$code" "${STAMPS_PER_RUN:-50000}" "$work/stamps.txt"
+    python3 bench/stamps.py "$base/t/$code" "${STAMPS_PER_RUN:-80000}" "$work/stamps.txt"
     STAMPS="$work/stamps.txt" FORM_PATH="/t/$code" THREADS=2 DURATION="$POST_DURATION" \
       run "$1: form POST (new complaint each), $c connections" -c"$c" -s bench/post.lua "$base/t/$code"
     drain "$2"
@@ -92,7 +92,7 @@ if wants sqlite "$BACKENDS"; then
     mkdir -p "$work/sqlite-shm"
     start_mend 18093 "$shm" "sqlite://$work/sqlite-shm/mend.db"
     code=$(awk '/^touchpoint/ { print $2; exit }' "$shm/demo.txt")
-    python3 bench/stamps.py "http://127.0.0.1:18093/t/$code" "${STAMPS_PER_RUN:-50000}" "$work/stamps.txt"
+    python3 bench/stamps.py "http://127.0.0.1:18093/t/$code" "${STAMPS_PER_RUN:-80000}" "$work/stamps.txt"
     STAMPS="$work/stamps.txt" FORM_PATH="/t/$code" THREADS=2 DURATION="$POST_DURATION" \
       run "sqlite, alerts' .eml on tmpfs: form POST (new complaint each), 200 connections" -c200 -s bench/post.lua "http://127.0.0.1:18093/t/$code"
     drain 18093
