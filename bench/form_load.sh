@@ -59,6 +59,27 @@ drain() { # port: waits until every alert of the POST row is delivered, so the n
   done
   echo "alerts still unsent when the POST row ended were all delivered $((SECONDS - start)) s later (unsent now: ${left:-?})"
 }
+intake() { # port: the intake's cumulative batch figures from /metrics, as
+  # "batches seconds complaints batches-over-50ms waited-seconds"
+  curl -s "http://127.0.0.1:$1/metrics" | awk '
+    /^mend_intake_batch_seconds_count / { n = $2 }
+    /^mend_intake_batch_seconds_sum / { t = $2 }
+    /^mend_intake_batch_seconds_bucket\{le="0.05"\}/ { fast = $2 }
+    /^mend_intake_batch_size_sum / { c = $2 }
+    /^mend_intake_wait_seconds_sum / { w = $2 }
+    END { print n + 0, t + 0, c + 0, n - fast, w + 0 }'
+}
+intake_row() { # port, figures before the row: what the row's batches were
+  local before after
+  before=$2
+  after=$(intake "$1")
+  awk -v b="$before" -v a="$after" 'BEGIN {
+    split(b, x, " "); split(a, y, " ")
+    n = y[1] - x[1]; c = y[3] - x[3]
+    if (n <= 0 || c <= 0) exit
+    printf "intake: %d batches of %.1f complaints on average, each %.1f ms to durable (over 50 ms: %d); a complaint waited %.1f ms for its batch on average\n",
+      n, c / n, 1000 * (y[2] - x[2]) / n, y[4] - x[4], 1000 * (y[5] - x[5]) / c }'
+}
 load() { # backend label, port
   local base="http://127.0.0.1:$2" code
   code=$(awk '/^touchpoint/ { print $2; exit }' "$work/$1/demo.txt")
@@ -73,8 +94,11 @@ load() { # backend label, port
     wants status "$ROWS" && run "$1: status page, $c connections" -c"$c" "$status"
     wants post "$ROWS" || continue
     python3 bench/stamps.py "$base/t/$code" "${STAMPS_PER_RUN:-80000}" "$work/stamps.txt"
+    local figures
+    figures=$(intake "$2")
     STAMPS="$work/stamps.txt" FORM_PATH="/t/$code" THREADS=2 DURATION="$POST_DURATION" \
       run "$1: form POST (new complaint each), $c connections" -c"$c" -s bench/post.lua "$base/t/$code"
+    intake_row "$2" "$figures"
     drain "$2"
   done
 }
@@ -93,8 +117,10 @@ if wants sqlite "$BACKENDS"; then
     start_mend 18093 "$shm" "sqlite://$work/sqlite-shm/mend.db"
     code=$(awk '/^touchpoint/ { print $2; exit }' "$shm/demo.txt")
     python3 bench/stamps.py "http://127.0.0.1:18093/t/$code" "${STAMPS_PER_RUN:-80000}" "$work/stamps.txt"
+    figures=$(intake 18093)
     STAMPS="$work/stamps.txt" FORM_PATH="/t/$code" THREADS=2 DURATION="$POST_DURATION" \
       run "sqlite, alerts' .eml on tmpfs: form POST (new complaint each), 200 connections" -c200 -s bench/post.lua "http://127.0.0.1:18093/t/$code"
+    intake_row 18093 "$figures"
     drain 18093
     kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
     rm -rf "$shm"

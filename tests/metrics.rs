@@ -7,7 +7,7 @@ use chrono::Duration;
 use diesel::prelude::*;
 use mend_server::db::models::{new_id, OutboxMessage};
 use mend_server::db::schema::{cases, outbox};
-use mend_testing::{plain_case, spawn_demo, TestApp, TestDb};
+use mend_testing::{plain_case, spawn_demo, Post, TestApp, TestDb};
 
 async fn metrics(app: &TestApp, token: Option<&str>) -> (u16, String) {
     let mut req = app.client.get(app.url("/metrics"));
@@ -117,4 +117,32 @@ fn a_short_metrics_token_is_refused_at_start() {
     ]);
     let err = mend_server::config::Settings::from_raw(raw).unwrap_err();
     assert!(err.to_string().contains("MEND_METRICS_TOKEN"), "{err}");
+}
+
+#[tokio::test]
+async fn a_complaint_shows_its_wait_for_the_writer_and_its_batch_commit() {
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;
+    let code = &store.touchpoints[0].code;
+    let (_, before) = metrics(&app, None).await;
+    assert_eq!(value(&before, "mend_intake_wait_seconds_count"), Some(0.0));
+    for _ in 0..2 {
+        assert_eq!(app.submit(code, Post::valid()).await.status(), 303);
+    }
+
+    let (_, text) = metrics(&app, None).await;
+    let series = |s: &str| value(&text, s);
+    assert_eq!(
+        series("mend_intake_wait_seconds_count"),
+        Some(2.0),
+        "{text}"
+    );
+    // One at a time, each complaint was its own batch.
+    assert_eq!(series("mend_intake_batch_size_sum"), Some(2.0), "{text}");
+    assert_eq!(
+        series("mend_intake_batch_seconds_count"),
+        Some(2.0),
+        "{text}"
+    );
+    let stored = series("mend_intake_batch_seconds_sum").unwrap();
+    assert!(stored > 0.0, "{stored}");
 }

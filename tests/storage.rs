@@ -434,7 +434,8 @@ fn submit_all(
         clock: mend_server::domain::clock::Clock::system(),
         ack_link_ttl: chrono::Duration::hours(1),
     };
-    let queue = IntakeQueue::start(db.clone(), ctx, Default::default());
+    let times = mend_server::domain::intake::IntakeTimes::new().unwrap();
+    let queue = IntakeQueue::start(db.clone(), ctx, Default::default(), times.clone());
     let key = b"k".repeat(32);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
@@ -468,6 +469,14 @@ fn submit_all(
         for h in handles {
             out.push(h.await.unwrap());
         }
+        // Every complaint's wait was timed, and the writer committed them in fewer
+        // transactions than complaints (group commit), each batch timed.
+        let n = out.len() as u64;
+        assert_eq!(times.waited.get_sample_count(), n);
+        assert_eq!(times.batch_size.get_sample_sum() as u64, n);
+        let batches = times.batch_size.get_sample_count();
+        assert!(batches < n, "{batches} batches for {n} complaints");
+        assert_eq!(times.stored.get_sample_count(), batches);
         out
     })
 }

@@ -136,6 +136,7 @@ impl Application {
             waker.clone(),
         )?;
         let photo_max_bytes = settings.photo_max_bytes;
+        let metrics = crate::web::metrics::Metrics::new()?;
         let state = web::Data::new(AppState {
             db: db.clone(),
             base_url: base_url.clone(),
@@ -151,10 +152,11 @@ impl Application {
                 db.clone(),
                 worker.ctx.clone(),
                 waker.clone(),
+                metrics.intake.clone(),
             ),
             clock: clock.clone(),
             outbox_waker: waker.clone(),
-            metrics: crate::web::metrics::Metrics::new()?,
+            metrics,
         });
         let secret = state.settings.secret.clone();
         let https = base_url.starts_with("https://");

@@ -17,7 +17,9 @@
 //! before both are durable. The outbox worker is woken once the batch is committed.
 
 use std::sync::{mpsc, Arc, Mutex};
+use std::time::Instant;
 
+use prometheus::{Histogram, HistogramOpts};
 use tokio::sync::oneshot;
 
 use crate::db::models::{
@@ -69,7 +71,45 @@ struct Job {
     case: Case,
     event: CaseEvent,
     kiosk_tap: Option<String>,
+    queued_at: Instant,
     reply: oneshot::Sender<Outcome>,
+}
+
+/// Where a complaint's storage time goes, for `/metrics`: waiting for a writer, and the
+/// writing of the batch it joined, up to its durable commit. With the HTTP latency of the
+/// POST, these tell a slow disk or database from a busy server.
+#[derive(Clone)]
+pub struct IntakeTimes {
+    pub waited: Histogram,
+    pub stored: Histogram,
+    pub batch_size: Histogram,
+}
+
+impl IntakeTimes {
+    pub fn new() -> Result<IntakeTimes, prometheus::Error> {
+        let seconds = |name: &str, help: &str| {
+            Histogram::with_opts(HistogramOpts::new(name, help).buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 5.0,
+            ]))
+        };
+        Ok(IntakeTimes {
+            waited: seconds(
+                "mend_intake_wait_seconds",
+                "Time a complaint waited in the queue until a writer took it",
+            )?,
+            stored: seconds(
+                "mend_intake_batch_seconds",
+                "Time to store a batch of complaints, up to its durable commit",
+            )?,
+            batch_size: Histogram::with_opts(
+                HistogramOpts::new(
+                    "mend_intake_batch_size",
+                    "Complaints committed together in one transaction",
+                )
+                .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
+            )?,
+        })
+    }
 }
 
 /// The queue to the writer thread. Dropping the last handle ends the thread once the
@@ -80,7 +120,12 @@ pub struct IntakeQueue {
 }
 
 impl IntakeQueue {
-    pub fn start(db: Db, alerts: AlertContext, waker: OutboxWaker) -> IntakeQueue {
+    pub fn start(
+        db: Db,
+        alerts: AlertContext,
+        waker: OutboxWaker,
+        times: IntakeTimes,
+    ) -> IntakeQueue {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         let writers = match db.backend() {
@@ -88,11 +133,16 @@ impl IntakeQueue {
             Backend::Postgres => POSTGRES_WRITERS,
         };
         for n in 0..writers {
-            let (db, alerts, waker, queue) =
-                (db.clone(), alerts.clone(), waker.clone(), queue.clone());
+            let (db, alerts, waker, queue, times) = (
+                db.clone(),
+                alerts.clone(),
+                waker.clone(),
+                queue.clone(),
+                times.clone(),
+            );
             let spawned = std::thread::Builder::new()
                 .name(format!("mend-intake-{n}"))
-                .spawn(move || write_batches(&db, &alerts, &waker, &queue));
+                .spawn(move || write_batches(&db, &alerts, &waker, &queue, &times));
             if let Err(e) = spawned {
                 tracing::error!(error = %e, "intake writer thread did not start");
             }
@@ -109,6 +159,7 @@ impl IntakeQueue {
                 case,
                 event,
                 kiosk_tap: s.kiosk_tap.clone(),
+                queued_at: Instant::now(),
                 reply,
             })
             .map_err(|_| DbError::Other("the intake writer has stopped".into()))?;
@@ -326,9 +377,19 @@ fn write_batches(
     alerts: &AlertContext,
     waker: &OutboxWaker,
     queue: &Mutex<mpsc::Receiver<Job>>,
+    times: &IntakeTimes,
 ) {
     while let Some(mut batch) = next_batch(queue) {
-        match store_batch(db, alerts, &mut batch) {
+        let taken = Instant::now();
+        for job in &batch {
+            times
+                .waited
+                .observe(taken.duration_since(job.queued_at).as_secs_f64());
+        }
+        let stored = store_batch(db, alerts, &mut batch);
+        times.stored.observe(taken.elapsed().as_secs_f64());
+        times.batch_size.observe(batch.len() as f64);
+        match stored {
             Ok(outcomes) => {
                 waker.wake();
                 for (job, outcome) in batch.into_iter().zip(outcomes) {

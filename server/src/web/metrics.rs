@@ -1,5 +1,6 @@
-//! `GET /metrics` in Prometheus' text format: requests and their latency per route, mail
-//! waiting in the outbox and the age of the oldest, cases waiting past their store's SLA.
+//! `GET /metrics` in Prometheus' text format: requests and their latency per route, how
+//! long complaints wait for and take in the intake's group commit, mail waiting in the
+//! outbox and the age of the oldest, cases waiting past their store's SLA.
 //! Counters live in memory per process (each instance is its own scrape target); the
 //! outbox and case figures are read from the database at each scrape, so every instance
 //! reports the same shared truth.
@@ -19,6 +20,7 @@ use prometheus::{
 use secrecy::ExposeSecret;
 
 use crate::db::queries::operations;
+use crate::domain::intake::IntakeTimes;
 use crate::web::{AppError, AppState};
 
 pub struct Metrics {
@@ -29,6 +31,7 @@ pub struct Metrics {
     outbox_failed: IntGauge,
     oldest_unsent_age: Gauge,
     past_sla: IntGauge,
+    pub intake: IntakeTimes,
 }
 
 /// Latency buckets (seconds) around the goals: form 20 ms, post 50 ms, dashboard 200 ms.
@@ -73,6 +76,10 @@ impl Metrics {
         registry.register(Box::new(outbox_failed.clone()))?;
         registry.register(Box::new(oldest_unsent_age.clone()))?;
         registry.register(Box::new(past_sla.clone()))?;
+        let intake = IntakeTimes::new()?;
+        registry.register(Box::new(intake.waited.clone()))?;
+        registry.register(Box::new(intake.stored.clone()))?;
+        registry.register(Box::new(intake.batch_size.clone()))?;
         Ok(Metrics {
             registry,
             requests,
@@ -81,6 +88,7 @@ impl Metrics {
             outbox_failed,
             oldest_unsent_age,
             past_sla,
+            intake,
         })
     }
 
