@@ -114,17 +114,34 @@ impl Mailer {
     ) -> Vec<(OutboxMessage, Result<(), SendError>)> {
         let (from, data_dir) = match self {
             Mailer::Smtp { from, data_dir, .. } | Mailer::Files { from, data_dir, .. } => {
-                (from, data_dir)
+                (from.clone(), data_dir.clone())
             }
         };
-        let built = rows.into_iter().map(|(row, email)| {
-            let message = email.and_then(|email| build_message(from, &row, email, data_dir));
-            (row, message)
-        });
+        let (rows, emails): (Vec<_>, Vec<_>) = rows.into_iter().unzip();
+        let heads = rows.clone();
+        // Building reads each case's photo from disk and encodes MIME: blocking work, so it
+        // runs on the worker's low-priority threads, like its rendering, not on the runtime.
+        let built = crate::jobs::background::spawn_blocking(move || {
+            heads
+                .iter()
+                .zip(emails)
+                .map(|(row, email)| {
+                    email.and_then(|email| build_message(&from, row, email, &data_dir))
+                })
+                .collect::<Vec<_>>()
+        })
+        .await;
+        let messages = match built {
+            Ok(messages) => messages,
+            Err(e) => {
+                let e = SendError::Transient(format!("building the messages failed: {e}"));
+                return rows.into_iter().map(|row| (row, Err(e.clone()))).collect();
+            }
+        };
         match self {
             Mailer::Smtp { transport, .. } => {
                 let mut sent = Vec::new();
-                for (row, message) in built {
+                for (row, message) in rows.into_iter().zip(messages) {
                     let result = match message {
                         Ok(message) => smtp_send(transport, message).await,
                         Err(e) => Err(e),
@@ -133,7 +150,7 @@ impl Mailer {
                 }
                 sent
             }
-            Mailer::Files { dir, .. } => write_files(dir, built.collect()).await,
+            Mailer::Files { dir, .. } => write_files(dir, rows, messages).await,
         }
     }
 }
@@ -155,30 +172,21 @@ async fn smtp_send(
 
 async fn write_files(
     dir: &Path,
-    rows: Vec<(OutboxMessage, Result<Message, SendError>)>,
+    rows: Vec<OutboxMessage>,
+    messages: Vec<Result<Message, SendError>>,
 ) -> Vec<(OutboxMessage, Result<(), SendError>)> {
-    let files: Vec<(String, Vec<u8>)> = rows
-        .iter()
-        .filter_map(|(row, message)| {
-            let message = message.as_ref().ok()?;
-            Some((row.id.clone(), message.formatted()))
-        })
-        .collect();
+    let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
     let dir = dir.to_path_buf();
-    let mut written =
-        match crate::jobs::background::spawn_blocking(move || write_emls(&dir, &files)).await {
-            Ok(results) => results.into_iter(),
-            Err(e) => {
-                let e = SendError::Transient(e.to_string());
-                return rows
-                    .into_iter()
-                    .map(|(row, _)| (row, Err(e.clone())))
-                    .collect();
-            }
-        };
-    rows.into_iter()
-        .map(|(row, message)| {
-            let result = match message {
+    let written = crate::jobs::background::spawn_blocking(move || {
+        let files: Vec<(String, Vec<u8>)> = ids
+            .into_iter()
+            .zip(&messages)
+            .filter_map(|(id, message)| Some((id, message.as_ref().ok()?.formatted())))
+            .collect();
+        let mut written = write_emls(&dir, &files).into_iter();
+        messages
+            .into_iter()
+            .map(|message| match message {
                 Err(e) => Err(e),
                 Ok(_) => match written.next() {
                     Some(Ok(())) => Ok(()),
@@ -187,10 +195,17 @@ async fn write_files(
                     ))),
                     None => Err(SendError::Transient("the .eml file was not written".into())),
                 },
-            };
-            (row, result)
-        })
-        .collect()
+            })
+            .collect::<Vec<_>>()
+    })
+    .await;
+    match written {
+        Ok(outcomes) => rows.into_iter().zip(outcomes).collect(),
+        Err(e) => {
+            let e = SendError::Transient(e.to_string());
+            rows.into_iter().map(|row| (row, Err(e.clone()))).collect()
+        }
+    }
 }
 
 /// The Message-ID of a row: the same on every attempt, so a receiver can tell a repeat.
