@@ -18,6 +18,9 @@ ROWS=${ROWS:-get status post}
 wants() { [[ " $2 " == *" $1 "* ]]; }
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
 cargo build --release -q -p mend-server --bin mend-server --example hello --example commit_rate
+# MEND_BIN: another build of the server to measure (say, a copy of the last commit's, for
+# a before/after on the same machine); the default is the one just built.
+MEND_BIN=${MEND_BIN:-target/release/mend-server}
 PG=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 
 work=$(mktemp -d)
@@ -39,7 +42,7 @@ target/release/examples/commit_rate "$work/raw.db" 5
 start_mend() { # port, data dir, database URL
   mkdir -p "$2"
   MEND_DATA_DIR="$2" MEND_BIND=127.0.0.1:$1 MEND_DATABASE_URL="$3" MEND_FORM_MIN_SECONDS=0 MEND_FORM_RATE_LIMIT=0 \
-    RUST_LOG=warn target/release/mend-server --demo >"$2/demo.txt" 2>"$2/mend.log" &
+    RUST_LOG=warn "$MEND_BIN" --demo >"$2/demo.txt" 2>"$2/mend.log" &
   pids+=("$!")
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$1/healthz" >/dev/null && break; sleep 0.1; done
 }
