@@ -735,6 +735,50 @@ fn concurrent_claimers_never_share_a_row(t: &TestDb) {
     assert_eq!(distinct.len(), 300, "no row claimed twice");
 }
 
+/// The intake's batch lookup: which references are taken, and which renders already
+/// have a case (on PostgreSQL sent unprepared; see `cases::holding_references_or_renders`).
+fn the_intake_finds_taken_references_and_stored_renders(t: &TestDb) {
+    use mend_server::db::queries::cases as q;
+    let db = t.open();
+    let loc = location("Chain");
+    let tp = touchpoint(&loc.id, "Door");
+    let mut first = new_case(&loc, &tp, "AAA-BBB", now_utc());
+    first.render_nonce = Some("render-1".into());
+    let mut second = new_case(&loc, &tp, "CCC-DDD", now_utc());
+    second.render_nonce = Some("render-2".into());
+    insert(&db, |c| {
+        location_queries::insert(c, &loc)?;
+        touchpoint_queries::insert(c, &tp)?;
+        q::insert(c, &first)?;
+        q::insert(c, &second)
+    });
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    // More than five runs: PostgreSQL's plan choice for a statement changes after five.
+    for _ in 0..7 {
+        let mut held = db
+            .read(|c| {
+                q::holding_references_or_renders(
+                    c,
+                    &strings(&["ZZZ-ZZZ", "AAA-BBB", "'; --"]),
+                    &strings(&["render-9", "render-2"]),
+                )
+            })
+            .unwrap();
+        held.sort();
+        assert_eq!(
+            held,
+            [
+                (Some("render-1".to_string()), "AAA-BBB".to_string()),
+                (Some("render-2".to_string()), "CCC-DDD".to_string())
+            ]
+        );
+    }
+    assert!(db
+        .read(|c| q::holding_references_or_renders(c, &[], &[]))
+        .unwrap()
+        .is_empty());
+}
+
 /// An escalation level fires once; cancelling touches only what is pending.
 fn an_escalation_fires_once_and_cancelling_leaves_fired_ones_alone(t: &TestDb) {
     use mend_server::db::queries::escalations as q;
@@ -843,6 +887,7 @@ fn cases_are_visible_only_to_their_locations_people(t: &TestDb) {
 }
 
 on_both_backends!(
+    the_intake_finds_taken_references_and_stored_renders,
     cases_are_visible_only_to_their_locations_people,
     outbox_rows_are_claimed_once_and_come_back_only_after_their_lease,
     concurrent_claimers_never_share_a_row,

@@ -16,6 +16,7 @@
 //! transaction as the case: a complaint is never stored without its alert, nor answered
 //! before both are durable. The outbox worker is woken once the batch is committed.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
@@ -290,7 +291,7 @@ impl BatchRows {
     fn collect(
         c: &mut crate::db::DbConnection,
         alerts: &AlertContext,
-        batch: &[Job],
+        batch: &[&Job],
     ) -> Result<BatchRows, DbError> {
         // Who works each store is read once per batch, in the batch's transaction.
         let mut audiences = AudienceCache::default();
@@ -326,24 +327,21 @@ impl BatchRows {
 /// Stores a batch. Almost every complaint is new and unique, so the batch is first
 /// written as one multi-row insert per table, with no checks and no savepoints (a
 /// handful of statements for the whole batch, which on PostgreSQL means a handful of
-/// round trips). A repeated render (a double tap), a reference collision or any other
-/// refusal breaks the unique indexes or the insert, rolls the whole attempt back, and
-/// the batch is written again the careful way, one checked savepoint per complaint.
+/// round trips). A repeated render (a double tap) or a reference collision breaks a
+/// unique index and rolls that attempt back; one lookup then finds the repeats and draws
+/// new references (`settle`), and the batch is written again the same quick way. Only if
+/// that fails too (another server took a render in between, or a row is refused) is it
+/// written the careful way, one checked savepoint per complaint.
 fn store_batch(db: &Db, alerts: &AlertContext, batch: &mut [Job]) -> Result<Vec<Outcome>, DbError> {
-    let quick = db.write(|c| -> Result<Vec<Outcome>, DbError> {
-        BatchRows::collect(c, alerts, batch)?.insert(c)?;
-        for job in batch.iter() {
-            if let Some(tap) = &job.kiosk_tap {
-                // A second complaint through the same handoff is kept, untagged.
-                crate::domain::kiosk_handoff::claim(c, tap, &job.case.id, job.case.created_at)?;
-            }
-        }
-        Ok(batch
-            .iter()
-            .map(|job| Ok((job.case.reference.clone(), false)))
-            .collect())
+    let all_new = vec![None; batch.len()];
+    if let Ok(outcomes) = db.write(|c| insert_batch(c, alerts, batch, all_new)) {
+        return Ok(outcomes);
+    }
+    let settled = db.write(|c| {
+        let earlier = settle(c, batch)?;
+        insert_batch(c, alerts, batch, earlier)
     });
-    if let Ok(outcomes) = quick {
+    if let Ok(outcomes) = settled {
         return Ok(outcomes);
     }
     db.write(|c| -> Result<Vec<Outcome>, DbError> {
@@ -353,6 +351,106 @@ fn store_batch(db: &Db, alerts: &AlertContext, batch: &mut [Job]) -> Result<Vec<
             .map(|job| store_one(c, alerts, &mut audiences, job))
             .collect())
     })
+}
+
+/// Writes the posts of `batch` that repeat nothing (`earlier` is None) as one multi-row
+/// insert per table; a repeat is answered with the reference of its earlier case.
+fn insert_batch(
+    c: &mut crate::db::DbConnection,
+    alerts: &AlertContext,
+    batch: &[Job],
+    earlier: Vec<Option<String>>,
+) -> Result<Vec<Outcome>, DbError> {
+    let new: Vec<&Job> = batch
+        .iter()
+        .zip(&earlier)
+        .filter(|(_, earlier)| earlier.is_none())
+        .map(|(job, _)| job)
+        .collect();
+    BatchRows::collect(c, alerts, &new)?.insert(c)?;
+    for job in &new {
+        if let Some(tap) = &job.kiosk_tap {
+            // A second complaint through the same handoff is kept, untagged.
+            crate::domain::kiosk_handoff::claim(c, tap, &job.case.id, job.case.created_at)?;
+        }
+    }
+    Ok(batch
+        .iter()
+        .zip(earlier)
+        .map(|(job, earlier)| {
+            Ok(match earlier {
+                Some(reference) => (reference, true),
+                None => (job.case.reference.clone(), false),
+            })
+        })
+        .collect())
+}
+
+/// Readies a batch that broke a unique index for a second quick insert, inside its
+/// transaction, with one lookup for the whole batch. Returns, for each post that repeats a render (already stored, or earlier
+/// in this batch: a double tap), the reference of that case; every other post gets a
+/// reference nobody holds, drawn again where needed. Without this a reference collision,
+/// which grows likelier with every case kept (about one new case in 900 at a million),
+/// would send its whole batch the careful way.
+fn settle(
+    c: &mut crate::db::DbConnection,
+    batch: &mut [Job],
+) -> Result<Vec<Option<String>>, DbError> {
+    let nonces: Vec<String> = batch
+        .iter()
+        .map(|job| job.case.render_nonce.clone().unwrap_or_default())
+        .collect();
+    let references: Vec<String> = batch.iter().map(|j| j.case.reference.clone()).collect();
+    let held = cases::holding_references_or_renders(c, &references, &nonces)?;
+    let stored: HashMap<String, String> = held
+        .iter()
+        .filter_map(|(nonce, reference)| Some((nonce.clone()?, reference.clone())))
+        .collect();
+    let mut taken: HashSet<String> = held.into_iter().map(|(_, reference)| reference).collect();
+    // For each post: the case it repeats, as a stored reference or an earlier post.
+    let mut first_post = HashMap::new();
+    let repeats: Vec<Option<Result<String, usize>>> = nonces
+        .into_iter()
+        .enumerate()
+        .map(|(n, nonce)| match stored.get(&nonce) {
+            Some(reference) => Some(Ok(reference.clone())),
+            None => first_post.get(&nonce).map(|first| Err(*first)).or_else(|| {
+                first_post.insert(nonce, n);
+                None
+            }),
+        })
+        .collect();
+    let new: Vec<usize> = (0..batch.len()).filter(|n| repeats[*n].is_none()).collect();
+    loop {
+        let mut seen = HashSet::new();
+        let clashes: Vec<usize> = new
+            .iter()
+            .copied()
+            .filter(|n| {
+                let reference = &batch[*n].case.reference;
+                taken.contains(reference) || !seen.insert(reference.clone())
+            })
+            .collect();
+        if clashes.is_empty() {
+            break;
+        }
+        for n in &clashes {
+            batch[*n].case.reference = new_reference();
+        }
+        let drawn: Vec<String> = clashes
+            .iter()
+            .map(|n| batch[*n].case.reference.clone())
+            .collect();
+        let held = cases::holding_references_or_renders(c, &drawn, &[])?;
+        taken.extend(held.into_iter().map(|(_, reference)| reference));
+    }
+    Ok(repeats
+        .into_iter()
+        .map(|repeat| match repeat? {
+            Ok(reference) => Some(reference),
+            Err(first) => Some(batch[first].case.reference.clone()),
+        })
+        .collect())
 }
 
 /// The next batch: waits for one complaint, then takes whatever else is queued. Holding
@@ -405,5 +503,114 @@ fn write_batches(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::config::DatabaseUrl;
+    use crate::db::queries::{locations, touchpoints};
+    use crate::domain::complaint::{categories_of, validate, ComplaintForm};
+
+    fn job(location: &Location, touchpoint: &Touchpoint, reference: &str, nonce: &str) -> Job {
+        let form = ComplaintForm {
+            category: "other".into(),
+            body: "No soap".into(),
+            ..Default::default()
+        };
+        let s = Submission {
+            location,
+            touchpoint,
+            complaint: validate(&form, &categories_of(None)).unwrap(),
+            language: Language::En,
+            render_nonce: nonce.into(),
+            photo_hash: None,
+            device_hash: None,
+            kiosk_tap: None,
+        };
+        let (mut case, event) = rows(&s, "token");
+        case.reference = reference.into();
+        Job {
+            case,
+            event,
+            kiosk_tap: None,
+            queued_at: Instant::now(),
+            reply: oneshot::channel().0,
+        }
+    }
+
+    #[test]
+    fn a_batch_draws_again_references_taken_and_answers_repeats_with_their_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("mend.db").display());
+        let db = Db::open(&DatabaseUrl::parse(&url).unwrap()).unwrap();
+        db.migrate().unwrap();
+        let location = Location {
+            id: new_id(),
+            name: "Store".into(),
+            time_zone: "UTC".into(),
+            default_language: "en".into(),
+            sla_minutes: 15,
+            created_at: now_utc(),
+        };
+        let touchpoint = Touchpoint {
+            id: new_id(),
+            location_id: location.id.clone(),
+            label: "Door".into(),
+            code: "ABCDEFGH".into(),
+            created_at: now_utc(),
+        };
+        let stored = job(&location, &touchpoint, "AAA-AAA", "stored");
+        db.write(|c| -> Result<(), DbError> {
+            locations::insert(c, &location)?;
+            touchpoints::insert(c, &touchpoint)?;
+            Ok(cases::insert(c, &stored.case)?)
+        })
+        .unwrap();
+
+        let batch = || {
+            vec![
+                job(&location, &touchpoint, "AAA-AAA", "n0"), // reference taken in the database
+                job(&location, &touchpoint, "BBB-BBB", "n1"),
+                job(&location, &touchpoint, "BBB-BBB", "n2"), // taken earlier in the batch
+                job(&location, &touchpoint, "CCC-CCC", "n1"), // a double tap of the second
+                job(&location, &touchpoint, "DDD-DDD", "stored"), // a repeat of a stored case
+            ]
+        };
+        let mut settled = batch();
+        let earlier = db.write(|c| settle(c, &mut settled)).unwrap();
+        assert_eq!(
+            earlier,
+            [
+                None,
+                None,
+                None,
+                Some("BBB-BBB".into()),
+                Some("AAA-AAA".into())
+            ]
+        );
+        let references: Vec<&str> = settled.iter().map(|j| j.case.reference.as_str()).collect();
+        assert_ne!(references[0], "AAA-AAA");
+        assert_eq!(references[1], "BBB-BBB");
+        assert!(!["BBB-BBB", references[0]].contains(&references[2]));
+
+        // Stored: three new cases, and the two repeats answered with their case.
+        let alerts = AlertContext {
+            base_url: "http://mend.test".into(),
+            key: crate::config::SigningKey::parse(&"k".repeat(32)).unwrap(),
+            clock: crate::domain::clock::Clock::system(),
+            ack_link_ttl: chrono::Duration::hours(1),
+        };
+        let outcomes: Vec<(String, bool)> = store_batch(&db, &alerts, &mut batch())
+            .unwrap()
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(outcomes[3], ("BBB-BBB".into(), true));
+        assert_eq!(outcomes[4], ("AAA-AAA".into(), true));
+        assert!(outcomes[..3].iter().all(|(_, repeated)| !repeated));
+        assert_eq!(db.read(cases::count).unwrap(), 4);
     }
 }

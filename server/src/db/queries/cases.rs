@@ -1,4 +1,5 @@
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Text};
 
 use crate::db::models::{Case, CaseEvent, Location};
 use crate::db::schema::{case_events, cases, locations};
@@ -51,6 +52,47 @@ pub fn reference_taken(conn: &mut DbConnection, reference: &str) -> QueryResult<
         cases::table.filter(cases::reference.eq(reference)),
     ))
     .get_result(conn)
+}
+
+/// The stored cases that hold one of `references` or came from one of the form renders
+/// `nonces`, as (render nonce, reference): one lookup for a batch of new complaints.
+pub fn holding_references_or_renders(
+    conn: &mut DbConnection,
+    references: &[String],
+    nonces: &[String],
+) -> QueryResult<Vec<(Option<String>, String)>> {
+    #[derive(QueryableByName)]
+    struct Held {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        render_nonce: Option<String>,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        reference: String,
+    }
+    match conn {
+        // Sent unprepared (`sql_query` is never cached). Diesel keeps a prepared statement
+        // per connection, and PostgreSQL, after five runs, keeps one generic plan for it:
+        // one made while `cases` was nearly empty (a new install, a fresh rush) is a scan,
+        // and stayed a scan at 40,000 cases (50-80 ms a lookup in bench/form_load.sh).
+        // Unprepared, each lookup is planned for the table as it is: its unique indexes.
+        DbConnection::Postgres(pg) => Ok(diesel::sql_query(
+            "SELECT render_nonce, reference FROM cases
+              WHERE reference = ANY($1) OR render_nonce = ANY($2)",
+        )
+        .bind::<Array<Text>, _>(references)
+        .bind::<Array<Text>, _>(nonces)
+        .load::<Held>(pg)?
+        .into_iter()
+        .map(|h| (h.render_nonce, h.reference))
+        .collect()),
+        DbConnection::Sqlite(_) => cases::table
+            .filter(
+                cases::reference
+                    .eq_any(references)
+                    .or(cases::render_nonce.eq_any(nonces)),
+            )
+            .select((cases::render_nonce, cases::reference))
+            .load(conn),
+    }
 }
 
 pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
