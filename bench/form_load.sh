@@ -133,7 +133,8 @@ fi
 if ! wants postgres "$BACKENDS"; then
   :
 elif psql -q "$PG" -c "CREATE SCHEMA $schema" 2>/dev/null; then
-  pg_url="$PG?options=-csearch_path%3D$schema"
+  sep="?"; [[ "$PG" == *\?* ]] && sep="&"
+  pg_url="$PG${sep}options=-csearch_path%3D$schema"
   start_mend 18092 "$work/postgres" "$pg_url"
   load postgres 18092
 else
