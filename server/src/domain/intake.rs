@@ -38,9 +38,12 @@ use crate::jobs::outbox::OutboxWaker;
 /// Most complaints committed in one transaction.
 const MAX_BATCH: usize = 256;
 
-/// Writer threads on PostgreSQL: enough to keep its commits overlapping, well under the
-/// pool's 16 connections so that readers always find one.
-const POSTGRES_WRITERS: usize = 4;
+/// Writer threads on PostgreSQL: two keep its commits overlapping (one batch is written
+/// while the other's commit is flushed), well under the pool's 16 connections so that
+/// readers always find one. Four made smaller batches, so more statements and commits per
+/// complaint: on 2 cores two writers took 5% more posts at 200 connections and 19% more
+/// at 50 (bench/RESULTS.md).
+const POSTGRES_WRITERS: usize = 2;
 
 pub struct Submission<'a> {
     pub location: &'a Location,
