@@ -390,11 +390,11 @@ fn insert_batch(
 }
 
 /// Readies a batch that broke a unique index for a second quick insert, inside its
-/// transaction, with one lookup for the whole batch. Returns, for each post that repeats a render (already stored, or earlier
-/// in this batch: a double tap), the reference of that case; every other post gets a
-/// reference nobody holds, drawn again where needed. Without this a reference collision,
-/// which grows likelier with every case kept (about one new case in 900 at a million),
-/// would send its whole batch the careful way.
+/// transaction, with one lookup for the whole batch. Returns, for each post that repeats
+/// a render (already stored, or earlier in this batch: a double tap), the reference of
+/// that case; every other post gets a reference nobody holds, drawn again where needed.
+/// Without this a reference collision, which grows likelier with every case kept (about
+/// one new case in 900 at a million), would send its whole batch the careful way.
 fn settle(
     c: &mut crate::db::DbConnection,
     batch: &mut [Job],
@@ -410,17 +410,24 @@ fn settle(
         .filter_map(|(nonce, reference)| Some((nonce.clone()?, reference.clone())))
         .collect();
     let mut taken: HashSet<String> = held.into_iter().map(|(_, reference)| reference).collect();
-    // For each post: the case it repeats, as a stored reference or an earlier post.
+    // For each post: the case it repeats, if any.
+    enum Repeat {
+        Stored(String),
+        EarlierPost(usize),
+    }
     let mut first_post = HashMap::new();
-    let repeats: Vec<Option<Result<String, usize>>> = nonces
+    let repeats: Vec<Option<Repeat>> = nonces
         .into_iter()
         .enumerate()
         .map(|(n, nonce)| match stored.get(&nonce) {
-            Some(reference) => Some(Ok(reference.clone())),
-            None => first_post.get(&nonce).map(|first| Err(*first)).or_else(|| {
-                first_post.insert(nonce, n);
-                None
-            }),
+            Some(reference) => Some(Repeat::Stored(reference.clone())),
+            None => match first_post.get(&nonce) {
+                Some(first) => Some(Repeat::EarlierPost(*first)),
+                None => {
+                    first_post.insert(nonce, n);
+                    None
+                }
+            },
         })
         .collect();
     let new: Vec<usize> = (0..batch.len()).filter(|n| repeats[*n].is_none()).collect();
@@ -450,8 +457,8 @@ fn settle(
     Ok(repeats
         .into_iter()
         .map(|repeat| match repeat? {
-            Ok(reference) => Some(reference),
-            Err(first) => Some(batch[first].case.reference.clone()),
+            Repeat::Stored(reference) => Some(reference),
+            Repeat::EarlierPost(first) => Some(batch[first].case.reference.clone()),
         })
         .collect())
 }
