@@ -9,7 +9,7 @@ use rand::Rng;
 
 use crate::config::Settings;
 use crate::domain::demo::{seed_demo, DemoStore};
-use crate::startup::{open_database, Application};
+use crate::startup::{open_database, open_database_for_command, Application};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -51,7 +51,22 @@ pub enum Command {
         #[command(subcommand)]
         action: AlertsAction,
     },
-    /// Manage staff accounts (the first admin, typically).
+    /// Create, list, edit and archive stores.
+    Location {
+        #[command(subcommand)]
+        action: LocationAction,
+    },
+    /// Add, list, retire and replace a store's spots (the QR stickers).
+    Touchpoint {
+        #[command(subcommand)]
+        action: TouchpointAction,
+    },
+    /// Bring stores (with their spots) or people in from a CSV or XLSX file.
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+    /// Manage staff accounts: add, list, edit, deactivate, reactivate.
     User {
         #[command(subcommand)]
         action: UserAction,
@@ -99,6 +114,114 @@ pub enum KioskAction {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum LocationAction {
+    /// Create a store; prints `location <ID> <NAME>`.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// IANA time zone, e.g. Asia/Seoul.
+        #[arg(long)]
+        time_zone: String,
+        /// en, ko, ja or pl.
+        #[arg(long)]
+        language: String,
+        /// ISO 4217 code (default: the usual one of the time zone's country, else EUR).
+        #[arg(long)]
+        currency: Option<String>,
+        /// Free text for grouping stores, e.g. "Seoul".
+        #[arg(long)]
+        region: Option<String>,
+        /// Your own id for the store, which imports match on.
+        #[arg(long = "ref")]
+        external_ref: Option<String>,
+        #[arg(long)]
+        address: Option<String>,
+        /// Minutes before an unacknowledged case goes to the managers (default 15).
+        #[arg(long)]
+        sla_minutes: Option<String>,
+    },
+    /// One line per store in use: `location <ID> <REF> <NAME> <TIME_ZONE> <LANGUAGE>
+    /// <CURRENCY>` (`-` for no reference).
+    List {
+        /// Archived stores too, their lines ending with `archived`.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Change a store (named by reference or name); what is not given stays.
+    Edit {
+        #[arg(long)]
+        location: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        time_zone: Option<String>,
+        #[arg(long)]
+        language: Option<String>,
+        #[arg(long)]
+        currency: Option<String>,
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long = "ref")]
+        external_ref: Option<String>,
+        #[arg(long)]
+        address: Option<String>,
+        #[arg(long)]
+        sla_minutes: Option<String>,
+    },
+    /// Archive a store: its history stays; its stickers show a polite page.
+    Archive {
+        #[arg(long)]
+        location: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TouchpointAction {
+    /// Add a spot to a store; prints `touchpoint <CODE> <URL>`.
+    Add {
+        #[arg(long)]
+        location: String,
+        #[arg(long)]
+        label: String,
+    },
+    /// `touchpoint <CODE> <URL> <LABEL>` for each spot in use (retired ones are left out).
+    List {
+        #[arg(long)]
+        location: String,
+    },
+    /// Retire a spot by its code (or only a replaced sticker, by the old code).
+    Retire {
+        #[arg(long)]
+        code: String,
+    },
+    /// A new sticker for a spot; prints the new `touchpoint <CODE> <URL>`. The old code
+    /// keeps working until you retire it.
+    Replace {
+        #[arg(long)]
+        code: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportWhat {
+    /// Header `ref,location,region,time_zone,language,currency,touchpoint_ref,touchpoint`,
+    /// one row per spot.
+    Locations {
+        file: std::path::PathBuf,
+        /// Say what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Header `email,role,locations,language` (locations: references or names, `;`
+    /// between them). New people get an invitation email.
+    People {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum UserAction {
     /// Create an account. The password comes from MEND_NEW_USER_PASSWORD if set, else one
     /// is generated and printed once.
@@ -114,6 +237,30 @@ pub enum UserAction {
         /// The language of their emails: en, ko, ja or pl.
         #[arg(long, default_value = "en")]
         language: String,
+    },
+    /// One line per person: `user <EMAIL> <ROLE> <LANGUAGE> <STORES;...> active|deactivated`.
+    List,
+    /// Change someone's role, stores or language.
+    Edit {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: Option<String>,
+        /// Store references or names, separated by `;`.
+        #[arg(long)]
+        locations: Option<String>,
+        #[arg(long)]
+        language: Option<String>,
+    },
+    /// Lock someone out at once: sessions end, no more alerts, their open cases go back
+    /// to the store's queue.
+    Deactivate {
+        #[arg(long)]
+        email: String,
+    },
+    Reactivate {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -193,7 +340,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Err(e) => return fail(EXIT_CONFIG, &e),
     };
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Migrate => match open_database(&settings) {
+        Command::Migrate => match open_database_for_command(&settings) {
             Ok(_) => {
                 println!("migrations: up to date");
                 ExitCode::SUCCESS
@@ -201,7 +348,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Err(e) => fail(EXIT_CONFIG, &e),
         },
         Command::SeedDemo { history, stores } => {
-            let db = match open_database(&settings) {
+            let db = match open_database_for_command(&settings) {
                 Ok(db) => db,
                 Err(e) => return fail(EXIT_CONFIG, &e),
             };
@@ -217,6 +364,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Worker => worker(settings),
         Command::Alerts { action } => alerts(&settings, action),
         Command::User { action } => user(&settings, action),
+        Command::Location { action } => crate::admin_cli::location(&settings, action),
+        Command::Touchpoint { action } => crate::admin_cli::touchpoint(&settings, action),
+        Command::Import { what } => crate::admin_cli::import(&settings, what),
         Command::Kiosk { action } => kiosk(&settings, action),
         Command::Backup { file } => backup(&settings, &file),
         Command::Customer { action } => customer(&settings, action),
@@ -241,7 +391,7 @@ pub enum CustomerAction {
 
 fn customer(settings: &Settings, action: CustomerAction) -> ExitCode {
     use crate::domain::customer_data::{erase, export, CustomerDataError};
-    let db = match open_database(settings) {
+    let db = match open_database_for_command(settings) {
         Ok(db) => db,
         Err(e) => return fail(EXIT_CONFIG, &e),
     };
@@ -275,7 +425,7 @@ fn customer(settings: &Settings, action: CustomerAction) -> ExitCode {
 
 fn backup(settings: &Settings, file: &std::path::Path) -> ExitCode {
     use crate::db::backup::{sqlite_backup, BackupError};
-    let db = match open_database(settings) {
+    let db = match open_database_for_command(settings) {
         Ok(db) => db,
         Err(e) => return fail(EXIT_CONFIG, &e),
     };
@@ -296,7 +446,7 @@ fn backup(settings: &Settings, file: &std::path::Path) -> ExitCode {
 
 fn alerts(settings: &Settings, action: AlertsAction) -> ExitCode {
     use crate::domain::alert_settings::{self, AlertSettingsChange, AlertSettingsError};
-    let db = match open_database(settings) {
+    let db = match open_database_for_command(settings) {
         Ok(db) => db,
         Err(e) => return fail(EXIT_CONFIG, &e),
     };
@@ -362,8 +512,11 @@ fn user(settings: &Settings, action: UserAction) -> ExitCode {
         role,
         locations,
         language,
-    } = action;
-    let db = match open_database(settings) {
+    } = action
+    else {
+        return crate::admin_cli::people(settings, action);
+    };
+    let db = match open_database_for_command(settings) {
         Ok(db) => db,
         Err(e) => return fail(EXIT_CONFIG, &e),
     };
@@ -393,7 +546,7 @@ fn user(settings: &Settings, action: UserAction) -> ExitCode {
 
 fn kiosk(settings: &Settings, action: KioskAction) -> ExitCode {
     use crate::domain::kiosk::{register, KioskAdminError};
-    let db = match open_database(settings) {
+    let db = match open_database_for_command(settings) {
         Ok(db) => db,
         Err(e) => return fail(EXIT_CONFIG, &e),
     };
@@ -516,8 +669,34 @@ async fn stop_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// With no account yet, prints (and logs) the one-time setup link a newcomer opens.
+async fn print_setup_link(app: &Application, secret: &crate::config::SigningKey) {
+    use crate::domain::setup::first_run;
+    let db = app.db().clone();
+    match actix_web::web::block(move || first_run::needs_setup(&db)).await {
+        Ok(Ok(true)) => {
+            let link = first_run::link(
+                app.base_url(),
+                secret.expose_bytes(),
+                crate::db::models::now_utc(),
+            );
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "setup {link}");
+            let _ = out.flush();
+            tracing::info!(
+                %link,
+                hours = first_run::SETUP_LINK_HOURS,
+                "no account yet: open the setup link to create the first admin and store"
+            );
+        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not check for a first run"),
+        _ => {}
+    }
+}
+
 fn serve(settings: Settings, demo: bool) -> ExitCode {
     let data_dir = settings.data_dir.clone();
+    let settings_secret = settings.secret.clone();
     actix_web::rt::System::new().block_on(async move {
         let app = match Application::build(settings.clone()) {
             Ok(app) => app,
@@ -531,6 +710,9 @@ fn serve(settings: Settings, demo: bool) -> ExitCode {
                 Ok(Err(e)) => return fail(1, &e),
                 Err(e) => return fail(1, &e),
             }
+        }
+        if !demo {
+            print_setup_link(&app, &settings_secret).await;
         }
         tracing::info!(
             url = %app.base_url(),
@@ -645,7 +827,7 @@ fn write_owner_only(file: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(file, text)
 }
 
-fn fail(code: u8, e: &dyn std::fmt::Display) -> ExitCode {
+pub(crate) fn fail(code: u8, e: &dyn std::fmt::Display) -> ExitCode {
     eprintln!("mend-server: {e}");
     ExitCode::from(code)
 }

@@ -4,6 +4,7 @@
 // Catalogs are compiled in; a missing key falls back to English (and a test fails).
 rust_i18n::i18n!("../locales", fallback = "en");
 
+pub mod admin_cli;
 pub mod cli;
 pub mod config;
 pub mod db;

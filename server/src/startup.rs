@@ -45,11 +45,23 @@ fn one_line(e: &dyn std::fmt::Display) -> String {
 
 /// Opens the database and applies pending migrations.
 pub fn open_database(settings: &Settings) -> Result<Db, StartupError> {
+    open_database_with(settings, Db::open)
+}
+
+/// [`open_database`] for a command that does its work and exits (no warm connections).
+pub fn open_database_for_command(settings: &Settings) -> Result<Db, StartupError> {
+    open_database_with(settings, Db::open_for_command)
+}
+
+fn open_database_with(
+    settings: &Settings,
+    open: fn(&crate::config::DatabaseUrl) -> Result<Db, crate::db::DbError>,
+) -> Result<Db, StartupError> {
     let err = |source| StartupError::Database {
         url: settings.database.redacted(),
         source,
     };
-    let db = Db::open(&settings.database).map_err(err)?;
+    let db = open(&settings.database).map_err(err)?;
     let applied = db.migrate().map_err(err)?;
     for version in applied {
         tracing::info!(%version, "migration applied");

@@ -67,6 +67,17 @@ impl Db {
     /// Opens one connection first so that a wrong URL is reported at once, not after the
     /// pool's retry period.
     pub fn open(url: &DatabaseUrl) -> Result<Db, DbError> {
+        Db::open_with(url, Some(1))
+    }
+
+    /// For a command that runs and exits: no connection is kept warm in the background.
+    /// A pool thread still opening a PostgreSQL connection (TLS) while the process exits
+    /// crashed it in OpenSSL's exit handlers (a SIGSEGV after the command's output).
+    pub fn open_for_command(url: &DatabaseUrl) -> Result<Db, DbError> {
+        Db::open_with(url, Some(0))
+    }
+
+    fn open_with(url: &DatabaseUrl, min_idle: Option<u32>) -> Result<Db, DbError> {
         let backend = match url {
             DatabaseUrl::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -92,7 +103,7 @@ impl Db {
             // A SQLite connection is a file handle and cannot drop; checking it with a query
             // before every use only costs time. A PostgreSQL one can (a server restart).
             .test_on_check_out(backend == Backend::Postgres)
-            .min_idle(Some(1))
+            .min_idle(min_idle)
             .connection_timeout(POOL_WAIT)
             .build_unchecked(manager);
         Ok(Db {

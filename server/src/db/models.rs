@@ -5,8 +5,8 @@ use chrono::{NaiveDateTime, Timelike};
 use diesel::prelude::*;
 
 use super::schema::{
-    alert_recipients, case_events, cases, escalations, kiosk_devices, kiosk_ratings, locations,
-    outbox, surveys, touchpoints, user_locations, users,
+    admin_log, alert_recipients, case_events, cases, escalations, kiosk_devices, kiosk_ratings,
+    locations, outbox, sessions, surveys, touchpoints, user_locations, users,
 };
 
 /// A new time-ordered id: ordered ids keep inserts at the end of every index.
@@ -29,6 +29,69 @@ pub struct Location {
     pub time_zone: String,
     pub default_language: String,
     pub sla_minutes: i32,
+    pub created_at: NaiveDateTime,
+}
+
+/// A store as its owner sets it up: everything but alerting, surveys and the logo.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, serde::Serialize)]
+#[diesel(table_name = locations, treat_none_as_default_value = false)]
+pub struct Store {
+    pub id: String,
+    pub name: String,
+    pub address: Option<String>,
+    /// Free text for grouping a chain ("Seoul", "Kraków").
+    pub region: Option<String>,
+    /// IANA name, checked when set.
+    pub time_zone: String,
+    pub default_language: String,
+    /// ISO 4217 code, checked when set.
+    pub currency: String,
+    /// The response promise: minutes before an unacknowledged case escalates.
+    pub sla_minutes: i32,
+    /// The chain's own id for the store, which imports match on.
+    pub external_ref: Option<String>,
+    pub archived_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+/// A spot (touchpoint) with what setting it up needs.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, serde::Serialize)]
+#[diesel(table_name = touchpoints, treat_none_as_default_value = false)]
+pub struct Spot {
+    pub id: String,
+    pub location_id: String,
+    pub label: String,
+    pub code: String,
+    pub position: i32,
+    pub retired_at: Option<NaiveDateTime>,
+    pub external_ref: Option<String>,
+    /// The code of the sticker this one replaced; it keeps working until it is retired.
+    pub previous_code: Option<String>,
+    pub previous_code_retired_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+/// A signed-in browser, kept on the server so that it can be ended there.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: String,
+    pub created_at: NaiveDateTime,
+    pub ended_at: Option<NaiveDateTime>,
+}
+
+/// One administrative change: who, what, before and after (JSON), when.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = admin_log, treat_none_as_default_value = false)]
+pub struct AdminLogEntry {
+    pub id: String,
+    pub actor_user_id: Option<String>,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
     pub created_at: NaiveDateTime,
 }
 

@@ -24,6 +24,11 @@ diesel::table! {
         unhappy_tap_minutes -> Integer,
         unhappy_alerted_at -> Nullable<Timestamp>,
         retention_days -> Integer,
+        address -> Nullable<Text>,
+        region -> Nullable<Text>,
+        currency -> Text,
+        external_ref -> Nullable<Text>,
+        archived_at -> Nullable<Timestamp>,
     }
 }
 
@@ -34,6 +39,11 @@ diesel::table! {
         label -> Text,
         code -> Text,
         created_at -> Timestamp,
+        position -> Integer,
+        retired_at -> Nullable<Timestamp>,
+        external_ref -> Nullable<Text>,
+        previous_code -> Nullable<Text>,
+        previous_code_retired_at -> Nullable<Timestamp>,
     }
 }
 
@@ -45,6 +55,7 @@ diesel::table! {
         role -> Text,
         language -> Text,
         created_at -> Timestamp,
+        deactivated_at -> Nullable<Timestamp>,
     }
 }
 
@@ -180,6 +191,7 @@ diesel::table! {
         revoked_at -> Nullable<Timestamp>,
         buffered -> Integer,
         version -> Nullable<Text>,
+        touchpoint_id -> Nullable<Text>,
     }
 }
 
@@ -211,6 +223,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    admin_log (id) {
+        id -> Text,
+        actor_user_id -> Nullable<Text>,
+        actor -> Text,
+        action -> Text,
+        subject -> Text,
+        before -> Nullable<Text>,
+        after -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(touchpoint_scans -> touchpoints (touchpoint_id));
 diesel::joinable!(touchpoints -> locations (location_id));
 diesel::joinable!(user_locations -> users (user_id));
@@ -243,4 +278,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     alert_recipients,
     escalations,
     mail_opt_outs,
+    sessions,
+    admin_log,
 );

@@ -165,7 +165,7 @@ pub fn invite(
 
 /// Queues a set-password email (an invitation, or a reset) for `user`; its link expires
 /// a week or an hour from `now`.
-fn queue_password_mail(
+pub(crate) fn queue_password_mail(
     c: &mut crate::db::DbConnection,
     user: &User,
     mail: crate::domain::password_link::PasswordMail,
@@ -208,6 +208,9 @@ pub fn request_reset(db: &Db, email: &str, now: chrono::NaiveDateTime) -> Result
         let Some(user) = users::find_by_email(c, &email)? else {
             return Ok(());
         };
+        if users::deactivated_at(c, &user.id)?.is_some() {
+            return Ok(());
+        }
         queue_password_mail(c, &user, PasswordMail::Reset, now)?;
         Ok(())
     })
@@ -239,7 +242,14 @@ pub fn set_password_by_link(
                 }
             })
         })?;
+        if users::deactivated_at(c, &user.id)?.is_some() {
+            return Err(AccountError::Invalid(
+                "This account is deactivated. Ask an administrator.".into(),
+            ));
+        }
         users::set_password_hash(c, &user.id, &hash)?;
+        // A new password ends every session: a stolen cookie dies with the old password.
+        crate::db::queries::sessions::end_all_of(c, &user.id, None, now)?;
         Ok(User {
             password_hash: hash,
             ..user

@@ -343,7 +343,7 @@ impl Audience {
         ) else {
             return Ok(None);
         };
-        let routing = Routing::from_rows(&routing::recipients(c, location_id)?);
+        let mut routing = Routing::from_rows(&routing::recipients(c, location_id)?);
         let people: Vec<(String, String)> =
             users::with_role_at(c, location_id, &["staff", "manager"])?
                 .into_iter()
@@ -365,6 +365,13 @@ impl Audience {
         everyone.extend(admins.iter().cloned());
         everyone.sort();
         everyone.dedup();
+        // A deactivated person named in the routing hears nothing more; the rest of the
+        // routing (or the fallbacks) still reaches someone.
+        let gone = users::deactivated_among(c, &everyone)?;
+        if !gone.is_empty() {
+            routing.remove(&gone);
+            everyone.retain(|e| !gone.contains(e));
+        }
         let languages = users::languages_of(c, &everyone)?.into_iter().collect();
         Ok(Some(Audience {
             hours: alerting

@@ -242,7 +242,7 @@ pub fn assign(
         users::find(c, assignee_id)?.ok_or_else(|| invalid("That person has no account."))?;
     let works_here = assignee.role == "admin"
         || users::location_ids(c, &assignee.id)?.contains(&case.location_id);
-    if !works_here {
+    if !works_here || users::deactivated_at(c, &assignee.id)?.is_some() {
         return Err(invalid(format!(
             "{} does not work at this location.",
             assignee.email

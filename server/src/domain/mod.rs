@@ -35,6 +35,7 @@ pub mod render_stamp;
 pub mod retention;
 pub mod role;
 pub mod routing;
+pub mod setup;
 pub mod signed_link;
 pub mod sticker_sheet;
 pub mod survey_mail;

@@ -21,6 +21,16 @@ pub struct Routing {
 }
 
 impl Routing {
+    /// Drops these addresses from every rule (rules left empty are dropped too).
+    pub fn remove(&mut self, emails: &[String]) {
+        for list in self.categories.values_mut() {
+            list.retain(|e| !emails.contains(e));
+        }
+        self.categories.retain(|_, list| !list.is_empty());
+        self.fallback.retain(|e| !emails.contains(e));
+        self.after_hours.retain(|e| !emails.contains(e));
+    }
+
     pub fn from_rows(rows: &[AlertRecipient]) -> Routing {
         let mut routing = Routing::default();
         for row in rows {

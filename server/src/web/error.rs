@@ -31,6 +31,14 @@ pub enum AppError {
         title_key: &'static str,
         message_key: &'static str,
     },
+    /// A retired sticker, or one of an archived store: a polite page in the customer's
+    /// language that points to the store's other spots (code, label).
+    #[error("retired sticker")]
+    RetiredSticker {
+        lang: crate::domain::language::Language,
+        archived: bool,
+        others: Vec<(String, String)>,
+    },
     #[error("temporarily unavailable")]
     Unavailable(#[source] DbError),
     #[error("internal error")]
@@ -77,6 +85,7 @@ impl ResponseError for AppError {
             AppError::SignInRequired(_) => StatusCode::SEE_OTHER,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::Customer { status, .. } => *status,
+            AppError::RetiredSticker { .. } => StatusCode::GONE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -103,6 +112,14 @@ impl ResponseError for AppError {
             let (title, message) = (lang.text(title_key), lang.text(message_key));
             return page_response(status, lang.code(), &title, &message, false);
         }
+        if let AppError::RetiredSticker {
+            lang,
+            archived,
+            others,
+        } = self
+        {
+            return retired_response(*lang, *archived, others);
+        }
         let (title, message) = match self {
             AppError::NotFound => (
                 "Page not found",
@@ -111,7 +128,7 @@ impl ResponseError for AppError {
             AppError::BadRequest(message) => ("Please check your request", message.as_str()),
             AppError::Gone(message) => ("This is no longer valid", message.as_str()),
             AppError::SignInRequired(_) => ("Please sign in", "Please sign in to continue."),
-            AppError::Customer { .. } => ("", ""),
+            AppError::Customer { .. } | AppError::RetiredSticker { .. } => ("", ""),
             AppError::Forbidden => (
                 "Not allowed",
                 "Your account does not have access to this page. Ask an administrator if you need it.",
@@ -132,6 +149,42 @@ impl ResponseError for AppError {
             message,
             matches!(self, AppError::Unavailable(_)),
         )
+    }
+}
+
+#[derive(Template)]
+#[template(path = "public/retired.html")]
+struct RetiredPage {
+    lang: &'static str,
+    title: String,
+    message: String,
+    others: Vec<(String, String)>,
+}
+
+fn retired_response(
+    lang: crate::domain::language::Language,
+    archived: bool,
+    others: &[(String, String)],
+) -> HttpResponse {
+    let page = RetiredPage {
+        lang: lang.code(),
+        title: lang.text("retired_sticker.title"),
+        message: lang.text(if archived || others.is_empty() {
+            "retired_sticker.archived"
+        } else {
+            "retired_sticker.text"
+        }),
+        others: if archived {
+            Vec::new()
+        } else {
+            others.to_vec()
+        },
+    };
+    match page.render() {
+        Ok(body) => HttpResponse::Gone()
+            .content_type("text/html; charset=utf-8")
+            .body(body),
+        Err(_) => HttpResponse::Gone().finish(),
     }
 }
 

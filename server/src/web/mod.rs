@@ -12,6 +12,7 @@ pub mod qr_cache;
 pub mod rate_limit;
 pub mod render;
 pub mod session;
+mod setup;
 pub mod staff;
 
 use actix_web::web;
@@ -74,5 +75,6 @@ pub fn routes(cfg: &mut web::ServiceConfig, photo_max_bytes: usize) {
     .configure(kiosk_api::routes)
     .configure(staff::routes)
     .configure(manage::routes)
+    .configure(setup::routes)
     .default_service(web::to(error::not_found));
 }

@@ -13,8 +13,9 @@ use actix_web::{web, FromRequest, HttpRequest};
 use rand::RngCore;
 
 use crate::config::SigningKey;
-use crate::db::models::User;
-use crate::db::queries::users;
+use crate::db::models::{SessionRow, User};
+use crate::db::queries::{sessions, users};
+use crate::db::DbError;
 use crate::domain::reference::constant_time_eq;
 use crate::domain::role::Role;
 use crate::web::{AppError, AppState};
@@ -22,6 +23,7 @@ use crate::web::{AppError, AppState};
 const USER_KEY: &str = "uid";
 const CSRF_KEY: &str = "csrf";
 const SINCE_KEY: &str = "since";
+const SESSION_KEY: &str = "sid";
 /// A session ends this long after sign-in, whatever the browser does with its cookie.
 pub const SESSION_HOURS: i64 = 12;
 pub const COOKIE_NAME: &str = "mend_session";
@@ -44,17 +46,45 @@ fn session_error(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(anyhow::anyhow!("session: {e}"))
 }
 
-/// `now` is when the session starts (Unix seconds, from the app's clock): the server ends
-/// it [`SESSION_HOURS`] later even if a cookie outlives its expiry.
-pub fn sign_in(session: &Session, user_id: &str, now: i64) -> Result<(), AppError> {
-    // A new session id on sign-in: a session fixed before login is worth nothing after it.
+/// Starts a session for `user_id`: a row on the server (so that it can be ended there:
+/// logout, a password change, deactivation) named by the cookie. The server also ends it
+/// [`SESSION_HOURS`] after sign-in by the app's clock, even if a cookie outlives its expiry.
+pub async fn sign_in(state: &AppState, session: &Session, user_id: &str) -> Result<(), AppError> {
+    let now = state.clock.now();
+    let row = SessionRow {
+        id: new_session_id(),
+        user_id: user_id.to_owned(),
+        created_at: now,
+        ended_at: None,
+    };
+    let db = state.db.clone();
+    let sid = row.id.clone();
+    web::block(move || db.write(|c| sessions::insert(c, &row).map_err(DbError::from))).await??;
+    // A new cookie session on sign-in: a session fixed before login is worth nothing after.
     session.renew();
-    session.insert(SINCE_KEY, now).map_err(session_error)?;
+    session
+        .insert(SINCE_KEY, now.and_utc().timestamp())
+        .map_err(session_error)?;
+    session.insert(SESSION_KEY, sid).map_err(session_error)?;
     session.insert(USER_KEY, user_id).map_err(session_error)
 }
 
-pub fn sign_out(session: &Session) {
+fn new_session_id() -> String {
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Ends this browser's session, on the server too: a copy of the cookie is worth nothing
+/// afterwards.
+pub async fn sign_out(state: &AppState, session: &Session) -> Result<(), AppError> {
+    if let Ok(Some(sid)) = session.get::<String>(SESSION_KEY) {
+        let (db, now) = (state.db.clone(), state.clock.now());
+        web::block(move || db.write(|c| sessions::end(c, &sid, now).map_err(DbError::from)))
+            .await??;
+    }
     session.purge();
+    Ok(())
 }
 
 /// The session's form token, made on first use.
@@ -102,19 +132,33 @@ impl FromRequest for SignedIn {
             let state = state.ok_or_else(|| session_error("no application state"))?;
             let user_id = session.get::<String>(USER_KEY).unwrap_or(None);
             let since = session.get::<i64>(SINCE_KEY).unwrap_or(None);
-            let (Some(user_id), Some(since)) = (user_id, since) else {
+            let sid = session.get::<String>(SESSION_KEY).unwrap_or(None);
+            let (Some(user_id), Some(since), Some(sid)) = (user_id, since, sid) else {
+                session.purge();
                 return Err(AppError::SignInRequired(back_to));
             };
             let now = state.clock.now().and_utc().timestamp();
             if now - since > SESSION_HOURS * 3600 {
-                sign_out(&session);
+                sign_out(&state, &session).await?;
                 return Err(AppError::SignInRequired(back_to));
             }
             let db = state.db.clone();
-            let user = web::block(move || db.read(|c| users::find(c, &user_id))).await??;
+            // The session must still be live on the server, and its account active.
+            let user = web::block(move || {
+                db.read(|c| {
+                    if sessions::live_user(c, &sid)?.as_deref() != Some(user_id.as_str()) {
+                        return Ok(None);
+                    }
+                    if users::deactivated_at(c, &user_id)?.is_some() {
+                        return Ok(None);
+                    }
+                    users::find(c, &user_id)
+                })
+            })
+            .await??;
             let Some((user, role)) = user.and_then(|u| Role::parse(&u.role).map(|r| (u, r))) else {
-                // The account is gone: so is the session.
-                sign_out(&session);
+                // Ended on the server, or the account is gone or deactivated.
+                session.purge();
                 return Err(AppError::SignInRequired(back_to));
             };
             Ok(SignedIn {

@@ -281,3 +281,21 @@ pub fn reopen_by_customer(conn: &mut DbConnection, case_id: &str) -> QueryResult
         .execute(conn)
         .map(|_| ())
 }
+
+/// The open cases (not resolved, not merged) assigned to a user.
+pub fn open_assigned_to(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<Case>> {
+    cases::table
+        .filter(cases::assignee_id.eq(user_id))
+        .filter(cases::resolved_at.is_null())
+        .filter(cases::merged_into.is_null())
+        .select(Case::as_select())
+        .load(conn)
+}
+
+/// Takes a case off its assignee: back in the store's queue.
+pub fn unassign(conn: &mut DbConnection, case_id: &str) -> QueryResult<()> {
+    diesel::update(cases::table.find(case_id))
+        .set(cases::assignee_id.eq(None::<String>))
+        .execute(conn)
+        .map(|_| ())
+}

@@ -17,6 +17,7 @@ macro_rules! insert_all {
     };
 }
 
+pub mod admin_log;
 pub mod cases;
 pub mod escalations;
 pub mod exports;
@@ -28,6 +29,9 @@ pub mod operations;
 pub mod outbox;
 pub mod routing;
 pub mod scans;
+pub mod sessions;
+pub mod spots;
+pub mod stores;
 pub mod surveys;
 pub mod touchpoints;
 pub mod users;

@@ -48,11 +48,19 @@ pub fn find_sticker_subject(
         .optional()
 }
 
-/// A touchpoint with its whole location: what the complaint form needs.
-pub fn find_with_location(
-    conn: &mut DbConnection,
-    code: &str,
-) -> QueryResult<Option<(Touchpoint, crate::db::models::Location, Option<String>)>> {
+/// What the complaint form needs of a sticker's code: the touchpoint, its whole location,
+/// the location's categories, and whether it still takes complaints.
+#[derive(Debug, Clone, Queryable)]
+pub struct FormPlace {
+    pub touchpoint: Touchpoint,
+    pub location: crate::db::models::Location,
+    pub categories: Option<String>,
+    pub retired_at: Option<chrono::NaiveDateTime>,
+    pub archived_at: Option<chrono::NaiveDateTime>,
+}
+
+/// By the touchpoint's current code.
+pub fn find_with_location(conn: &mut DbConnection, code: &str) -> QueryResult<Option<FormPlace>> {
     use crate::db::models::Location;
     use crate::db::schema::locations;
     touchpoints::table
@@ -62,6 +70,8 @@ pub fn find_with_location(
             Touchpoint::as_select(),
             Location::as_select(),
             locations::categories,
+            touchpoints::retired_at,
+            locations::archived_at,
         ))
         .first(conn)
         .optional()

@@ -65,7 +65,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
         .optional()
 }
 
-/// Users of a role who work at a location, by email.
+/// Active users of a role who work at a location, by email.
 pub fn with_role_at(
     conn: &mut DbConnection,
     location_id: &str,
@@ -75,15 +75,17 @@ pub fn with_role_at(
         .inner_join(user_locations::table)
         .filter(user_locations::location_id.eq(location_id))
         .filter(users::role.eq_any(roles))
+        .filter(users::deactivated_at.is_null())
         .order(users::email.asc())
         .select(User::as_select())
         .load(conn)
 }
 
-/// Users of a role, wherever they work, by email.
+/// Active users of a role, wherever they work, by email.
 pub fn with_role(conn: &mut DbConnection, role: &str) -> QueryResult<Vec<User>> {
     users::table
         .filter(users::role.eq(role))
+        .filter(users::deactivated_at.is_null())
         .order(users::email.asc())
         .select(User::as_select())
         .load(conn)
@@ -106,4 +108,63 @@ pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<User>> {
         .order(users::email.asc())
         .select(User::as_select())
         .load(conn)
+}
+
+/// Deactivates (`Some(now)`) or reactivates (`None`) an account; false when none has the id.
+pub fn set_deactivated(
+    conn: &mut DbConnection,
+    user_id: &str,
+    at: Option<chrono::NaiveDateTime>,
+) -> QueryResult<bool> {
+    diesel::update(users::table.find(user_id))
+        .set(users::deactivated_at.eq(at))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+pub fn deactivated_at(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> QueryResult<Option<chrono::NaiveDateTime>> {
+    users::table
+        .find(user_id)
+        .select(users::deactivated_at)
+        .first(conn)
+        .optional()
+        .map(Option::flatten)
+}
+
+/// The deactivated accounts among these addresses.
+pub fn deactivated_among(conn: &mut DbConnection, emails: &[String]) -> QueryResult<Vec<String>> {
+    users::table
+        .filter(users::email.eq_any(emails))
+        .filter(users::deactivated_at.is_not_null())
+        .select(users::email)
+        .load(conn)
+}
+
+pub fn set_role_and_language(
+    conn: &mut DbConnection,
+    user_id: &str,
+    role: &str,
+    language: &str,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set((users::role.eq(role), users::language.eq(language)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Gives a user exactly these locations.
+pub fn set_locations(
+    conn: &mut DbConnection,
+    user_id: &str,
+    location_ids: &[String],
+) -> QueryResult<()> {
+    diesel::delete(user_locations::table.filter(user_locations::user_id.eq(user_id)))
+        .execute(conn)?;
+    for id in location_ids {
+        grant_location(conn, user_id, id)?;
+    }
+    Ok(())
 }

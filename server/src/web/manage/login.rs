@@ -87,17 +87,25 @@ pub async fn submit(
     let password = form.password;
     // Lookup and argon2 both block: off the request threads.
     let user = web::block(move || -> Result<_, AppError> {
-        let user = db.read(|c| users::find_by_email(c, &lookup))?;
+        let (user, deactivated) = db.read(|c| {
+            let user = users::find_by_email(c, &lookup)?;
+            let deactivated = match &user {
+                Some(u) => users::deactivated_at(c, &u.id)?.is_some(),
+                None => false,
+            };
+            Ok((user, deactivated))
+        })?;
         let hash = user
             .as_ref()
             .map_or(dummy_hash(), |u| u.password_hash.as_str());
         let ok = verify_password(hash, &password);
-        Ok(user.filter(|_| ok))
+        // A deactivated account is refused like a wrong password: nothing to learn.
+        Ok(user.filter(|_| ok && !deactivated))
     })
     .await??;
     match user {
         Some(user) => {
-            sign_in(&session, &user.id, state.clock.now().and_utc().timestamp())?;
+            sign_in(&state, &session, &user.id).await?;
             Ok(HttpResponse::SeeOther()
                 .insert_header(("Location", safe_next(form.next.as_deref())))
                 .finish())
@@ -122,9 +130,13 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-pub async fn logout(session: Session, form: web::Form<CsrfForm>) -> Result<HttpResponse, AppError> {
+pub async fn logout(
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, AppError> {
     verify_csrf(&session, &form.csrf)?;
-    sign_out(&session);
+    sign_out(&state, &session).await?;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", "/manage/login"))
         .finish())

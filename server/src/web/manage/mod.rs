@@ -5,12 +5,14 @@ mod dashboard;
 mod export;
 mod kiosks;
 mod locations;
+mod log;
 mod login;
 mod logo;
 mod password;
 mod people;
 mod settings;
 pub mod stickers;
+mod stores;
 
 use actix_web::web;
 
@@ -60,8 +62,34 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/manage/locations/{id}/kiosks/{kiosk}/revoke",
             web::post().to(kiosks::revoke),
         )
+        .route("/manage/log", web::get().to(log::show))
+        .route("/manage/stores", web::get().to(stores::list))
+        .route("/manage/stores", web::post().to(stores::create))
+        .route("/manage/stores.csv", web::get().to(stores::export_csv))
+        .route("/manage/stores/{id}", web::get().to(stores::show))
+        .route("/manage/stores/{id}", web::post().to(stores::save))
+        .route(
+            "/manage/stores/{id}/spots",
+            web::post().to(stores::add_spot),
+        )
+        .route(
+            "/manage/stores/{id}/{action}",
+            web::post().to(stores::archive),
+        )
+        .route(
+            "/manage/spots/{id}/{action}",
+            web::post().to(stores::spot_action),
+        )
         .route("/manage/users", web::get().to(people::list))
         .route("/manage/users/invite", web::post().to(people::invite))
+        .route(
+            "/manage/users/deactivate",
+            web::post().to(people::deactivate),
+        )
+        .route(
+            "/manage/users/reactivate",
+            web::post().to(people::reactivate),
+        )
         .route("/manage/export/{file}", web::get().to(export::download))
         .route("/manage/dashboard", web::get().to(dashboard::show))
         .route("/manage/cases", web::get().to(cases::inbox))

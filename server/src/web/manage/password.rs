@@ -164,7 +164,7 @@ pub async fn set(
     .await?;
     match result {
         Ok(user) => {
-            sign_in(&session, &user.id, now.and_utc().timestamp())?;
+            sign_in(&state, &session, &user.id).await?;
             Ok(HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, "/manage/"))
                 .finish())

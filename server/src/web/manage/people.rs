@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db::queries::{locations, users};
+use crate::db::queries::locations;
 use crate::domain::accounts::{invite as invite_user, AccountError, Invitation};
 use crate::domain::language::Language;
 use crate::domain::role::Role;
@@ -18,8 +18,8 @@ use crate::web::{render, AppError, AppState};
 struct UsersPage {
     lang: &'static str,
     csrf: String,
-    /// (email, role, language, locations)
-    people: Vec<(String, String, String, String)>,
+    /// (email, role, language, locations, active)
+    people: Vec<(String, String, String, String, bool)>,
     locations: Vec<(String, String)>,
     languages: Vec<(&'static str, &'static str)>,
     error: Option<String>,
@@ -43,14 +43,10 @@ async fn page(
     let db = state.db.clone();
     let (everyone, places) = web::block(move || {
         db.read(|c| {
-            let mut everyone = Vec::new();
-            for u in users::all(c)? {
-                let names: Vec<String> = locations::for_user(c, &u.id)?
-                    .into_iter()
-                    .map(|l| l.name)
-                    .collect();
-                everyone.push((u.email, u.role, u.language, names.join(", ")));
-            }
+            let everyone = crate::domain::setup::people::list(c, None)?
+                .into_iter()
+                .map(|p| (p.email, p.role, p.language, p.stores.join(", "), p.active))
+                .collect::<Vec<_>>();
             Ok((everyone, locations::all(c)?))
         })
     })
@@ -128,6 +124,67 @@ pub async fn invite(
             let mut response = render::html(&page(&state, &who, Some(message), form.email).await?)?;
             *response.status_mut() = StatusCode::BAD_REQUEST;
             Ok(response)
+        }
+        Err(e) => Err(AppError::Internal(e.into())),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PersonForm {
+    csrf: String,
+    email: String,
+}
+
+/// Deactivates someone (admins): locked out at once, everywhere (see
+/// `domain::setup::people::deactivate`).
+pub async fn deactivate(
+    state: web::Data<AppState>,
+    who: SignedIn,
+    form: web::Form<PersonForm>,
+) -> Result<HttpResponse, AppError> {
+    set_active(state, who, form, false).await
+}
+
+pub async fn reactivate(
+    state: web::Data<AppState>,
+    who: SignedIn,
+    form: web::Form<PersonForm>,
+) -> Result<HttpResponse, AppError> {
+    set_active(state, who, form, true).await
+}
+
+async fn set_active(
+    state: web::Data<AppState>,
+    who: SignedIn,
+    form: web::Form<PersonForm>,
+    active: bool,
+) -> Result<HttpResponse, AppError> {
+    use crate::domain::setup::{people, Actor, SetupError};
+    verify_csrf(&who.session, &form.csrf)?;
+    admins_only(&who)?;
+    let actor = Actor::User {
+        id: who.user.id.clone(),
+        email: who.user.email.clone(),
+    };
+    let (db, now, email) = (state.db.clone(), state.clock.now(), form.email.clone());
+    let result = web::block(move || {
+        if active {
+            people::reactivate(&db, &actor, &email).map(drop)
+        } else {
+            people::deactivate(&db, &actor, &email, now).map(drop)
+        }
+    })
+    .await?;
+    match result {
+        Ok(()) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/manage/users"))
+            .finish()),
+        Err(SetupError::NotFound(_)) => Err(AppError::NotFound),
+        Err(SetupError::Invalid(e)) => {
+            let message = e.message(Language::or_default(&who.user.language));
+            let mut r = render::html(&page(&state, &who, Some(message), String::new()).await?)?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
         }
         Err(e) => Err(AppError::Internal(e.into())),
     }

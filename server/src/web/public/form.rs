@@ -93,6 +93,12 @@ impl PlaceCache {
     fn put(&self, code: String, place: std::sync::Arc<Place>) {
         self.0.insert(code, (std::time::Instant::now(), place));
     }
+
+    /// Drops a code at once (a spot retired or replaced, a store archived or edited on this
+    /// instance); other instances see the change within [`PLACE_TTL`].
+    pub fn forget(&self, code: &str) {
+        self.0.remove(code);
+    }
 }
 
 fn now_unix() -> i64 {
@@ -118,16 +124,84 @@ async fn find_place(
     }
     let db = state.db.clone();
     let lookup = code.clone();
-    let found =
-        web::block(move || db.read(|c| touchpoints::find_with_location(c, &lookup))).await??;
-    let (touchpoint, location, categories) = found.ok_or(not_found)?;
+    let found = web::block(move || db.read(|c| sticker_lookup(c, &lookup))).await??;
+    let found = match found {
+        Sticker::Unknown => return Err(not_found),
+        Sticker::Retired { archived, others } => {
+            return Err(AppError::RetiredSticker {
+                lang,
+                archived,
+                others,
+            })
+        }
+        Sticker::Open(found) => found,
+    };
+    let found = *found;
     let place = std::sync::Arc::new(Place {
-        categories: categories_of(categories.as_deref()),
-        touchpoint,
-        location,
+        categories: categories_of(found.categories.as_deref()),
+        touchpoint: found.touchpoint,
+        location: found.location,
     });
     state.places.put(code, place.clone());
     Ok(place)
+}
+
+/// What a sticker's code leads to.
+enum Sticker {
+    Unknown,
+    Open(Box<touchpoints::FormPlace>),
+    /// A retired spot or old sticker, or any sticker of an archived store: the store's
+    /// spots still in use (code, label) to point the customer to.
+    Retired {
+        archived: bool,
+        others: Vec<(String, String)>,
+    },
+}
+
+/// One query for a sticker in use (the common case); more only for replaced and retired
+/// ones.
+fn sticker_lookup(c: &mut crate::db::DbConnection, code: &str) -> diesel::QueryResult<Sticker> {
+    use crate::db::queries::spots;
+    let open = |found: touchpoints::FormPlace| {
+        if found.retired_at.is_none() && found.archived_at.is_none() {
+            Sticker::Open(Box::new(found))
+        } else {
+            Sticker::Retired {
+                archived: found.archived_at.is_some(),
+                others: Vec::new(),
+            }
+        }
+    };
+    let mut answer = match touchpoints::find_with_location(c, code)? {
+        Some(found) => open(found),
+        None => match spots::find_by_any_code(c, code)? {
+            Some(spot) if spot.previous_code_retired_at.is_none() => {
+                match touchpoints::find_with_location(c, &spot.code)? {
+                    Some(found) => open(found),
+                    None => Sticker::Unknown,
+                }
+            }
+            Some(_) => Sticker::Retired {
+                archived: false,
+                others: Vec::new(),
+            },
+            None => Sticker::Unknown,
+        },
+    };
+    if let Sticker::Retired {
+        archived: false,
+        others,
+    } = &mut answer
+    {
+        if let Some(spot) = spots::find_by_any_code(c, code)? {
+            *others = crate::domain::setup::spots::in_use(c, &spot.location_id)?
+                .into_iter()
+                .filter(|s| s.code != code)
+                .map(|s| (s.code, s.label))
+                .collect();
+        }
+    }
+    Ok(answer)
 }
 
 fn accept_language(req: &HttpRequest) -> Option<&str> {

@@ -1,0 +1,17 @@
+DROP TABLE admin_log;
+DROP TABLE sessions;
+ALTER TABLE users DROP COLUMN deactivated_at;
+ALTER TABLE kiosk_devices DROP COLUMN touchpoint_id;
+DROP INDEX touchpoints_external_ref;
+DROP INDEX touchpoints_previous_code;
+ALTER TABLE touchpoints DROP COLUMN previous_code_retired_at;
+ALTER TABLE touchpoints DROP COLUMN previous_code;
+ALTER TABLE touchpoints DROP COLUMN external_ref;
+ALTER TABLE touchpoints DROP COLUMN retired_at;
+ALTER TABLE touchpoints DROP COLUMN position;
+DROP INDEX locations_external_ref;
+ALTER TABLE locations DROP COLUMN archived_at;
+ALTER TABLE locations DROP COLUMN external_ref;
+ALTER TABLE locations DROP COLUMN currency;
+ALTER TABLE locations DROP COLUMN region;
+ALTER TABLE locations DROP COLUMN address;

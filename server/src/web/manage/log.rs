@@ -1,0 +1,36 @@
+//! `/manage/log`: the administrative changes, newest first (admins only).
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+use crate::db::models::AdminLogEntry;
+use crate::db::queries::admin_log;
+use crate::domain::language::Language;
+use crate::domain::role::Role;
+use crate::web::session::SignedIn;
+use crate::web::{render, AppError, AppState};
+
+/// Entries shown on the page.
+const SHOWN: i64 = 500;
+
+#[derive(Template)]
+#[template(path = "manage/log.html")]
+struct LogPage {
+    lang: &'static str,
+    l: Language,
+    entries: Vec<AdminLogEntry>,
+}
+
+pub async fn show(state: web::Data<AppState>, who: SignedIn) -> Result<HttpResponse, AppError> {
+    if who.role != Role::Admin {
+        return Err(AppError::Forbidden);
+    }
+    let db = state.db.clone();
+    let entries = web::block(move || db.read(|c| admin_log::latest(c, SHOWN))).await??;
+    let l = Language::or_default(&who.user.language);
+    render::html(&LogPage {
+        lang: l.code(),
+        l,
+        entries,
+    })
+}
