@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 STORES=${STORES:-10000}
 SPOTS=${SPOTS:-5}
 cargo build --release -q -p mend-server --bin mend-server
+export RUST_LOG=warn
 BIN=${MEND_BIN:-target/release/mend-server}
 PG=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 work=$(mktemp -d)

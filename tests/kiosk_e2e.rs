@@ -189,6 +189,19 @@ impl Kiosk {
     }
 
     /// Waits until the outbox is empty and the server holds `expected` taps.
+    /// The status once `check` holds; panics after [`WAIT`].
+    async fn status_until(&self, check: impl Fn(&Value) -> bool) -> Value {
+        let start = std::time::Instant::now();
+        loop {
+            let status = self.status().await;
+            if check(&status) {
+                return status;
+            }
+            assert!(start.elapsed() < WAIT, "{status}\n{}", self.log());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn wait_drained(&self, site: &Site, expected: usize) {
         let start = Instant::now();
         loop {
@@ -238,10 +251,17 @@ async fn taps_made_while_the_server_is_down_arrive_exactly_once_when_it_is_back(
     let status = kiosk.status().await;
     assert_eq!(status["buffered"], 40, "{status}");
     assert_eq!(site.stored().1, 0);
+    // The failing heartbeat says why, on the status page and as a warning in the log.
+    let failing = kiosk
+        .status_until(|s| s["heartbeat_error"].is_string())
+        .await;
+    assert!(!failing["heartbeat_error"].as_str().unwrap().is_empty());
+    assert!(kiosk.log().contains("WARN"), "{}", kiosk.log());
 
     let _server = site.start_server().await;
     kiosk.wait_drained(&site, made.len()).await;
     assert_exactly_once(&site, &kiosk, &made).await;
+    kiosk.status_until(|s| s["heartbeat_error"].is_null()).await;
 }
 
 #[tokio::test]

@@ -1184,11 +1184,11 @@ async fn the_first_run_prints_a_setup_link_that_works_once(t: TestDb) {
 }
 
 macro_rules! http_on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod http_on_sqlite {
+    ($sqlite:ident, $postgres:ident: $($name:ident),* $(,)?) => {
+        mod $sqlite {
             $( #[tokio::test(flavor = "multi_thread")] async fn $name() { super::$name(mend_testing::TestDb::sqlite()).await; } )*
         }
-        mod http_on_postgres {
+        mod $postgres {
             $( #[tokio::test(flavor = "multi_thread")] async fn $name() {
                 if let Some(db) = mend_testing::TestDb::postgres() { super::$name(db).await; }
             } )*
@@ -1197,6 +1197,7 @@ macro_rules! http_on_both_backends {
 }
 
 http_on_both_backends!(
+    http_on_sqlite, http_on_postgres:
     retired_and_replaced_stickers_lead_customers_somewhere_useful,
     a_deactivated_person_is_locked_out_at_once_and_alerted_no_more,
     store_pages_answer_each_role_as_it_should,
@@ -1326,3 +1327,177 @@ async fn a_newcomer_sets_up_a_korean_store_in_a_browser() {
         .await;
     browser.close().await;
 }
+
+// ------------------------------------------------------------------------------------
+// Severity, kiosks at a spot, stickers of chosen spots
+
+async fn severity_is_decided_on_arrival_by_words_and_kept(t: TestDb) {
+    use mend_server::domain::alert_settings::{apply, AlertSettingsChange};
+    let (app, store) = spawn_demo(t, &[]).await;
+    let code = store.touchpoints[0].code.clone();
+    let set = |words: &str| {
+        apply(
+            &app.db,
+            mend_server::domain::demo::LOCATION_NAME,
+            &AlertSettingsChange {
+                severe_keywords: Some(words.into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    };
+    set("피, 血");
+    // The form caches a store's rules for a few seconds: use fresh stickers' codes.
+    let severe_of = |body: &'static str| {
+        let app = &app;
+        let code = code.clone();
+        async move {
+            let res = app.submit(&code, Post::valid().with("body", body)).await;
+            assert_eq!(res.status(), 303);
+            let reference = res.headers()["location"].to_str().unwrap()[3..]
+                .split('?')
+                .next()
+                .unwrap()
+                .to_owned();
+            app.db
+                .read(|c| mend_server::db::queries::cases::find_by_reference(c, &reference))
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let coffee = severe_of("커피가 너무 식었어요").await;
+    let blood = severe_of("손가락에서 피가 나요").await;
+    let japanese = severe_of("指から血が出ました").await;
+    assert_eq!(coffee.severe, Some(false), "피 is not in 커피");
+    assert_eq!(blood.severe, Some(true));
+    assert_eq!(japanese.severe, Some(true));
+    // Changing the words later does not relabel old cases.
+    set("");
+    let facts = app
+        .db
+        .read(|c| mend_server::domain::alerts::CaseFacts::load(c, blood.clone()))
+        .unwrap()
+        .unwrap();
+    assert!(facts.severe, "still severe after the keywords changed");
+}
+
+async fn a_kiosk_stands_at_a_spot_and_its_page_says_how_to_set_it_up(t: TestDb) {
+    let (app, store) = spawn_demo(t, &[]).await;
+    let manager = app
+        .sign_in(mend_server::domain::demo::MANAGER_EMAIL, "demo-password-1")
+        .await;
+    let (first, second) = (
+        spot(&app, &store.touchpoints[0].code),
+        spot(&app, &store.touchpoints[1].code),
+    );
+    let page = format!("/manage/locations/{}/kiosks", first.location_id);
+    let res = post_form(
+        &app,
+        &manager,
+        &page,
+        &page,
+        &[("name", "Exit"), ("spot", &second.id)],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains(&format!(
+            "Environment=MEND_KIOSK_SERVER_URL={}\n",
+            app.base_url
+        )),
+        "{html}"
+    );
+    assert!(html.contains("Environment=MEND_KIOSK_TOKEN=mk_"), "{html}");
+    assert!(
+        !html.contains("/api/kiosk/v1"),
+        "the page gives the server's URL, not the API's path"
+    );
+    let device = app
+        .db
+        .read(|c| mend_server::db::queries::kiosks::for_location(c, &first.location_id))
+        .unwrap()
+        .remove(0);
+    let place = |app: &TestApp| {
+        app.db
+            .read(|c| mend_server::domain::kiosk_handoff::kiosk_place(c, &device))
+            .unwrap()
+            .unwrap()
+            .1
+            .unwrap()
+            .id
+    };
+    assert_eq!(
+        place(&app),
+        second.id,
+        "hand-offs are filed at the kiosk's spot"
+    );
+    // Its spot retired: the store's first spot in use.
+    mend_server::domain::setup::spots::set_retired(
+        &app.db,
+        &Actor::CommandLine,
+        &second.id,
+        None,
+        true,
+    )
+    .unwrap();
+    assert_eq!(place(&app), first.id);
+    // Moved on the page.
+    let third = spot(&app, &store.touchpoints[2].code);
+    let res = post_form(
+        &app,
+        &manager,
+        &page,
+        &format!("{page}/{}/spot", device.id),
+        &[("spot", &third.id)],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(place(&app), third.id);
+}
+
+async fn a_sticker_sheet_prints_the_chosen_spots_in_use(t: TestDb) {
+    let (app, store) = spawn_demo(t, &[]).await;
+    let manager = app
+        .sign_in(mend_server::domain::demo::MANAGER_EMAIL, "demo-password-1")
+        .await;
+    let codes: Vec<String> = store.touchpoints.iter().map(|t| t.code.clone()).collect();
+    let loc = spot(&app, &codes[0]).location_id;
+    mend_server::domain::setup::spots::set_retired(
+        &app.db,
+        &Actor::CommandLine,
+        &spot(&app, &codes[2]).id,
+        None,
+        true,
+    )
+    .unwrap();
+    let all = app
+        .page(&manager, &format!("/manage/locations/{loc}/stickers"))
+        .await;
+    assert!(all.contains(&codes[0]) && all.contains(&codes[1]));
+    assert!(
+        !all.contains(&codes[2]),
+        "a retired spot's sticker is not printed"
+    );
+    let one = app
+        .page(
+            &manager,
+            &format!("/manage/locations/{loc}/stickers?spot={}&size=70", codes[1]),
+        )
+        .await;
+    assert!(
+        one.contains(&codes[1]) && !one.contains(&format!("/t/{}", codes[0])),
+        "{one}"
+    );
+    assert!(
+        one.contains(&format!("spot={}\">50 mm", codes[1])),
+        "paper and size links keep the choice"
+    );
+}
+
+http_on_both_backends!(
+    more_on_sqlite, more_on_postgres:
+    severity_is_decided_on_arrival_by_words_and_kept,
+    a_kiosk_stands_at_a_spot_and_its_page_says_how_to_set_it_up,
+    a_sticker_sheet_prints_the_chosen_spots_in_use,
+);

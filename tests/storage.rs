@@ -76,6 +76,7 @@ fn every_table_stores_and_returns_its_rows(t: &TestDb) {
         compensation_currency: None,
         merged_into: None,
         device_hash: None,
+        severe: None,
     };
     let event = CaseEvent {
         id: new_id(),
@@ -460,6 +461,7 @@ fn submit_all(
                         photo_hash: None,
                         device_hash: None,
                         kiosk_tap: None,
+                        severe: false,
                     };
                     queue.submit(&key, s).await.unwrap()
                 })

@@ -93,7 +93,12 @@ fn parse_server_url(s: &str) -> Result<String, String> {
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err("must be an http:// or https:// URL with a host".into());
     }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
+    // The kiosk API's own path, pasted from an older kiosks page, means its server.
+    let base = url.as_str().trim_end_matches('/');
+    Ok(base
+        .strip_suffix("/api/kiosk/v1")
+        .unwrap_or(base)
+        .to_owned())
 }
 
 fn parse_token(s: &str) -> Result<String, String> {
@@ -154,6 +159,26 @@ mod tests {
         assert_eq!(s.bind.to_string(), "127.0.0.1:8090");
         assert_eq!(s.repeat_window(), Duration::from_secs(3));
         assert_eq!(s.outbox_path(), PathBuf::from("./kiosk-data/kiosk.sqlite"));
+    }
+
+    #[test]
+    fn the_kiosk_api_path_pasted_as_the_server_url_means_the_server() {
+        for given in [
+            "https://mend.example/api/kiosk/v1/",
+            "https://mend.example/api/kiosk/v1",
+            "https://mend.example",
+        ] {
+            let s = parse(&["--server-url", given, "--token", TOKEN]).unwrap();
+            assert_eq!(s.server_url, "https://mend.example", "{given}");
+        }
+        let s = parse(&[
+            "--server-url",
+            "https://example.com/mend/",
+            "--token",
+            TOKEN,
+        ])
+        .unwrap();
+        assert_eq!(s.server_url, "https://example.com/mend");
     }
 
     #[test]

@@ -373,6 +373,7 @@ async fn status(screen: web::Data<Screen>) -> HttpResponse {
                 "buffered": buffered,
                 "rejected": rejected,
                 "token_refused": screen.store.refused(),
+                "heartbeat_error": screen.store.heartbeat_error(),
                 "last_synced": screen.store.last_synced_ms().map(crate::server_api::rfc3339_ms),
                 "store": screen.store.info().location_name,
             })),

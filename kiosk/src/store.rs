@@ -19,9 +19,21 @@ pub struct Store {
     clock_known: AtomicBool,
     refused: AtomicBool,
     last_synced_ms: AtomicI64,
+    /// Why the last heartbeat failed; None once one succeeds.
+    heartbeat_error: RwLock<Option<String>>,
 }
 
 impl Store {
+    pub fn set_heartbeat_error(&self, error: Option<String>) {
+        if let Ok(mut e) = self.heartbeat_error.write() {
+            *e = error;
+        }
+    }
+
+    pub fn heartbeat_error(&self) -> Option<String> {
+        self.heartbeat_error.read().ok().and_then(|e| e.clone())
+    }
+
     /// What the outbox file remembers from the last heartbeat.
     pub fn remembered(outbox: &Outbox) -> Store {
         let info = outbox

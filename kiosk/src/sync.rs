@@ -168,6 +168,7 @@ pub async fn heartbeats(outbox: Arc<Outbox>, api: ServerApi, store: Arc<Store>, 
         };
         match api.heartbeat(buffered, crate::VERSION).await {
             Ok((info, offset)) => {
+                store.set_heartbeat_error(None);
                 store.learned(info, offset, &outbox);
             }
             // The server's own answer that the token is unknown or revoked.
@@ -175,8 +176,11 @@ pub async fn heartbeats(outbox: Arc<Outbox>, api: ServerApi, store: Arc<Store>, 
                 tracing::error!(error = %e, "the server refused this kiosk's token; register the kiosk again and restart it with the new token");
                 store.set_refused(true);
             }
+            // A warning with the reason: a wrong server URL fails every heartbeat, and
+            // must not pass for a short network outage. Taps keep being kept meanwhile.
             Err(e) => {
-                tracing::info!(error = %e, "heartbeat failed; the kiosk keeps working offline")
+                tracing::warn!(error = %e, "heartbeat failed; taps are kept on the kiosk until the server answers");
+                store.set_heartbeat_error(Some(e));
             }
         }
     }

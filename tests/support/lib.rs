@@ -930,5 +930,6 @@ pub fn plain_case(
         compensation_currency: None,
         merged_into: None,
         device_hash: None,
+        severe: None,
     }
 }

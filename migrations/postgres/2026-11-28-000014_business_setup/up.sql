@@ -42,3 +42,7 @@ CREATE TABLE admin_log (
     created_at    TIMESTAMP NOT NULL
 );
 CREATE INDEX admin_log_created ON admin_log (created_at);
+
+-- Severity is decided when a case arrives and kept: changing a store's severe keywords
+-- later does not relabel old cases. NULL: decided before this column existed.
+ALTER TABLE cases ADD COLUMN severe BOOLEAN;

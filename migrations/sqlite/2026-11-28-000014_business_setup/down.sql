@@ -1,3 +1,4 @@
+ALTER TABLE cases DROP COLUMN severe;
 DROP TABLE admin_log;
 DROP TABLE sessions;
 ALTER TABLE users DROP COLUMN deactivated_at;

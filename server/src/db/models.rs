@@ -71,6 +71,18 @@ pub struct Spot {
     pub created_at: NaiveDateTime,
 }
 
+impl From<Spot> for Touchpoint {
+    fn from(s: Spot) -> Touchpoint {
+        Touchpoint {
+            id: s.id,
+            location_id: s.location_id,
+            label: s.label,
+            code: s.code,
+            created_at: s.created_at,
+        }
+    }
+}
+
 /// A signed-in browser, kept on the server so that it can be ended there.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions)]
@@ -167,6 +179,8 @@ pub struct Case {
     pub merged_into: Option<String>,
     /// A hash of the customer's device cookie, to spot repeat complainants.
     pub device_hash: Option<String>,
+    /// Decided on arrival from the store's rules then (None: before that was recorded).
+    pub severe: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

@@ -94,6 +94,7 @@ diesel::table! {
         merged_into -> Nullable<Text>,
         device_hash -> Nullable<Text>,
         anonymized_at -> Nullable<Timestamp>,
+        severe -> Nullable<Bool>,
     }
 }
 

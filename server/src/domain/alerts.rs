@@ -227,12 +227,16 @@ impl CaseFacts {
             &case,
             case.created_at - Duration::days(REPEAT_WINDOW_DAYS),
         )?;
-        let severe = is_severe(
-            &case.category,
-            &case.body,
-            alerting.severe_categories.as_deref(),
-            alerting.severe_keywords.as_deref(),
-        );
+        // As decided when the case came in; cases from before that was recorded are
+        // judged by today's rules.
+        let severe = case.severe.unwrap_or_else(|| {
+            is_severe(
+                &case.category,
+                &case.body,
+                alerting.severe_categories.as_deref(),
+                alerting.severe_keywords.as_deref(),
+            )
+        });
         Ok(Some(CaseFacts {
             case,
             location,

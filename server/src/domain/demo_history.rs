@@ -490,6 +490,7 @@ fn seed_day(
             compensation_currency: amount.map(|_| store.currency.to_owned()),
             merged_into: None,
             device_hash: device,
+            severe: Some(false),
         };
         if let Some(survey) = resolved.and_then(|r| survey_for(&case, r, slow > 1.0, now, rng)) {
             new_surveys.push(survey);

@@ -57,6 +57,8 @@ pub struct Submission<'a> {
     pub device_hash: Option<String>,
     /// The kiosk tap whose handoff opened this form (checked by the caller).
     pub kiosk_tap: Option<String>,
+    /// Severe by the store's rules as they are now (recorded on the case).
+    pub severe: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -213,6 +215,7 @@ fn rows(s: &Submission<'_>, token: &str) -> (Case, CaseEvent) {
         compensation_currency: None,
         merged_into: None,
         device_hash: s.device_hash.clone(),
+        severe: Some(s.severe),
     };
     let event = CaseEvent {
         id: new_id(),
@@ -539,6 +542,7 @@ mod tests {
             photo_hash: None,
             device_hash: None,
             kiosk_tap: None,
+            severe: false,
         };
         let (mut case, event) = rows(&s, "token");
         case.reference = reference.into();

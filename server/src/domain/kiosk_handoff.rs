@@ -20,8 +20,8 @@ const PURPOSE: &str = "kiosk handoff";
 /// Long enough to take out a phone and scan; the form itself then lasts a day.
 pub const VALID_FOR: Duration = Duration::minutes(10);
 
-/// The store a kiosk stands in, and the touchpoint its screen and handoffs point to
-/// (the store's first: kiosks have no sticker of their own).
+/// The store a kiosk stands in, and the touchpoint its screen and handoffs point to:
+/// the spot chosen for the kiosk while it is in use, else the store's first spot in use.
 pub fn kiosk_place(
     c: &mut DbConnection,
     device: &KioskDevice,
@@ -29,10 +29,16 @@ pub fn kiosk_place(
     let Some(location) = locations::find(c, &device.location_id)? else {
         return Ok(None);
     };
-    let first = touchpoints::for_location(c, &location.id)?
-        .into_iter()
-        .next();
-    Ok(Some((location, first)))
+    let in_use = crate::domain::setup::spots::in_use(c, &location.id)?;
+    let chosen = crate::db::queries::kiosks::touchpoint_of(c, &device.id)?;
+    let spot = chosen
+        .and_then(|id| in_use.iter().find(|s| s.id == id))
+        .or_else(|| in_use.first());
+    let touchpoint = match spot {
+        Some(s) => touchpoints::find(c, &s.id)?,
+        None => None,
+    };
+    Ok(Some((location, touchpoint)))
 }
 
 pub fn form_url(base_url: &str, code: &str) -> String {

@@ -196,6 +196,10 @@ impl OpeningHours {
 }
 
 /// Severe: a category the location marks so, or a keyword of its list in the text.
+/// Keywords match words, not any substring: in languages written with spaces (English,
+/// Polish, Korean) a keyword must start a word, so "피" (blood) matches "피가" but not
+/// "커피" (coffee), and "rat" matches "rats" but not "separate". Japanese and Chinese have
+/// no spaces between words, so a keyword in their scripts matches anywhere in the text.
 pub fn is_severe(
     category: &str,
     text: &str,
@@ -213,14 +217,55 @@ pub fn is_severe(
         return true;
     }
     let text = text.to_lowercase();
-    list(severe_keywords)
-        .iter()
-        .any(|k| text.contains(k.as_str()))
+    list(severe_keywords).iter().any(|k| keyword_in(&text, k))
+}
+
+/// Han ideographs, hiragana and katakana: scripts written without spaces between words.
+fn unspaced_script(c: char) -> bool {
+    matches!(c,
+        '\u{3040}'..='\u{30FF}'   // hiragana, katakana
+        | '\u{3400}'..='\u{4DBF}' // CJK extension A
+        | '\u{4E00}'..='\u{9FFF}' // CJK unified ideographs
+        | '\u{F900}'..='\u{FAFF}' // CJK compatibility ideographs
+        | '\u{FF66}'..='\u{FF9F}' // half-width katakana
+    )
+}
+
+/// `keyword` (lower-case) in `text` (lower-case) as [`is_severe`] defines it.
+fn keyword_in(text: &str, keyword: &str) -> bool {
+    if keyword.chars().any(unspaced_script) {
+        return text.contains(keyword);
+    }
+    text.match_indices(keyword).any(|(at, _)| {
+        text[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|before| !before.is_alphanumeric())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn severe_keywords_match_words_not_any_substring() {
+        let severe = |text: &str, keywords: &str| is_severe("other", text, None, Some(keywords));
+        assert!(severe("손가락에서 피가 나요", "피"));
+        assert!(
+            !severe("커피가 너무 식었어요", "피"),
+            "blood is not in coffee"
+        );
+        assert!(severe("I saw RATS in the kitchen", "rat"));
+        assert!(!severe("Please separate the bags", "rat"));
+        assert!(severe("Znalazłem krew na podłodze", "krew"));
+        assert!(severe("food poisoning after lunch", "food poisoning"));
+        // Japanese has no spaces: a keyword matches inside the text.
+        assert!(severe("指から血が出ました", "血"));
+        assert!(severe("店員さんが怪我をしていました", "怪我"));
+        assert!(!severe("", "血"));
+        assert!(is_severe("safety", "x", Some("safety"), None));
+    }
 
     fn at(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()

@@ -88,3 +88,24 @@ pub fn taps_at(conn: &mut DbConnection, location_id: &str) -> QueryResult<Vec<Ki
         .select(KioskRating::as_select())
         .load(conn)
 }
+
+/// The spot a kiosk stands at, if one was chosen.
+pub fn touchpoint_of(conn: &mut DbConnection, device_id: &str) -> QueryResult<Option<String>> {
+    kiosk_devices::table
+        .find(device_id)
+        .select(kiosk_devices::touchpoint_id)
+        .first::<Option<String>>(conn)
+        .optional()
+        .map(Option::flatten)
+}
+
+pub fn set_touchpoint(
+    conn: &mut DbConnection,
+    device_id: &str,
+    touchpoint_id: Option<&str>,
+) -> QueryResult<bool> {
+    diesel::update(kiosk_devices::table.find(device_id))
+        .set(kiosk_devices::touchpoint_id.eq(touchpoint_id))
+        .execute(conn)
+        .map(|n| n == 1)
+}

@@ -57,6 +57,8 @@ pub struct FormPlace {
     pub categories: Option<String>,
     pub retired_at: Option<chrono::NaiveDateTime>,
     pub archived_at: Option<chrono::NaiveDateTime>,
+    pub severe_categories: Option<String>,
+    pub severe_keywords: Option<String>,
 }
 
 /// By the touchpoint's current code.
@@ -72,6 +74,8 @@ pub fn find_with_location(conn: &mut DbConnection, code: &str) -> QueryResult<Op
             locations::categories,
             touchpoints::retired_at,
             locations::archived_at,
+            locations::severe_categories,
+            locations::severe_keywords,
         ))
         .first(conn)
         .optional()

@@ -22,6 +22,8 @@ pub struct Row {
     last_seen: String,
     buffered: i32,
     version: String,
+    /// The spot it stands at (its hand-off complaints are filed there).
+    spot: Option<String>,
 }
 
 #[derive(Template)]
@@ -35,7 +37,10 @@ struct KiosksPage {
     /// (name, token) of the kiosk just registered: shown once.
     new_token: Option<(String, String)>,
     error: Option<String>,
-    api_url: String,
+    /// What a kiosk's MEND_KIOSK_SERVER_URL must be: the server's public base URL.
+    base_url: String,
+    /// (id, label) of the store's spots in use.
+    spots: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -44,6 +49,8 @@ pub struct RegisterForm {
     csrf: String,
     #[serde(default)]
     name: String,
+    #[serde(default)]
+    spot: String,
 }
 
 #[derive(Deserialize)]
@@ -61,11 +68,27 @@ async fn page(
 ) -> Result<HttpResponse, AppError> {
     let location = managed_location(state, who, location_id).await?;
     let (db, id) = (state.db.clone(), location.id.clone());
-    let devices = web::block(move || db.read(|c| kiosks::for_location(c, &id))).await??;
+    let (devices, spots, chosen) = web::block(move || {
+        db.read(|c| {
+            let devices = kiosks::for_location(c, &id)?;
+            let mut chosen = Vec::new();
+            for d in &devices {
+                chosen.push(kiosks::touchpoint_of(c, &d.id)?);
+            }
+            Ok((
+                devices,
+                crate::domain::setup::spots::in_use(c, &id)?,
+                chosen,
+            ))
+        })
+    })
+    .await??;
     let now = state.clock.now();
     let rows = devices
         .into_iter()
-        .map(|d| Row {
+        .zip(chosen)
+        .map(|(d, spot)| Row {
+            spot,
             state: if d.revoked_at.is_some() {
                 "revoked"
             } else if is_online(&d, now) {
@@ -95,7 +118,8 @@ async fn page(
         rows,
         new_token,
         error,
-        api_url: format!("{}/api/kiosk/v1/", state.base_url),
+        base_url: state.base_url.clone(),
+        spots: spots.into_iter().map(|s| (s.id, s.label)).collect(),
     })?;
     *res.status_mut() = status;
     // The page may carry a token: never from a cache.
@@ -122,13 +146,20 @@ pub async fn add(
 ) -> Result<HttpResponse, AppError> {
     verify_csrf(&who.session, &form.csrf)?;
     let location = managed_location(&state, &who, path.into_inner()).await?;
-    let (db, id, name, now) = (
+    let (db, id, name, spot, now) = (
         state.db.clone(),
         location.id.clone(),
         form.name.clone(),
+        form.spot.clone(),
         state.clock.now(),
     );
-    match web::block(move || register_at(&db, &id, &name, now)).await? {
+    let registered = web::block(move || {
+        let (device, token) = register_at(&db, &id, &name, now)?;
+        place_at(&db, &id, &device.id, &spot)?;
+        Ok::<_, KioskAdminError>((device, token))
+    })
+    .await?;
+    match registered {
         Ok((device, token)) => {
             page(&state, &who, location.id, Some((device.name, token)), None).await
         }
@@ -159,6 +190,60 @@ pub async fn revoke(
         })
     })
     .await??;
+    if !found {
+        return Err(AppError::NotFound);
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            format!("/manage/locations/{}/kiosks", location.id),
+        ))
+        .finish())
+}
+
+/// Puts a kiosk at one of its store's spots in use (an empty or unknown spot: none, and
+/// the store's first spot is used). True when the kiosk is of this store.
+fn place_at(
+    db: &crate::db::Db,
+    location_id: &str,
+    kiosk_id: &str,
+    spot: &str,
+) -> Result<bool, crate::db::DbError> {
+    db.write(|c| -> Result<bool, crate::db::DbError> {
+        let mine = kiosks::for_location(c, location_id)?
+            .iter()
+            .any(|d| d.id == kiosk_id);
+        if !mine {
+            return Ok(false);
+        }
+        let spot = crate::domain::setup::spots::in_use(c, location_id)?
+            .into_iter()
+            .find(|s| s.id == spot)
+            .map(|s| s.id);
+        Ok(kiosks::set_touchpoint(c, kiosk_id, spot.as_deref())?)
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SpotForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    spot: String,
+}
+
+/// `POST /manage/locations/{id}/kiosks/{kiosk}/spot`: where the kiosk stands.
+pub async fn choose_spot(
+    state: web::Data<AppState>,
+    who: SignedIn,
+    path: web::Path<(String, String)>,
+    form: web::Form<SpotForm>,
+) -> Result<HttpResponse, AppError> {
+    verify_csrf(&who.session, &form.csrf)?;
+    let (location_id, kiosk_id) = path.into_inner();
+    let location = managed_location(&state, &who, location_id).await?;
+    let (db, loc, spot) = (state.db.clone(), location.id.clone(), form.spot.clone());
+    let found = web::block(move || place_at(&db, &loc, &kiosk_id, &spot)).await??;
     if !found {
         return Err(AppError::NotFound);
     }

@@ -65,6 +65,7 @@ pub async fn upload(
             let choice = SheetChoice {
                 paper: Paper::A4,
                 size: StickerSize::Mm50,
+                only: Vec::new(),
             };
             return sheet_response(&state, &who, location, &choice, Some(e.to_string())).await;
         }

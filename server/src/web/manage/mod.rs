@@ -62,6 +62,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/manage/locations/{id}/kiosks/{kiosk}/revoke",
             web::post().to(kiosks::revoke),
         )
+        .route(
+            "/manage/locations/{id}/kiosks/{kiosk}/spot",
+            web::post().to(kiosks::choose_spot),
+        )
         .route("/manage/log", web::get().to(log::show))
         .route("/manage/stores", web::get().to(stores::list))
         .route("/manage/stores", web::post().to(stores::create))

@@ -5,7 +5,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::models::{Location, Touchpoint};
-use crate::db::queries::{locations, touchpoints};
+use crate::db::queries::locations;
 use crate::domain::language::Language;
 use crate::domain::qr::{self, SvgLogo};
 use crate::domain::sticker_sheet::{Paper, SheetLayout, StickerSize, GAP_MM, MARGIN_MM};
@@ -33,6 +33,8 @@ struct StickersPage {
     logo_uri: Option<String>,
     cta: String,
     paper: &'static str,
+    /// `&spot=CODE...` of a sheet of chosen spots, kept by the paper and size links.
+    spot_query: String,
     paper_css: &'static str,
     /// (code, name, chosen)
     papers: Vec<(&'static str, &'static str, bool)>,
@@ -63,6 +65,8 @@ pub struct SheetQuery {
 pub struct SheetChoice {
     pub paper: Paper,
     pub size: StickerSize,
+    /// Codes of the spots to print; empty: every spot in use.
+    pub only: Vec<String>,
 }
 
 impl SheetChoice {
@@ -78,17 +82,28 @@ impl SheetChoice {
                 AppError::BadRequest("size must be 50 or 70 (millimetres)".into())
             })?,
         };
-        Ok(SheetChoice { paper, size })
+        Ok(SheetChoice {
+            paper,
+            size,
+            only: Vec::new(),
+        })
     }
 }
 
+/// The sheet of a store's spots in use; `?spot=CODE` (repeatable) prints only those.
 pub async fn sheet(
     state: web::Data<AppState>,
     who: SignedIn,
     id: web::Path<String>,
     query: web::Query<SheetQuery>,
+    req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let choice = SheetChoice::parse(&query)?;
+    let mut choice = SheetChoice::parse(&query)?;
+    choice.only = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .filter(|(k, _)| k == "spot")
+        .map(|(_, v)| v.trim().to_ascii_uppercase())
+        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric()))
+        .collect();
     let location = super::managed_location(&state, &who, id.into_inner()).await?;
     sheet_response(&state, &who, location, &choice, None).await
 }
@@ -103,24 +118,34 @@ pub async fn sheet_response(
 ) -> Result<HttpResponse, AppError> {
     let db = state.db.clone();
     let location_id = location.id.clone();
+    let only = choice.only.clone();
     let (tps, logo_png) = web::block(move || {
         db.read(|c| {
-            Ok((
-                touchpoints::for_location(c, &location_id)?,
-                locations::logo_png(c, &location_id)?,
-            ))
+            let in_use = crate::domain::setup::spots::in_use(c, &location_id)?;
+            let tps: Vec<Touchpoint> = in_use
+                .into_iter()
+                .filter(|s| only.is_empty() || only.contains(&s.code))
+                .map(Touchpoint::from)
+                .collect();
+            Ok((tps, locations::logo_png(c, &location_id)?))
         })
     })
     .await??;
     let csrf = csrf_token(&who.session)?;
     let base_url = state.base_url.clone();
     let (paper, size) = (choice.paper, choice.size);
-    let page = web::block(move || {
+    let spot_query: String = choice
+        .only
+        .iter()
+        .map(|code| format!("&spot={code}"))
+        .collect();
+    let mut page = web::block(move || {
         build_page(
             &base_url, location, &tps, logo_png, paper, size, message, csrf,
         )
     })
     .await??;
+    page.spot_query = spot_query;
     let mut response = render::html(&page)?;
     if page.message.is_some() {
         *response.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
@@ -207,6 +232,7 @@ fn build_page(
         logo_uri: logo_png.as_deref().map(qr::png_data_uri),
         cta: lang.text("sticker.call_to_action"),
         paper: paper.code(),
+        spot_query: String::new(),
         paper_css: paper.css(),
         papers: [(Paper::A4, "A4"), (Paper::Letter, "US Letter")]
             .into_iter()

@@ -67,6 +67,8 @@ pub struct Place {
     touchpoint: Touchpoint,
     location: Location,
     categories: Vec<String>,
+    severe_categories: Option<String>,
+    severe_keywords: Option<String>,
 }
 
 /// How long a looked-up touchpoint is reused: a form view should not cost a database
@@ -141,6 +143,8 @@ async fn find_place(
         categories: categories_of(found.categories.as_deref()),
         touchpoint: found.touchpoint,
         location: found.location,
+        severe_categories: found.severe_categories,
+        severe_keywords: found.severe_keywords,
     });
     state.places.put(code, place.clone());
     Ok(place)
@@ -563,6 +567,12 @@ pub async fn submit(
         }
     };
 
+    let severe = crate::domain::routing::is_severe(
+        &complaint.category,
+        complaint.text.as_str(),
+        place.severe_categories.as_deref(),
+        place.severe_keywords.as_deref(),
+    );
     let receipt = state
         .intake
         .submit(
@@ -579,6 +589,7 @@ pub async fn submit(
                 kiosk_tap: typed.handoff.as_deref().and_then(|h| {
                     kiosk_handoff::verify(key, &place.touchpoint.code, h, stamp.issued_at).ok()
                 }),
+                severe,
             },
         )
         .await?;
