@@ -1501,3 +1501,202 @@ http_on_both_backends!(
     a_kiosk_stands_at_a_spot_and_its_page_says_how_to_set_it_up,
     a_sticker_sheet_prints_the_chosen_spots_in_use,
 );
+
+async fn managers_manage_the_staff_of_their_own_stores_only(t: TestDb) {
+    let (app, store) = spawn_demo(t, &[]).await;
+    let loc = spot(&app, &store.touchpoints[0].code).location_id;
+    let other = app.add_location("Other store");
+    app.add_user(
+        "staff",
+        "mine@demo.example",
+        "correct horse battery",
+        &[&loc],
+    );
+    app.add_user(
+        "staff",
+        "theirs@demo.example",
+        "correct horse battery",
+        &[&other],
+    );
+    app.add_user("admin", "admin@demo.example", "correct horse battery", &[]);
+    let manager = app
+        .sign_in(mend_server::domain::demo::MANAGER_EMAIL, "demo-password-1")
+        .await;
+    let list = app.page(&manager, "/manage/users").await;
+    assert!(list.contains("mine@demo.example") && !list.contains("theirs@demo.example"));
+    assert!(!list.contains("admin@demo.example"));
+
+    // Invite: staff of their own store yes; a manager, or another store, no.
+    let invite = |email: &'static str, role: &'static str, store: String| {
+        let (app, manager) = (&app, &manager);
+        async move {
+            post_form(
+                app,
+                manager,
+                "/manage/users",
+                "/manage/users/invite",
+                &[
+                    ("email", email),
+                    ("role", role),
+                    ("language", "ko"),
+                    ("location", &store),
+                ],
+            )
+            .await
+            .status()
+        }
+    };
+    assert_eq!(invite("new@demo.example", "staff", loc.clone()).await, 303);
+    assert_eq!(
+        invite("boss@demo.example", "manager", loc.clone()).await,
+        403
+    );
+    assert_eq!(
+        invite("away@demo.example", "staff", other.clone()).await,
+        403
+    );
+
+    // Edit one of theirs (language, stores); not someone else's.
+    let edit = "/manage/users/edit?email=mine%40demo.example";
+    let res = post_form(
+        &app,
+        &manager,
+        edit,
+        "/manage/users/edit",
+        &[
+            ("email", "mine@demo.example"),
+            ("role", "staff"),
+            ("language", "pl"),
+            ("location", &loc),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let person = app
+        .db
+        .read(|c| {
+            Ok(mend_server::domain::setup::people::find(
+                c,
+                "mine@demo.example",
+            ))
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(person.language, "pl");
+    let res = post_form(
+        &app,
+        &manager,
+        edit,
+        "/manage/users/edit",
+        &[
+            ("email", "mine@demo.example"),
+            ("role", "manager"),
+            ("language", "pl"),
+            ("location", &loc),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 422, "a manager cannot promote");
+    assert_eq!(
+        manager
+            .get(app.url("/manage/users/edit?email=theirs%40demo.example"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let res = post_form(
+        &app,
+        &manager,
+        edit,
+        "/manage/users/deactivate",
+        &[("email", "theirs@demo.example")],
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(
+        manager
+            .get(app.url("/manage/users/edit?email=nobody%40demo.example"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    // Resend an invitation: one more invitation mail, with its own key.
+    let invitations = |app: &TestApp| {
+        app.outbox_rows()
+            .iter()
+            .filter(|r| r.kind == "invitation" && r.recipient == "new@demo.example")
+            .count()
+    };
+    assert_eq!(invitations(&app), 1);
+    let res = post_form(
+        &app,
+        &manager,
+        "/manage/users/edit?email=new%40demo.example",
+        "/manage/users/resend",
+        &[("email", "new@demo.example")],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(invitations(&app), 2);
+
+    // The edit page speaks the reader's language.
+    mend_server::domain::setup::people::edit(
+        &app.db,
+        &Actor::CommandLine,
+        mend_server::domain::demo::MANAGER_EMAIL,
+        &mend_server::domain::setup::people::PersonChange {
+            language: Some("ja".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let html = app.page(&manager, edit).await;
+    assert!(
+        html.contains("招待をもう一度送る") && !html.contains("people."),
+        "{html}"
+    );
+
+    // An admin promotes them.
+    let admin = app
+        .sign_in("admin@demo.example", "correct horse battery")
+        .await;
+    let res = post_form(
+        &app,
+        &admin,
+        edit,
+        "/manage/users/edit",
+        &[
+            ("email", "mine@demo.example"),
+            ("role", "manager"),
+            ("language", "pl"),
+            ("location", &loc),
+            ("location", &other),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let person = app
+        .db
+        .read(|c| {
+            Ok(mend_server::domain::setup::people::find(
+                c,
+                "mine@demo.example",
+            ))
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (person.role.as_str(), person.store_ids.len()),
+        ("manager", 2)
+    );
+}
+
+http_on_both_backends!(
+    people_on_sqlite, people_on_postgres:
+    managers_manage_the_staff_of_their_own_stores_only,
+);

@@ -199,6 +199,41 @@ pub(crate) fn queue_password_mail(
     Ok(())
 }
 
+/// Sends an invitation again (a new set-password link, valid a week) to an active account.
+pub fn resend_invitation(
+    db: &Db,
+    user_id: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<(), AccountError> {
+    use crate::domain::email::{enqueue, Enqueue, MailPayload};
+    use crate::domain::password_link::{PasswordMail, INVITE_VALID};
+    db.write(|c| -> Result<(), AccountError> {
+        let Some(user) = users::find(c, user_id)? else {
+            return Err(AccountError::Invalid("That person has no account.".into()));
+        };
+        if users::deactivated_at(c, &user.id)?.is_some() {
+            return Err(AccountError::Invalid("This account is deactivated.".into()));
+        }
+        enqueue(
+            c,
+            Enqueue {
+                kind: "invitation",
+                recipient: &user.email,
+                payload: &MailPayload::PasswordMail {
+                    user_id: user.id.clone(),
+                    mail: PasswordMail::Invite,
+                    expires: (now + INVITE_VALID).and_utc().timestamp(),
+                },
+                // One per resend (the first invitation's key is `invite:{id}`).
+                dedupe_key: format!("invite:{}:{now}", user.id),
+                case_id: None,
+                now,
+            },
+        )?;
+        Ok(())
+    })
+}
+
 /// Queues a reset link for the account with this email, if there is one. The caller
 /// answers the same either way, so nobody learns which addresses have accounts.
 pub fn request_reset(db: &Db, email: &str, now: chrono::NaiveDateTime) -> Result<(), AccountError> {

@@ -86,6 +86,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/manage/users", web::get().to(people::list))
         .route("/manage/users/invite", web::post().to(people::invite))
+        .route("/manage/users/edit", web::get().to(people::edit_form))
+        .route("/manage/users/edit", web::post().to(people::edit))
+        .route("/manage/users/resend", web::post().to(people::resend))
         .route(
             "/manage/users/deactivate",
             web::post().to(people::deactivate),
