@@ -1700,3 +1700,142 @@ http_on_both_backends!(
     people_on_sqlite, people_on_postgres:
     managers_manage_the_staff_of_their_own_stores_only,
 );
+
+async fn an_admin_previews_an_import_on_the_web_and_nothing_changes_until_confirmed(t: TestDb) {
+    let (app, _store) = spawn_demo(t, &[]).await;
+    app.add_user("admin", "admin@demo.example", "correct horse battery", &[]);
+    let admin = app
+        .sign_in("admin@demo.example", "correct horse battery")
+        .await;
+    let manager = app
+        .sign_in(mend_server::domain::demo::MANAGER_EMAIL, "demo-password-1")
+        .await;
+    let upload = |client: &reqwest::Client, kind: &str, bytes: Vec<u8>| {
+        let (app, client, kind) = (&app, client.clone(), kind.to_owned());
+        async move {
+            let html = app.page(&client, "/manage/import").await;
+            let csrf = if html.contains("name=\"csrf\"") {
+                csrf_in(&html)
+            } else {
+                "none".into()
+            };
+            let form = reqwest::multipart::Form::new().text("csrf", csrf).part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name("stores.csv"),
+            );
+            client
+                .post(app.url(&format!("/manage/import/{kind}/preview")))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        manager
+            .get(app.url("/manage/import"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let stores_before = app
+        .db
+        .read(mend_server::db::queries::stores::all)
+        .unwrap()
+        .len();
+
+    // Bad lines: every one named, in the reader's language, nothing stored.
+    mend_server::domain::setup::people::edit(
+        &app.db,
+        &Actor::CommandLine,
+        "admin@demo.example",
+        &mend_server::domain::setup::people::PersonChange {
+            language: Some("pl".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let bad = "ref,location,region,time_zone,language,currency,touchpoint_ref,touchpoint\nW1,Warszawa,,Europe/Warsaw,pl,PLN,,Kasa\nW2,Kraków,,Europe/Krakow,pl,PLN,,Kasa\n";
+    let res = upload(&admin, "locations", bad.as_bytes().to_vec()).await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("wiersz 3")
+            && html.contains("Europe/Krakow")
+            && html.contains("Strefa czasowa"),
+        "{html}"
+    );
+    assert!(!html.contains("/confirm"), "nothing to confirm");
+
+    // A good file: a preview, then the import on confirmation, once.
+    let good = "\u{feff}ref,location,region,time_zone,language,currency,touchpoint_ref,touchpoint\nW1,Warszawa Centrum,Mazowieckie,Europe/Warsaw,pl,PLN,,Kasa\nW1,Warszawa Centrum,Mazowieckie,Europe/Warsaw,pl,PLN,,Toaleta\n";
+    let res = upload(&admin, "locations", good.as_bytes().to_vec()).await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("Sklepy: nowe 1") && html.contains("Miejsca: nowe 2"),
+        "{html}"
+    );
+    assert_eq!(
+        app.db
+            .read(mend_server::db::queries::stores::all)
+            .unwrap()
+            .len(),
+        stores_before,
+        "a preview stores nothing"
+    );
+    let id = mend_testing::input_value(&html, "upload").unwrap();
+    let confirm = |client: &reqwest::Client| {
+        let (app, client, id, html) = (&app, client.clone(), id.clone(), html.clone());
+        async move {
+            client
+                .post(app.url("/manage/import/locations/confirm"))
+                .form(&[("csrf", csrf_in(&html)), ("upload", id)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let res = confirm(&admin).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Zaimportowano"));
+    let stores = app.db.read(mend_server::db::queries::stores::all).unwrap();
+    assert_eq!(stores.len(), stores_before + 1);
+    assert_eq!(
+        confirm(&admin).await.status(),
+        404,
+        "a second click imports nothing more"
+    );
+    assert_eq!(
+        app.db
+            .read(mend_server::db::queries::stores::all)
+            .unwrap()
+            .len(),
+        stores_before + 1
+    );
+
+    // People, from the web too.
+    let people = "email,role,locations,language\nola@demo.example,staff,W1,pl\n";
+    let res = upload(&admin, "people", people.as_bytes().to_vec()).await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    let id = mend_testing::input_value(&html, "upload").unwrap();
+    let res = admin
+        .post(app.url("/manage/import/people/confirm"))
+        .form(&[("csrf", csrf_in(&html)), ("upload", id)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(app
+        .outbox_rows()
+        .iter()
+        .any(|r| r.kind == "invitation" && r.recipient == "ola@demo.example"));
+}
+
+http_on_both_backends!(
+    import_on_sqlite, import_on_postgres:
+    an_admin_previews_an_import_on_the_web_and_nothing_changes_until_confirmed,
+);

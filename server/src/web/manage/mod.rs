@@ -3,6 +3,7 @@
 mod cases;
 mod dashboard;
 mod export;
+mod import;
 mod kiosks;
 mod locations;
 mod log;
@@ -67,6 +68,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(kiosks::choose_spot),
         )
         .route("/manage/log", web::get().to(log::show))
+        .route("/manage/import", web::get().to(import::form))
+        .service(
+            web::resource("/manage/import/{kind}/preview")
+                .app_data(import::upload_config())
+                .route(web::post().to(import::preview)),
+        )
+        .route(
+            "/manage/import/{kind}/confirm",
+            web::post().to(import::confirm),
+        )
         .route("/manage/stores", web::get().to(stores::list))
         .route("/manage/stores", web::post().to(stores::create))
         .route("/manage/stores.csv", web::get().to(stores::export_csv))
