@@ -1839,3 +1839,146 @@ http_on_both_backends!(
     import_on_sqlite, import_on_postgres:
     an_admin_previews_an_import_on_the_web_and_nothing_changes_until_confirmed,
 );
+
+async fn a_store_has_its_own_categories_with_labels_in_every_language(t: TestDb) {
+    let (app, store) = spawn_demo(t, &[]).await;
+    let code = store.touchpoints[0].code.clone();
+    let loc = spot(&app, &code).location_id;
+    // A Korean store.
+    mend_server::domain::setup::stores::edit(
+        &app.db,
+        &Actor::CommandLine,
+        &loc,
+        &mend_server::domain::setup::stores::StoreChange {
+            language: Some("ko".into()),
+            time_zone: Some("Asia/Seoul".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let manager = app
+        .sign_in(mend_server::domain::demo::MANAGER_EMAIL, "demo-password-1")
+        .await;
+    let page = format!("/manage/stores/{loc}/categories");
+    assert!(app.page(&manager, &page).await.contains("waiting_time"));
+
+    // The store's language is required.
+    let res = post_form(&app, &manager, &page, &page, &[("label_en", "Parking")]).await;
+    assert_eq!(res.status(), 422);
+    let res = post_form(
+        &app,
+        &manager,
+        &page,
+        &page,
+        &[
+            ("label_ko", "주차"),
+            ("label_en", "Parking"),
+            ("severe", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    // Price retired: off the form, still on old cases.
+    let res = post_form(&app, &manager, &page, &format!("{page}/price/retire"), &[]).await;
+    assert_eq!(res.status(), 303);
+
+    let ko = app.open_form(&code, "?lang=ko").await;
+    assert!(ko.contains("주차") && ko.contains("대기 시간"), "{ko}");
+    assert!(
+        !ko.contains("value=\"price\""),
+        "a retired category leaves the form"
+    );
+    let ja = app.open_form(&code, "?lang=ja").await;
+    assert!(
+        ja.contains("주차"),
+        "no Japanese label: the store's language"
+    );
+    let en = app.open_form(&code, "?lang=en").await;
+    assert!(en.contains("Parking"));
+
+    // A complaint in it is severe, and its alert names it by its label.
+    app.add_user(
+        "staff",
+        "kim@demo.example",
+        "correct horse battery",
+        &[&loc],
+    );
+    mend_server::domain::setup::people::edit(
+        &app.db,
+        &Actor::CommandLine,
+        "kim@demo.example",
+        &mend_server::domain::setup::people::PersonChange {
+            language: Some("ko".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let res = app
+        .submit(
+            &code,
+            Post::valid()
+                .with("category", "parking")
+                .with("body", "주차장이 꽉 찼어요"),
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let reference = res.headers()["location"].to_str().unwrap()[3..]
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let case = app
+        .db
+        .read(|c| mend_server::db::queries::cases::find_by_reference(c, &reference))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (case.category.as_str(), case.severe),
+        ("parking", Some(true))
+    );
+    let facts = app
+        .db
+        .read(|c| mend_server::domain::alerts::CaseFacts::load(c, case.clone()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        facts.category_label(mend_server::domain::language::Language::Ko),
+        "주차"
+    );
+    // A post naming the retired category is refused with the form's own error.
+    let res = app
+        .submit(&code, Post::valid().with("category", "price"))
+        .await;
+    assert_eq!(res.status(), 400);
+    // Relabelled, the form shows the new label at once.
+    let res = post_form(
+        &app,
+        &manager,
+        &page,
+        &format!("{page}/parking/save"),
+        &[("label_ko", "주차장"), ("label_en", "Car park")],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert!(app.open_form(&code, "?lang=en").await.contains("Car park"));
+    // Another store's manager cannot touch them.
+    let other = app.add_location("Other store");
+    app.add_user(
+        "manager",
+        "other@demo.example",
+        "correct horse battery",
+        &[&other],
+    );
+    let stranger = app
+        .sign_in("other@demo.example", "correct horse battery")
+        .await;
+    assert_eq!(
+        stranger.get(app.url(&page)).send().await.unwrap().status(),
+        403
+    );
+}
+
+http_on_both_backends!(
+    categories_on_sqlite, categories_on_postgres:
+    a_store_has_its_own_categories_with_labels_in_every_language,
+);

@@ -1,3 +1,4 @@
+DROP TABLE store_categories;
 ALTER TABLE cases DROP COLUMN severe;
 DROP TABLE admin_log;
 DROP TABLE sessions;

@@ -47,3 +47,15 @@ CREATE INDEX admin_log_created ON admin_log (created_at);
 -- Severity is decided when a case arrives and kept: changing a store's severe keywords
 -- later does not relabel old cases. NULL: decided before this column existed.
 ALTER TABLE cases ADD COLUMN severe BOOLEAN;
+
+-- A store's own complaint categories, each with a label per language (JSON object
+-- {"en": ..., "ko": ...}). A store without rows offers the six defaults.
+CREATE TABLE store_categories (
+    location_id TEXT NOT NULL REFERENCES locations (id) ON DELETE CASCADE,
+    key         TEXT NOT NULL,
+    labels      TEXT NOT NULL,
+    position    INTEGER NOT NULL DEFAULT 0,
+    severe      BOOLEAN NOT NULL DEFAULT FALSE,
+    retired_at  TIMESTAMP,
+    PRIMARY KEY (location_id, key)
+);

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::schema::{
     admin_log, alert_recipients, case_events, cases, escalations, kiosk_devices, kiosk_ratings,
-    locations, outbox, sessions, surveys, touchpoints, user_locations, users,
+    locations, outbox, sessions, store_categories, surveys, touchpoints, user_locations, users,
 };
 
 /// A new time-ordered id: ordered ids keep inserts at the end of every index.
@@ -81,6 +81,20 @@ impl From<Spot> for Touchpoint {
             created_at: s.created_at,
         }
     }
+}
+
+/// One of a store's own complaint categories.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, serde::Serialize)]
+#[diesel(table_name = store_categories, treat_none_as_default_value = false)]
+pub struct StoreCategory {
+    pub location_id: String,
+    /// Stable, for programs and exports; people see the labels.
+    pub key: String,
+    /// JSON object: language code -> label.
+    pub labels: String,
+    pub position: i32,
+    pub severe: bool,
+    pub retired_at: Option<NaiveDateTime>,
 }
 
 /// A signed-in browser, kept on the server so that it can be ended there.

@@ -246,6 +246,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    store_categories (location_id, key) {
+        location_id -> Text,
+        key -> Text,
+        labels -> Text,
+        position -> Integer,
+        severe -> Bool,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(store_categories -> locations (location_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(touchpoint_scans -> touchpoints (touchpoint_id));
 diesel::joinable!(touchpoints -> locations (location_id));
@@ -281,4 +293,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     mail_opt_outs,
     sessions,
     admin_log,
+    store_categories,
 );

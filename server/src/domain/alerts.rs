@@ -172,6 +172,8 @@ pub struct CaseFacts {
     pub sla_minutes: i32,
     pub repeat_count: i64,
     pub severe: bool,
+    /// The store's categories (retired ones too), for the case's category's label.
+    pub categories: Vec<crate::domain::setup::categories::Category>,
 }
 
 /// Stores, spots and alert settings already read, by id: rendering a rush of alerts
@@ -181,6 +183,7 @@ pub struct PlaceCache {
     locations: HashMap<String, Option<Location>>,
     touchpoints: HashMap<String, Option<Touchpoint>>,
     alerting: HashMap<String, Option<LocationAlerting>>,
+    categories: HashMap<String, Option<Vec<crate::domain::setup::categories::Category>>>,
 }
 
 /// The value under `key`, read with `load` the first time.
@@ -222,6 +225,10 @@ impl CaseFacts {
         ) else {
             return Ok(None);
         };
+        let categories = remembered(&mut places.categories, &case.location_id, || {
+            crate::domain::setup::categories::of_store(c, &case.location_id).map(Some)
+        })?
+        .unwrap_or_default();
         let repeat_count = cases::count_from_same_customer_since(
             c,
             &case,
@@ -244,7 +251,19 @@ impl CaseFacts {
             sla_minutes: alerting.sla_minutes,
             repeat_count,
             severe,
+            categories,
         }))
+    }
+
+    /// The label of the case's category in `lang` (the store's own, else the catalog's).
+    pub fn category_label(&self, lang: Language) -> String {
+        self.categories
+            .iter()
+            .find(|k| k.key == self.case.category)
+            .map_or_else(
+                || lang.category_label(&self.case.category),
+                |k| k.label(lang, &self.location.default_language),
+            )
     }
 
     /// The email about this case for `recipient`, in `lang`.
@@ -290,7 +309,7 @@ impl CaseFacts {
             heading,
             store: one_line(&self.location.name, 80),
             spot: one_line(&self.touchpoint.label, 80),
-            category: one_line(&lang.category_label(&case.category), 60),
+            category: one_line(&self.category_label(lang), 60),
             body: case.body.clone(),
             first_words: one_line(&case.body, 60),
             received: in_time_zone(&self.location.time_zone, case.created_at),

@@ -89,3 +89,13 @@ pub fn root_causes(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Stri
         .optional()
         .map(Option::flatten)
 }
+
+/// The comma-separated category keys a location chose before categories had labels.
+pub fn categories(conn: &mut DbConnection, id: &str) -> QueryResult<Option<String>> {
+    locations::table
+        .find(id)
+        .select(locations::categories)
+        .first::<Option<String>>(conn)
+        .optional()
+        .map(Option::flatten)
+}

@@ -19,6 +19,7 @@ macro_rules! insert_all {
 
 pub mod admin_log;
 pub mod cases;
+pub mod categories;
 pub mod escalations;
 pub mod exports;
 pub mod health;

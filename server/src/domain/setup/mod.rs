@@ -3,6 +3,7 @@
 //! functions, so both check the same rules and record the same log entries.
 
 pub mod audit;
+pub mod categories;
 pub mod fields;
 pub mod first_run;
 pub mod import;

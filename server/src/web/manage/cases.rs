@@ -249,7 +249,7 @@ fn page(
         status: status_label(case),
         store: location.name.clone(),
         spot: l.facts.touchpoint.label.clone(),
-        category: lang.category_label(&case.category),
+        category: l.facts.category_label(lang),
         received: local(location, case.created_at),
         waited: waited(case.created_at, waited_until),
         overdue: case.acknowledged_at.is_none()

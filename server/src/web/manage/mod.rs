@@ -1,6 +1,7 @@
 //! Pages for managers and staff: everything under `/manage/`, behind sign-in.
 
 mod cases;
+mod categories;
 mod dashboard;
 mod export;
 mod import;
@@ -86,6 +87,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/manage/stores/{id}/spots",
             web::post().to(stores::add_spot),
+        )
+        .route(
+            "/manage/stores/{id}/categories",
+            web::get().to(categories::show),
+        )
+        .route(
+            "/manage/stores/{id}/categories",
+            web::post().to(categories::add),
+        )
+        .route(
+            "/manage/stores/{id}/categories/{key}/{action}",
+            web::post().to(categories::act),
         )
         .route(
             "/manage/stores/{id}/{action}",

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::db::models::{Location, Touchpoint};
 use crate::db::queries::touchpoints;
-use crate::domain::complaint::{categories_of, validate, ComplaintForm, Field};
+use crate::domain::complaint::{validate, ComplaintForm, Field};
 use crate::domain::intake::Submission;
 use crate::domain::kiosk_handoff;
 use crate::domain::language::Language;
@@ -66,7 +66,8 @@ struct Typed {
 pub struct Place {
     touchpoint: Touchpoint,
     location: Location,
-    categories: Vec<String>,
+    /// The store's categories in use, with their labels.
+    categories: Vec<crate::domain::setup::categories::Category>,
     severe_categories: Option<String>,
     severe_keywords: Option<String>,
 }
@@ -126,7 +127,17 @@ async fn find_place(
     }
     let db = state.db.clone();
     let lookup = code.clone();
-    let found = web::block(move || db.read(|c| sticker_lookup(c, &lookup))).await??;
+    let (found, categories) = web::block(move || {
+        db.read(|c| {
+            let found = sticker_lookup(c, &lookup)?;
+            let categories = match &found {
+                Sticker::Open(f) => crate::domain::setup::categories::in_use(c, &f.location.id)?,
+                _ => Vec::new(),
+            };
+            Ok((found, categories))
+        })
+    })
+    .await??;
     let found = match found {
         Sticker::Unknown => return Err(not_found),
         Sticker::Retired { archived, others } => {
@@ -140,7 +151,7 @@ async fn find_place(
     };
     let found = *found;
     let place = std::sync::Arc::new(Place {
-        categories: categories_of(found.categories.as_deref()),
+        categories,
         touchpoint: found.touchpoint,
         location: found.location,
         severe_categories: found.severe_categories,
@@ -259,9 +270,9 @@ fn render(
         categories: place
             .categories
             .iter()
-            .map(|key| {
-                let label = lang.category_label(key);
-                (key.clone(), label, typed.form.category == *key)
+            .map(|k| {
+                let label = k.label(lang, &place.location.default_language);
+                (k.key.clone(), label, typed.form.category == k.key)
             })
             .collect(),
         body_label: lang.text("form.body"),
@@ -549,7 +560,8 @@ pub async fn submit(
         }
     };
 
-    let complaint = match validate(&typed.form, &place.categories) {
+    let keys: Vec<String> = place.categories.iter().map(|k| k.key.clone()).collect();
+    let complaint = match validate(&typed.form, &keys) {
         Ok(c) if errors.is_empty() => c,
         outcome => {
             if let Err(more) = outcome {
@@ -567,12 +579,16 @@ pub async fn submit(
         }
     };
 
-    let severe = crate::domain::routing::is_severe(
-        &complaint.category,
-        complaint.text.as_str(),
-        place.severe_categories.as_deref(),
-        place.severe_keywords.as_deref(),
-    );
+    let severe = place
+        .categories
+        .iter()
+        .any(|k| k.key == complaint.category && k.severe)
+        || crate::domain::routing::is_severe(
+            &complaint.category,
+            complaint.text.as_str(),
+            place.severe_categories.as_deref(),
+            place.severe_keywords.as_deref(),
+        );
     let receipt = state
         .intake
         .submit(

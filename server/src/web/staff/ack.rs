@@ -40,6 +40,9 @@ struct AckPage {
 
 struct Checked {
     case: Case,
+    /// The store's categories, for the case's category's label.
+    categories: Vec<crate::domain::setup::categories::Category>,
+    store_language: String,
     /// Store name, spot, time zone.
     place: (String, String, String),
     to: String,
@@ -104,9 +107,11 @@ async fn check(
                 return Ok(None);
             };
             let spot = touchpoints::find(c, &case.touchpoint_id)?.map(|t| t.label);
+            let categories = crate::domain::setup::categories::of_store(c, &location.id)?;
+            let store_language = location.default_language.clone();
             let place = (location.name, spot.unwrap_or_default(), location.time_zone);
             Ok(Some((
-                case,
+                (case, categories, store_language),
                 place,
                 user_lang.unwrap_or(location.default_language),
             )))
@@ -114,11 +119,13 @@ async fn check(
     })
     .await
     .map_err(|e| AppError::Internal(e.into()))??;
-    let Some((case, place, lang)) = found else {
+    let Some(((case, categories, store_language), place, lang)) = found else {
         return Err(refuse(browser_lang, LinkError::Invalid));
     };
     Ok(Checked {
         case,
+        categories,
+        store_language,
         place,
         to: to.to_owned(),
         lang: Language::or_default(&lang),
@@ -146,7 +153,14 @@ fn page(
             (lang.text("alert.reference"), case.reference.clone()),
             (
                 lang.text("alert.category"),
-                lang.category_label(&case.category),
+                checked
+                    .categories
+                    .iter()
+                    .find(|k| k.key == case.category)
+                    .map_or_else(
+                        || lang.category_label(&case.category),
+                        |k| k.label(lang, &checked.store_language),
+                    ),
             ),
             (
                 lang.text("alert.where"),
