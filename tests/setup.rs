@@ -1982,3 +1982,90 @@ http_on_both_backends!(
     categories_on_sqlite, categories_on_postgres:
     a_store_has_its_own_categories_with_labels_in_every_language,
 );
+
+async fn money_follows_the_stores_currency_and_its_real_minor_unit(t: TestDb) {
+    let (app, store) = spawn_demo(t, &[]).await;
+    let code = store.touchpoints[0].code.clone();
+    let loc = spot(&app, &code).location_id;
+    mend_server::domain::setup::stores::edit(
+        &app.db,
+        &Actor::CommandLine,
+        &loc,
+        &mend_server::domain::setup::stores::StoreChange {
+            currency: Some("KRW".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let res = app.submit(&code, Post::valid()).await;
+    let reference = res.headers()["location"].to_str().unwrap()[3..]
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let manager = app
+        .sign_in(mend_server::domain::demo::MANAGER_EMAIL, "demo-password-1")
+        .await;
+    let page = app
+        .page(&manager, &format!("/manage/cases/{reference}"))
+        .await;
+    assert!(
+        page.contains("name=\"compensation_currency\" type=\"text\" maxlength=\"3\" value=\"KRW\""),
+        "the store's currency is offered"
+    );
+    // Won have no minor unit: 5000.50 is refused, 5000 is 5000.
+    let res = app
+        .case_action(
+            &manager,
+            &reference,
+            "resolve",
+            &[
+                ("resolution", "Refunded"),
+                ("root_cause", "process"),
+                ("compensation_type", "refund"),
+                ("compensation_value", "5000.50"),
+                ("compensation_currency", "KRW"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    app.case_action_done(
+        &manager,
+        &reference,
+        "resolve",
+        &[
+            ("resolution", "Refunded"),
+            ("root_cause", "process"),
+            ("compensation_type", "refund"),
+            ("compensation_value", "5000"),
+            ("compensation_currency", "KRW"),
+        ],
+    )
+    .await;
+    let case = app
+        .db
+        .read(|c| mend_server::db::queries::cases::find_by_reference(c, &reference))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            case.compensation_minor,
+            case.compensation_currency.as_deref()
+        ),
+        (Some(5000), Some("KRW"))
+    );
+    let page = app
+        .page(&manager, &format!("/manage/cases/{reference}"))
+        .await;
+    assert!(
+        page.contains("5000 KRW") && !page.contains("50.00 KRW"),
+        "shown whole"
+    );
+    let csv = app.page(&manager, "/manage/export/cases.csv").await;
+    assert!(csv.contains(",5000,KRW,"), "{csv}");
+}
+
+http_on_both_backends!(
+    money_on_sqlite, money_on_postgres:
+    money_follows_the_stores_currency_and_its_real_minor_unit,
+);

@@ -105,38 +105,54 @@ pub fn parse_compensation(
         }
         return Err(invalid(format!("Please give the value of the {kind}.")));
     }
-    let bad_value = || invalid(format!("\"{value}\" is not an amount like 12.50."));
-    let (whole, cents) = match value.split_once('.') {
-        Some((w, c)) if !c.is_empty() && c.len() <= 2 && c.bytes().all(|b| b.is_ascii_digit()) => (
-            w,
-            if c.len() == 1 {
-                format!("{c}0")
-            } else {
-                c.to_owned()
-            },
-        ),
+    let currency = currency.trim().to_ascii_uppercase();
+    let Ok(currency) = crate::domain::setup::fields::currency(&currency) else {
+        return Err(invalid(format!(
+            "\"{currency}\" is not a currency code like EUR, PLN, KRW or JPY."
+        )));
+    };
+    // The currency's own minor unit: KRW and JPY have none, so "5000.50" is refused.
+    let digits = crate::domain::setup::fields::minor_digits(&currency) as usize;
+    let example = if digits == 0 { "5000" } else { "12.50" };
+    let bad_value = || {
+        invalid(format!(
+            "\"{value}\" is not an amount like {example} {currency}."
+        ))
+    };
+    let (whole, fraction) = match value.split_once('.') {
+        Some((w, f))
+            if !f.is_empty() && f.len() <= digits && f.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            (w, format!("{f:0<digits$}"))
+        }
         Some(_) => return Err(bad_value()),
-        None => (value.as_str(), "00".to_owned()),
+        None => (value.as_str(), "0".repeat(digits)),
     };
     if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || whole.len() > 7 {
         return Err(bad_value());
     }
-    let minor: i32 = format!("{whole}{cents}").parse().map_err(|_| bad_value())?;
-    let currency = currency.trim().to_ascii_uppercase();
-    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(invalid(
-            "Please give the currency as three letters, like EUR.",
-        ));
-    }
+    let minor: i32 = format!("{whole}{fraction}")
+        .parse()
+        .map_err(|_| bad_value())?;
     Ok(Some(Compensation {
         kind: kind.to_owned(),
         amount: Some((minor, currency)),
     }))
 }
 
-/// "12.50 EUR".
+/// "12.50 EUR", "5000 KRW": with the currency's own number of decimals.
 pub fn format_amount(minor: i32, currency: &str) -> String {
-    format!("{}.{:02} {currency}", minor / 100, minor % 100)
+    let digits = crate::domain::setup::fields::minor_digits(currency);
+    if digits == 0 {
+        return format!("{minor} {currency}");
+    }
+    let unit = 10_i32.pow(digits);
+    format!(
+        "{}.{:0width$} {currency}",
+        minor / unit,
+        minor % unit,
+        width = digits as usize
+    )
 }
 
 fn record(
@@ -508,7 +524,14 @@ mod tests {
         };
         assert_eq!(c("refund", "12.50", "eur"), amount("refund", 1250, "EUR"));
         assert_eq!(c("voucher", "5", "PLN"), amount("voucher", 500, "PLN"));
-        assert_eq!(c("discount", "3,5", "KRW"), amount("discount", 350, "KRW"));
+        // KRW and JPY have no minor unit: amounts are whole.
+        assert_eq!(
+            c("discount", "3500", "krw"),
+            amount("discount", 3500, "KRW")
+        );
+        assert_eq!(c("voucher", "500", "JPY"), amount("voucher", 500, "JPY"));
+        assert!(c("discount", "3,5", "KRW").is_err());
+        assert_eq!(c("refund", "12,5", "PLN"), amount("refund", 1250, "PLN"));
         assert_eq!(c("", "", ""), Ok(None));
         assert_eq!(
             c("apology", "", ""),
@@ -530,6 +553,8 @@ mod tests {
             assert!(c(k, v, cur).is_err(), "{k} {v} {cur}");
         }
         assert_eq!(format_amount(1250, "EUR"), "12.50 EUR");
+        assert_eq!(format_amount(17523, "KRW"), "17523 KRW");
+        assert_eq!(format_amount(500, "JPY"), "500 JPY");
         assert_eq!(format_amount(5, "EUR"), "0.05 EUR");
     }
 

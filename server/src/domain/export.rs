@@ -115,8 +115,11 @@ fn minutes(from: Option<i64>, to: Option<i64>) -> Cell {
     }
 }
 
-fn amount(minor: Option<i32>) -> Cell {
-    minor.map_or(Cell::Empty, |m| Cell::Number(f64::from(m) / 100.0))
+/// A compensation's value in its currency's major unit (KRW and JPY have no minor unit).
+fn amount(minor: Option<i32>, currency: Option<&str>) -> Cell {
+    let digits = crate::domain::setup::fields::minor_digits(currency.unwrap_or("EUR"));
+    let unit = 10_f64.powi(digits as i32);
+    minor.map_or(Cell::Empty, |m| Cell::Number(f64::from(m) / unit))
 }
 
 fn case_cells(
@@ -177,7 +180,7 @@ pub fn survey_cells(s: &SurveyRow, still_working: Option<bool>) -> Vec<Cell> {
         to_resolve,
         opt_text(s.root_cause.as_deref()),
         opt_text(s.compensation_type.as_deref()),
-        amount(s.compensation_minor),
+        amount(s.compensation_minor, s.compensation_currency.as_deref()),
         opt_text(s.compensation_currency.as_deref()),
         local(tz, unix(s.answered_at.as_deref())),
         s.csat.map_or(Cell::Empty, |n| Cell::Number(f64::from(n))),
@@ -211,7 +214,7 @@ pub fn case_row_cells(c: &CaseRow) -> Vec<Cell> {
         to_resolve,
         opt_text(c.root_cause.as_deref()),
         opt_text(c.compensation_type.as_deref()),
-        amount(c.compensation_minor),
+        amount(c.compensation_minor, c.compensation_currency.as_deref()),
         opt_text(c.compensation_currency.as_deref()),
         text(&c.body),
     ]

@@ -74,6 +74,8 @@ struct Loaded {
     /// The kiosk tap whose handoff brought the customer here, with its rating once the
     /// tap reached the server.
     kiosk_tap: Option<(String, Option<i32>)>,
+    /// The store's currency: compensation is given in it unless staff type another.
+    currency: String,
 }
 
 async fn find_case(state: &AppState, who: &SignedIn, reference: &str) -> Result<Case, AppError> {
@@ -115,6 +117,9 @@ async fn load(state: &AppState, who: &SignedIn, reference: &str) -> Result<Loade
                 duplicates: workflow::possible_duplicates(c, &case)?,
                 merged: cases::merged_into(c, &case.id)?,
                 root_causes: locations::root_causes(c, &case.location_id)?,
+                currency: crate::db::queries::stores::find(c, &case.location_id)?
+                    .map(|s| s.currency)
+                    .unwrap_or_else(|| "EUR".into()),
                 kiosk_tap: crate::domain::kiosk_handoff::tap_of_case(c, &case.id)?,
                 merged_into,
                 actors,
@@ -208,6 +213,10 @@ fn page(
     typed: ActionForm,
 ) -> Result<CasePage, AppError> {
     let (case, location) = (&l.facts.case, &l.facts.location);
+    let mut typed = typed;
+    if typed.compensation_currency.is_none() {
+        typed.compensation_currency = Some(l.currency.clone());
+    }
     let now = state.clock.now();
     let lang = Language::En;
     let mut flags = Vec::new();
