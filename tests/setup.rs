@@ -1347,6 +1347,20 @@ async fn severity_is_decided_on_arrival_by_words_and_kept(t: TestDb) {
         .unwrap();
     };
     set("피, 血");
+    let log = app
+        .db
+        .read(|c| mend_server::db::queries::admin_log::latest(c, 10))
+        .unwrap();
+    let entry = log
+        .iter()
+        .find(|e| e.action == "settings.edit")
+        .expect("settings changes are logged");
+    assert!(entry
+        .after
+        .as_deref()
+        .unwrap_or_default()
+        .contains("피, 血"));
+    assert_eq!(entry.actor, "command line");
     // The form caches a store's rules for a few seconds: use fresh stickers' codes.
     let severe_of = |body: &'static str| {
         let app = &app;

@@ -254,7 +254,7 @@ pub struct Escalation {
 }
 
 /// The parts of a location that decide who is alerted and when to escalate.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = locations)]
 pub struct LocationAlerting {
     pub id: String,

@@ -167,8 +167,25 @@ pub fn show(db: &Db, location_name: &str) -> Result<AlertSettings, AlertSettings
 }
 
 /// Checks every value, then saves the change in one transaction.
+/// [`apply_as`] from the command line.
 pub fn apply(
     db: &Db,
+    location_name: &str,
+    change: &AlertSettingsChange,
+) -> Result<AlertSettings, AlertSettingsError> {
+    apply_as(
+        db,
+        &crate::domain::setup::Actor::CommandLine,
+        location_name,
+        change,
+    )
+}
+
+/// Changes a store's alert settings, checked first, in one transaction that also writes
+/// the change log (who, before and after).
+pub fn apply_as(
+    db: &Db,
+    actor: &crate::domain::setup::Actor,
     location_name: &str,
     change: &AlertSettingsChange,
 ) -> Result<AlertSettings, AlertSettingsError> {
@@ -282,7 +299,9 @@ pub fn apply(
     db.write(|c| -> Result<(), AlertSettingsError> {
         let location = locations::find_by_name(c, location_name)?
             .ok_or_else(|| AlertSettingsError::NoSuchLocation(location_name.to_owned()))?;
-        let mut routes = Routing::from_rows(&routing::recipients(c, &location.id)?);
+        let rows_before = routing::recipients(c, &location.id)?;
+        let alerting_before = routing::alerting(c, &location.id)?;
+        let mut routes = Routing::from_rows(&rows_before);
         if let Some(f) = fallback {
             routes.fallback = f;
         }
@@ -339,6 +358,25 @@ pub fn apply(
             alerting.retention_days = d;
         }
         routing::set_alerting(c, &alerting)?;
+        let rows_after = routing::recipients(c, &location.id)?;
+        let described = |rows: &[crate::db::models::AlertRecipient]| -> Vec<String> {
+            rows.iter()
+                .map(|r| format!("{} {} {}", r.rule, r.category, r.email))
+                .collect()
+        };
+        let before =
+            serde_json::json!({ "routing": described(&rows_before), "settings": alerting_before });
+        let after = serde_json::json!({ "routing": described(&rows_after), "settings": alerting });
+        if before != after {
+            crate::domain::setup::audit::record(
+                c,
+                actor,
+                "settings.edit",
+                &location.name,
+                Some(&before),
+                Some(&after),
+            )?;
+        }
         Ok(())
     })?;
     show(db, location_name)

@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::domain::alert_settings::{apply, show, AlertSettingsChange, AlertSettingsError};
+use crate::domain::alert_settings::{apply_as, show, AlertSettingsChange, AlertSettingsError};
 use crate::web::manage::managed_location;
 use crate::web::session::{csrf_token, verify_csrf, SignedIn};
 use crate::web::{render, AppError, AppState};
@@ -160,6 +160,10 @@ pub async fn save(
     );
     let (taps, tap_minutes) = (form.unhappy_taps.clone(), form.unhappy_tap_minutes.clone());
     let retention = form.retention_days.clone();
+    let actor = crate::domain::setup::Actor::User {
+        id: who.user.id.clone(),
+        email: who.user.email.clone(),
+    };
     let result = web::block(move || -> Result<(), AlertSettingsError> {
         let mut change = change;
         change.sla_minutes = Some(minutes("SLA", &sla)?);
@@ -196,7 +200,7 @@ pub async fn save(
                 change.categories.push(format!("{key}="));
             }
         }
-        apply(&db, &name, &change).map(|_| ())
+        apply_as(&db, &actor, &name, &change).map(|_| ())
     })
     .await?;
     match result {
