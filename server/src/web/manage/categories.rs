@@ -118,14 +118,7 @@ async fn answer(
     match done {
         Ok(()) => {
             // The form shows the change at once on this instance (others within seconds).
-            let db = state.db.clone();
-            let id = store_id.clone();
-            let codes =
-                web::block(move || db.read(|c| crate::db::queries::spots::for_location(c, &id)))
-                    .await??;
-            for s in codes {
-                state.places.forget(&s.code);
-            }
+            super::stores::forget_codes(state, store_id.clone()).await?;
             Ok(HttpResponse::SeeOther()
                 .insert_header((
                     header::LOCATION,

@@ -242,6 +242,7 @@ pub async fn preview(
         if result.is_ok() {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| AppError::Internal(e.into()))?;
+                forget_stale_uploads(dir);
             }
             std::fs::write(&path, &bytes).map_err(|e| AppError::Internal(e.into()))?;
         }
@@ -285,4 +286,25 @@ pub async fn confirm(
         state.outbox_waker.wake();
     }
     page(&who, Some(outcome(l, kind, result, None, true)?))
+}
+
+/// How long a previewed upload waits for its confirmation.
+const UPLOAD_KEPT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Deletes previews nobody confirmed within [`UPLOAD_KEPT`] (run at each new preview).
+fn forget_stale_uploads(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > UPLOAD_KEPT);
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }

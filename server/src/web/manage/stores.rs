@@ -240,7 +240,7 @@ async fn answer(
 }
 
 /// Forgets the store's codes in this instance's form cache, so a change shows at once.
-async fn forget_codes(state: &AppState, store_id: String) -> Result<(), AppError> {
+pub(super) async fn forget_codes(state: &AppState, store_id: String) -> Result<(), AppError> {
     let db = state.db.clone();
     let all = web::block(move || db.read(|c| spot_queries::for_location(c, &store_id))).await??;
     for s in all {
