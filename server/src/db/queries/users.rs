@@ -168,3 +168,26 @@ pub fn set_locations(
     }
     Ok(())
 }
+
+/// (user id, location id, location name) of every user's locations, by location name:
+/// the people page and a people import read them once, not once per person.
+pub fn all_location_links(conn: &mut DbConnection) -> QueryResult<Vec<(String, String, String)>> {
+    use crate::db::schema::locations;
+    user_locations::table
+        .inner_join(locations::table)
+        .order(locations::name.asc())
+        .select((
+            user_locations::user_id,
+            user_locations::location_id,
+            locations::name,
+        ))
+        .load(conn)
+}
+
+/// The ids of every deactivated account.
+pub fn deactivated_ids(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    users::table
+        .filter(users::deactivated_at.is_not_null())
+        .select(users::id)
+        .load(conn)
+}
