@@ -2083,3 +2083,36 @@ http_on_both_backends!(
     money_on_sqlite, money_on_postgres:
     money_follows_the_stores_currency_and_its_real_minor_unit,
 );
+
+async fn old_session_rows_are_deleted_by_the_hourly_retention_pass(t: TestDb) {
+    use diesel::prelude::*;
+    let (app, _store) = spawn_demo(t, &[]).await;
+    let _manager = app
+        .sign_in(mend_server::domain::demo::MANAGER_EMAIL, "demo-password-1")
+        .await;
+    let count = |app: &TestApp| {
+        app.db
+            .read(|c| {
+                mend_server::db::schema::sessions::table
+                    .count()
+                    .get_result::<i64>(c)
+            })
+            .unwrap()
+    };
+    assert_eq!(count(&app), 1);
+    let now = app.clock.now();
+    mend_server::domain::retention::apply(&app.db, app.data_dir.path(), now).unwrap();
+    assert_eq!(count(&app), 1, "a live session stays");
+    mend_server::domain::retention::apply(
+        &app.db,
+        app.data_dir.path(),
+        now + chrono::Duration::days(2),
+    )
+    .unwrap();
+    assert_eq!(count(&app), 0, "two days on, its row is gone");
+}
+
+http_on_both_backends!(
+    sessions_on_sqlite, sessions_on_postgres:
+    old_session_rows_are_deleted_by_the_hourly_retention_pass,
+);

@@ -162,6 +162,13 @@ pub fn apply(
         .set(outbox::recipient.eq(ERASED))
         .execute(c)?)
     })?;
+    // Sessions end 12 hours after sign-in; their rows are kept a day longer, then go.
+    db.write(|c| -> Result<usize, DbError> {
+        Ok(crate::db::queries::sessions::delete_started_before(
+            c,
+            now - chrono::Duration::hours(36),
+        )?)
+    })?;
     loop {
         let freed = db.write(|c| -> Result<Option<Vec<String>>, DbError> {
             let due = due(c, now)?;

@@ -53,3 +53,8 @@ pub fn end_all_of(
             .execute(conn),
     }
 }
+
+/// Deletes the rows of sessions started before `before` (long over, ended or not).
+pub fn delete_started_before(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::created_at.lt(before))).execute(conn)
+}
