@@ -1043,7 +1043,7 @@ async fn store_pages_answer_each_role_as_it_should(t: TestDb) {
     );
     let html = app.page(&admin, "/manage/log").await;
     assert!(
-        html.contains("store.create") && html.contains("부산점") && html.contains("spot.rename")
+        html.contains("매장 생성") && html.contains("부산점") && html.contains("위치 이름 변경")
     );
 }
 
@@ -1304,6 +1304,39 @@ async fn a_newcomer_sets_up_a_korean_store_in_a_browser() {
     browser
         .full_page_screenshot_to(&screenshots().join("store-ko-390.png"))
         .await;
+    // The other new pages, in the admin's language (Korean, from the store), on the phone.
+    for (path, shot, expect) in [
+        (
+            format!("/manage/stores/{}/categories", store.id),
+            "categories-ko-390.png",
+            "불편 유형",
+        ),
+        (
+            "/manage/import".to_owned(),
+            "import-ko-390.png",
+            "스프레드시트에서 가져오기",
+        ),
+        (
+            "/manage/users/edit?email=owner%40cafe.example".to_owned(),
+            "person-ko-390.png",
+            "초대 다시 보내기",
+        ),
+        ("/manage/log".to_owned(), "log-ko-390.png", "변경 기록"),
+    ] {
+        c.goto(&app.url(&path)).await.unwrap();
+        let page = c.source().await.unwrap();
+        assert!(page.contains(expect), "{path}: {page}");
+        // A missing label shows as its key, as text ("/manage/stores.csv" is a link).
+        for key in ["categories.", "stores.", "people.", "setup."] {
+            assert!(
+                !page.contains(&format!(">{key}")),
+                "{path} shows a catalog key {key}"
+            );
+        }
+        browser
+            .full_page_screenshot_to(&screenshots().join(shot))
+            .await;
+    }
     // The retired-sticker page a customer sees, in English.
     let spots = app.db.read(mend_server::db::queries::spots::all).unwrap();
     mend_server::domain::setup::spots::set_retired(

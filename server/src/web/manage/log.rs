@@ -21,6 +21,28 @@ struct LogPage {
     entries: Vec<AdminLogEntry>,
 }
 
+impl LogPage {
+    /// Who, as shown: an email, or the command line in the reader's language.
+    fn actor_label(&self, actor: &str) -> String {
+        if actor == "command line" {
+            self.l.text("log.command_line")
+        } else {
+            actor.to_owned()
+        }
+    }
+
+    /// What an entry's action is called in the reader's language.
+    fn action_label(&self, action: &str) -> String {
+        let key = format!("log.{}", action.replace('.', "_"));
+        let label = self.l.text(&key);
+        if label == key {
+            action.to_owned()
+        } else {
+            label
+        }
+    }
+}
+
 pub async fn show(state: web::Data<AppState>, who: SignedIn) -> Result<HttpResponse, AppError> {
     if who.role != Role::Admin {
         return Err(AppError::Forbidden);
