@@ -101,10 +101,7 @@ pub fn location(settings: &Settings, action: LocationAction) -> ExitCode {
             external_ref,
             address,
             sla_minutes,
-        } => db
-            .read(|c| Ok(stores::resolve(c, &location)))
-            .map_err(SetupError::from)
-            .and_then(|r| r)
+        } => stores::named(&db, &location)
             .and_then(|store| {
                 stores::edit(
                     &db,
@@ -123,10 +120,7 @@ pub fn location(settings: &Settings, action: LocationAction) -> ExitCode {
                 )
             })
             .map(|s| vec![format!("location {} {}", s.id, s.name)]),
-        LocationAction::Archive { location } => db
-            .read(|c| Ok(stores::resolve(c, &location)))
-            .map_err(SetupError::from)
-            .and_then(|r| r)
+        LocationAction::Archive { location } => stores::named(&db, &location)
             .and_then(|store| stores::set_archived(&db, &actor, &store.id, true))
             .map(|s| vec![format!("archived {} {}", s.id, s.name)]),
     };
@@ -145,10 +139,7 @@ pub fn touchpoint(settings: &Settings, action: TouchpointAction) -> ExitCode {
     let actor = Actor::CommandLine;
     let url = |code: &str| format!("{base}/t/{code}");
     let result = match action {
-        TouchpointAction::Add { location, label } => db
-            .read(|c| Ok(stores::resolve(c, &location)))
-            .map_err(SetupError::from)
-            .and_then(|r| r)
+        TouchpointAction::Add { location, label } => stores::named(&db, &location)
             .and_then(|store| spots::add(&db, &actor, &store.id, &label))
             .map(|s| vec![format!("touchpoint {} {}", s.code, url(&s.code))]),
         TouchpointAction::List { location } => db

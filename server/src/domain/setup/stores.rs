@@ -213,3 +213,8 @@ pub fn resolve(c: &mut DbConnection, key: &str) -> Result<Store, SetupError> {
     stores::find_by_ref_or_name(c, key.trim())?
         .ok_or_else(|| FieldError::new("location", Problem::UnknownStore, key).into())
 }
+
+/// [`resolve`] on a connection of its own (for callers outside a transaction).
+pub fn named(db: &Db, key: &str) -> Result<Store, SetupError> {
+    db.read(|c| Ok(resolve(c, key)))?
+}
