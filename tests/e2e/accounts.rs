@@ -235,7 +235,7 @@ async fn an_admin_invites_someone_who_chooses_a_password_from_the_email_in_their
             .status(),
         403
     );
-    // Managers manage the staff of their own stores (tests/setup.rs has the details).
+    // Managers manage the staff of their own stores (tests/e2e/setup.rs has the details).
     let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
     assert_eq!(
         manager

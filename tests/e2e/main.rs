@@ -1,0 +1,29 @@
+//! The end-to-end tests: one binary, a module per area (each used to be its own binary,
+//! and each linked the whole server: 26 links per change and gigabytes of disk).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod accounts;
+mod alerts;
+mod browser;
+mod cases;
+mod customer_data;
+mod dashboard;
+mod digest;
+mod exports;
+mod form;
+mod http;
+mod kiosk_api;
+mod kiosk_e2e;
+mod kiosk_handoff;
+mod manage;
+mod metrics;
+mod migrations;
+mod print;
+mod properties;
+mod resilience;
+mod retention;
+mod security;
+mod setup;
+mod stickers;
+mod storage;
+mod surveys;
