@@ -162,7 +162,7 @@ async fn only_managers_of_the_location_and_admins_see_its_stickers() {
         ("boss@store.example", 200),
         ("root@store.example", 200),
         ("till@store.example", 403),
-        ("other@store.example", 403),
+        ("other@store.example", 404),
     ] {
         let client = app.sign_in(email, PASSWORD).await;
         assert_eq!(

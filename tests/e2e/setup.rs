@@ -920,7 +920,7 @@ async fn store_pages_answer_each_role_as_it_should(t: TestDb) {
             .await
             .unwrap()
             .status(),
-        403
+        404
     );
     assert_eq!(
         manager.get(app.url(&page)).send().await.unwrap().status(),
@@ -965,7 +965,7 @@ async fn store_pages_answer_each_role_as_it_should(t: TestDb) {
         &[("label", "Hacked")],
     )
     .await;
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), 404);
     // Only admins create and archive stores.
     let res = post_form(
         &app,
@@ -1218,12 +1218,41 @@ fn screenshots() -> std::path::PathBuf {
 
 const TEST_SECRET: &str = "a-test-secret-of-at-least-32-characters!!";
 
-/// From an empty install, in Korean on a phone: the setup link, the first admin, a store
-/// in Asia/Seoul with KRW and three spots, then its stickers; the store page on a laptop.
+/// Waits (briefly) until the browser shows a page containing `text`.
+async fn wait_for_text(c: &fantoccini::Client, text: &str) -> String {
+    for _ in 0..100 {
+        let page = c.source().await.unwrap();
+        if page.contains(text) {
+            return page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no {text:?} in {}", c.source().await.unwrap());
+}
+
+/// The whole first day of a Korean café, from an empty install, in a real browser: the
+/// setup link, the first admin, a store in Asia/Seoul with KRW and three spots; a category
+/// of its own in Korean; its stickers printed to PDF and every code scanned; a staff member
+/// invited in Korean who chooses a password from the email (real SMTP); then a customer at
+/// the new spot sees the store's categories in Korean, complains, and that staff member is
+/// alerted in Korean. Screenshots of each new page at 390 and 1280 px.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_newcomer_sets_up_a_korean_store_in_a_browser() {
+async fn a_newcomer_sets_up_a_korean_cafe_whose_staff_hear_of_the_first_complaint() {
+    use mend_testing::smtp::SmtpSink;
     use mend_testing::Browser;
-    let app = TestApp::spawn_with(TestDb::sqlite(), &[("MEND_SECRET", TEST_SECRET)]).await;
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let app = TestApp::spawn_with(
+        TestDb::sqlite(),
+        &[
+            ("MEND_SECRET", TEST_SECRET),
+            ("MEND_SMTP_URL", &sink.url()),
+            // The customer below types faster than a person: no robot check.
+            ("MEND_FORM_MIN_SECONDS", "0"),
+        ],
+    )
+    .await;
     let Some(browser) = Browser::phone(false).await else {
         return;
     };
@@ -1337,8 +1366,157 @@ async fn a_newcomer_sets_up_a_korean_store_in_a_browser() {
             .full_page_screenshot_to(&screenshots().join(shot))
             .await;
     }
-    // The retired-sticker page a customer sees, in English.
+    // A category of the café's own, labelled in Korean only.
+    browser.laptop(1280, 900).await;
+    c.goto(&app.url(&format!("/manage/stores/{}/categories", store.id)))
+        .await
+        .unwrap();
+    browser.type_into("new-ko", "음료 온도").await;
+    browser
+        .click(&format!(
+            "form[action='/manage/stores/{}/categories'] button[type=submit]",
+            store.id
+        ))
+        .await;
+    wait_for_text(c, "음료 온도").await;
+    let seen = c
+        .find(fantoccini::Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !seen.contains("category_1") && !seen.contains("cleanliness"),
+        "labels, never keys: {seen}"
+    );
+    browser
+        .full_page_screenshot_to(&screenshots().join("categories-ko-1280.png"))
+        .await;
+
+    // The stickers, printed to PDF as the owner's Chromium would, and every code scanned.
     let spots = app.db.read(mend_server::db::queries::spots::all).unwrap();
+    assert_eq!(spots.len(), 3);
+    let tools = mend_testing::browser_tools().unwrap();
+    let owner = app
+        .sign_in("owner@cafe.example", "a long enough password")
+        .await;
+    let sheet = app
+        .page(&owner, &format!("/manage/locations/{}/stickers", store.id))
+        .await;
+    let out = tempfile::tempdir().unwrap();
+    let html = out.path().join("stickers.html");
+    std::fs::write(&html, sheet).unwrap();
+    let pdf = out.path().join("stickers.pdf");
+    tools.print_to_pdf(&format!("file://{}", html.display()), &pdf);
+    let scanned: std::collections::BTreeSet<String> = tools
+        .pdf_pages(&pdf, 200)
+        .iter()
+        .flat_map(mend_testing::decode_qr_codes)
+        .collect();
+    let expected: std::collections::BTreeSet<String> = spots
+        .iter()
+        .map(|s| format!("{}/t/{}", app.base_url, s.code))
+        .collect();
+    assert_eq!(scanned, expected, "every sticker scans to its spot");
+
+    // A staff member invited in Korean, from the people page.
+    c.goto(&app.url("/manage/users")).await.unwrap();
+    browser.type_into("email", "minji@cafe.example").await;
+    c.find(fantoccini::Locator::Css("select#language"))
+        .await
+        .unwrap()
+        .select_by_value("ko")
+        .await
+        .unwrap();
+    browser
+        .click(&format!("input[name=location][value='{}']", store.id))
+        .await;
+    browser
+        .click("form[action='/manage/users/invite'] button[type=submit]")
+        .await;
+    wait_for_text(c, "minji@cafe.example").await;
+    let invitation = sink.wait_for(1, std::time::Duration::from_secs(30)).await;
+    let invitation = &invitation[0];
+    assert_eq!(invitation.rcpt_tos, ["minji@cafe.example"]);
+    assert!(
+        invitation.subject.contains("Mend에 초대되었습니다"),
+        "{}",
+        invitation.subject
+    );
+    let link = invitation
+        .text
+        .split_whitespace()
+        .find(|w| w.contains("/manage/password/set?"))
+        .unwrap()
+        .to_owned();
+    // She chooses her password on her phone, from the email.
+    browser.viewport(390, 844).await;
+    c.goto(&link).await.unwrap();
+    browser
+        .type_into("password", "minji chooses a password")
+        .await;
+    browser.click("button[type=submit]").await;
+    for _ in 0..100 {
+        if !c
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/manage/password")
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // A customer at the terrace: the store's categories, in Korean, then an alert to Minji.
+    let terrace = spots.iter().find(|s| s.label == "테라스").unwrap();
+    // (Her phone is set to Korean; the test browser sends English, so the link says so.)
+    c.goto(&app.url(&format!("/t/{}?lang=ko", terrace.code)))
+        .await
+        .unwrap();
+    let form = c.source().await.unwrap();
+    let categories = app
+        .db
+        .read(|conn| mend_server::domain::setup::categories::of_store(conn, &store.id))
+        .unwrap();
+    let own = categories
+        .iter()
+        .find(|k| k.label_in("ko") == "음료 온도")
+        .unwrap();
+    for k in &categories {
+        assert!(
+            form.contains(&format!(">{}</label>", k.label_in("ko"))),
+            "{}: {form}",
+            k.key
+        );
+    }
+    browser
+        .full_page_screenshot_to(&screenshots().join("form-new-store-ko-390.png"))
+        .await;
+    browser.click(&format!("label[for='c-{}']", own.key)).await;
+    browser.type_into("body", "아이스 라떼가 미지근해요").await;
+    browser.click("button[type=submit]").await;
+    let alert = sink.wait_for(2, std::time::Duration::from_secs(30)).await;
+    let alert = &alert[1];
+    assert_eq!(alert.rcpt_tos, ["minji@cafe.example"]);
+    assert!(
+        alert.subject.contains("카페 모나 강남 · 음료 온도"),
+        "{}",
+        alert.subject
+    );
+    for text in [
+        "테라스",
+        "음료 온도",
+        "아이스 라떼가 미지근해요",
+        "제가 처리할게요",
+        "유형",
+    ] {
+        assert!(alert.text.contains(text), "{text}: {}", alert.text);
+    }
+
+    // The retired-sticker page a customer sees, in English.
     mend_server::domain::setup::spots::set_retired(
         &app.db,
         &Actor::CommandLine,
@@ -1651,7 +1829,8 @@ async fn managers_manage_the_staff_of_their_own_stores_only(t: TestDb) {
             .await
             .unwrap()
             .status(),
-        403
+        404,
+        "another store's staff: as if nobody"
     );
     let res = post_form(
         &app,
@@ -1661,7 +1840,23 @@ async fn managers_manage_the_staff_of_their_own_stores_only(t: TestDb) {
         &[("email", "theirs@demo.example")],
     )
     .await;
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), 404);
+    // The wrong role: a fellow manager of the same store is out of reach (403).
+    app.add_user(
+        "manager",
+        "peer@demo.example",
+        "correct horse battery",
+        &[&loc],
+    );
+    assert_eq!(
+        manager
+            .get(app.url("/manage/users/edit?email=peer%40demo.example"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     assert_eq!(
         manager
             .get(app.url("/manage/users/edit?email=nobody%40demo.example"))
@@ -2021,7 +2216,7 @@ async fn a_store_has_its_own_categories_with_labels_in_every_language(t: TestDb)
         .await;
     assert_eq!(
         stranger.get(app.url(&page)).send().await.unwrap().status(),
-        403
+        404
     );
 }
 

@@ -21,6 +21,7 @@ use actix_web::web;
 use crate::db::models::Location;
 use crate::db::queries::{locations as location_queries, users};
 use crate::domain::access::may_manage_location;
+use crate::domain::role::Role;
 use crate::web::session::SignedIn;
 use crate::web::{AppError, AppState};
 
@@ -135,7 +136,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// The location, if it exists (404) and the signed-in user may manage it (403).
+/// The location, if it exists and the signed-in user may manage it. Staff get 403 (the
+/// wrong role for the page); a manager of other stores gets 404, as for a store that does
+/// not exist: a chain's store list is not theirs to probe.
 pub(crate) async fn managed_location(
     state: &web::Data<AppState>,
     who: &SignedIn,
@@ -153,8 +156,11 @@ pub(crate) async fn managed_location(
     })
     .await??;
     let location = location.ok_or(AppError::NotFound)?;
-    if !may_manage_location(who.role, &own, &location.id) {
+    if who.role == Role::Staff {
         return Err(AppError::Forbidden);
+    }
+    if !may_manage_location(who.role, &own, &location.id) {
+        return Err(AppError::NotFound);
     }
     Ok(location)
 }

@@ -222,7 +222,9 @@ async fn set_active(
     }
 }
 
-/// The person, if they exist (404) and the signed-in user may manage them (403).
+/// The person, if they exist and the signed-in user may manage them: a manager gets 404 for
+/// someone who shares none of their stores (as for nobody), 403 for an admin or manager of
+/// their own stores (the wrong role).
 async fn managed_person(
     state: &AppState,
     who: &SignedIn,
@@ -239,6 +241,9 @@ async fn managed_person(
         Err(e) => return Err(AppError::Internal(e.into())),
     };
     if let Some(mine) = mine {
+        if !person.store_ids.iter().any(|s| mine.contains(s)) {
+            return Err(AppError::NotFound);
+        }
         if !may_manage_person(who.role, &mine, &person.role, &person.store_ids) {
             return Err(AppError::Forbidden);
         }
