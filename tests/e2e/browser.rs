@@ -274,7 +274,7 @@ async fn staff_take_a_case_from_the_alert_on_a_phone_and_work_it_to_resolution()
     browser.click("form[action$='/resolve'] button").await;
     wait_for_text(
         c,
-        "Resolved (cleaning): Refilled the soap and dried the floor.",
+        "Resolved (Cleaning): Refilled the soap and dried the floor.",
     )
     .await;
     browser

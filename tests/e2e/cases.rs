@@ -184,11 +184,11 @@ async fn recovery_path(db: TestDb) {
         .await;
     for expected in [
         "Resolved",
-        "voucher 4.50 EUR",
+        "Voucher 4.50 EUR",
         "Internal note: Machine 2 runs cold.",
         "Assigned to till@shop.example",
         "Update to the customer: We are brewing a fresh pot for you.",
-        "Resolved (equipment): Fresh coffee and a cake on the house.",
+        "Resolved (Equipment): Fresh coffee and a cake on the house.",
     ] {
         assert!(html.contains(expected), "{expected} in {html}");
     }

@@ -192,17 +192,17 @@ async fn dashboard_numbers_match(db: TestDb) {
     assert_eq!(
         cats,
         vec![
-            vec!["waiting_time", "2", "40.0%"],
-            vec!["cleanliness", "1", "60.0%"],
-            vec!["other", "1", "80.0%"],
-            vec!["staff", "1", "100.0%"],
+            vec!["Waiting time", "2", "40.0%"],
+            vec!["Cleanliness", "1", "60.0%"],
+            vec!["Other", "1", "80.0%"],
+            vec!["Staff", "1", "100.0%"],
         ]
     );
     assert_eq!(
         table(&html, "root-causes"),
         vec![
-            vec!["staffing", "1", "50.0%"],
-            vec!["training", "1", "100.0%"]
+            vec!["Staffing", "1", "50.0%"],
+            vec!["Training", "1", "100.0%"]
         ]
     );
     // c-chart: 3, 1, 0, 0, 0, 0, 1 a day: c̄ = 5/7, UCL = c̄ + 3·√c̄ = 3.25.

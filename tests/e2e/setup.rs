@@ -519,6 +519,22 @@ fn xlsx_files_and_formula_looking_cells_are_taken_as_text(t: &TestDb) {
     assert!(text.starts_with(
         "ref,location,region,time_zone,language,currency,touchpoint_ref,touchpoint\n"
     ));
+    // The Excel export keeps every value as text, exactly: imported back, it changes
+    // nothing.
+    let workbook = db
+        .read(|c| Ok(mend_server::domain::setup::import::export_locations_xlsx(c)))
+        .unwrap()
+        .unwrap();
+    let again = import_locations(&db, &cli, &workbook, true).unwrap();
+    assert_eq!(
+        (
+            again.stores.created,
+            again.stores.changed,
+            again.stores.unchanged
+        ),
+        (0, 0, 2)
+    );
+    assert_eq!((again.spots.created, again.spots.changed), (0, 0));
 }
 
 fn people_are_imported_with_their_stores_and_invited(t: &TestDb) {
@@ -896,6 +912,7 @@ async fn store_pages_answer_each_role_as_it_should(t: TestDb) {
         page.as_str(),
         "/manage/log",
         "/manage/stores.csv",
+        "/manage/stores.xlsx",
     ] {
         let res = app.get(path).await;
         assert_eq!(res.status(), 303, "{path}");
@@ -935,6 +952,16 @@ async fn store_pages_answer_each_role_as_it_should(t: TestDb) {
             .status(),
         403
     );
+    // The store list downloads, for admins only.
+    for (who, status) in [(&manager, 403), (&staff, 403), (&admin, 200)] {
+        for path in ["/manage/stores.csv", "/manage/stores.xlsx"] {
+            let res = who.get(app.url(path)).send().await.unwrap();
+            assert_eq!(res.status(), status, "{path}");
+            if status == 200 {
+                assert!(res.bytes().await.unwrap().len() > 100, "{path}");
+            }
+        }
+    }
     assert_eq!(
         manager
             .get(app.url("/manage/stores/no-such-store"))
@@ -2203,6 +2230,18 @@ async fn a_store_has_its_own_categories_with_labels_in_every_language(t: TestDb)
     .await;
     assert_eq!(res.status(), 303);
     assert!(app.open_form(&code, "?lang=en").await.contains("Car park"));
+    // The inbox and the dashboard name it by its label too, never by its key.
+    for path in [
+        "/manage/cases".to_owned(),
+        format!("/manage/dashboard?location={loc}"),
+        "/manage/dashboard".to_owned(),
+    ] {
+        let seen = app.page(&manager, &path).await;
+        assert!(
+            seen.contains("Car park") && !seen.contains(">parking<"),
+            "{path}: {seen}"
+        );
+    }
     // Another store's manager cannot touch them.
     let other = app.add_location("Other store");
     app.add_user(

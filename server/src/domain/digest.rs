@@ -132,6 +132,8 @@ pub fn compose(
     let Some(d) = build(db, &everyone, Some(location_id), period, now)? else {
         return Ok(None);
     };
+    let labels =
+        db.read(|c| crate::domain::setup::categories::Labels::read(c, &[location_id.to_owned()]))?;
     let longer = Period {
         from: week - Duration::days(7 * (CHART_WEEKS - 1)),
         to: period.to,
@@ -204,7 +206,10 @@ pub fn compose(
             .categories
             .iter()
             .take(3)
-            .map(|b| format!("{} ({})", lang.category_label(&b.label), b.count))
+            .map(|b| {
+                let label = labels.label(Some(location_id), &b.label, lang);
+                format!("{label} ({})", b.count)
+            })
             .collect(),
         unusual_label: lang.text("digest.unusual"),
         unusual: if unusual.is_empty() {

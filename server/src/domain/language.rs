@@ -47,7 +47,22 @@ impl Language {
     /// A category's name; a location's own category has no catalog entry and is shown as
     /// written.
     pub fn category_label(self, key: &str) -> String {
-        let label_key = format!("category.{key}");
+        self.catalog_or_as_written("category", key)
+    }
+
+    /// A root cause's name: the catalogs have the defaults; a store's own causes are typed
+    /// by its manager, in words, and shown as written.
+    pub fn root_cause_label(self, key: &str) -> String {
+        self.catalog_or_as_written("root_cause", key)
+    }
+
+    /// A kind of compensation (apology, refund, ...), in this language.
+    pub fn compensation_label(self, key: &str) -> String {
+        self.catalog_or_as_written("compensation_type", key)
+    }
+
+    fn catalog_or_as_written(self, section: &str, key: &str) -> String {
+        let label_key = format!("{section}.{key}");
         let label = self.text(&label_key);
         if label == label_key {
             key.to_owned()
@@ -188,6 +203,22 @@ mod tests {
             Language::Pl
         );
         assert_eq!(Language::negotiate(None, None, "unknown"), Language::En);
+    }
+
+    #[test]
+    fn every_default_root_cause_and_compensation_has_a_label_and_a_stores_own_shows_as_typed() {
+        use crate::domain::case_workflow::{COMPENSATION_TYPES, DEFAULT_ROOT_CAUSES};
+        for lang in Language::ALL {
+            for key in DEFAULT_ROOT_CAUSES {
+                assert_ne!(lang.root_cause_label(key), *key, "{}", lang.code());
+            }
+            for key in COMPENSATION_TYPES {
+                assert_ne!(lang.compensation_label(key), *key, "{}", lang.code());
+            }
+        }
+        assert_eq!(Language::Ko.root_cause_label("staffing"), "인력 배치");
+        assert_eq!(Language::Ja.compensation_label("refund"), "返金");
+        assert_eq!(Language::Ko.root_cause_label("broken till"), "broken till");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::models::StoreCategory;
-use crate::db::schema::store_categories;
+use crate::db::schema::{locations, store_categories};
 use crate::db::DbConnection;
 
 /// Every category of a store, retired ones too, in order.
@@ -16,6 +16,25 @@ pub fn for_location(conn: &mut DbConnection, location_id: &str) -> QueryResult<V
         ))
         .select(StoreCategory::as_select())
         .load(conn)
+}
+
+/// The own categories of these stores, each with its store's language (for the label's
+/// fallback). Read in slices: SQLite limits the parameters of one statement.
+pub fn for_locations(
+    conn: &mut DbConnection,
+    location_ids: &[String],
+) -> QueryResult<Vec<(StoreCategory, String)>> {
+    let mut out = Vec::new();
+    for ids in location_ids.chunks(1_000) {
+        out.extend(
+            store_categories::table
+                .inner_join(locations::table)
+                .filter(store_categories::location_id.eq_any(ids))
+                .select((StoreCategory::as_select(), locations::default_language))
+                .load::<(StoreCategory, String)>(conn)?,
+        );
+    }
+    Ok(out)
 }
 
 pub fn insert(conn: &mut DbConnection, row: &StoreCategory) -> QueryResult<()> {

@@ -88,6 +88,48 @@ pub fn in_use(c: &mut DbConnection, location_id: &str) -> diesel::QueryResult<Ve
         .collect())
 }
 
+/// Category labels for views over many stores (the inbox, the dashboard, the weekly
+/// email): each store's own label for its own keys, the catalogs' for the rest. Read once,
+/// whatever the number of stores.
+#[derive(Debug, Default)]
+pub struct Labels {
+    /// (store, key) -> the category and its store's language.
+    own: std::collections::HashMap<(String, String), (Category, String)>,
+}
+
+impl Labels {
+    pub fn read(c: &mut DbConnection, location_ids: &[String]) -> diesel::QueryResult<Labels> {
+        let own = categories::for_locations(c, location_ids)?
+            .into_iter()
+            .map(|(row, language)| {
+                (
+                    (row.location_id.clone(), row.key.clone()),
+                    (Category::from_row(&row), language),
+                )
+            })
+            .collect();
+        Ok(Labels { own })
+    }
+
+    /// The label of `key` at a store; without a store (a chart over several), the label
+    /// one of them gave it (a store's own key, "category_1", means something only there).
+    pub fn label(&self, location_id: Option<&str>, key: &str, lang: Language) -> String {
+        let own = match location_id {
+            Some(id) => self.own.get(&(id.to_owned(), key.to_owned())),
+            None => self
+                .own
+                .iter()
+                .filter(|((_, k), _)| k == key)
+                .min_by(|a, b| a.0.cmp(b.0))
+                .map(|(_, v)| v),
+        };
+        own.map_or_else(
+            || lang.category_label(key),
+            |(k, store_language)| k.label(lang, store_language),
+        )
+    }
+}
+
 /// The label of a case's category for a reader.
 pub fn label_of(
     c: &mut DbConnection,

@@ -555,46 +555,76 @@ fn entry(
     }
 }
 
-/// The stores and their spots in the import's own format, so a chain can round-trip its
-/// list through a spreadsheet. Formula-looking cells are neutralised.
-pub fn export_locations(c: &mut DbConnection) -> diesel::QueryResult<Vec<u8>> {
-    use crate::domain::export::neutralize;
+/// The store list in the import format, one row per spot in use (a store without any has
+/// one row with the spot columns empty), archived stores left out: a chain round-trips it
+/// through a spreadsheet.
+fn location_rows(c: &mut DbConnection) -> diesel::QueryResult<Vec<[String; 8]>> {
     let all = stores::all(c)?;
     let mut spots_of: HashMap<String, Vec<Spot>> = HashMap::new();
     for s in spots::all(c)? {
         spots_of.entry(s.location_id.clone()).or_default().push(s);
     }
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let _ = out.write_record(LOCATION_COLUMNS);
+    let mut rows = Vec::new();
     for store in all.iter().filter(|s| s.archived_at.is_none()) {
-        let cells = |spot: Option<&Spot>| -> Vec<String> {
+        let cells = |spot: Option<&Spot>| -> [String; 8] {
             [
-                store.external_ref.as_deref().unwrap_or_default(),
-                &store.name,
-                store.region.as_deref().unwrap_or_default(),
-                &store.time_zone,
-                &store.default_language,
-                &store.currency,
-                spot.and_then(|s| s.external_ref.as_deref())
+                store.external_ref.clone().unwrap_or_default(),
+                store.name.clone(),
+                store.region.clone().unwrap_or_default(),
+                store.time_zone.clone(),
+                store.default_language.clone(),
+                store.currency.clone(),
+                spot.and_then(|s| s.external_ref.clone())
                     .unwrap_or_default(),
-                spot.map_or("", |s| s.label.as_str()),
+                spot.map_or_else(String::new, |s| s.label.clone()),
             ]
-            .iter()
-            .map(|v| neutralize(v).into_owned())
-            .collect()
         };
         let live: Vec<&Spot> = spots_of
             .get(&store.id)
             .map(|v| v.iter().filter(|s| s.retired_at.is_none()).collect())
             .unwrap_or_default();
         if live.is_empty() {
-            let _ = out.write_record(cells(None));
+            rows.push(cells(None));
         }
-        for spot in live {
-            let _ = out.write_record(cells(Some(spot)));
-        }
+        rows.extend(live.into_iter().map(|spot| cells(Some(spot))));
+    }
+    Ok(rows)
+}
+
+/// The store list as CSV, formula-looking cells neutralised (a name typed as "=cmd()"
+/// must not run in the spreadsheet that opens it).
+pub fn export_locations(c: &mut DbConnection) -> diesel::QueryResult<Vec<u8>> {
+    use crate::domain::export::neutralize;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let _ = out.write_record(LOCATION_COLUMNS);
+    for row in location_rows(c)? {
+        let _ = out.write_record(row.iter().map(|v| neutralize(v).into_owned()));
     }
     Ok(out.into_inner().unwrap_or_default())
+}
+
+/// The store list as XLSX (string cells: Excel runs no formula from them).
+pub fn export_locations_xlsx(c: &mut DbConnection) -> anyhow::Result<Vec<u8>> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let rows = location_rows(c)?;
+    let write = || -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+        let mut book = Workbook::new();
+        let bold = Format::new().set_bold();
+        let sheet = book.add_worksheet();
+        sheet.set_name("locations")?;
+        for (col, name) in LOCATION_COLUMNS.iter().enumerate() {
+            sheet.write_string_with_format(0, col as u16, *name, &bold)?;
+        }
+        for (n, row) in rows.iter().enumerate() {
+            for (col, value) in row.iter().enumerate() {
+                if !value.is_empty() {
+                    sheet.write_string(n as u32 + 1, col as u16, value)?;
+                }
+            }
+        }
+        book.save_to_buffer()
+    };
+    Ok(write()?)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -50,8 +50,9 @@ struct CasePage {
     language: String,
     /// (user id, email, is the assignee) of the people who may take the case.
     colleagues: Vec<(String, String, bool)>,
-    root_causes: Vec<String>,
-    compensation_types: &'static [&'static str],
+    /// (key, label) of each root cause and kind of compensation offered.
+    root_causes: Vec<(String, String)>,
+    compensation_types: Vec<(&'static str, String)>,
     duplicates: Vec<(String, String, String)>,
     merged: Vec<String>,
     merged_into: Option<String>,
@@ -171,7 +172,7 @@ fn describe(event: &CaseEvent, actors: &[(String, String)]) -> (String, String) 
         "public_update" => format!("Update to the customer: {}", text("text")),
         "resolved" => format!(
             "Resolved ({}): {}",
-            text("root_cause"),
+            Language::En.root_cause_label(&text("root_cause")),
             text("what_was_done")
         ),
         "reopened" => format!("Reopened: {}", text("reason")),
@@ -241,14 +242,17 @@ fn page(
         resolution.push(("What was done".to_owned(), done.clone()));
     }
     if let Some(cause) = &case.root_cause {
-        resolution.push(("Root cause".to_owned(), cause.clone()));
+        resolution.push(("Root cause".to_owned(), lang.root_cause_label(cause)));
     }
     if let Some(kind) = &case.compensation_type {
         let amount = match (case.compensation_minor, &case.compensation_currency) {
             (Some(m), Some(cur)) => format!(" {}", format_amount(m, cur)),
             _ => String::new(),
         };
-        resolution.push(("Compensation".to_owned(), format!("{kind}{amount}")));
+        resolution.push((
+            "Compensation".to_owned(),
+            format!("{}{amount}", lang.compensation_label(kind)),
+        ));
     }
     Ok(CasePage {
         lang: lang.code(),
@@ -289,8 +293,17 @@ fn page(
                 )
             })
             .collect(),
-        root_causes: root_causes_of(l.root_causes.as_deref()),
-        compensation_types: COMPENSATION_TYPES,
+        root_causes: root_causes_of(l.root_causes.as_deref())
+            .into_iter()
+            .map(|key| {
+                let label = lang.root_cause_label(&key);
+                (key, label)
+            })
+            .collect(),
+        compensation_types: COMPENSATION_TYPES
+            .iter()
+            .map(|key| (*key, lang.compensation_label(key)))
+            .collect(),
         duplicates: l
             .duplicates
             .iter()
@@ -516,7 +529,7 @@ pub async fn inbox(
         who.role == Role::Admin,
     );
     let f = filter.clone();
-    let (open, mine) = web::block(move || {
+    let (open, mine, labels) = web::block(move || {
         db.read(|c| {
             let open = cases::inbox(c, &user_id, admin, &f, 500)?;
             let mine = if admin {
@@ -524,7 +537,9 @@ pub async fn inbox(
             } else {
                 locations::for_user(c, &user_id)?
             };
-            Ok((open, mine))
+            let ids: Vec<String> = mine.iter().map(|l| l.id.clone()).collect();
+            let labels = crate::domain::setup::categories::Labels::read(c, &ids)?;
+            Ok((open, mine, labels))
         })
     })
     .await??;
@@ -548,7 +563,7 @@ pub async fn inbox(
                 (
                     case.reference.clone(),
                     location.name.clone(),
-                    lang.category_label(&case.category),
+                    labels.label(Some(&location.id), &case.category, lang),
                     crate::domain::email::one_line(&case.body, 60),
                     waited(case.created_at, until),
                     case.acknowledged_at.is_none()
@@ -571,7 +586,8 @@ pub async fn inbox(
             .into_iter()
             .map(|c| {
                 let chosen = filter.category.as_deref() == Some(c.as_str());
-                (c.clone(), lang.category_label(&c), chosen)
+                let label = labels.label(filter.location_id.as_deref(), &c, lang);
+                (c, label, chosen)
             })
             .collect(),
         statuses: [("new", "New"), ("in_progress", "In progress")]

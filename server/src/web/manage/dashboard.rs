@@ -11,7 +11,9 @@ use crate::db::queries::insight::{locations_in_scope, LocationInfo};
 use crate::domain::charts::{self, ChartError};
 use crate::domain::dashboard::{build, Dashboard, Period};
 use crate::domain::insight::{one_decimal, Figures, ParetoBar};
+use crate::domain::language::Language;
 use crate::domain::role::Role;
+use crate::domain::setup::categories::Labels;
 use crate::web::session::SignedIn;
 use crate::web::{render, AppError, AppState};
 
@@ -154,6 +156,24 @@ fn query_string(from: &str, to: &str, location: &str) -> String {
         .finish()
 }
 
+/// The day it is in the chosen store, or the latest day among the stores shown: a Seoul
+/// store's day starts nine hours before UTC's, and its complaints of this morning belong
+/// in "the last 28 days".
+fn local_today(
+    stores: &[LocationInfo],
+    chosen: Option<&str>,
+    now: chrono::NaiveDateTime,
+) -> chrono::NaiveDate {
+    use chrono::TimeZone;
+    stores
+        .iter()
+        .filter(|l| chosen.is_none_or(|id| l.id == id))
+        .filter_map(|l| l.time_zone.parse::<chrono_tz::Tz>().ok())
+        .map(|tz| tz.from_utc_datetime(&now).date_naive())
+        .max()
+        .unwrap_or(now.date())
+}
+
 pub async fn show(
     state: web::Data<AppState>,
     who: SignedIn,
@@ -163,8 +183,6 @@ pub async fn show(
         return Err(AppError::Forbidden);
     }
     let now = state.clock.now();
-    let period = Period::parse(query.from.as_deref(), query.to.as_deref(), now.date())
-        .map_err(|e| AppError::BadRequest(e.to_string()))?;
     let location = query
         .location
         .clone()
@@ -174,15 +192,31 @@ pub async fn show(
         user_id: who.user.id.clone(),
         is_admin: who.role == Role::Admin,
     };
-    let db = state.db.clone();
-    let wanted = location.clone();
-    let (dashboard, all) = web::block(move || -> Result<_, crate::db::DbError> {
-        let d = build(&db, &scope, wanted.as_deref(), period, now)?;
-        let all: Vec<LocationInfo> = db.read(|c| locations_in_scope(c, &scope, None))?;
-        Ok((d, all))
+    let (db, s) = (state.db.clone(), scope.clone());
+    let (all, labels) = web::block(move || {
+        db.read(|c| {
+            let all: Vec<LocationInfo> = locations_in_scope(c, &s, None)?;
+            let ids: Vec<String> = all.iter().map(|l| l.id.clone()).collect();
+            Ok((all, Labels::read(c, &ids)?))
+        })
     })
     .await??;
-    let d = dashboard.ok_or(AppError::NotFound)?;
+    let today = local_today(&all, location.as_deref(), now);
+    let period = Period::parse(query.from.as_deref(), query.to.as_deref(), today)
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let (db, wanted) = (state.db.clone(), location.clone());
+    let dashboard =
+        web::block(move || build(&db, &scope, wanted.as_deref(), period, now)).await??;
+    let mut d = dashboard.ok_or(AppError::NotFound)?;
+    // Bars are counted by key; people read labels.
+    let lang = Language::En;
+    let store = d.location.as_ref().map(|l| l.id.clone());
+    for bar in &mut d.categories {
+        bar.label = labels.label(store.as_deref(), &bar.label, lang);
+    }
+    for bar in &mut d.root_causes {
+        bar.label = lang.root_cause_label(&bar.label);
+    }
     let (from, to) = (period.from.to_string(), period.to.to_string());
     let location = location.unwrap_or_default();
     let title = match &d.location {
@@ -247,4 +281,34 @@ pub async fn show(
         from,
         to,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(id: &str, zone: &str) -> LocationInfo {
+        LocationInfo {
+            id: id.into(),
+            name: id.into(),
+            time_zone: zone.into(),
+            sla_minutes: 15,
+        }
+    }
+
+    #[test]
+    fn today_is_the_stores_own_day_not_utcs() {
+        let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 28)
+            .and_then(|d| d.and_hms_opt(16, 0, 0))
+            .unwrap_or_default();
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap_or_default();
+        let stores = [
+            store("seoul", "Asia/Seoul"),
+            store("krakow", "Europe/Warsaw"),
+        ];
+        assert_eq!(local_today(&stores, Some("seoul"), now), day(29));
+        assert_eq!(local_today(&stores, Some("krakow"), now), day(28));
+        assert_eq!(local_today(&stores, None, now), day(29));
+        assert_eq!(local_today(&[], None, now), day(28));
+    }
 }

@@ -83,6 +83,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/manage/stores", web::get().to(stores::list))
         .route("/manage/stores", web::post().to(stores::create))
         .route("/manage/stores.csv", web::get().to(stores::export_csv))
+        .route("/manage/stores.xlsx", web::get().to(stores::export_xlsx))
         .route("/manage/stores/{id}", web::get().to(stores::show))
         .route("/manage/stores/{id}", web::post().to(stores::save))
         .route(

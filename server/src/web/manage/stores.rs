@@ -390,3 +390,25 @@ pub async fn export_csv(
         ))
         .body(bytes))
 }
+
+/// The same list as an Excel workbook, which imports back as it is.
+pub async fn export_xlsx(
+    state: web::Data<AppState>,
+    who: SignedIn,
+) -> Result<HttpResponse, AppError> {
+    if who.role != Role::Admin {
+        return Err(AppError::Forbidden);
+    }
+    let db = state.db.clone();
+    let bytes =
+        web::block(move || db.read(|c| Ok(crate::domain::setup::import::export_locations_xlsx(c))))
+            .await??
+            .map_err(AppError::Internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"stores.xlsx\"",
+        ))
+        .body(bytes))
+}
