@@ -156,6 +156,10 @@ impl Application {
                 settings.form_rate_limit,
             ),
             login_rate_limit: crate::web::rate_limit::LoginRateLimit::default(),
+            photos: crate::jobs::photos::PhotoDecoder::new(
+                settings.data_dir.clone(),
+                settings.photo_max_bytes,
+            ),
             settings,
             qr_cache: crate::web::qr_cache::QrCache::new(64 * 1024 * 1024),
             scans: scans.clone(),

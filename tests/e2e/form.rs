@@ -399,6 +399,17 @@ async fn bad_photos_are_refused_with_the_reason_and_nothing_is_stored() {
             "the text is kept"
         );
     }
+    // 10,000 x 10,000 is inside the side limit but no phone's photo: refused from its
+    // header (it used to be decoded, 400 MB of pixels, for a 389 KB upload).
+    let res = app
+        .submit(&code, Post::valid().photo(png_bomb(10_000, 4)))
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("This photo has too many pixels."));
     let huge = app
         .submit(&code, Post::valid().photo(vec![0xFF; 2 * 1024 * 1024]))
         .await;
@@ -529,4 +540,25 @@ async fn the_status_page_shows_staff_updates_and_progress_escaped_in_the_store_t
     assert!(html.contains("<li class=\"done\">Zobaczone przez obsługę</li>"));
     assert!(html.contains("<li class=\"done\">W naprawie</li>"));
     assert!(html.contains("<li>Rozwiązane</li>"));
+}
+
+/// A post that is not from our form (no stamp, a forged one) is refused before its photo
+/// is read: the photo is neither decoded nor stored.
+#[tokio::test]
+async fn a_photo_is_read_only_for_a_post_from_our_own_form() {
+    let (app, code) = app_with(&[]).await;
+    let photos = app.data_dir.path().join("photos");
+    for stamp in ["", "1.abc.00ff"] {
+        let res = app
+            .submit(
+                &code,
+                Post::valid().with("stamp", stamp).photo(png(640, 480)),
+            )
+            .await;
+        assert_eq!(res.status(), 400, "{stamp:?}");
+        assert!(!photos.exists(), "nothing stored for a forged post");
+    }
+    let res = app.submit(&code, Post::valid().photo(png(640, 480))).await;
+    assert_eq!(res.status(), 303);
+    assert!(photos.exists());
 }

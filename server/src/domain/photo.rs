@@ -13,6 +13,9 @@ use sha2::{Digest, Sha256};
 pub const DEFAULT_MAX_BYTES: usize = 8 * 1024 * 1024;
 /// A 48-megapixel phone photo is 8000 x 6000.
 pub const MAX_SIDE: u32 = 10_000;
+/// More than any phone's usual photo (48 MP, and the 50 MP of some): a 10,000 x 10,000
+/// PNG of 389 KB would otherwise expand to 400 MB before anything could refuse it.
+pub const MAX_PIXELS: u64 = 50_000_000;
 const MAX_ALLOC: u64 = 512 * 1024 * 1024;
 pub const LONG_SIDE: u32 = 1_600;
 pub const THUMB_SIDE: u32 = 320;
@@ -27,6 +30,9 @@ pub enum PhotoError {
     TooManyPixels,
     #[error("damaged")]
     Damaged,
+    /// Too many photos being read at once: the customer is asked to send again.
+    #[error("busy")]
+    Busy,
 }
 
 impl PhotoError {
@@ -37,6 +43,7 @@ impl PhotoError {
             PhotoError::NotAnImage => "error.photo_not_image",
             PhotoError::TooManyPixels => "error.photo_too_many_pixels",
             PhotoError::Damaged => "error.photo_damaged",
+            PhotoError::Busy => "error.photo_busy",
         }
     }
 }
@@ -49,7 +56,7 @@ pub struct ProcessedPhoto {
     pub hash: String,
 }
 
-pub fn process(upload: &[u8], max_bytes: usize) -> Result<ProcessedPhoto, PhotoError> {
+fn reader(upload: &[u8], max_bytes: usize) -> Result<ImageReader<Cursor<&[u8]>>, PhotoError> {
     if upload.len() > max_bytes {
         return Err(PhotoError::TooLarge);
     }
@@ -62,6 +69,25 @@ pub fn process(upload: &[u8], max_bytes: usize) -> Result<ProcessedPhoto, PhotoE
     ) {
         return Err(PhotoError::NotAnImage);
     }
+    Ok(reader)
+}
+
+/// The photo's pixel count, from its header alone (nothing is decoded): what a phone does
+/// not produce is refused here, before any memory is spent on it.
+pub fn pixels(upload: &[u8], max_bytes: usize) -> Result<u64, PhotoError> {
+    let (w, h) = reader(upload, max_bytes)?
+        .into_dimensions()
+        .map_err(|_| PhotoError::Damaged)?;
+    let pixels = u64::from(w) * u64::from(h);
+    if w > MAX_SIDE || h > MAX_SIDE || pixels > MAX_PIXELS {
+        return Err(PhotoError::TooManyPixels);
+    }
+    Ok(pixels)
+}
+
+pub fn process(upload: &[u8], max_bytes: usize) -> Result<ProcessedPhoto, PhotoError> {
+    pixels(upload, max_bytes)?;
+    let reader = reader(upload, max_bytes)?;
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);

@@ -4,4 +4,5 @@
 pub mod background;
 pub mod mailer;
 pub mod outbox;
+pub mod photos;
 pub mod scans;

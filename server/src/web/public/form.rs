@@ -16,7 +16,7 @@ use crate::domain::complaint::{validate, ComplaintForm, Field};
 use crate::domain::intake::Submission;
 use crate::domain::kiosk_handoff;
 use crate::domain::language::Language;
-use crate::domain::photo::{self, PhotoError};
+use crate::domain::photo;
 use crate::domain::render_stamp::{self, StampError};
 use crate::domain::signed_link::LinkError;
 use crate::web::client::client_ip;
@@ -507,31 +507,6 @@ pub async fn submit(
             .filter(|h| !h.trim().is_empty() && h.len() <= 200),
     };
 
-    // A new photo replaces a kept one; it is stored at once, so a refused post does not
-    // ask for it again.
-    let mut errors = Vec::new();
-    if let Some(upload) = posted.photo.filter(|p| !p.data.is_empty()) {
-        let (max, dir) = (
-            state.settings.photo_max_bytes,
-            state.settings.data_dir.clone(),
-        );
-        let stored = web::block(move || -> Result<Result<String, PhotoError>, AppError> {
-            match photo::process(&upload.data, max) {
-                Ok(p) => {
-                    photo::store(&dir, &p)
-                        .map_err(|e| AppError::Internal(anyhow::anyhow!("storing a photo: {e}")))?;
-                    Ok(Ok(p.hash))
-                }
-                Err(e) => Ok(Err(e)),
-            }
-        })
-        .await??;
-        match stored {
-            Ok(hash) => typed.photo_ref = Some(hash),
-            Err(e) => errors.push((Field::Photo, e.message_key())),
-        }
-    }
-
     let stamp = posted.stamp.map(Text::into_inner).unwrap_or_default();
     let key = state.settings.secret.expose_bytes();
     let stamp = match render_stamp::verify(
@@ -553,12 +528,27 @@ pub async fn submit(
                 &place,
                 lang,
                 &typed,
-                &errors,
+                &[],
                 Some(notice),
                 StatusCode::BAD_REQUEST,
             );
         }
     };
+
+    // Only now, for a post from our own form, is the photo read: a new photo replaces a
+    // kept one, and is stored at once so a refused post does not ask for it again.
+    let mut errors = Vec::new();
+    if let Some(upload) = posted.photo.filter(|p| !p.data.is_empty()) {
+        let stored = state
+            .photos
+            .process_and_store(upload.data)
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("storing a photo: {e}")))?;
+        match stored {
+            Ok(hash) => typed.photo_ref = Some(hash),
+            Err(e) => errors.push((Field::Photo, e.message_key())),
+        }
+    }
 
     let keys: Vec<String> = place.categories.iter().map(|k| k.key.clone()).collect();
     let complaint = match validate(&typed.form, &keys) {
