@@ -156,6 +156,10 @@ impl Application {
                 settings.form_rate_limit,
             ),
             login_rate_limit: crate::web::rate_limit::LoginRateLimit::default(),
+            reset_rate_limit: crate::web::rate_limit::ResetRateLimit::default(),
+            password_set_rate_limit: crate::web::rate_limit::KeyedLimit::per_minute(
+                crate::web::rate_limit::PASSWORD_SETS_PER_CLIENT,
+            ),
             photos: crate::jobs::photos::PhotoDecoder::new(
                 settings.data_dir.clone(),
                 settings.photo_max_bytes,

@@ -102,7 +102,9 @@ async fn a_forgotten_password_is_reset_by_an_emailed_link_that_works_once() {
     assert_eq!(again.status(), 400);
     assert!(again.text().await.unwrap().contains("was used already"));
 
-    // A new link, an hour and a minute later, has expired.
+    // A new link (one reset mail per account per five minutes), an hour and a minute
+    // later, has expired.
+    app.advance(Duration::from_secs(5 * 60));
     ask_for_reset(&app, &store.manager_email).await;
     let mails = sink.wait_for(2, WAIT).await;
     let path = link_in(&app, &mails[1].text);
@@ -246,4 +248,195 @@ async fn an_admin_invites_someone_who_chooses_a_password_from_the_email_in_their
             .status(),
         200
     );
+}
+
+// ------------------------------------------------------------------------------------
+// Sessions end on the server; strangers cannot lock anyone out
+
+/// The cookies a response sets, as one Cookie header.
+fn cookies_of(res: &reqwest::Response) -> String {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn raw_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Signs in without a cookie jar and returns the session cookie itself: what a thief
+/// would copy out of a browser.
+async fn session_cookie(app: &TestApp, email: &str, password: &str) -> String {
+    let raw = raw_client();
+    let res = raw.get(app.url("/manage/login")).send().await.unwrap();
+    let cookie = cookies_of(&res);
+    let page = res.text().await.unwrap();
+    let res = raw
+        .post(app.url("/manage/login"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf_in(&page).as_str()),
+            ("email", email),
+            ("password", password),
+            ("next", "/manage/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "signed in");
+    cookies_of(&res)
+}
+
+async fn status_with(app: &TestApp, cookie: &str, path: &str) -> u16 {
+    raw_client()
+        .get(app.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_copied_cookie_dies_at_logout_on_every_device_and_at_a_password_reset() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[("MEND_SMTP_URL", &sink.url())]).await;
+    let email = store.manager_email.clone();
+    let stolen = session_cookie(&app, &email, "demo-password-1").await;
+    let phone = app.sign_in(&email, "demo-password-1").await;
+    assert_eq!(status_with(&app, &stolen, "/manage/cases").await, 200);
+
+    // Signing out (here from the phone) ends every session of theirs, the copy included.
+    let page = app.page(&phone, "/manage/").await;
+    let res = phone
+        .post(app.url("/manage/logout"))
+        .form(&[("csrf", csrf_in(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(status_with(&app, &stolen, "/manage/cases").await, 303);
+    assert_eq!(
+        phone
+            .get(app.url("/manage/cases"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+
+    // A password reset ends them too.
+    let stolen = session_cookie(&app, &email, "demo-password-1").await;
+    ask_for_reset(&app, &email).await;
+    let mail = sink.wait_for(1, WAIT).await.remove(0);
+    let res = choose_password(
+        &app,
+        &app.browser(),
+        &link_in(&app, &mail.text),
+        NEW_PASSWORD,
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(status_with(&app, &stolen, "/manage/cases").await, 303);
+}
+
+#[tokio::test]
+async fn a_form_token_from_before_sign_in_is_worthless_after_it() {
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;
+    let client = app.browser();
+    let before = csrf_in(&app.page(&client, "/manage/login").await);
+    let res = app
+        .submit_login(&client, &store.manager_email, "demo-password-1")
+        .await;
+    assert_eq!(res.status(), 303);
+    let res = client
+        .post(app.url("/manage/logout"))
+        .form(&[("csrf", before.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "the pre-sign-in token is refused");
+    assert_eq!(
+        client
+            .get(app.url("/manage/cases"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "still signed in"
+    );
+}
+
+#[tokio::test]
+async fn strangers_asking_for_resets_neither_lock_the_owner_out_nor_flood_their_inbox() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[("MEND_SMTP_URL", &sink.url())]).await;
+    let email = store.manager_email.clone();
+    for _ in 0..6 {
+        let page = ask_for_reset(&app, &email).await;
+        assert!(page.contains("If that address has a Mend account"));
+    }
+    // The owner, from their own browser, signs in at once.
+    let res = app
+        .submit_login(&app.browser(), &email, "demo-password-1")
+        .await;
+    assert_eq!(res.status(), 303);
+    // One reset email, not six: the other five were refused before anything was queued.
+    let resets = |rows: &[mend_server::db::models::OutboxMessage]| {
+        rows.iter()
+            .filter(|r| r.recipient == email && r.kind == "password_reset")
+            .count()
+    };
+    let rows = app
+        .wait_for_outbox("the reset mail", WAIT, |rows| resets(rows) >= 1)
+        .await;
+    assert_eq!(resets(&rows), 1);
+    // A stranger who fails on purpose locks out only themselves.
+    let stranger = app.browser();
+    for _ in 0..mend_server::web::rate_limit::LOGIN_PER_ACCOUNT {
+        app.submit_login(&stranger, &email, "wrong guess").await;
+    }
+    assert_eq!(
+        app.submit_login(&stranger, &email, "wrong guess")
+            .await
+            .status(),
+        429
+    );
+}
+
+#[tokio::test]
+async fn bogus_password_links_cost_no_hash_and_are_rate_limited() {
+    let (app, _) = spawn_demo(TestDb::sqlite(), &[]).await;
+    let client = app.browser();
+    let page = app.page(&client, "/manage/password/forgot").await;
+    let csrf = csrf_in(&page);
+    let post = || {
+        client
+            .post(app.url("/manage/password/set"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("u", "nobody"),
+                ("exp", "99999999999"),
+                ("sig", "00"),
+                ("password", "a long enough password"),
+            ])
+            .send()
+    };
+    for _ in 0..mend_server::web::rate_limit::PASSWORD_SETS_PER_CLIENT {
+        assert_eq!(post().await.unwrap().status(), 400);
+    }
+    assert_eq!(post().await.unwrap().status(), 429);
 }

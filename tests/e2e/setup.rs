@@ -774,7 +774,7 @@ async fn a_deactivated_person_is_locked_out_at_once_and_alerted_no_more(t: TestD
     app.case_action_done(&admin, &reference, "assign", &[("assignee", &leaver_id)])
         .await;
 
-    // Logout ends that browser's session on the server: a copy of its cookie is dead.
+    // Logout ends every session of theirs on the server, other browsers' too.
     let res = post_form(&app, &leaver, "/manage/", "/manage/logout", &[]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(
@@ -784,9 +784,12 @@ async fn a_deactivated_person_is_locked_out_at_once_and_alerted_no_more(t: TestD
             .await
             .unwrap()
             .status(),
-        200,
-        "another browser of theirs is not logged out by it"
+        303,
+        "signing out signs out everywhere"
     );
+    let copied = app
+        .sign_in("leaver@demo.example", "correct horse battery")
+        .await;
 
     // Deactivation: every session ends at once.
     let res = post_form(

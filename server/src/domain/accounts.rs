@@ -3,7 +3,7 @@
 
 use crate::db::models::{new_id, now_utc, User};
 use crate::db::queries::{locations, users};
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbConnection, DbError};
 use crate::domain::complaint::ContactEmail;
 use crate::domain::language::Language;
 use crate::domain::password::{hash_password, PasswordError};
@@ -263,8 +263,9 @@ pub fn set_password_by_link(
     now: chrono::NaiveDateTime,
 ) -> Result<User, AccountError> {
     check_password(new_password)?;
-    let hash = hash_password(new_password)?;
-    db.write(|c| -> Result<User, AccountError> {
+    // The link first: a bogus post costs a lookup, not a password hash (which is slow on
+    // purpose, and would let anyone keep the server's CPU busy).
+    let valid = |c: &mut DbConnection| -> Result<User, AccountError> {
         let user = users::find(c, user_id)?
             .ok_or_else(|| AccountError::Invalid("This link is not valid.".into()))?;
         crate::domain::password_link::verify(key, &user, expires, signature, now).map_err(|e| {
@@ -282,6 +283,12 @@ pub fn set_password_by_link(
                 "This account is deactivated. Ask an administrator.".into(),
             ));
         }
+        Ok(user)
+    };
+    db.read(|c| Ok(valid(c)))??;
+    let hash = hash_password(new_password)?;
+    db.write(|c| -> Result<User, AccountError> {
+        let user = valid(c)?;
         users::set_password_hash(c, &user.id, &hash)?;
         // A new password ends every session: a stolen cookie dies with the old password.
         crate::db::queries::sessions::end_all_of(c, &user.id, None, now)?;

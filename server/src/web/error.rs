@@ -23,6 +23,9 @@ pub enum AppError {
     SignInRequired(String),
     #[error("forbidden")]
     Forbidden,
+    /// Too many attempts from this client: wait a minute.
+    #[error("too many requests")]
+    TooManyRequests,
     /// A page for a customer, in their language: title and message are catalog keys.
     #[error("{message_key}")]
     Customer {
@@ -84,6 +87,7 @@ impl ResponseError for AppError {
             AppError::Gone(_) => StatusCode::GONE,
             AppError::SignInRequired(_) => StatusCode::SEE_OTHER,
             AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::Customer { status, .. } => *status,
             AppError::RetiredSticker { .. } => StatusCode::GONE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -132,6 +136,10 @@ impl ResponseError for AppError {
             AppError::Forbidden => (
                 "Not allowed",
                 "Your account does not have access to this page. Ask an administrator if you need it.",
+            ),
+            AppError::TooManyRequests => (
+                "Too many attempts",
+                "Too many attempts. Please wait a minute and try again.",
             ),
             AppError::Unavailable(_) => (
                 "Please try again in a moment",

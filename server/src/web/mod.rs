@@ -31,6 +31,8 @@ pub struct AppState {
     pub scans: std::sync::Arc<crate::jobs::scans::ScanCounter>,
     pub form_rate_limit: rate_limit::FormRateLimit,
     pub login_rate_limit: rate_limit::LoginRateLimit,
+    pub reset_rate_limit: rate_limit::ResetRateLimit,
+    pub password_set_rate_limit: rate_limit::KeyedLimit<std::net::IpAddr>,
     /// Customer photos, decoded on threads of their own within one budget of pixels.
     pub photos: crate::jobs::photos::PhotoDecoder,
     pub places: public::form::PlaceCache,

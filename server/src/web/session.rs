@@ -60,8 +60,10 @@ pub async fn sign_in(state: &AppState, session: &Session, user_id: &str) -> Resu
     let db = state.db.clone();
     let sid = row.id.clone();
     web::block(move || db.write(|c| sessions::insert(c, &row).map_err(DbError::from))).await??;
-    // A new cookie session on sign-in: a session fixed before login is worth nothing after.
+    // A new cookie session on sign-in: a session fixed before login is worth nothing after,
+    // and neither is a form token handed out before it.
     session.renew();
+    session.remove(CSRF_KEY);
     session
         .insert(SINCE_KEY, now.and_utc().timestamp())
         .map_err(session_error)?;
@@ -85,6 +87,19 @@ pub async fn sign_out(state: &AppState, session: &Session) -> Result<(), AppErro
     }
     session.purge();
     Ok(())
+}
+
+/// Signing out on purpose ends every session of that person, on every device: someone who
+/// left a session open on a shared till signs out from their phone and it is gone.
+pub async fn sign_out_everywhere(state: &AppState, session: &Session) -> Result<(), AppError> {
+    if let Ok(Some(user_id)) = session.get::<String>(USER_KEY) {
+        let (db, now) = (state.db.clone(), state.clock.now());
+        web::block(move || {
+            db.write(|c| sessions::end_all_of(c, &user_id, None, now).map_err(DbError::from))
+        })
+        .await??;
+    }
+    sign_out(state, session).await
 }
 
 /// The session's form token, made on first use.

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::db::queries::users;
 use crate::domain::password::{hash_password, verify_password};
 use crate::web::client::client_ip;
-use crate::web::session::{csrf_token, safe_next, sign_in, sign_out, verify_csrf};
+use crate::web::session::{csrf_token, safe_next, sign_in, sign_out_everywhere, verify_csrf};
 use crate::web::{render, AppError, AppState};
 
 #[derive(Template)]
@@ -136,7 +136,7 @@ pub async fn logout(
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, AppError> {
     verify_csrf(&session, &form.csrf)?;
-    sign_out(&state, &session).await?;
+    sign_out_everywhere(&state, &session).await?;
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", "/manage/login"))
         .finish())

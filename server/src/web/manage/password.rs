@@ -50,7 +50,7 @@ pub async fn forgot(
     verify_csrf(&session, &form.csrf)?;
     let email = form.email.trim().to_lowercase();
     let client = client_ip(&req, &state.settings.trusted_proxies);
-    if !state.login_rate_limit.allow(client, &email) {
+    if !state.reset_rate_limit.allow_request(client) {
         let mut response = render::html(&ForgotPage {
             lang: "en",
             csrf: csrf_token(&session)?,
@@ -60,11 +60,23 @@ pub async fn forgot(
         *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         return Ok(response);
     }
-    let (db, now) = (state.db.clone(), state.clock.now());
-    web::block(move || request_reset(&db, &email, now))
-        .await?
-        .map_err(|e| AppError::Internal(e.into()))?;
-    state.outbox_waker.wake();
+    // One reset email per account per few minutes, whoever asks. The lookup and the mail
+    // happen after the answer, so a known address takes no longer to answer than an
+    // unknown one.
+    if state.reset_rate_limit.allow_mail(&email, state.clock.now()) {
+        let (db, now, waker) = (
+            state.db.clone(),
+            state.clock.now(),
+            state.outbox_waker.clone(),
+        );
+        actix_web::rt::spawn(async move {
+            match web::block(move || request_reset(&db, &email, now)).await {
+                Ok(Ok(())) => waker.wake(),
+                Ok(Err(e)) => tracing::error!(error = %e, "queueing a password reset failed"),
+                Err(e) => tracing::error!(error = %e, "queueing a password reset failed"),
+            }
+        });
+    }
     render::html(&ForgotPage {
         lang: "en",
         csrf: csrf_token(&session)?,
@@ -147,10 +159,16 @@ pub struct SetForm {
 
 pub async fn set(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: Session,
     form: web::Form<SetForm>,
 ) -> Result<HttpResponse, AppError> {
     verify_csrf(&session, &form.csrf)?;
+    let client =
+        client_ip(&req, &state.settings.trusted_proxies).map(crate::web::rate_limit::network_of);
+    if !state.password_set_rate_limit.allow(client.as_ref()) {
+        return Err(AppError::TooManyRequests);
+    }
     let form = form.into_inner();
     let (db, key, now) = (
         state.db.clone(),
