@@ -116,7 +116,11 @@ fn security_headers(https: bool) -> DefaultHeaders {
         .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("Referrer-Policy", "no-referrer"))
-        .add(("X-Frame-Options", "DENY"));
+        .add(("X-Frame-Options", "DENY"))
+        // Pages carry a form stamp, a status token or a session: a shared cache in front
+        // must never hand one customer's page to the next. Responses that may be cached
+        // (QR codes) say so themselves; a default only fills in a header that is missing.
+        .add(("Cache-Control", "no-store"));
     if https {
         // Served over https (behind a TLS proxy): browsers keep to https for a year.
         headers.add(("Strict-Transport-Security", "max-age=31536000"))
@@ -188,7 +192,7 @@ impl Application {
                 .wrap(actix_web_lab::middleware::CatchPanic::default())
                 .wrap(security_headers(https))
                 .wrap(Compress::default())
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::web::log_span::RedactedRootSpan>::new())
                 .wrap(actix_web::middleware::from_fn(crate::web::metrics::record))
                 .app_data(state.clone())
                 .configure(|cfg| routes(cfg, photo_max_bytes))

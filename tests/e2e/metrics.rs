@@ -146,3 +146,25 @@ async fn a_complaint_shows_its_wait_for_the_writer_and_its_batch_commit() {
     let stored = series("mend_intake_batch_seconds_sum").unwrap();
     assert!(stored > 0.0, "{stored}");
 }
+
+/// Behind a proxy on the same machine every request arrives from loopback: one that was
+/// forwarded comes from elsewhere, and without a token it is refused.
+#[tokio::test]
+async fn a_forwarded_request_is_not_this_machine() {
+    let (app, _) = spawn_demo(TestDb::sqlite(), &[]).await;
+    for (name, value) in [
+        ("x-forwarded-for", "203.0.113.7"),
+        ("forwarded", "for=203.0.113.7"),
+        ("x-real-ip", "203.0.113.7"),
+    ] {
+        let res = app
+            .client
+            .get(app.url("/metrics"))
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{name}");
+    }
+    assert_eq!(metrics(&app, None).await.0, 200);
+}

@@ -161,6 +161,14 @@ async fn every_kind_of_response_carries_the_security_headers() {
         assert_eq!(h["x-frame-options"], "DENY", "{method} {path}");
         assert_eq!(h["referrer-policy"], "no-referrer", "{method} {path}");
         assert!(status.as_u16() < 500, "{method} {path}: {status}");
+        // No shared cache may keep a page: the form's stamp, a status token or a session
+        // would go to the next person. Only the QR codes are for keeping.
+        let cache = h["cache-control"].to_str().unwrap();
+        if path.contains("/qr.") {
+            assert!(cache.starts_with("public"), "{path}: {cache}");
+        } else {
+            assert!(cache.contains("no-store"), "{method} {path}: {cache}");
+        }
         // Plain http here: no HSTS (it would lock a browser out of a test server).
         assert!(h.get("strict-transport-security").is_none());
     }

@@ -141,7 +141,14 @@ fn allowed(state: &AppState, req: &HttpRequest) -> bool {
                     .ct_eq(token.expose_secret().as_bytes())
                     .into()
             }),
-        None => req.peer_addr().is_some_and(|a| a.ip().is_loopback()),
+        // A proxy on this machine (the README's Caddy) forwards the world from loopback:
+        // a forwarded request is someone else's.
+        None => {
+            let forwarded = ["x-forwarded-for", "forwarded", "x-real-ip"]
+                .iter()
+                .any(|h| req.headers().contains_key(*h));
+            !forwarded && req.peer_addr().is_some_and(|a| a.ip().is_loopback())
+        }
     }
 }
 

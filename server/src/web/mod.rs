@@ -5,6 +5,7 @@ pub mod error;
 mod health;
 mod home;
 pub mod kiosk_api;
+pub(crate) mod log_span;
 pub mod manage;
 pub mod metrics;
 pub mod public;
