@@ -273,3 +273,22 @@ async fn managers_register_see_and_revoke_their_kiosks_on_a_page() {
     let res = staff.get(app.url(&page_path)).send().await.unwrap();
     assert_eq!(res.status(), 403);
 }
+
+/// A database that cannot answer is not a revoked token: the kiosk is told to try again
+/// soon (503), never "unauthorized" (401), which it takes for revoked and waits minutes.
+#[tokio::test]
+async fn a_database_error_while_checking_the_token_is_a_503_not_a_401() {
+    let (app, _) = spawn_demo(TestDb::sqlite(), &[]).await;
+    let (_, token) = register(&app.db, LOCATION_NAME, "Exit", app.clock.now()).unwrap();
+    let beat = serde_json::to_vec(&json!({"buffered": 0, "version": "0.1.0"})).unwrap();
+    let (status, _) = post(&app, "/api/kiosk/v1/heartbeat", Some(&token), beat.clone()).await;
+    assert_eq!(status, 200);
+    app.test_db
+        .execute_behind_the_back("ALTER TABLE kiosk_devices RENAME TO kiosk_devices_away;");
+    let (status, err) = post(&app, "/api/kiosk/v1/heartbeat", Some(&token), beat.clone()).await;
+    assert_eq!((status, err["error"].as_str()), (503, Some("unavailable")));
+    app.test_db
+        .execute_behind_the_back("ALTER TABLE kiosk_devices_away RENAME TO kiosk_devices;");
+    let (status, _) = post(&app, "/api/kiosk/v1/heartbeat", Some(&token), beat).await;
+    assert_eq!(status, 200);
+}

@@ -195,15 +195,21 @@ pub fn check_batch(batch: TapBatch, now: NaiveDateTime) -> Result<Vec<Tap>, Kios
 }
 
 /// The device a bearer token belongs to, if it is valid and not revoked.
-pub fn authenticate(c: &mut DbConnection, token: &str) -> Result<KioskDevice, KioskApiError> {
+/// The device a token names. A failed lookup is the database's error, never the token's:
+/// a kiosk told "unauthorized" takes itself for revoked and pauses for minutes, while a
+/// database hiccup should only be retried.
+pub fn authenticate(
+    c: &mut DbConnection,
+    token: &str,
+) -> diesel::QueryResult<Result<KioskDevice, KioskApiError>> {
     if !token.starts_with(TOKEN_PREFIX) || token.len() > 200 {
-        return Err(KioskApiError::Unauthorized);
+        return Ok(Err(KioskApiError::Unauthorized));
     }
-    match kiosks::find_by_token_hash(c, &token_hash(token)) {
-        Ok(Some(d)) if d.revoked_at.is_some() => Err(KioskApiError::Revoked),
-        Ok(Some(d)) => Ok(d),
-        _ => Err(KioskApiError::Unauthorized),
-    }
+    Ok(match kiosks::find_by_token_hash(c, &token_hash(token))? {
+        Some(d) if d.revoked_at.is_some() => Err(KioskApiError::Revoked),
+        Some(d) => Ok(d),
+        None => Err(KioskApiError::Unauthorized),
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -130,7 +130,7 @@ async fn as_device<T: Send + 'static>(
     let db = state.db.clone();
     web::block(move || {
         db.write(|c| -> Result<T, ApiError> {
-            let device = authenticate(c, &token)?;
+            let device = authenticate(c, &token)??;
             f(c, &device)
         })
     })
