@@ -664,3 +664,103 @@ async fn managers_set_routing_and_root_causes_on_a_page_and_bad_addresses_change
         303
     );
 }
+
+/// The same action posted twice at once, as a double click sends it: the two statuses.
+async fn twice(
+    app: &TestApp,
+    client: &reqwest::Client,
+    reference: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> [u16; 2] {
+    let (a, b) = tokio::join!(
+        app.case_action(client, reference, action, fields),
+        app.case_action(client, reference, action, fields)
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    statuses
+}
+
+/// Two clicks on Resolve (or Reopen, or Assign) sent at once do the thing once: one
+/// event, one email to the customer, one survey, on both backends.
+async fn a_double_click_does_one_thing_once(db: TestDb) {
+    let (app, store) = spawn_demo(db, &[]).await;
+    let code = &store.touchpoints[0].code;
+    let reference = complain(
+        &app,
+        code,
+        Post::valid()
+            .with("email", "kim@customer.example")
+            .with("consent", "yes"),
+    )
+    .await;
+    let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
+    let count = |app: &TestApp, kind: &str| {
+        let case = case_of(app, &reference);
+        app.db
+            .read(|c| cases::events(c, &case.id))
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == kind)
+            .count()
+    };
+    let manager_id = app
+        .db
+        .read(|c| mend_server::db::queries::users::find_by_email(c, &store.manager_email))
+        .unwrap()
+        .unwrap()
+        .id;
+    assert_eq!(
+        twice(
+            &app,
+            &manager,
+            &reference,
+            "assign",
+            &[("assignee", &manager_id)]
+        )
+        .await,
+        [303, 303],
+        "the second is a no-op"
+    );
+    assert_eq!(count(&app, "assigned"), 1);
+    let resolution = [
+        ("resolution", "New batch brewed."),
+        ("root_cause", "equipment"),
+    ];
+    assert_eq!(
+        twice(&app, &manager, &reference, "resolve", &resolution).await,
+        [303, 400]
+    );
+    assert_eq!(count(&app, "resolved"), 1);
+    let told = app
+        .outbox_rows()
+        .iter()
+        .filter(|r| r.kind == "customer_resolved")
+        .count();
+    assert_eq!(told, 1, "one 'resolved' email");
+    assert_eq!(
+        twice(
+            &app,
+            &manager,
+            &reference,
+            "reopen",
+            &[("text", "The customer called back.")]
+        )
+        .await,
+        [303, 400]
+    );
+    assert_eq!(count(&app, "reopened"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_double_click_does_one_thing_once_on_sqlite() {
+    a_double_click_does_one_thing_once(TestDb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_double_click_does_one_thing_once_on_postgresql() {
+    if let Some(db) = TestDb::postgres() {
+        a_double_click_does_one_thing_once(db).await;
+    }
+}

@@ -264,6 +264,10 @@ pub fn assign(
             assignee.email
         )));
     }
+    if case.assignee_id.as_deref() == Some(assignee.id.as_str()) {
+        // Theirs already (a second click): nothing to change, nothing to record.
+        return Ok(());
+    }
     diesel::update(cases_table::table.find(&case.id))
         .set((
             cases_table::assignee_id.eq(&assignee.id),
@@ -384,17 +388,29 @@ pub fn resolve(
         if each.resolved_at.is_some() {
             continue;
         }
-        diesel::update(cases_table::table.find(&each.id))
-            .set((
-                cases_table::status.eq("resolved"),
-                cases_table::resolved_at.eq(now),
-                cases_table::resolution.eq(&r.what_was_done),
-                cases_table::root_cause.eq(&r.root_cause),
-                cases_table::compensation_type.eq(&kind),
-                cases_table::compensation_minor.eq(minor),
-                cases_table::compensation_currency.eq(&currency),
-            ))
-            .execute(c)?;
+        // Only while unresolved: of two resolutions racing each other (a double click on
+        // PostgreSQL), the second changes nothing and says so.
+        let changed = diesel::update(
+            cases_table::table
+                .find(&each.id)
+                .filter(cases_table::resolved_at.is_null()),
+        )
+        .set((
+            cases_table::status.eq("resolved"),
+            cases_table::resolved_at.eq(now),
+            cases_table::resolution.eq(&r.what_was_done),
+            cases_table::root_cause.eq(&r.root_cause),
+            cases_table::compensation_type.eq(&kind),
+            cases_table::compensation_minor.eq(minor),
+            cases_table::compensation_currency.eq(&currency),
+        ))
+        .execute(c)?;
+        if changed == 0 {
+            if each.id == case.id {
+                return Err(invalid("This case is resolved. Reopen it first."));
+            }
+            continue;
+        }
         escalations::cancel_pending(c, &each.id, now)?;
         record(
             c,
@@ -435,12 +451,19 @@ pub fn reopen(
         return Err(invalid("This case is not resolved."));
     }
     let reason = staff_text("why it is reopened", reason)?;
-    diesel::update(cases_table::table.find(&case.id))
-        .set((
-            cases_table::status.eq("in_progress"),
-            cases_table::resolved_at.eq(None::<NaiveDateTime>),
-        ))
-        .execute(c)?;
+    let changed = diesel::update(
+        cases_table::table
+            .find(&case.id)
+            .filter(cases_table::resolved_at.is_not_null()),
+    )
+    .set((
+        cases_table::status.eq("in_progress"),
+        cases_table::resolved_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(c)?;
+    if changed == 0 {
+        return Err(invalid("This case is not resolved."));
+    }
     record(
         c,
         case,
@@ -486,9 +509,20 @@ pub fn merge(
             duplicate.reference
         )));
     }
-    diesel::update(cases_table::table.find(&duplicate.id))
-        .set(cases_table::merged_into.eq(&case.id))
-        .execute(c)?;
+    let changed = diesel::update(
+        cases_table::table
+            .find(&duplicate.id)
+            .filter(cases_table::merged_into.is_null())
+            .filter(cases_table::resolved_at.is_null()),
+    )
+    .set(cases_table::merged_into.eq(&case.id))
+    .execute(c)?;
+    if changed == 0 {
+        return Err(invalid(format!(
+            "{} is already merged or resolved.",
+            duplicate.reference
+        )));
+    }
     escalations::cancel_pending(c, &duplicate.id, now)?;
     record(
         c,

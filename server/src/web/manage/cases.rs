@@ -411,38 +411,50 @@ pub async fn act(
             cases::find_visible(c, &r, &actor.id, actor.role == "admin")?
                 .ok_or_else(|| WorkflowError::Invalid(format!("There is no case {r}.")))
         };
-        db.write(|c| match action.as_str() {
-            "acknowledge" => acknowledge_case(c, &case, &actor.email, "case_page", now)
-                .map(|_| ())
-                .map_err(WorkflowError::from),
-            "assign" => {
-                let to = form.assignee.as_deref().unwrap_or(actor.id.as_str());
-                workflow::assign(c, &actor, &case, to, now)
+        let act_on = |c: &mut crate::db::DbConnection,
+                      action: &str,
+                      case: &Case|
+         -> Result<(), WorkflowError> {
+            match action {
+                "acknowledge" => acknowledge_case(c, case, &actor.email, "case_page", now)
+                    .map(|_| ())
+                    .map_err(WorkflowError::from),
+                "assign" => {
+                    let to = form.assignee.as_deref().unwrap_or(actor.id.as_str());
+                    workflow::assign(c, &actor, case, to, now)
+                }
+                "note" => workflow::add_note(c, &actor, case, form.text(), now),
+                "update" => workflow::public_update(c, &actor, case, form.text(), now),
+                "resolve" => {
+                    let causes =
+                        root_causes_of(locations::root_causes(c, &case.location_id)?.as_deref());
+                    let compensation = parse_compensation(
+                        form.compensation_type.as_deref().unwrap_or_default(),
+                        form.value(),
+                        form.currency(),
+                    )?;
+                    let r = parse_resolution(
+                        form.resolution(),
+                        form.root_cause.as_deref().unwrap_or_default(),
+                        &causes,
+                        compensation,
+                    )?;
+                    workflow::resolve(c, key.expose_bytes(), &actor, case, &r, now)
+                }
+                "reopen" => workflow::reopen(c, &actor, case, form.text(), now),
+                "merge" => {
+                    let duplicate = found(c, form.duplicate.as_deref().unwrap_or_default())?;
+                    workflow::merge(c, &actor, case, &duplicate, now)
+                }
+                _ => Err(WorkflowError::Invalid("There is no such action.".into())),
             }
-            "note" => workflow::add_note(c, &actor, &case, form.text(), now),
-            "update" => workflow::public_update(c, &actor, &case, form.text(), now),
-            "resolve" => {
-                let causes =
-                    root_causes_of(locations::root_causes(c, &case.location_id)?.as_deref());
-                let compensation = parse_compensation(
-                    form.compensation_type.as_deref().unwrap_or_default(),
-                    form.value(),
-                    form.currency(),
-                )?;
-                let r = parse_resolution(
-                    form.resolution(),
-                    form.root_cause.as_deref().unwrap_or_default(),
-                    &causes,
-                    compensation,
-                )?;
-                workflow::resolve(c, key.expose_bytes(), &actor, &case, &r, now)
-            }
-            "reopen" => workflow::reopen(c, &actor, &case, form.text(), now),
-            "merge" => {
-                let duplicate = found(c, form.duplicate.as_deref().unwrap_or_default())?;
-                workflow::merge(c, &actor, &case, &duplicate, now)
-            }
-            _ => Err(WorkflowError::Invalid("There is no such action.".into())),
+        };
+        db.write(|c| {
+            // Checked on the case as it is now, inside the transaction that changes it: a
+            // double click's second request sees what the first one did.
+            let case = cases::find(c, &case.id)?
+                .ok_or_else(|| WorkflowError::Invalid("There is no such case.".into()))?;
+            act_on(c, &action, &case)
         })
     })
     .await?;
