@@ -223,3 +223,45 @@ async fn a_customer_erases_their_data_from_their_status_page_and_is_told_by_emai
     // Erasing twice is harmless.
     assert_eq!(post(token, true).await.unwrap().status(), 303);
 }
+
+/// A complaint whose words happen to be the erasure marker is still erasable by its
+/// author: erasure is a flag on the case, not its text.
+#[tokio::test]
+async fn a_complaint_that_reads_like_the_erasure_marker_can_still_be_erased() {
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[("MEND_FORM_MIN_SECONDS", "0")]).await;
+    let code = &store.touchpoints[0].code;
+    let res = app
+        .submit(
+            code,
+            Post::valid()
+                .with("email", "guest@example.com")
+                .with("body", ERASED_TEXT)
+                .photo(png()),
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let status = res.headers()["location"].to_str().unwrap().to_owned();
+    let page = app.get(&status).await.text().await.unwrap();
+    let (action, token) = erase_form(&page).expect("not shown as erased: it was not");
+    let res = app
+        .client
+        .post(app.url(&action))
+        .form(&[("k", token.as_str()), ("confirm", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let case = app
+        .db
+        .read(|c| {
+            mend_server::db::queries::cases::find_by_reference(
+                c,
+                status[3..].split('?').next().unwrap(),
+            )
+        })
+        .unwrap()
+        .unwrap();
+    assert!(case.erased_at.is_some());
+    assert_eq!(case.contact_email, None, "the email went too");
+    assert_eq!(case.photo_path, None, "and the photo");
+}

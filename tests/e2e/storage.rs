@@ -77,6 +77,7 @@ fn every_table_stores_and_returns_its_rows(t: &TestDb) {
         merged_into: None,
         device_hash: None,
         severe: None,
+        erased_at: None,
     };
     let event = CaseEvent {
         id: new_id(),

@@ -931,5 +931,6 @@ pub fn plain_case(
         merged_into: None,
         device_hash: None,
         severe: None,
+        erased_at: None,
     }
 }

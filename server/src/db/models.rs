@@ -195,6 +195,9 @@ pub struct Case {
     pub device_hash: Option<String>,
     /// Decided on arrival from the store's rules then (None: before that was recorded).
     pub severe: Option<bool>,
+    /// When the customer (or an admin, for them) erased the complaint's words: a flag,
+    /// not a magic text a complaint could happen to contain.
+    pub erased_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

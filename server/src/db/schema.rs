@@ -95,6 +95,7 @@ diesel::table! {
         device_hash -> Nullable<Text>,
         anonymized_at -> Nullable<Timestamp>,
         severe -> Nullable<Bool>,
+        erased_at -> Nullable<Timestamp>,
     }
 }
 

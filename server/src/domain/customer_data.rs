@@ -228,7 +228,7 @@ pub fn erase(
         for (id, photo, thumb) in &found {
             anonymize_case(c, id, Some(&email), now)?;
             diesel::update(cases::table.find(id))
-                .set(cases::body.eq(ERASED_TEXT))
+                .set((cases::body.eq(ERASED_TEXT), cases::erased_at.eq(now)))
                 .execute(c)?;
             photos.extend(photo.iter().chain(thumb).cloned());
         }
@@ -253,12 +253,12 @@ pub fn erase_case(
         let Some(case) = crate::db::queries::cases::find(c, case_id)? else {
             return Ok(None);
         };
-        if case.body == ERASED_TEXT {
+        if case.erased_at.is_some() {
             return Ok(None);
         }
         anonymize_case(c, &case.id, case.contact_email.as_deref(), now)?;
         diesel::update(cases::table.find(&case.id))
-            .set(cases::body.eq(ERASED_TEXT))
+            .set((cases::body.eq(ERASED_TEXT), cases::erased_at.eq(now)))
             .execute(c)?;
         diesel::update(surveys::table.filter(surveys::case_id.eq(&case.id)))
             .set(surveys::comment.eq(None::<String>))

@@ -216,6 +216,7 @@ fn rows(s: &Submission<'_>, token: &str) -> (Case, CaseEvent) {
         merged_into: None,
         device_hash: s.device_hash.clone(),
         severe: Some(s.severe),
+        erased_at: None,
     };
     let event = CaseEvent {
         id: new_id(),

@@ -220,7 +220,9 @@ pub async fn show(
             text: lang.text("status.data_text"),
             confirm: lang.text("status.data_confirm"),
             button: lang.text("status.data_button"),
-            erased: (case.body == crate::domain::customer_data::ERASED_TEXT)
+            erased: case
+                .erased_at
+                .is_some()
                 .then(|| lang.text("status.data_erased")),
             action: format!("/c/{}/erase", case.reference),
             token: token.clone(),
