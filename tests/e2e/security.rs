@@ -399,3 +399,47 @@ async fn malformed_multipart_bodies_get_a_4xx_and_the_server_stays_up() {
     assert_eq!(app.get("/healthz").await.status(), 200);
     assert_eq!(app.case_count(), 0, "none of these is a complaint");
 }
+
+/// A post in the wrong shape gets Mend's own page (HTML, in words), not the framework's
+/// plain text; a `next` with a line break is a plain redirect home, not a 500.
+#[tokio::test]
+async fn wrong_content_types_and_broken_next_get_our_own_answers() {
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;
+    let code = &store.touchpoints[0].code;
+    for (path, content_type) in [
+        (format!("/t/{code}"), "text/plain"),
+        (format!("/t/{code}"), "application/json"),
+        ("/manage/login".to_owned(), "application/json"),
+        ("/manage/password/forgot".to_owned(), "text/plain"),
+    ] {
+        let res = app
+            .client
+            .post(app.url(&path))
+            .header("content-type", content_type)
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        assert!((400..500).contains(&status), "{path} {content_type}: {status}");
+        let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(ct.starts_with("text/html"), "{path} {content_type}: {ct}");
+    }
+    let client = app.browser();
+    let page = app
+        .page(&client, "/manage/login?next=/manage/%0D%0ASet-Cookie:%20x=1")
+        .await;
+    let res = client
+        .post(app.url("/manage/login"))
+        .form(&[
+            ("csrf", csrf_in(&page).as_str()),
+            ("email", store.manager_email.as_str()),
+            ("password", "demo-password-1"),
+            ("next", "/manage/\r\nSet-Cookie: x=1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/manage/");
+}

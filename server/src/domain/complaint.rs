@@ -46,6 +46,17 @@ impl ContactEmail {
         if s.len() > 254 || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err("error.email_invalid");
         }
+        // A plain local part only (letters, digits and !#$%&'*+-/=?^_`{|}~.): a quoted one
+        // such as "<script>"@x.example parses, but mail servers refuse it and it would
+        // never be delivered.
+        let local = s.rsplit_once('@').map_or(s, |(l, _)| l);
+        if local.is_empty()
+            || local.chars().any(|c| {
+                c.is_ascii() && !c.is_ascii_alphanumeric() && !"!#$%&'*+-/=?^_`{|}~.".contains(c)
+            })
+        {
+            return Err("error.email_invalid");
+        }
         let address: Address = s.parse().map_err(|_| "error.email_invalid")?;
         // A domain without a dot is not reachable from the public internet.
         if !address.domain().contains('.') {
@@ -188,6 +199,9 @@ mod tests {
             "x@example.com\r\nBcc: victim@example.com",
             "Guest <g@example.com>",
             "two@example.com, three@example.com",
+            // Parses, but no mail server takes it.
+            "\"<script>\"@x.example",
+            "\"quoted local\"@example.com",
         ] {
             assert_eq!(
                 ContactEmail::parse(bad),

@@ -291,7 +291,11 @@ pub fn read_pages(
 /// apostrophe, so it shows as text (OWASP's advice against CSV injection).
 pub fn neutralize(s: &str) -> std::borrow::Cow<'_, str> {
     match s.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}").into(),
+        // The fullwidth forms too: spreadsheets in East Asian locales read them as
+        // the ASCII ones.
+        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '＝' | '＋' | '－' | '＠') => {
+            format!("'{s}").into()
+        }
         _ => s.into(),
     }
 }
@@ -417,7 +421,18 @@ mod tests {
 
     #[test]
     fn formula_cells_are_neutralised_and_the_rest_left_alone() {
-        for evil in ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+        for evil in [
+            "=HYPERLINK(\"x\")",
+            "+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "＝HYPERLINK(\"x\")",
+            "＋1",
+            "－2",
+            "＠SUM(A1)",
+        ] {
             assert!(neutralize(evil).starts_with('\''), "{evil}");
         }
         assert_eq!(neutralize("No soap"), "No soap");

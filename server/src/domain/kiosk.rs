@@ -17,6 +17,9 @@ use crate::domain::unhappy_taps;
 pub const MAX_BATCH: usize = 500;
 /// A kiosk's clock may run this far ahead of the server's.
 pub const CLOCK_SKEW: Duration = Duration::minutes(5);
+/// Older taps are refused: a kiosk offline longer than this has lost track of time, and a
+/// tap "from year 1" would only bend the figures.
+pub const MAX_TAP_AGE: Duration = Duration::days(90);
 /// A bearer token's prefix, so a leaked one is recognisable in logs and scanners.
 const TOKEN_PREFIX: &str = "mk_";
 
@@ -185,6 +188,9 @@ pub fn check_batch(batch: TapBatch, now: NaiveDateTime) -> Result<Vec<Tap>, Kios
             if tapped_at > now + CLOCK_SKEW {
                 return Err(bad("tapped_at is in the future"));
             }
+            if tapped_at < now - MAX_TAP_AGE {
+                return Err(bad("tapped_at is too long ago"));
+            }
             Ok(Tap {
                 key,
                 rating,
@@ -303,6 +309,8 @@ mod tests {
             (tap(V7, 0, "2026-11-23T12:00:00Z"), "rating"),
             (tap(V7, 2, "2026-11-23 12:00"), "RFC 3339"),
             (tap(V7, 2, "2026-11-23T12:06:00Z"), "future"),
+            (tap(V7, 2, "0001-01-01T00:00:00Z"), "too long ago"),
+            (tap(V7, 2, "2026-08-01T00:00:00Z"), "too long ago"),
         ];
         for (bad, word) in cases {
             let batch = TapBatch {

@@ -188,7 +188,13 @@ impl FromRequest for SignedIn {
 /// Where to go after signing in: only back into the manager pages of this site.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with("/manage") && !n.starts_with("//") && !n.contains('\\') => {
+        // No control characters: a CR/LF would end up in the Location header.
+        Some(n)
+            if n.starts_with("/manage")
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
             n.to_owned()
         }
         _ => "/manage/".to_owned(),
@@ -210,6 +216,8 @@ mod tests {
             "//evil.example",
             "/t/ABC",
             "/manage\\..\\x",
+            "/manage/\r\nSet-Cookie: x=1",
+            "/manage/\n",
         ] {
             assert_eq!(safe_next(Some(evil)), "/manage/", "{evil}");
         }

@@ -449,9 +449,23 @@ pub async fn submit(
     state: web::Data<AppState>,
     req: HttpRequest,
     code: web::Path<String>,
-    posted: MultipartForm<Posted>,
+    posted: Result<MultipartForm<Posted>, actix_web::Error>,
 ) -> Result<HttpResponse, AppError> {
-    let posted = posted.into_inner();
+    let posted = match posted {
+        Ok(p) => p.into_inner(),
+        // Our own page already (a photo too large, a broken body)...
+        Err(e) if e.as_error::<AppError>().is_some() => return Ok(e.error_response()),
+        // ...or not a form post at all (another content type): the same polite page,
+        // not the framework's plain text.
+        Err(_) => {
+            return Err(AppError::Customer {
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                lang: Language::negotiate(None, accept_language(&req), "en"),
+                title_key: "form.title",
+                message_key: "error.rejected",
+            })
+        }
+    };
     let chosen = posted.lang.as_ref().map(|t| t.as_str().to_owned());
     let guess = Language::negotiate(chosen.as_deref(), accept_language(&req), "en");
     let place = find_place(&state, &code, guess).await?;
