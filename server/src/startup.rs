@@ -161,6 +161,7 @@ impl Application {
             ),
             login_rate_limit: crate::web::rate_limit::LoginRateLimit::default(),
             reset_rate_limit: crate::web::rate_limit::ResetRateLimit::default(),
+            in_flight: crate::web::limits::InFlight::default(),
             password_set_rate_limit: crate::web::rate_limit::KeyedLimit::per_minute(
                 crate::web::rate_limit::PASSWORD_SETS_PER_CLIENT,
             ),
@@ -194,6 +195,7 @@ impl Application {
                 .wrap(Compress::default())
                 .wrap(TracingLogger::<crate::web::log_span::RedactedRootSpan>::new())
                 .wrap(actix_web::middleware::from_fn(crate::web::metrics::record))
+                .wrap(actix_web::middleware::from_fn(crate::web::limits::enforce))
                 .app_data(state.clone())
                 .configure(|cfg| routes(cfg, photo_max_bytes))
         })

@@ -75,7 +75,7 @@ async fn a_forgotten_password_is_reset_by_an_emailed_link_that_works_once() {
     assert!(known.contains("If that address has a Mend account"));
     assert_eq!(unknown, known, "the same page either way");
     let mails = sink.wait_for(1, WAIT).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.drain_outbox().await;
     assert_eq!(sink.count(), 1);
     assert_eq!(mails[0].rcpt_tos, [store.manager_email.as_str()]);
     assert!(mails[0].subject.contains("Set a new Mend password"));

@@ -389,7 +389,7 @@ async fn an_unacknowledged_case_goes_to_the_managers_then_the_admins_and_acknowl
     // The chain ends there, and nothing is sent twice.
     all_marked_sent(&app).await;
     app.advance(Duration::from_secs(60 * 60));
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    app.drain_outbox().await;
     assert_eq!(
         sink.count(),
         6,
@@ -442,7 +442,7 @@ async fn while_smtp_is_down_complaints_are_taken_and_the_alert_arrives_once_it_i
 
     // Nothing more is sent later (short of the SLA, when the escalation would be due).
     app.advance(Duration::from_secs(14 * 60));
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    app.drain_outbox().await;
     assert_eq!(sink.count(), 1);
     assert!(only_row(&app).last_error.is_none());
 }
@@ -469,7 +469,7 @@ async fn a_550_is_recorded_not_retried_and_shown_to_admins() {
     // No retry storm: minutes later it is still one attempt, and nothing arrived.
     sink.reject(false);
     app.advance(Duration::from_secs(14 * 60));
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    app.drain_outbox().await;
     assert_eq!(only_row(&app).attempts, 1);
     assert_eq!(sink.count(), 0);
 
@@ -591,8 +591,29 @@ async fn two_servers_and_a_worker_on_one_postgresql_deliver_every_alert_exactly_
     assert_eq!(references.len(), COMPLAINTS);
 
     sink.wait_for(COMPLAINTS, Duration::from_secs(120)).await;
-    // Anything sent twice would arrive in the next moments.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Drained: every row is marked sent (the workers are other processes, so the rows
+    // tell); anything sent twice would have been sent before its row was marked.
+    let start = std::time::Instant::now();
+    loop {
+        let unsent: i64 = db
+            .read(|c| {
+                use diesel::prelude::*;
+                use mend_server::db::schema::outbox;
+                outbox::table
+                    .filter(outbox::sent_at.is_null())
+                    .count()
+                    .get_result(c)
+            })
+            .unwrap();
+        if unsent == 0 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "{unsent} unsent"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mails = sink.messages();
     assert_eq!(mails.len(), COMPLAINTS, "each alert exactly once");
     let ids: std::collections::BTreeSet<_> = mails.iter().map(|m| m.message_id.clone()).collect();

@@ -342,7 +342,7 @@ async fn demo_history_gives_a_living_dashboard_that_counts_every_seeded_complain
 
     // The made-up customers are never emailed: their surveys count as reminded.
     app.advance(std::time::Duration::from_secs(4 * 86_400));
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    app.drain_outbox().await;
     assert!(
         app.outbox_rows().is_empty(),
         "no reminders to history customers"

@@ -452,9 +452,21 @@ async fn an_accepted_photo_is_not_asked_for_again_after_another_field_was_wrong(
 }
 
 #[tokio::test]
-async fn every_form_view_is_counted_for_its_touchpoint_and_day() {
+async fn every_visitor_is_counted_once_for_its_touchpoint_and_day() {
     let (app, code) = app_with(&[]).await;
-    for _ in 0..3 {
+    // Three phones, each with its device cookie, one of them reloading; then a script
+    // without cookies asking 300 times: four visitors.
+    for device in ["a", "b", "c", "a"] {
+        let res = app
+            .client
+            .get(app.url(&format!("/t/{code}")))
+            .header("cookie", format!("mend_device={}", device.repeat(32)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    for _ in 0..300 {
         app.open_form(&code, "").await;
     }
     app.scans.flush(&app.db).unwrap();
@@ -468,7 +480,7 @@ async fn every_form_view_is_counted_for_its_touchpoint_and_day() {
         .db
         .read(|c| scans::per_day(c, &tp.id, from, from + chrono::Days::new(4)))
         .unwrap();
-    assert_eq!(counted.iter().map(|(_, n)| n).sum::<i32>(), 3);
+    assert_eq!(counted.iter().map(|(_, n)| n).sum::<i32>(), 4);
 }
 
 #[tokio::test]

@@ -421,13 +421,19 @@ async fn wrong_content_types_and_broken_next_get_our_own_answers() {
             .await
             .unwrap();
         let status = res.status().as_u16();
-        assert!((400..500).contains(&status), "{path} {content_type}: {status}");
+        assert!(
+            (400..500).contains(&status),
+            "{path} {content_type}: {status}"
+        );
         let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
         assert!(ct.starts_with("text/html"), "{path} {content_type}: {ct}");
     }
     let client = app.browser();
     let page = app
-        .page(&client, "/manage/login?next=/manage/%0D%0ASet-Cookie:%20x=1")
+        .page(
+            &client,
+            "/manage/login?next=/manage/%0D%0ASet-Cookie:%20x=1",
+        )
         .await;
     let res = client
         .post(app.url("/manage/login"))
@@ -442,4 +448,67 @@ async fn wrong_content_types_and_broken_next_get_our_own_answers() {
         .unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/manage/");
+}
+
+/// Sends a request's headers and the start of a body it never finishes, as a slow-body
+/// attack does.
+async fn trickle(app: &TestApp, path: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut s = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: mend\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nbody="
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s
+}
+
+/// A client that sends headers and trickles its body is cut off at the deadline (408,
+/// connection closed), and one client cannot hold more than its share of requests.
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_bodies_are_cut_off_and_one_client_holds_only_its_share() {
+    use tokio::io::AsyncReadExt;
+    let (app, _) = spawn_demo(
+        TestDb::sqlite(),
+        &[
+            ("MEND_REQUEST_DEADLINE_SECONDS", "1"),
+            ("MEND_MAX_REQUESTS_PER_CLIENT", "4"),
+        ],
+    )
+    .await;
+    let mut slow = trickle(&app, "/manage/login").await;
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), slow.read_to_end(&mut answer))
+        .await
+        .expect("the connection is closed")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+
+    // Four slow requests: the client's share. A fifth request of theirs is refused at once;
+    // once the slow ones are cut off, they are welcome again.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(trickle(&app, "/manage/login").await);
+    }
+    let mut refused = false;
+    for _ in 0..50 {
+        if app.get("/healthz").await.status() == 429 {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(refused, "the fifth request is refused");
+    let mut welcome = false;
+    for _ in 0..200 {
+        if app.get("/healthz").await.status() == 200 {
+            welcome = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(welcome, "after the deadline the share is free again");
+    drop(held);
 }

@@ -657,6 +657,15 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Lets the outbox worker finish everything due by the app's clock (escalations,
+    /// surveys, every due message sent and recorded) and find nothing more: then "nothing
+    /// more was sent" is a fact, not a hope after a sleep.
+    pub async fn drain_outbox(&self) {
+        tokio::time::timeout(std::time::Duration::from_secs(60), self.outbox.until_idle())
+            .await
+            .expect("the outbox worker went idle within a minute");
+    }
+
     /// Moves the app's clock forward and wakes its outbox worker, as if that time passed.
     pub fn advance(&self, by: std::time::Duration) {
         self.clock.advance(by);

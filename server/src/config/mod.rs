@@ -134,6 +134,11 @@ pub struct Settings {
     pub ack_link_hours: u32,
     /// Bearer token for `/metrics`; without one, only clients on this machine may read it.
     pub metrics_token: Option<SecretString>,
+    /// How long a request may take to arrive whole (headers and body) before it is cut
+    /// off: a client trickling its body must not hold a connection for ever.
+    pub request_deadline_seconds: u32,
+    /// Requests one client may have in progress at once; beyond it, 429 at once.
+    pub max_requests_per_client: u32,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -142,6 +147,8 @@ pub const DEFAULT_MAIL_FROM: &str = "Mend <mend@localhost>";
 pub const DEFAULT_FORM_RATE_LIMIT: u32 = 10;
 pub const DEFAULT_FORM_MIN_SECONDS: u32 = 2;
 pub const DEFAULT_PHOTO_MAX_MB: u32 = 8;
+pub const DEFAULT_REQUEST_DEADLINE_SECONDS: u32 = 30;
+pub const DEFAULT_MAX_REQUESTS_PER_CLIENT: u32 = 64;
 
 impl Settings {
     /// Reads `mend.toml` (from `MEND_CONFIG`, else the working directory, if present) and the
@@ -196,6 +203,25 @@ impl Settings {
         let form_min_seconds =
             parse_count(&raw, "MEND_FORM_MIN_SECONDS", DEFAULT_FORM_MIN_SECONDS)?;
 
+        let request_deadline_seconds = parse_count(
+            &raw,
+            "MEND_REQUEST_DEADLINE_SECONDS",
+            DEFAULT_REQUEST_DEADLINE_SECONDS,
+        )?;
+        if !(1..=3600).contains(&request_deadline_seconds) {
+            return Err(raw.error(
+                "MEND_REQUEST_DEADLINE_SECONDS",
+                "must be from 1 to 3600 (seconds)",
+            ));
+        }
+        let max_requests_per_client = parse_count(
+            &raw,
+            "MEND_MAX_REQUESTS_PER_CLIENT",
+            DEFAULT_MAX_REQUESTS_PER_CLIENT,
+        )?;
+        if max_requests_per_client == 0 {
+            return Err(raw.error("MEND_MAX_REQUESTS_PER_CLIENT", "must be at least 1"));
+        }
         let photo_max_mb = parse_count(&raw, "MEND_PHOTO_MAX_MB", DEFAULT_PHOTO_MAX_MB)?;
         if !(1..=64).contains(&photo_max_mb) {
             return Err(raw.error("MEND_PHOTO_MAX_MB", "must be from 1 to 64 (megabytes)"));
@@ -253,6 +279,8 @@ impl Settings {
             trusted_proxies,
             ack_link_hours,
             metrics_token,
+            request_deadline_seconds,
+            max_requests_per_client,
         })
     }
 

@@ -21,6 +21,8 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("MEND_TRUSTED_PROXIES", "trusted_proxies"),
     ("MEND_ACK_LINK_HOURS", "ack_link_hours"),
     ("MEND_METRICS_TOKEN", "metrics_token"),
+    ("MEND_REQUEST_DEADLINE_SECONDS", "request_deadline_seconds"),
+    ("MEND_MAX_REQUESTS_PER_CLIENT", "max_requests_per_client"),
 ];
 
 #[derive(Debug, Clone)]

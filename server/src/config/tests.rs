@@ -253,3 +253,32 @@ fn an_smtp_url_is_checked_and_never_echoed() {
     assert_eq!(e.variable, "MEND_SMTP_URL");
     assert!(!e.problem.contains("s3cret"), "{e}");
 }
+
+#[test]
+fn request_limits_are_read_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = with_dir(
+        &dir,
+        &[
+            ("MEND_REQUEST_DEADLINE_SECONDS", "5"),
+            ("MEND_MAX_REQUESTS_PER_CLIENT", "8"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        (s.request_deadline_seconds, s.max_requests_per_client),
+        (5, 8)
+    );
+    let s = with_dir(&dir, &[]).unwrap();
+    assert_eq!(
+        (s.request_deadline_seconds, s.max_requests_per_client),
+        (30, 64)
+    );
+    for (name, bad) in [
+        ("MEND_REQUEST_DEADLINE_SECONDS", "0"),
+        ("MEND_REQUEST_DEADLINE_SECONDS", "soon"),
+        ("MEND_MAX_REQUESTS_PER_CLIENT", "0"),
+    ] {
+        assert_eq!(error_of(&[(name, bad)]).variable, name);
+    }
+}

@@ -35,13 +35,60 @@ pub const FILE_BATCH: usize = 64;
 pub const MAX_ATTEMPTS: i32 = 100;
 
 /// Wakes the worker: called after a commit that enqueued mail.
-#[derive(Clone, Default)]
-pub struct OutboxWaker(Arc<Notify>);
+#[derive(Clone)]
+pub struct OutboxWaker(Arc<Notify>, Arc<Drain>);
+
+/// "Run until idle": how many times someone asked the worker to finish everything that is
+/// due, and how many of those asks it has answered.
+struct Drain {
+    asked: std::sync::atomic::AtomicU64,
+    answered: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for OutboxWaker {
+    fn default() -> Self {
+        OutboxWaker(
+            Arc::default(),
+            Arc::new(Drain {
+                asked: 0.into(),
+                answered: tokio::sync::watch::Sender::new(0),
+            }),
+        )
+    }
+}
 
 impl OutboxWaker {
     pub fn wake(&self) {
         // Stores a permit when the worker is busy, so no wake-up is lost.
         self.0.notify_one();
+    }
+
+    /// Returns once the worker has done everything due at this moment by the app's clock
+    /// (escalations fired, surveys queued, every due message sent or failed and recorded)
+    /// and found nothing more. Tests drain, then assert, instead of sleeping and hoping.
+    pub async fn until_idle(&self) {
+        let ask = self
+            .1
+            .asked
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        let mut answered = self.1.answered.subscribe();
+        self.wake();
+        let _ = answered.wait_for(|n| *n >= ask).await;
+    }
+
+    fn asked(&self) -> u64 {
+        self.1.asked.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn answer(&self, ask: u64) {
+        self.1.answered.send_if_modified(|n| {
+            let newer = ask > *n;
+            if newer {
+                *n = ask;
+            }
+            newer
+        });
     }
 }
 
@@ -55,8 +102,23 @@ pub struct OutboxWorker {
 type Delivery = (OutboxMessage, Result<(), SendError>);
 
 impl OutboxWorker {
-    /// Runs until the future is dropped.
+    /// Runs until the future is dropped: delivery, and beside it (never in its way) the
+    /// hourly retention pass.
     pub async fn run(self) {
+        tokio::join!(self.deliver(), self.keep_retention());
+    }
+
+    /// Retention's hourly pass, checked each second, on a blocking thread of its own: a
+    /// long sweep of photo files never holds up an alert.
+    async fn keep_retention(&self) {
+        let mut checked = None;
+        loop {
+            self.apply_retention(&mut checked).await;
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    }
+
+    async fn deliver(&self) {
         match &*self.mailer {
             Mailer::Files { .. } => tracing::warn!(
                 mail = %self.mailer.describe(),
@@ -69,15 +131,22 @@ impl OutboxWorker {
         let mut in_flight: JoinSet<Vec<Delivery>> = JoinSet::new();
         let mut next_poll = tokio::time::Instant::now();
         let mut digests_checked = None;
-        let mut retention_checked = None;
+        let mut answered = 0;
         loop {
-            if tokio::time::Instant::now() >= next_poll {
+            // Asked to run until idle: do the scheduled work now, and again on each turn
+            // until a turn finds nothing at all to do.
+            let asked = self.waker.asked();
+            if tokio::time::Instant::now() >= next_poll || asked > answered {
                 self.run_scheduled().await;
                 self.queue_weekly_digests(&mut digests_checked).await;
-                self.apply_retention(&mut retention_checked).await;
                 next_poll = tokio::time::Instant::now() + POLL_EVERY;
             }
-            self.claim_and_send(&mut in_flight).await;
+            let claimed = self.claim_and_send(&mut in_flight).await;
+            if asked > answered && claimed == 0 && in_flight.is_empty() {
+                answered = asked;
+                self.waker.answer(asked);
+                continue;
+            }
             tokio::select! {
                 Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
                     let mut finished = vec![done];
@@ -92,7 +161,8 @@ impl OutboxWorker {
         }
     }
 
-    async fn claim_and_send(&self, in_flight: &mut JoinSet<Vec<Delivery>>) {
+    /// Claims what is due and starts sending it; the number claimed.
+    async fn claim_and_send(&self, in_flight: &mut JoinSet<Vec<Delivery>>) -> usize {
         let room = if !self.mailer.writes_files() {
             MAX_IN_FLIGHT.saturating_sub(in_flight.len())
         } else if in_flight.is_empty() {
@@ -102,7 +172,7 @@ impl OutboxWorker {
             0
         };
         if room == 0 {
-            return;
+            return 0;
         }
         let (db, clock) = (self.db.clone(), self.ctx.clock.clone());
         let claimed = crate::jobs::background::spawn_blocking(move || {
@@ -117,16 +187,17 @@ impl OutboxWorker {
             Ok(Ok(rows)) => rows,
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "outbox: cannot claim messages; will retry");
-                return;
+                return 0;
             }
             Err(e) => {
                 tracing::error!(error = %e, "outbox: claim task failed");
-                return;
+                return 0;
             }
         };
         if rows.is_empty() {
-            return;
+            return 0;
         }
+        let count = rows.len();
         let (db, ctx, claimed) = (self.db.clone(), self.ctx.clone(), rows.clone());
         let rendered =
             crate::jobs::background::spawn_blocking(move || render_batch(&db, &ctx, &claimed))
@@ -149,13 +220,14 @@ impl OutboxWorker {
         if self.mailer.writes_files() {
             let mailer = self.mailer.clone();
             in_flight.spawn(async move { mailer.deliver_all(rows).await });
-            return;
+            return count;
         }
         // SMTP sends go side by side: one slow message does not hold up the others.
         for row in rows {
             let mailer = self.mailer.clone();
             in_flight.spawn(async move { mailer.deliver_all(vec![row]).await });
         }
+        count
     }
 
     /// Records the outcome of finished sends, in one transaction.

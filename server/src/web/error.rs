@@ -26,6 +26,9 @@ pub enum AppError {
     /// Too many attempts from this client: wait a minute.
     #[error("too many requests")]
     TooManyRequests,
+    /// The request did not arrive whole in time.
+    #[error("request timeout")]
+    RequestTimeout,
     /// A page for a customer, in their language: title and message are catalog keys.
     #[error("{message_key}")]
     Customer {
@@ -88,6 +91,7 @@ impl ResponseError for AppError {
             AppError::SignInRequired(_) => StatusCode::SEE_OTHER,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::Customer { status, .. } => *status,
             AppError::RetiredSticker { .. } => StatusCode::GONE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -140,6 +144,10 @@ impl ResponseError for AppError {
             AppError::TooManyRequests => (
                 "Too many attempts",
                 "Too many attempts. Please wait a minute and try again.",
+            ),
+            AppError::RequestTimeout => (
+                "Please try again",
+                "What you sent took too long to arrive. Please try again.",
             ),
             AppError::Unavailable(_) => (
                 "Please try again in a moment",

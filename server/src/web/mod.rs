@@ -5,6 +5,7 @@ pub mod error;
 mod health;
 mod home;
 pub mod kiosk_api;
+pub mod limits;
 pub(crate) mod log_span;
 pub mod manage;
 pub mod metrics;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub login_rate_limit: rate_limit::LoginRateLimit,
     pub reset_rate_limit: rate_limit::ResetRateLimit,
     pub password_set_rate_limit: rate_limit::KeyedLimit<std::net::IpAddr>,
+    /// Requests in progress per client (see [`limits`]).
+    pub in_flight: limits::InFlight,
     /// Customer photos, decoded on threads of their own within one budget of pixels.
     pub photos: crate::jobs::photos::PhotoDecoder,
     pub places: public::form::PlaceCache,

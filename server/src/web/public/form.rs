@@ -344,9 +344,19 @@ pub async fn show(
         &place.location.default_language,
     );
     let handoff = usable_handoff(&state, &place.touchpoint.code, query.h.as_deref(), lang).await?;
-    state
-        .scans
-        .record(&place.touchpoint.id, local_day(&place.location.time_zone));
+    // The visitor: their device cookie, else their network (a script without cookies is
+    // one visitor however often it asks).
+    let visitor = device_hash(&req).unwrap_or_else(|| {
+        client_ip(&req, &state.settings.trusted_proxies)
+            .map(crate::web::rate_limit::network_of)
+            .map(|ip| ip.to_string())
+            .unwrap_or_default()
+    });
+    state.scans.record(
+        &place.touchpoint.id,
+        local_day(&place.location.time_zone),
+        &visitor,
+    );
     let typed = Typed {
         handoff,
         ..Typed::default()
