@@ -574,3 +574,33 @@ async fn a_photo_is_read_only_for_a_post_from_our_own_form() {
     assert_eq!(res.status(), 303);
     assert!(photos.exists());
 }
+
+/// A case's own times and its alert rows come from one clock (the app's): moved three
+/// hours ahead, both are three hours ahead, so "received" and "escalate at" agree.
+#[tokio::test]
+async fn a_case_and_its_alert_rows_are_stamped_by_one_clock() {
+    let (app, code) = app_with(&[]).await;
+    app.advance(std::time::Duration::from_secs(3 * 3600));
+    let res = app.submit(&code, Post::valid()).await;
+    assert_eq!(res.status(), 303);
+    let case = app
+        .db
+        .read(|c| {
+            use diesel::prelude::*;
+            mend_server::db::schema::cases::table
+                .select(mend_server::db::models::Case::as_select())
+                .first(c)
+        })
+        .unwrap();
+    let alert = app
+        .outbox_rows()
+        .into_iter()
+        .find(|r| r.kind == "alert")
+        .unwrap();
+    assert!(
+        case.created_at > chrono::Utc::now().naive_utc() + chrono::Duration::hours(2),
+        "the case is stamped by the app's clock: {}",
+        case.created_at
+    );
+    assert!((alert.created_at - case.created_at).num_seconds().abs() < 60);
+}

@@ -16,6 +16,7 @@
 //! transaction as the case: a complaint is never stored without its alert, nor answered
 //! before both are durable. The outbox worker is woken once the batch is committed.
 
+use chrono::NaiveDateTime;
 use std::collections::{HashMap, HashSet};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
@@ -23,9 +24,7 @@ use std::time::Instant;
 use prometheus::{Histogram, HistogramOpts};
 use tokio::sync::oneshot;
 
-use crate::db::models::{
-    new_id, now_utc, Case, CaseEvent, Escalation, Location, OutboxMessage, Touchpoint,
-};
+use crate::db::models::{new_id, Case, CaseEvent, Escalation, Location, OutboxMessage, Touchpoint};
 use crate::db::queries::{cases, escalations, outbox};
 use crate::db::{Backend, Db, DbError};
 use crate::domain::alerts::{alert_new_case, AlertContext, AudienceCache, NewCaseAlert};
@@ -123,6 +122,9 @@ impl IntakeTimes {
 #[derive(Clone)]
 pub struct IntakeQueue {
     jobs: mpsc::Sender<Job>,
+    /// The clock the alert rows and escalations of a case are stamped by: its own times
+    /// come from the same one, so "received" and "escalate at" never disagree.
+    clock: crate::domain::clock::Clock,
 }
 
 impl IntakeQueue {
@@ -134,6 +136,7 @@ impl IntakeQueue {
     ) -> IntakeQueue {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
+        let clock = alerts.clock.clone();
         let writers = match db.backend() {
             Backend::Sqlite => 1,
             Backend::Postgres => POSTGRES_WRITERS,
@@ -153,12 +156,12 @@ impl IntakeQueue {
                 tracing::error!(error = %e, "intake writer thread did not start");
             }
         }
-        IntakeQueue { jobs }
+        IntakeQueue { jobs, clock }
     }
 
     pub async fn submit(&self, key: &[u8], s: Submission<'_>) -> Result<Receipt, DbError> {
         let token = status_token(key, &s.render_nonce);
-        let (case, event) = rows(&s, &token);
+        let (case, event) = rows(&s, &token, self.clock.now());
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job {
@@ -180,7 +183,7 @@ impl IntakeQueue {
     }
 }
 
-fn rows(s: &Submission<'_>, token: &str) -> (Case, CaseEvent) {
+fn rows(s: &Submission<'_>, token: &str, now: NaiveDateTime) -> (Case, CaseEvent) {
     let (photo_path, photo_thumb_path) = match &s.photo_hash {
         Some(h) => {
             let (main, thumb) = photo::relative_paths(h);
@@ -188,7 +191,6 @@ fn rows(s: &Submission<'_>, token: &str) -> (Case, CaseEvent) {
         }
         None => (None, None),
     };
-    let now = now_utc();
     let case = Case {
         id: new_id(),
         reference: new_reference(),
@@ -341,15 +343,25 @@ impl BatchRows {
 /// written the careful way, one checked savepoint per complaint.
 fn store_batch(db: &Db, alerts: &AlertContext, batch: &mut [Job]) -> Result<Vec<Outcome>, DbError> {
     let all_new = vec![None; batch.len()];
-    if let Ok(outcomes) = db.write(|c| insert_batch(c, alerts, batch, all_new)) {
-        return Ok(outcomes);
-    }
+    let first = match db.write(|c| insert_batch(c, alerts, batch, all_new)) {
+        Ok(outcomes) => return Ok(outcomes),
+        Err(e) => e,
+    };
+    // Expected now and then (a double tap, a reference drawn twice); said at debug level
+    // so a database that refuses every batch still shows why.
+    tracing::debug!(error = %first, complaints = batch.len(), "intake: a batch is settled and written again");
     let settled = db.write(|c| {
         let earlier = settle(c, batch)?;
         insert_batch(c, alerts, batch, earlier)
     });
-    if let Ok(outcomes) = settled {
-        return Ok(outcomes);
+    match settled {
+        Ok(outcomes) => return Ok(outcomes),
+        Err(e) => tracing::warn!(
+            error = %e,
+            first = %first,
+            complaints = batch.len(),
+            "intake: a batch is written one complaint at a time"
+        ),
     }
     db.write(|c| -> Result<Vec<Outcome>, DbError> {
         let mut audiences = AudienceCache::default();
@@ -525,6 +537,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::config::DatabaseUrl;
+    use crate::db::models::now_utc;
     use crate::db::queries::{locations, touchpoints};
     use crate::domain::complaint::{categories_of, validate, ComplaintForm};
 
@@ -545,7 +558,7 @@ mod tests {
             kiosk_tap: None,
             severe: false,
         };
-        let (mut case, event) = rows(&s, "token");
+        let (mut case, event) = rows(&s, "token", now_utc());
         case.reference = reference.into();
         Job {
             case,

@@ -79,7 +79,7 @@ pub fn render_payload(
             let week = chrono::NaiveDate::parse_from_str(&week, "%Y-%m-%d")
                 .map_err(|e| RenderError::Permanent(format!("digest week \"{week}\": {e}")))?;
             crate::domain::digest::compose(db, ctx, &location_id, week, Language::or_default(&lang))
-                .map_err(|e| RenderError::Transient(e.to_string()))?
+                .map_err(compose_failed)?
                 .ok_or_else(|| RenderError::Permanent(format!("location {location_id} is gone")))
         }
         MailPayload::ErasureMail {
@@ -113,9 +113,22 @@ pub fn render_payload(
                 count,
                 Language::or_default(&lang),
             )
-            .map_err(|e| RenderError::Transient(e.to_string()))?
+            .map_err(compose_failed)?
             .ok_or_else(|| RenderError::Permanent(format!("location {location_id} is gone")))
         }
+    }
+}
+
+/// Why composing a mail failed: a database that did not answer is worth another try;
+/// anything else (a template that does not render) fails the same way every time, and is
+/// given up at once instead of retried for hours.
+fn compose_failed(e: crate::db::DbError) -> RenderError {
+    use crate::db::DbError;
+    match e {
+        DbError::Connect(_) | DbError::Unavailable(_) | DbError::Query(_) => {
+            RenderError::Transient(e.to_string())
+        }
+        DbError::Migration(_) | DbError::Other(_) => RenderError::Permanent(e.to_string()),
     }
 }
 
@@ -186,4 +199,20 @@ pub enum RenderError {
     Transient(String),
     #[error("{0}")]
     Permanent(String),
+}
+
+#[cfg(test)]
+mod failure_tests {
+    use super::*;
+
+    #[test]
+    fn a_template_that_fails_is_permanent_and_a_database_that_fails_is_not() {
+        let template = crate::db::DbError::Other("email template failed: x".into());
+        assert!(matches!(
+            compose_failed(template),
+            RenderError::Permanent(_)
+        ));
+        let db = crate::db::DbError::Query(diesel::result::Error::BrokenTransactionManager);
+        assert!(matches!(compose_failed(db), RenderError::Transient(_)));
+    }
 }

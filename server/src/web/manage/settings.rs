@@ -106,8 +106,13 @@ pub async fn form(
 }
 
 fn minutes(what: &str, s: &str) -> Result<u32, AlertSettingsError> {
+    count_of(what, s, "minutes")
+}
+
+/// A whole number of `unit` typed into a field; the error names the field and its unit.
+fn count_of(what: &str, s: &str, unit: &str) -> Result<u32, AlertSettingsError> {
     s.trim().parse().map_err(|_| {
-        AlertSettingsError::Invalid(format!("{what}: \"{s}\" is not a number of minutes"))
+        AlertSettingsError::Invalid(format!("{what}: \"{s}\" is not a number of {unit}"))
     })
 }
 
@@ -172,7 +177,7 @@ pub async fn save(
             change.survey_delay_minutes = Some(minutes("Survey delay", &delay)?);
         }
         if !follow_up.trim().is_empty() {
-            change.follow_up_days = Some(minutes("Follow-up", &follow_up)?);
+            change.follow_up_days = Some(count_of("Follow-up", &follow_up, "days")?);
         }
         if !taps.trim().is_empty() {
             change.unhappy_taps = Some(taps.trim().parse().map_err(|_| {
@@ -224,5 +229,24 @@ pub async fn save(
             Ok(response)
         }
         Err(e) => Err(AppError::Internal(e.into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_field_in_days_says_days() {
+        let e = |r: Result<u32, AlertSettingsError>| match r {
+            Err(AlertSettingsError::Invalid(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            e(count_of("Follow-up", "soon", "days")),
+            "Follow-up: \"soon\" is not a number of days"
+        );
+        assert!(e(minutes("SLA", "x")).ends_with("not a number of minutes"));
+        assert_eq!(count_of("Follow-up", " 7 ", "days").ok(), Some(7));
     }
 }
