@@ -90,7 +90,10 @@ pub async fn download(
         Format::Json => "application/json",
         Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     };
-    tokio::task::spawn_blocking(move || {
+    // A thread of its own, not the blocking pool: a slow download waits in blocking_send
+    // for as long as the client takes, and must not hold a thread that database reads for
+    // every other page share.
+    let producer = std::thread::Builder::new().name("export".into()).spawn(move || {
         let send = |chunk: Chunk| tx.blocking_send(chunk).is_ok();
         let fail = |e: &dyn std::fmt::Display| {
             tracing::error!(error = %e, "export failed part-way");
@@ -174,6 +177,9 @@ pub async fn download(
             }
         }
     });
+    if let Err(e) = producer {
+        return Err(AppError::Internal(anyhow::anyhow!("starting an export: {e}")));
+    }
     let name = file.into_inner();
     Ok(HttpResponse::Ok()
         .content_type(content_type)
