@@ -105,11 +105,16 @@ pub fn process(upload: &[u8], max_bytes: usize) -> Result<ProcessedPhoto, PhotoE
     let mut img = DynamicImage::from_decoder(decoder).map_err(limited)?;
     img.apply_orientation(orientation);
 
-    let jpeg = encode_jpeg(
-        &img.resize(LONG_SIDE, LONG_SIDE, image::imageops::FilterType::Triangle),
-        82,
-    )?;
-    let thumb = encode_jpeg(&img.thumbnail(THUMB_SIDE, THUMB_SIDE), 75)?;
+    // Area averaging in integers (`thumbnail`), not a float filter over the whole photo:
+    // the same quality for a downscale, a fraction of the memory and time. The small
+    // picture is made from the stored one, not from the original again.
+    let stored = if img.width() > LONG_SIDE || img.height() > LONG_SIDE {
+        img.thumbnail(LONG_SIDE, LONG_SIDE)
+    } else {
+        img
+    };
+    let jpeg = encode_jpeg(&stored, 82)?;
+    let thumb = encode_jpeg(&stored.thumbnail(THUMB_SIDE, THUMB_SIDE), 75)?;
     let hash = hex::encode(Sha256::digest(&jpeg));
     Ok(ProcessedPhoto { jpeg, thumb, hash })
 }

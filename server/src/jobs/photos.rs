@@ -12,9 +12,11 @@ use tokio::sync::Semaphore;
 
 use crate::domain::photo::{self, PhotoError};
 
-/// Megapixels being decoded at once, all photos together: about 3 bytes a pixel while
-/// decoding (twice that for a turned portrait), so some 300-600 MB at the most.
-pub const BUDGET_MEGAPIXELS: u32 = 100;
+/// Megapixels being decoded at once, all photos together. Measured (bench/hardening.sh):
+/// a decode holds about 8 bytes a pixel at its peak (the pixels, a turned copy for a
+/// portrait, the encoder's buffers), so 48 MP (one 48 MP photo, or four of 12 MP) keeps
+/// the server under some 400 MB however many photos arrive at once.
+pub const BUDGET_MEGAPIXELS: u32 = 48;
 /// How long a photo waits for room before the customer is asked to send again.
 pub const WAIT: Duration = Duration::from_secs(10);
 
