@@ -145,8 +145,23 @@ async fn exports_match_the_database(db: TestDb) {
     assert_eq!(ko_row[col("csat")], "4");
     assert_eq!(ko_row[col("fixed")], "yes");
     assert_eq!(ko_row[col("return_likelihood")], "8");
-    assert_eq!(ko_row[col("root_cause")], "cleaning");
-    assert_eq!(ko_row[col("compensation_type")], "refund");
+    // A spreadsheet is for people: labels in the reader's language (the manager's is
+    // English), never keys; JSON below keeps the keys for programs.
+    assert_eq!(ko_row[col("root_cause")], "Cleaning");
+    assert_eq!(ko_row[col("compensation_type")], "Refund");
+    assert!(
+        [
+            "Cleanliness",
+            "Waiting time",
+            "Staff",
+            "Product",
+            "Price or bill",
+            "Other"
+        ]
+        .contains(&ko_row[col("category")].as_str()),
+        "{}",
+        ko_row[col("category")]
+    );
     assert_eq!(ko_row[col("compensation_value")], "12.50");
     assert_eq!(
         ko_row[col("comment")],
@@ -234,6 +249,7 @@ async fn exports_match_the_database(db: TestDb) {
         "JSON keeps the text as it is"
     );
     assert_eq!(ko_json["touchpoint"], "Till 2");
+    assert_eq!(ko_json["root_cause"], "cleaning", "programs get the keys");
 
     // XLSX, read back.
     let (status, xlsx) = download(&manager, &app, "/manage/export/surveys.xlsx").await;

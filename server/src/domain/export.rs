@@ -10,6 +10,49 @@ use crate::db::{Db, DbError};
 
 pub const PAGE: i64 = 2_000;
 
+/// What people read in a spreadsheet: categories, root causes and kinds of compensation by
+/// their labels in the reader's language (a store's own category by its own label). JSON,
+/// which programs read, keeps the stable keys.
+pub struct ExportLabels {
+    pub lang: crate::domain::language::Language,
+    categories: crate::domain::setup::categories::Labels,
+}
+
+impl ExportLabels {
+    /// The labels of every store the reader may export.
+    pub fn read(
+        db: &Db,
+        scope: &Scope,
+        lang: crate::domain::language::Language,
+    ) -> Result<ExportLabels, DbError> {
+        let categories = db.read(|c| {
+            let ids: Vec<String> = crate::db::queries::insight::locations_in_scope(c, scope, None)?
+                .into_iter()
+                .map(|l| l.id)
+                .collect();
+            crate::domain::setup::categories::Labels::read(c, &ids)
+        })?;
+        Ok(ExportLabels { lang, categories })
+    }
+
+    fn category(&self, key: &str) -> String {
+        self.categories.label(None, key, self.lang)
+    }
+}
+
+/// A key as the reader sees it: its label, or the key itself for programs (no labels).
+fn keyed(
+    labels: Option<&ExportLabels>,
+    key: Option<&str>,
+    label: impl Fn(&ExportLabels, &str) -> String,
+) -> Cell {
+    match (key, labels) {
+        (Some(k), Some(l)) => Cell::Text(label(l, k)),
+        (key, None) => opt_text(key),
+        (None, _) => Cell::Empty,
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dataset {
     Surveys,
@@ -159,7 +202,11 @@ fn zone(name: &str) -> Option<chrono_tz::Tz> {
     })
 }
 
-pub fn survey_cells(s: &SurveyRow, still_working: Option<bool>) -> Vec<Cell> {
+pub fn survey_cells(
+    s: &SurveyRow,
+    still_working: Option<bool>,
+    labels: Option<&ExportLabels>,
+) -> Vec<Cell> {
     let tz = zone(&s.time_zone);
     let [received, acknowledged, resolved, to_ack, to_resolve] = case_cells(
         tz,
@@ -171,15 +218,19 @@ pub fn survey_cells(s: &SurveyRow, still_working: Option<bool>) -> Vec<Cell> {
         text(&s.reference),
         text(&s.location),
         text(&s.touchpoint),
-        opt_text(s.category.as_deref()),
+        keyed(labels, s.category.as_deref(), ExportLabels::category),
         text(&s.language),
         received,
         acknowledged,
         resolved,
         to_ack,
         to_resolve,
-        opt_text(s.root_cause.as_deref()),
-        opt_text(s.compensation_type.as_deref()),
+        keyed(labels, s.root_cause.as_deref(), |l, k| {
+            l.lang.root_cause_label(k)
+        }),
+        keyed(labels, s.compensation_type.as_deref(), |l, k| {
+            l.lang.compensation_label(k)
+        }),
         amount(s.compensation_minor, s.compensation_currency.as_deref()),
         opt_text(s.compensation_currency.as_deref()),
         local(tz, unix(s.answered_at.as_deref())),
@@ -192,7 +243,7 @@ pub fn survey_cells(s: &SurveyRow, still_working: Option<bool>) -> Vec<Cell> {
     ]
 }
 
-pub fn case_row_cells(c: &CaseRow) -> Vec<Cell> {
+pub fn case_row_cells(c: &CaseRow, labels: Option<&ExportLabels>) -> Vec<Cell> {
     let tz = zone(&c.time_zone);
     let [received, acknowledged, resolved, to_ack, to_resolve] = case_cells(
         tz,
@@ -204,7 +255,7 @@ pub fn case_row_cells(c: &CaseRow) -> Vec<Cell> {
         text(&c.reference),
         text(&c.location),
         text(&c.touchpoint),
-        text(&c.category),
+        keyed(labels, Some(&c.category), ExportLabels::category),
         text(&c.language),
         text(&c.status),
         received,
@@ -212,8 +263,12 @@ pub fn case_row_cells(c: &CaseRow) -> Vec<Cell> {
         resolved,
         to_ack,
         to_resolve,
-        opt_text(c.root_cause.as_deref()),
-        opt_text(c.compensation_type.as_deref()),
+        keyed(labels, c.root_cause.as_deref(), |l, k| {
+            l.lang.root_cause_label(k)
+        }),
+        keyed(labels, c.compensation_type.as_deref(), |l, k| {
+            l.lang.compensation_label(k)
+        }),
         amount(c.compensation_minor, c.compensation_currency.as_deref()),
         opt_text(c.compensation_currency.as_deref()),
         text(&c.body),
@@ -227,6 +282,7 @@ pub fn page(
     scope: &Scope,
     f: &ExportFilter,
     after: &str,
+    labels: Option<&ExportLabels>,
 ) -> Result<(Vec<Vec<Cell>>, Option<String>), DbError> {
     match d {
         Dataset::Surveys => {
@@ -240,14 +296,17 @@ pub fn page(
                 follow.into_iter().collect();
             let cells = rows
                 .iter()
-                .map(|r| survey_cells(r, follow.get(&r.case_id).copied().flatten()))
+                .map(|r| survey_cells(r, follow.get(&r.case_id).copied().flatten(), labels))
                 .collect();
             Ok((cells, last))
         }
         Dataset::Cases => {
             let rows = db.read(|c| exports::case_page(c, scope, f, after, PAGE))?;
             let last = rows.last().map(|r| r.id.clone());
-            Ok((rows.iter().map(case_row_cells).collect(), last))
+            Ok((
+                rows.iter().map(|r| case_row_cells(r, labels)).collect(),
+                last,
+            ))
         }
     }
 }
@@ -261,11 +320,12 @@ pub fn read_pages(
     d: Dataset,
     scope: &Scope,
     f: &ExportFilter,
+    labels: Option<&ExportLabels>,
     pages: &std::sync::mpsc::SyncSender<Result<Option<Vec<Vec<Cell>>>, DbError>>,
 ) {
     let mut after = String::new();
     loop {
-        match page(db, d, scope, f, &after) {
+        match page(db, d, scope, f, &after, labels) {
             Ok((rows, last)) => {
                 let full = rows.len() as i64 == PAGE;
                 if pages.send(Ok(Some(rows))).is_err() {
@@ -371,6 +431,7 @@ pub fn write_xlsx(
     d: Dataset,
     scope: &Scope,
     f: &ExportFilter,
+    labels: Option<&ExportLabels>,
     tmp: &std::path::Path,
     file: &mut std::fs::File,
 ) -> anyhow::Result<u64> {
@@ -388,7 +449,7 @@ pub fn write_xlsx(
     }
     let (mut row, mut after) = (1u32, String::new());
     loop {
-        let (rows, last) = page(db, d, scope, f, &after)?;
+        let (rows, last) = page(db, d, scope, f, &after, labels)?;
         for cells in &rows {
             for (col, cell) in cells.iter().enumerate() {
                 let col = col as u16;

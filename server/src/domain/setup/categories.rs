@@ -95,34 +95,34 @@ pub fn in_use(c: &mut DbConnection, location_id: &str) -> diesel::QueryResult<Ve
 pub struct Labels {
     /// (store, key) -> the category and its store's language.
     own: std::collections::HashMap<(String, String), (Category, String)>,
+    /// key -> the store (the first by id) whose label a view over many stores shows.
+    first_store: std::collections::HashMap<String, String>,
 }
 
 impl Labels {
     pub fn read(c: &mut DbConnection, location_ids: &[String]) -> diesel::QueryResult<Labels> {
-        let own = categories::for_locations(c, location_ids)?
-            .into_iter()
-            .map(|(row, language)| {
-                (
-                    (row.location_id.clone(), row.key.clone()),
-                    (Category::from_row(&row), language),
-                )
-            })
-            .collect();
-        Ok(Labels { own })
+        let mut labels = Labels::default();
+        for (row, language) in categories::for_locations(c, location_ids)? {
+            let first = labels.first_store.entry(row.key.clone()).or_default();
+            if first.is_empty() || row.location_id < *first {
+                first.clone_from(&row.location_id);
+            }
+            labels.own.insert(
+                (row.location_id.clone(), row.key.clone()),
+                (Category::from_row(&row), language),
+            );
+        }
+        Ok(labels)
     }
 
     /// The label of `key` at a store; without a store (a chart over several), the label
     /// one of them gave it (a store's own key, "category_1", means something only there).
     pub fn label(&self, location_id: Option<&str>, key: &str, lang: Language) -> String {
-        let own = match location_id {
-            Some(id) => self.own.get(&(id.to_owned(), key.to_owned())),
-            None => self
-                .own
-                .iter()
-                .filter(|((_, k), _)| k == key)
-                .min_by(|a, b| a.0.cmp(b.0))
-                .map(|(_, v)| v),
+        let store = match location_id {
+            Some(id) => Some(id),
+            None => self.first_store.get(key).map(String::as_str),
         };
+        let own = store.and_then(|id| self.own.get(&(id.to_owned(), key.to_owned())));
         own.map_or_else(
             || lang.category_label(key),
             |(k, store_language)| k.label(lang, store_language),

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use crate::db::queries::exports::{ExportFilter, Scope};
 use crate::domain::export::{
-    columns, csv_chunk, json_chunk, read_pages, write_xlsx, Dataset, Format,
+    columns, csv_chunk, json_chunk, read_pages, write_xlsx, Dataset, ExportLabels, Format,
 };
 use crate::domain::role::Role;
 use crate::web::session::SignedIn;
@@ -82,6 +82,19 @@ pub async fn download(
         user_id: who.user.id.clone(),
         is_admin: who.role == Role::Admin,
     };
+    // Spreadsheets are for people: labels in the reader's language. JSON is for programs:
+    // the stable keys.
+    let labels = match format {
+        Format::Json => None,
+        Format::Csv { .. } | Format::Xlsx => {
+            let (db, scope, lang) = (
+                state.db.clone(),
+                scope.clone(),
+                crate::domain::language::Language::or_default(&who.user.language),
+            );
+            Some(web::block(move || ExportLabels::read(&db, &scope, lang)).await??)
+        }
+    };
     let (tx, rx) = mpsc::channel::<Chunk>(4);
     let db = state.db.clone();
     let tmp_dir = state.settings.data_dir.join("tmp");
@@ -93,92 +106,106 @@ pub async fn download(
     // A thread of its own, not the blocking pool: a slow download waits in blocking_send
     // for as long as the client takes, and must not hold a thread that database reads for
     // every other page share.
-    let producer = std::thread::Builder::new().name("export".into()).spawn(move || {
-        let send = |chunk: Chunk| tx.blocking_send(chunk).is_ok();
-        let fail = |e: &dyn std::fmt::Display| {
-            tracing::error!(error = %e, "export failed part-way");
-            let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
-        };
-        match format {
-            Format::Xlsx => {
-                let written = std::fs::create_dir_all(&tmp_dir)
-                    .map_err(anyhow::Error::from)
-                    .and_then(|()| tempfile::tempfile_in(&tmp_dir).map_err(anyhow::Error::from))
-                    .and_then(|mut f| {
-                        write_xlsx(&db, dataset, &scope, &filter, &tmp_dir, &mut f)?;
-                        Ok(f)
-                    });
-                match written {
-                    Ok(mut f) => {
-                        use std::io::{Read, Seek};
-                        if let Err(e) = f.rewind() {
-                            return fail(&e);
-                        }
-                        let mut buf = vec![0u8; 64 * 1024];
-                        loop {
-                            match f.read(&mut buf) {
-                                Ok(0) => break,
-                                Ok(n) => {
-                                    if !send(Ok(Bytes::copy_from_slice(&buf[..n]))) {
-                                        return;
+    let producer = std::thread::Builder::new()
+        .name("export".into())
+        .spawn(move || {
+            let send = |chunk: Chunk| tx.blocking_send(chunk).is_ok();
+            let fail = |e: &dyn std::fmt::Display| {
+                tracing::error!(error = %e, "export failed part-way");
+                let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
+            };
+            match format {
+                Format::Xlsx => {
+                    let written = std::fs::create_dir_all(&tmp_dir)
+                        .map_err(anyhow::Error::from)
+                        .and_then(|()| tempfile::tempfile_in(&tmp_dir).map_err(anyhow::Error::from))
+                        .and_then(|mut f| {
+                            write_xlsx(
+                                &db,
+                                dataset,
+                                &scope,
+                                &filter,
+                                labels.as_ref(),
+                                &tmp_dir,
+                                &mut f,
+                            )?;
+                            Ok(f)
+                        });
+                    match written {
+                        Ok(mut f) => {
+                            use std::io::{Read, Seek};
+                            if let Err(e) = f.rewind() {
+                                return fail(&e);
+                            }
+                            let mut buf = vec![0u8; 64 * 1024];
+                            loop {
+                                match f.read(&mut buf) {
+                                    Ok(0) => break,
+                                    Ok(n) => {
+                                        if !send(Ok(Bytes::copy_from_slice(&buf[..n]))) {
+                                            return;
+                                        }
                                     }
+                                    Err(e) => return fail(&e),
                                 }
-                                Err(e) => return fail(&e),
                             }
                         }
+                        Err(e) => fail(&e),
                     }
-                    Err(e) => fail(&e),
                 }
-            }
-            Format::Csv { .. } | Format::Json => {
-                let is_csv = matches!(format, Format::Csv { .. });
-                let bom = matches!(format, Format::Csv { bom: true });
-                let mut first = true;
-                let opening: &[u8] = match (is_csv, bom) {
-                    (true, true) => b"\xEF\xBB\xBF",
-                    (true, false) => b"",
-                    (false, _) => b"[\n",
-                };
-                if !opening.is_empty() && !send(Ok(Bytes::from_static(opening))) {
-                    return;
-                }
-                let (pages_tx, pages) = std::sync::mpsc::sync_channel(2);
-                let reader = std::thread::Builder::new()
-                    .name("export-reader".into())
-                    .spawn(move || read_pages(&db, dataset, &scope, &filter, &pages_tx));
-                if let Err(e) = reader {
-                    return fail(&e);
-                }
-                loop {
-                    let rows = match pages.recv() {
-                        Ok(Ok(Some(rows))) => rows,
-                        Ok(Ok(None)) => break,
-                        Ok(Err(e)) => return fail(&e),
-                        // The reader stopped without saying it was done: never a short file
-                        // that looks complete.
-                        Err(e) => return fail(&e),
+                Format::Csv { .. } | Format::Json => {
+                    let is_csv = matches!(format, Format::Csv { .. });
+                    let bom = matches!(format, Format::Csv { bom: true });
+                    let mut first = true;
+                    let opening: &[u8] = match (is_csv, bom) {
+                        (true, true) => b"\xEF\xBB\xBF",
+                        (true, false) => b"",
+                        (false, _) => b"[\n",
                     };
-                    let chunk = if is_csv {
-                        match csv_chunk(first.then_some(columns(dataset)), &rows) {
-                            Ok(c) => c,
-                            Err(e) => return fail(&e),
-                        }
-                    } else {
-                        json_chunk(columns(dataset), &rows, first)
-                    };
-                    first = false;
-                    if !chunk.is_empty() && !send(Ok(Bytes::from(chunk))) {
+                    if !opening.is_empty() && !send(Ok(Bytes::from_static(opening))) {
                         return;
                     }
-                }
-                if !is_csv {
-                    send(Ok(Bytes::from_static(b"]\n")));
+                    let (pages_tx, pages) = std::sync::mpsc::sync_channel(2);
+                    let reader = std::thread::Builder::new()
+                        .name("export-reader".into())
+                        .spawn(move || {
+                            read_pages(&db, dataset, &scope, &filter, labels.as_ref(), &pages_tx)
+                        });
+                    if let Err(e) = reader {
+                        return fail(&e);
+                    }
+                    loop {
+                        let rows = match pages.recv() {
+                            Ok(Ok(Some(rows))) => rows,
+                            Ok(Ok(None)) => break,
+                            Ok(Err(e)) => return fail(&e),
+                            // The reader stopped without saying it was done: never a short file
+                            // that looks complete.
+                            Err(e) => return fail(&e),
+                        };
+                        let chunk = if is_csv {
+                            match csv_chunk(first.then_some(columns(dataset)), &rows) {
+                                Ok(c) => c,
+                                Err(e) => return fail(&e),
+                            }
+                        } else {
+                            json_chunk(columns(dataset), &rows, first)
+                        };
+                        first = false;
+                        if !chunk.is_empty() && !send(Ok(Bytes::from(chunk))) {
+                            return;
+                        }
+                    }
+                    if !is_csv {
+                        send(Ok(Bytes::from_static(b"]\n")));
+                    }
                 }
             }
-        }
-    });
+        });
     if let Err(e) = producer {
-        return Err(AppError::Internal(anyhow::anyhow!("starting an export: {e}")));
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "starting an export: {e}"
+        )));
     }
     let name = file.into_inner();
     Ok(HttpResponse::Ok()
