@@ -401,8 +401,25 @@ async fn two_instances_on_one_postgresql_share_the_work_and_send_each_alert_once
         .read(|c| outbox::table.count().get_result(c))
         .unwrap();
     sink.wait_for(rows as usize, WAIT).await;
-    // Time for a second copy, if a row had been claimed twice.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Drained: every row marked sent by one worker or the other (the workers are other
+    // processes: the rows tell). A row claimed twice would have been sent twice by now.
+    let start = std::time::Instant::now();
+    loop {
+        let unsent: i64 = db
+            .open()
+            .read(|c| {
+                outbox::table
+                    .filter(outbox::sent_at.is_null())
+                    .count()
+                    .get_result(c)
+            })
+            .unwrap();
+        if unsent == 0 {
+            break;
+        }
+        assert!(start.elapsed() < WAIT, "{unsent} unsent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let messages = sink.messages();
     let ids: BTreeSet<&str> = messages.iter().map(|m| m.message_id.as_str()).collect();
     assert_eq!(
