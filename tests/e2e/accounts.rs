@@ -253,48 +253,8 @@ async fn an_admin_invites_someone_who_chooses_a_password_from_the_email_in_their
 // ------------------------------------------------------------------------------------
 // Sessions end on the server; strangers cannot lock anyone out
 
-/// The cookies a response sets, as one Cookie header.
-fn cookies_of(res: &reqwest::Response) -> String {
-    res.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-fn raw_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// Signs in without a cookie jar and returns the session cookie itself: what a thief
-/// would copy out of a browser.
-async fn session_cookie(app: &TestApp, email: &str, password: &str) -> String {
-    let raw = raw_client();
-    let res = raw.get(app.url("/manage/login")).send().await.unwrap();
-    let cookie = cookies_of(&res);
-    let page = res.text().await.unwrap();
-    let res = raw
-        .post(app.url("/manage/login"))
-        .header("cookie", &cookie)
-        .form(&[
-            ("csrf", csrf_in(&page).as_str()),
-            ("email", email),
-            ("password", password),
-            ("next", "/manage/"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303, "signed in");
-    cookies_of(&res)
-}
-
 async fn status_with(app: &TestApp, cookie: &str, path: &str) -> u16 {
-    raw_client()
+    mend_testing::raw_client()
         .get(app.url(path))
         .header("cookie", cookie)
         .send()
@@ -311,7 +271,7 @@ async fn a_copied_cookie_dies_at_logout_on_every_device_and_at_a_password_reset(
     };
     let (app, store) = spawn_demo(TestDb::sqlite(), &[("MEND_SMTP_URL", &sink.url())]).await;
     let email = store.manager_email.clone();
-    let stolen = session_cookie(&app, &email, "demo-password-1").await;
+    let stolen = app.session_cookie(&email, "demo-password-1").await;
     let phone = app.sign_in(&email, "demo-password-1").await;
     assert_eq!(status_with(&app, &stolen, "/manage/cases").await, 200);
 
@@ -336,7 +296,7 @@ async fn a_copied_cookie_dies_at_logout_on_every_device_and_at_a_password_reset(
     );
 
     // A password reset ends them too.
-    let stolen = session_cookie(&app, &email, "demo-password-1").await;
+    let stolen = app.session_cookie(&email, "demo-password-1").await;
     ask_for_reset(&app, &email).await;
     let mail = sink.wait_for(1, WAIT).await.remove(0);
     let res = choose_password(

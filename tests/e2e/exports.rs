@@ -294,3 +294,81 @@ async fn exports_match_the_database(db: TestDb) {
         303
     );
 }
+
+/// Managers who start a download and stop reading (a phone on a bad line) hold no thread
+/// that other pages need: with more stalled exports than the server has blocking threads
+/// (as many as database connections, 8 on SQLite, per worker), a page that reads the
+/// database still answers.
+#[tokio::test(flavor = "multi_thread")]
+async fn stalled_downloads_do_not_stall_other_pages() {
+    use diesel::prelude::*;
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;
+    let code = &store.touchpoints[0].code;
+    let location = app.location_of(code);
+    let touchpoint = app.touchpoint_id_of(code);
+    // 10,000 cases of 1.5 KB: some 15 MB of CSV, far more than the stalled sockets hold.
+    let body = "The coffee machine leaks again. ".repeat(48);
+    let now = now_utc();
+    let cases: Vec<mend_server::db::models::Case> = (0..10_000)
+        .map(|n| mend_server::db::models::Case {
+            body: body.clone(),
+            ..mend_testing::plain_case(&location, &touchpoint, &format!("S{n:05}"), now)
+        })
+        .collect();
+    app.db
+        .write(|c| -> Result<(), mend_server::db::DbError> {
+            for case in &cases {
+                diesel::insert_into(mend_server::db::schema::cases::table)
+                    .values(case)
+                    .execute(c)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
+    let cookie = app
+        .session_cookie(&store.manager_email, "demo-password-1")
+        .await;
+    // Clients that read nothing, with the smallest receive buffers: the server's writes
+    // stall after a few kilobytes, as on a dead phone line. Each of the server's workers
+    // (one per core) has as many blocking threads as database connections; forty stalled
+    // downloads are more than all of them.
+    let mut stalled = Vec::new();
+    for _ in 0..40 {
+        use tokio::io::AsyncWriteExt;
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut stream = socket
+            .connect(app.address.trim_start_matches("http://").parse().unwrap())
+            .await
+            .unwrap();
+        stream
+            .write_all(
+                format!(
+                    "GET /manage/export/cases.csv HTTP/1.1\r\nHost: mend\r\nAccept-Encoding: identity\r\nCookie: {cookie}\r\n\r\n"
+                )
+                .as_bytes(),
+            )
+            .await
+            .unwrap();
+        stalled.push(stream);
+    }
+    {
+        // They are real downloads, answered and streaming.
+        use tokio::io::AsyncReadExt;
+        let mut head = [0u8; 15];
+        stalled[0].read_exact(&mut head).await.unwrap();
+        assert_eq!(&head, b"HTTP/1.1 200 OK");
+    }
+    // Time for every download to fill what the sockets hold and stall.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let inbox = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        manager.get(app.url("/manage/cases")).send(),
+    )
+    .await
+    .expect("the inbox answers while forty downloads stall")
+    .unwrap();
+    assert_eq!(inbox.status(), 200);
+    drop(stalled);
+}

@@ -433,6 +433,49 @@ impl TestApp {
 }
 
 /// The CSRF token of the first form in a page.
+/// The cookies a response sets, as one Cookie header.
+pub fn cookies_of(res: &reqwest::Response) -> String {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A client without a cookie jar that does not follow redirects.
+pub fn raw_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl TestApp {
+    /// Signs in without a cookie jar and returns the session cookie itself: what a thief
+    /// would copy out of a browser, or what a raw socket sends.
+    pub async fn session_cookie(&self, email: &str, password: &str) -> String {
+        let raw = raw_client();
+        let res = raw.get(self.url("/manage/login")).send().await.unwrap();
+        let cookie = cookies_of(&res);
+        let page = res.text().await.unwrap();
+        let res = raw
+            .post(self.url("/manage/login"))
+            .header("cookie", &cookie)
+            .form(&[
+                ("csrf", csrf_in(&page).as_str()),
+                ("email", email),
+                ("password", password),
+                ("next", "/manage/"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "signed in");
+        cookies_of(&res)
+    }
+}
+
 pub fn csrf_in(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
     let start = html.find(marker).expect("no csrf field") + marker.len();
