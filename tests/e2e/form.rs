@@ -37,6 +37,8 @@ async fn the_form_speaks_each_language_chosen_by_query_then_browser_then_locatio
         let html = app.open_form(&code, &format!("?lang={lang}")).await;
         assert!(html.contains(&format!("<html lang=\"{lang}\">")), "{lang}");
         assert!(html.contains(title), "{lang}");
+        // Korean breaks between words ("알려주세 / 요" is broken), by the page's lang.
+        assert!(html.contains(":lang(ko){word-break:keep-all}"), "{lang}");
         assert!(
             html.contains("Mend Demo Café") && html.contains("Till 2"),
             "{lang}"
