@@ -464,6 +464,36 @@ async fn trickle(app: &TestApp, path: &str) -> tokio::net::TcpStream {
     s
 }
 
+/// A complaint trickled in from a phone on a dying line gets the deadline ten times over
+/// (a real photo on 3G takes long), then the form's own page in the customer's language.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_complaint_that_never_arrives_whole_is_answered_in_the_customers_language() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (app, store) =
+        spawn_demo(TestDb::sqlite(), &[("MEND_REQUEST_DEADLINE_SECONDS", "1")]).await;
+    let code = &store.touchpoints[0].code;
+    let mut s = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /t/{code} HTTP/1.1\r\nHost: mend\r\nAccept-Language: ko\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 100000\r\n\r\n--x\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(40), s.read_to_end(&mut answer))
+        .await
+        .expect("the connection is closed")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("연결을 확인하고"), "{answer}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(9),
+        "ten times the deadline, not one"
+    );
+}
+
 /// A client that sends headers and trickles its body is cut off at the deadline (408,
 /// connection closed), and one client cannot hold more than its share of requests.
 #[tokio::test(flavor = "multi_thread")]

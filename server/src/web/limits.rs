@@ -18,8 +18,9 @@ use crate::web::client::client_ip;
 use crate::web::rate_limit::network_of;
 use crate::web::{AppError, AppState};
 
-/// Uploads of a chain's store list (up to 32 MB) get longer than a complaint.
-const IMPORT_DEADLINE_FACTOR: u32 = 10;
+/// A complaint with a phone photo (up to 8 MB) from a customer on 3G, and a chain's store
+/// list (up to 32 MB), get ten times the deadline: an honest slow upload must arrive.
+const UPLOAD_DEADLINE_FACTOR: u32 = 10;
 
 /// Requests in progress per client.
 #[derive(Clone, Default)]
@@ -87,12 +88,28 @@ pub async fn enforce(
             .await
             .map(ServiceResponse::map_into_boxed_body);
     }
+    let complaint = req.path().starts_with("/t/");
     let mut seconds = settings.request_deadline_seconds;
-    if req.path().starts_with("/manage/import") {
-        seconds = seconds.saturating_mul(IMPORT_DEADLINE_FACTOR);
+    if complaint || req.path().starts_with("/manage/import") {
+        seconds = seconds.saturating_mul(UPLOAD_DEADLINE_FACTOR);
     }
+    // A customer is answered in their language, as the form does.
+    let lang = crate::domain::language::Language::negotiate(
+        None,
+        req.headers()
+            .get("accept-language")
+            .and_then(|v| v.to_str().ok()),
+        "en",
+    );
     match tokio::time::timeout(Duration::from_secs(u64::from(seconds)), next.call(req)).await {
         Ok(response) => response.map(ServiceResponse::map_into_boxed_body),
+        Err(_) if complaint => Err(AppError::Customer {
+            status: actix_web::http::StatusCode::REQUEST_TIMEOUT,
+            lang,
+            title_key: "form.title",
+            message_key: "error.too_slow",
+        }
+        .into()),
         Err(_) => Err(AppError::RequestTimeout.into()),
     }
 }
