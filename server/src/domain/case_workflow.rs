@@ -264,16 +264,23 @@ pub fn assign(
             assignee.email
         )));
     }
-    if case.assignee_id.as_deref() == Some(assignee.id.as_str()) {
-        // Theirs already (a second click): nothing to change, nothing to record.
+    // Only if it is not theirs already: of two racing clicks (PostgreSQL), the second
+    // waits for the first's row, finds it theirs, and changes and records nothing.
+    let changed = diesel::update(
+        cases_table::table.find(&case.id).filter(
+            cases_table::assignee_id
+                .is_null()
+                .or(cases_table::assignee_id.ne(&assignee.id)),
+        ),
+    )
+    .set((
+        cases_table::assignee_id.eq(&assignee.id),
+        cases_table::status.eq("in_progress"),
+    ))
+    .execute(c)?;
+    if changed == 0 {
         return Ok(());
     }
-    diesel::update(cases_table::table.find(&case.id))
-        .set((
-            cases_table::assignee_id.eq(&assignee.id),
-            cases_table::status.eq("in_progress"),
-        ))
-        .execute(c)?;
     record(
         c,
         case,
