@@ -63,7 +63,9 @@ pub async fn sign_in(state: &AppState, session: &Session, user_id: &str) -> Resu
     // A new cookie session on sign-in: a session fixed before login is worth nothing after,
     // and neither is a form token handed out before it.
     session.renew();
-    session.remove(CSRF_KEY);
+    session
+        .insert(CSRF_KEY, new_csrf_token())
+        .map_err(session_error)?;
     session
         .insert(SINCE_KEY, now.and_utc().timestamp())
         .map_err(session_error)?;
@@ -107,11 +109,17 @@ pub fn csrf_token(session: &Session) -> Result<String, AppError> {
     if let Some(token) = session.get::<String>(CSRF_KEY).map_err(session_error)? {
         return Ok(token);
     }
-    let mut bytes = [0u8; 24];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = hex::encode(bytes);
+    let token = new_csrf_token();
     session.insert(CSRF_KEY, &token).map_err(session_error)?;
     Ok(token)
+}
+
+/// A new form token. Made at sign-in (replacing any from before it), so the first pages
+/// opened at once after signing in share one token instead of each making its own.
+fn new_csrf_token() -> String {
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
 }
 
 pub fn verify_csrf(session: &Session, submitted: &str) -> Result<(), AppError> {
