@@ -400,3 +400,59 @@ async fn bogus_password_links_cost_no_hash_and_are_rate_limited() {
     }
     assert_eq!(post().await.unwrap().status(), 429);
 }
+
+/// A known address must not be told apart from an unknown one by how long the answer
+/// takes: the answer is given before the account is looked up. Proven without a clock:
+/// while the database's writer is held busy, the answer for a known address still comes,
+/// and the reset mail is queued once the writer is free.
+#[tokio::test]
+async fn forgot_password_answers_before_looking_the_account_up() {
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;
+    let client = app.browser();
+    let page = app.page(&client, "/manage/password/forgot").await;
+
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let db = app.db.clone();
+    let holder = std::thread::spawn(move || {
+        db.write(|_| -> Result<(), mend_server::db::DbError> {
+            held_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            Ok(())
+        })
+        .unwrap();
+    });
+    held_rx.recv().unwrap();
+    let answer = tokio::time::timeout(
+        WAIT,
+        client
+            .post(app.url("/manage/password/forgot"))
+            .form(&[
+                ("csrf", csrf_in(&page).as_str()),
+                ("email", store.manager_email.as_str()),
+            ])
+            .send(),
+    )
+    .await;
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    let res = answer.expect("answered while the writer was busy").unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("If that address has a Mend account"));
+
+    let rows = app
+        .wait_for_outbox("the reset mail", WAIT, |rows| {
+            rows.iter().any(|m| m.recipient == store.manager_email)
+        })
+        .await;
+    assert_eq!(
+        rows.iter()
+            .filter(|m| m.recipient == store.manager_email)
+            .count(),
+        1
+    );
+}

@@ -264,3 +264,25 @@ async fn photos_no_case_holds_are_deleted_after_a_day() {
     );
     assert!(not_ours.exists(), "not a file this server wrote");
 }
+
+/// The hourly sweep costs what expired, not what is stored: photos still in their grace
+/// period are not looked up at all. Proven by taking the cases table away behind the
+/// app's back: any lookup would fail, and the sweep of a thousand fresh photos succeeds.
+#[tokio::test]
+async fn the_sweep_looks_up_nothing_for_photos_still_in_their_grace_period() {
+    let app = TestApp::spawn(TestDb::sqlite()).await;
+    for i in 0..1_000u32 {
+        let hash = format!("{i:064x}");
+        let (main, thumb) = mend_server::domain::photo::relative_paths(&hash);
+        for f in [main, thumb].map(|p| app.data_dir.path().join(p)) {
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(&f, b"jpeg").unwrap();
+        }
+    }
+    app.test_db
+        .execute_behind_the_back("ALTER TABLE cases RENAME TO cases_elsewhere");
+    let deleted =
+        retention::sweep_orphan_photos(&app.db, app.data_dir.path(), std::time::SystemTime::now())
+            .expect("no lookup was needed");
+    assert_eq!(deleted, 0);
+}
