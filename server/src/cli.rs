@@ -558,9 +558,11 @@ fn kiosk(settings: &Settings, action: KioskAction) -> ExitCode {
                 let _ = writeln!(out, "kiosk {} {token}", device.id);
                 ExitCode::SUCCESS
             }
-            Err(e @ (KioskAdminError::Invalid(_) | KioskAdminError::NoSuchLocation(_))) => {
-                fail(EXIT_CONFIG, &e)
-            }
+            Err(
+                e @ (KioskAdminError::Invalid(_)
+                | KioskAdminError::BadName
+                | KioskAdminError::NoSuchLocation(_)),
+            ) => fail(EXIT_CONFIG, &e),
             Err(e) => fail(1, &e),
         },
         KioskAction::List { location } => {

@@ -133,6 +133,9 @@ impl Application {
     /// Binds first, so that a taken port is reported before anything is written.
     pub fn build(settings: Settings) -> Result<Application, StartupError> {
         let addr = settings.bind;
+        if settings.pseudo_locale {
+            crate::domain::language::enable_pseudo();
+        }
         let bind_err = |source| StartupError::Bind { addr, source };
         let listener = TcpListener::bind(addr).map_err(bind_err)?;
         let local = listener.local_addr().map_err(bind_err)?;
@@ -188,6 +191,10 @@ impl Application {
         let blocking_threads = db.max_connections() as usize;
         let server = HttpServer::new(move || {
             App::new()
+                // Error pages in the reader's language (the error cannot see the request).
+                .wrap(actix_web::middleware::from_fn(
+                    crate::web::reader::localize_errors,
+                ))
                 .wrap(crate::web::session::middleware(&secret, https))
                 // A bug that panics answers 500 instead of dropping the connection.
                 .wrap(actix_web_lab::middleware::CatchPanic::default())

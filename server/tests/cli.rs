@@ -311,7 +311,7 @@ fn alerts_set_saves_routing_and_refuses_a_bad_address_without_saving_anything() 
         (
             "--category",
             "staff=x@shop.example\r\nBcc: y@z.example",
-            "category staff",
+            "Category staff",
         ),
         ("--hours", "mon-fri 8am-8pm", "opening hours"),
     ] {

@@ -185,7 +185,7 @@ async fn an_admin_invites_someone_who_chooses_a_password_from_the_email_in_their
                 ("role", "staff"),
                 ("language", "en"),
             ],
-            "needs at least one location",
+            "need at least one location",
         ),
     ] {
         let mut f: Vec<(&'static str, String)> =

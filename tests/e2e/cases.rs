@@ -184,7 +184,7 @@ async fn recovery_path(db: TestDb) {
         .await;
     for expected in [
         "Resolved",
-        "Voucher 4.50 EUR",
+        "Voucher €4.50",
         "Internal note: Machine 2 runs cold.",
         "Assigned to till@shop.example",
         "Update to the customer: We are brewing a fresh pot for you.",

@@ -126,7 +126,11 @@ async fn managers_get_last_weeks_figures_once_in_their_language_with_the_unusual
     assert!(text.contains("- Waiting time (4)"), "{text}");
     assert!(
         text.contains(&format!(
-            "- {wednesday}: 4 complaints, above the control limit of the last 8 weeks"
+            "- {}: 4 complaints, above the control limit of the last 8 weeks",
+            mend_server::domain::formats::date(
+                mend_server::domain::language::Language::En,
+                wednesday
+            )
         )),
         "{text}"
     );

@@ -184,7 +184,7 @@ async fn managers_register_see_and_revoke_their_kiosks_on_a_page() {
         .await
         .unwrap();
     assert_eq!(res.status(), 400);
-    assert!(res.text().await.unwrap().contains("a kiosk needs a name"));
+    assert!(res.text().await.unwrap().contains("A kiosk needs a name"));
 
     let res = manager
         .post(app.url(&page_path))

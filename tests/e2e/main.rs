@@ -20,6 +20,7 @@ mod metrics;
 mod migrations;
 mod print;
 mod properties;
+mod pseudo;
 mod resilience;
 mod retention;
 mod security;

@@ -217,7 +217,7 @@ async fn the_sheet_has_one_sticker_per_touchpoint_with_label_short_url_and_call_
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
-    assert!(bad.text().await.unwrap().contains("size must be 50 or 70"));
+    assert!(bad.text().await.unwrap().contains("a size of 50 or 70 mm"));
 }
 
 #[tokio::test]
@@ -237,7 +237,10 @@ async fn the_call_to_action_is_in_the_locations_language_and_labels_are_escaped(
         .text()
         .await
         .unwrap();
-    assert!(html.contains("<html lang=\"ko\">"));
+    assert!(
+        html.contains("class=\"sticker\" lang=\"ko\""),
+        "the stickers speak the store's language"
+    );
     assert!(html.contains("불편하셨나요? 30초 만에 알려주세요."));
     assert!(!html.contains("<b>Till</b>"));
     assert!(

@@ -2342,7 +2342,7 @@ async fn money_follows_the_stores_currency_and_its_real_minor_unit(t: TestDb) {
         .page(&manager, &format!("/manage/cases/{reference}"))
         .await;
     assert!(
-        page.contains("5000 KRW") && !page.contains("50.00 KRW"),
+        page.contains("₩5,000") && !page.contains("₩50.00"),
         "shown whole"
     );
     let csv = app.page(&manager, "/manage/export/cases.csv").await;

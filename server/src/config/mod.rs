@@ -113,6 +113,9 @@ impl std::fmt::Debug for SigningKey {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// Offers the test language `qps`, whose every catalog text is marked, to find text
+    /// that did not come from the catalogs (for translators and tests).
+    pub pseudo_locale: bool,
     pub bind: SocketAddr,
     pub data_dir: PathBuf,
     pub database: DatabaseUrl,
@@ -260,12 +263,19 @@ impl Settings {
             .transpose()
             .map_err(|p| raw.error("MEND_METRICS_TOKEN", p))?;
 
+        let pseudo_locale = match raw.get("MEND_PSEUDO_LOCALE").map(|v| v.value.trim()) {
+            None | Some("" | "0" | "false" | "no") => false,
+            Some("1" | "true" | "yes") => true,
+            Some(_) => return Err(raw.error("MEND_PSEUDO_LOCALE", "use true or false")),
+        };
+
         let secret = match raw.get("MEND_SECRET") {
             Some(v) => SigningKey::parse(v.value).map_err(|p| raw.error("MEND_SECRET", p))?,
             None => secret_file::load_or_create(&data_dir)?,
         };
 
         Ok(Settings {
+            pseudo_locale,
             bind,
             data_dir,
             database,

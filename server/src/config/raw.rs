@@ -23,6 +23,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("MEND_METRICS_TOKEN", "metrics_token"),
     ("MEND_REQUEST_DEADLINE_SECONDS", "request_deadline_seconds"),
     ("MEND_MAX_REQUESTS_PER_CLIENT", "max_requests_per_client"),
+    ("MEND_PSEUDO_LOCALE", "pseudo_locale"),
 ];
 
 #[derive(Debug, Clone)]

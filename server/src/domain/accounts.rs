@@ -24,12 +24,31 @@ pub struct NewUser {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
+    /// Refused, for a reason the person can act on: a catalog key (`account_error.*`).
     #[error("{0}")]
-    Invalid(String),
+    Invalid(crate::domain::language::Refusal),
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
     Password(#[from] PasswordError),
+}
+
+impl AccountError {
+    /// What a person reads: the reason in their language.
+    pub fn text(&self, lang: crate::domain::language::Language) -> String {
+        match self {
+            AccountError::Invalid(refusal) => refusal.text(lang),
+            other => other.to_string(),
+        }
+    }
+}
+
+fn invalid(key: &'static str) -> AccountError {
+    AccountError::Invalid(crate::domain::language::Refusal::new(key))
+}
+
+fn invalid_with(key: &'static str, name: &'static str, value: &str) -> AccountError {
+    AccountError::Invalid(crate::domain::language::Refusal::new(key).with(name, value))
 }
 
 impl From<diesel::result::Error> for AccountError {
@@ -40,48 +59,34 @@ impl From<diesel::result::Error> for AccountError {
 
 pub fn check_password(password: &str) -> Result<(), AccountError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(AccountError::Invalid(format!(
-            "the password must have at least {MIN_PASSWORD_CHARS} characters"
-        )));
+        return Err(AccountError::Invalid(
+            crate::domain::language::Refusal::new("account_error.too_short")
+                .with("min", MIN_PASSWORD_CHARS.to_string()),
+        ));
     }
     Ok(())
 }
 
 pub fn add_user(db: &Db, new: &NewUser) -> Result<User, AccountError> {
-    let invalid = AccountError::Invalid;
     let email = ContactEmail::parse(&new.email)
-        .map_err(|_| invalid(format!("\"{}\" is not an email address", new.email)))?;
-    let role = Role::parse(new.role.trim()).ok_or_else(|| {
-        invalid(format!(
-            "\"{}\" is not a role: use staff, manager or admin",
-            new.role
-        ))
-    })?;
-    let language = Language::parse(&new.language).ok_or_else(|| {
-        invalid(format!(
-            "\"{}\" is not a language Mend speaks (en, ko, ja, pl)",
-            new.language
-        ))
-    })?;
+        .map_err(|_| invalid_with("account_error.not_email", "email", &new.email))?;
+    let role = Role::parse(new.role.trim())
+        .ok_or_else(|| invalid_with("account_error.not_role", "role", &new.role))?;
+    let language = Language::parse(&new.language)
+        .ok_or_else(|| invalid_with("account_error.not_language", "language", &new.language))?;
     if role != Role::Admin && new.locations.is_empty() {
-        return Err(invalid(format!(
-            "a {} needs at least one --location",
-            role.as_str()
-        )));
+        return Err(invalid("account_error.needs_location_flag"));
     }
     check_password(&new.password)?;
     let hash = hash_password(&new.password)?;
     db.write(|c| -> Result<User, AccountError> {
         if users::find_by_email(c, email.as_str())?.is_some() {
-            return Err(invalid(format!(
-                "{} already has an account",
-                email.as_str()
-            )));
+            return Err(invalid_with("account_error.taken", "email", email.as_str()));
         }
         let mut location_ids = Vec::new();
         for name in &new.locations {
             let location = locations::find_by_name(c, name)?
-                .ok_or_else(|| invalid(format!("no location is named \"{name}\"")))?;
+                .ok_or_else(|| invalid_with("account_error.no_location_named", "name", name))?;
             location_ids.push(location.id);
         }
         let user = User {
@@ -117,18 +122,14 @@ pub fn invite(
     now: chrono::NaiveDateTime,
 ) -> Result<User, AccountError> {
     use crate::domain::password_link::PasswordMail;
-    let invalid = AccountError::Invalid;
     let email = ContactEmail::parse(&invitation.email)
-        .map_err(|_| invalid(format!("\"{}\" is not an email address.", invitation.email)))?;
-    let role = Role::parse(invitation.role.trim())
-        .ok_or_else(|| invalid("Please choose a role.".into()))?;
+        .map_err(|_| invalid_with("account_error.not_email", "email", &invitation.email))?;
+    let role =
+        Role::parse(invitation.role.trim()).ok_or_else(|| invalid("account_error.choose_role"))?;
     let language = Language::parse(&invitation.language)
-        .ok_or_else(|| invalid("Please choose a language.".into()))?;
+        .ok_or_else(|| invalid("account_error.choose_language"))?;
     if role != Role::Admin && invitation.location_ids.is_empty() {
-        return Err(invalid(format!(
-            "A {} needs at least one location.",
-            role.as_str()
-        )));
+        return Err(invalid("account_error.needs_location"));
     }
     // Nobody knows this password: the invitation's link is the way in.
     let mut unknown = [0u8; 32];
@@ -136,14 +137,11 @@ pub fn invite(
     let hash = hash_password(&hex::encode(unknown))?;
     db.write(|c| -> Result<User, AccountError> {
         if users::find_by_email(c, email.as_str())?.is_some() {
-            return Err(invalid(format!(
-                "{} already has an account.",
-                email.as_str()
-            )));
+            return Err(invalid_with("account_error.taken", "email", email.as_str()));
         }
         for id in &invitation.location_ids {
             if locations::find(c, id)?.is_none() {
-                return Err(invalid("That location does not exist.".into()));
+                return Err(invalid("account_error.no_location"));
             }
         }
         let user = User {
@@ -209,10 +207,10 @@ pub fn resend_invitation(
     use crate::domain::password_link::{PasswordMail, INVITE_VALID};
     db.write(|c| -> Result<(), AccountError> {
         let Some(user) = users::find(c, user_id)? else {
-            return Err(AccountError::Invalid("That person has no account.".into()));
+            return Err(invalid("account_error.no_account"));
         };
         if users::deactivated_at(c, &user.id)?.is_some() {
-            return Err(AccountError::Invalid("This account is deactivated.".into()));
+            return Err(invalid("account_error.deactivated"));
         }
         enqueue(
             c,
@@ -266,22 +264,15 @@ pub fn set_password_by_link(
     // The link first: a bogus post costs a lookup, not a password hash (which is slow on
     // purpose, and would let anyone keep the server's CPU busy).
     let valid = |c: &mut DbConnection| -> Result<User, AccountError> {
-        let user = users::find(c, user_id)?
-            .ok_or_else(|| AccountError::Invalid("This link is not valid.".into()))?;
+        let user = users::find(c, user_id)?.ok_or_else(|| invalid("account_error.link_invalid"))?;
         crate::domain::password_link::verify(key, &user, expires, signature, now).map_err(|e| {
-            AccountError::Invalid(match e {
-                crate::domain::signed_link::LinkError::Expired => {
-                    "This link has expired. Ask for a new one.".into()
-                }
-                crate::domain::signed_link::LinkError::Invalid => {
-                    "This link is not valid, or was used already. Ask for a new one.".into()
-                }
+            invalid(match e {
+                crate::domain::signed_link::LinkError::Expired => "account_error.link_expired",
+                crate::domain::signed_link::LinkError::Invalid => "account_error.link_used",
             })
         })?;
         if users::deactivated_at(c, &user.id)?.is_some() {
-            return Err(AccountError::Invalid(
-                "This account is deactivated. Ask an administrator.".into(),
-            ));
+            return Err(invalid("account_error.deactivated_ask"));
         }
         Ok(user)
     };

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::domain::language::Refusal;
+
 use crate::db::models::LocationAlerting;
 use crate::db::queries::{locations, routing};
 use crate::db::{Db, DbError};
@@ -44,7 +46,7 @@ pub enum AlertSettingsError {
     #[error("no location is named \"{0}\"")]
     NoSuchLocation(String),
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Refusal),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -135,14 +137,27 @@ impl std::fmt::Display for AlertSettings {
     }
 }
 
-fn minutes(name: &str, v: u32) -> Result<i32, AlertSettingsError> {
+fn minutes(field: &'static str, v: u32) -> Result<i32, AlertSettingsError> {
     if (1..=7 * 24 * 60).contains(&v) {
         Ok(v as i32)
     } else {
-        Err(AlertSettingsError::Invalid(format!(
-            "{name} must be from 1 to 10080 minutes"
-        )))
+        Err(AlertSettingsError::Invalid(
+            Refusal::new("settings_error.minutes_range").with_label("field", field),
+        ))
     }
+}
+
+fn invalid(key: &'static str) -> AlertSettingsError {
+    AlertSettingsError::Invalid(Refusal::new(key))
+}
+
+/// An address list that did not parse: which field, and the part that is not an address.
+fn not_an_address(field: &'static str, part: String) -> AlertSettingsError {
+    AlertSettingsError::Invalid(
+        Refusal::new("settings_error.not_email")
+            .with_label("field", field)
+            .with("value", part),
+    )
 }
 
 fn optional_text(s: &str) -> Option<String> {
@@ -189,30 +204,35 @@ pub fn apply_as(
     location_name: &str,
     change: &AlertSettingsChange,
 ) -> Result<AlertSettings, AlertSettingsError> {
-    let invalid = AlertSettingsError::Invalid;
+    let with = |key: &'static str, value: &str| {
+        AlertSettingsError::Invalid(Refusal::new(key).with("value", value))
+    };
     let fallback = change
         .fallback
         .as_deref()
-        .map(|s| parse_address_list(s).map_err(|e| invalid(format!("fallback: {e}"))))
+        .map(|s| parse_address_list(s).map_err(|e| not_an_address("settings.fallback", e)))
         .transpose()?;
     let after_hours = change
         .after_hours
         .as_deref()
-        .map(|s| parse_address_list(s).map_err(|e| invalid(format!("after hours: {e}"))))
+        .map(|s| parse_address_list(s).map_err(|e| not_an_address("settings.after_hours", e)))
         .transpose()?;
     let mut categories = BTreeMap::new();
     for spec in &change.categories {
-        let (key, list) = spec.split_once('=').ok_or_else(|| {
-            invalid(format!(
-                "\"{spec}\" is not like \"cleanliness=a@shop.example,b@shop.example\""
-            ))
-        })?;
+        let (key, list) = spec
+            .split_once('=')
+            .ok_or_else(|| with("settings_error.category_line", spec))?;
         let key = key.trim();
         if key.is_empty() || key.len() > 40 || key.chars().any(|c| c.is_control() || c == ',') {
-            return Err(invalid(format!("\"{key}\" is not a category key")));
+            return Err(with("settings_error.category_key", key));
         }
-        let emails =
-            parse_address_list(list).map_err(|e| invalid(format!("category {key}: {e}")))?;
+        let emails = parse_address_list(list).map_err(|e| {
+            AlertSettingsError::Invalid(
+                Refusal::new("settings_error.category_not_email")
+                    .with("key", key)
+                    .with("value", e),
+            )
+        })?;
         categories.insert(key.to_owned(), emails);
     }
     let opening_hours = change
@@ -220,79 +240,54 @@ pub fn apply_as(
         .as_deref()
         .map(|h| match optional_text(h) {
             None => Ok(None),
-            Some(h) => OpeningHours::parse(&h)
-                .map(|_| Some(h))
-                .map_err(|e| invalid(format!("opening hours: {e}"))),
+            Some(h) => match OpeningHours::parse(&h) {
+                Ok(_) => Ok(Some(h)),
+                Err(_) => Err(with("settings_error.hours", &h)),
+            },
         })
         .transpose()?;
     let sla = change
         .sla_minutes
-        .map(|m| minutes("the SLA", m))
+        .map(|m| minutes("settings.sla", m))
         .transpose()?;
     let escalation = change
         .escalation_minutes
-        .map(|m| minutes("the escalation interval", m))
+        .map(|m| minutes("settings.escalation", m))
         .transpose()?;
     let survey_delay = match change.survey_delay_minutes {
-        Some(m) if m > 7 * 24 * 60 => {
-            return Err(invalid(
-                "the survey delay must be at most 10080 minutes".into(),
-            ))
-        }
+        Some(m) if m > 7 * 24 * 60 => return Err(invalid("settings_error.survey_delay")),
         m => m.map(|m| m as i32),
     };
     let follow_up = match change.follow_up_days {
-        Some(d) if !(1..=90).contains(&d) => {
-            return Err(invalid(
-                "the follow-up must come 1 to 90 days after resolution".into(),
-            ))
-        }
+        Some(d) if !(1..=90).contains(&d) => return Err(invalid("settings_error.follow_up")),
         d => d.map(|d| d as i32),
     };
     let unhappy_reopens = match change.unhappy.as_deref().map(str::trim) {
         None | Some("") => None,
         Some("reopen") => Some(true),
         Some("flag") => Some(false),
-        Some(other) => {
-            return Err(invalid(format!(
-                "\"{other}\": an unhappy answer can \"reopen\" the case or \"flag\" it"
-            )))
-        }
+        Some(other) => return Err(with("settings_error.unhappy", other)),
     };
     let weekly_digest = match change.weekly_digest.as_deref().map(str::trim) {
         None | Some("") => None,
         Some("on") => Some(true),
         Some("off") => Some(false),
-        Some(other) => {
-            return Err(invalid(format!(
-                "\"{other}\": the weekly email is \"on\" or \"off\""
-            )))
-        }
+        Some(other) => return Err(with("settings_error.weekly", other)),
     };
     let unhappy_taps = match change.unhappy_taps {
-        Some(n) if n > 1000 => {
-            return Err(invalid(
-                "unhappy taps: from 1 to 1000 taps, or 0 for no alert".into(),
-            ))
-        }
+        Some(n) if n > 1000 => return Err(invalid("settings_error.taps")),
         n => n.map(|n| n as i32),
     };
     let unhappy_tap_minutes = change
         .unhappy_tap_minutes
         .map(|m| match m {
             1..=1440 => Ok(m as i32),
-            _ => Err(invalid(
-                "unhappy tap minutes: the window is 1 to 1440 minutes".into(),
-            )),
+            _ => Err(invalid("settings_error.tap_minutes")),
         })
         .transpose()?;
 
     let retention_days = match change.retention_days {
-        Some(d) if !(7..=3650).contains(&d) => {
-            return Err(invalid(
-                "retention: from 7 to 3650 days after resolution".into(),
-            ))
-        }
+        Some(d) if !(7..=3650).contains(&d) => return Err(invalid("settings_error.retention")),
         d => d.map(|d| d as i32),
     };
 

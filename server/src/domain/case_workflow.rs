@@ -4,6 +4,7 @@
 //! through the outbox in the same transaction, in the customer's language, and only when
 //! they gave an email and agreed to be contacted.
 
+use crate::domain::language::Refusal;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -40,7 +41,7 @@ pub const DUPLICATE_WINDOW_MINUTES: i64 = 30;
 pub enum WorkflowError {
     /// Shown to the person who sent the form.
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Refusal),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -51,22 +52,48 @@ impl From<diesel::result::Error> for WorkflowError {
     }
 }
 
-fn invalid(message: impl Into<String>) -> WorkflowError {
-    WorkflowError::Invalid(message.into())
+fn invalid(key: &'static str) -> WorkflowError {
+    WorkflowError::Invalid(Refusal::new(key))
 }
 
-/// Staff-written text: trimmed, not empty, not longer than the limit.
-pub fn staff_text(what: &str, s: &str) -> Result<String, WorkflowError> {
+fn invalid_with(key: &'static str, name: &'static str, value: impl Into<String>) -> WorkflowError {
+    WorkflowError::Invalid(Refusal::new(key).with(name, value))
+}
+
+/// Staff-written text: trimmed, not empty, not longer than the limit. `what` names the
+/// field in the catalog (`workflow.empty.{what}`).
+pub fn staff_text(what: StaffText, s: &str) -> Result<String, WorkflowError> {
     let s = s.trim();
     if s.is_empty() {
-        return Err(invalid(format!("Please write {what}.")));
+        return Err(invalid(what.empty_key()));
     }
     if s.chars().count() > MAX_STAFF_TEXT {
-        return Err(invalid(format!(
-            "Please keep {what} under {MAX_STAFF_TEXT} characters."
-        )));
+        return Err(invalid_with(
+            "workflow.too_long",
+            "max",
+            MAX_STAFF_TEXT.to_string(),
+        ));
     }
     Ok(s.to_owned())
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum StaffText {
+    Note,
+    Update,
+    WhatWasDone,
+    ReopenReason,
+}
+
+impl StaffText {
+    fn empty_key(self) -> &'static str {
+        match self {
+            StaffText::Note => "workflow.empty_note",
+            StaffText::Update => "workflow.empty_update",
+            StaffText::WhatWasDone => "workflow.empty_what_was_done",
+            StaffText::ReopenReason => "workflow.empty_reopen",
+        }
+    }
 }
 
 pub fn root_causes_of(configured: Option<&str>) -> Vec<String> {
@@ -91,9 +118,7 @@ pub fn parse_compensation(
         return Ok(None);
     }
     if !COMPENSATION_TYPES.contains(&kind) {
-        return Err(invalid(format!(
-            "\"{kind}\" is not a kind of compensation."
-        )));
+        return Err(invalid_with("workflow.not_compensation", "kind", kind));
     }
     let value = value.trim().replace(',', ".");
     if value.is_empty() {
@@ -103,21 +128,21 @@ pub fn parse_compensation(
                 amount: None,
             }));
         }
-        return Err(invalid(format!("Please give the value of the {kind}.")));
+        return Err(invalid("workflow.give_value"));
     }
     let currency = currency.trim().to_ascii_uppercase();
     let Ok(currency) = crate::domain::setup::fields::currency(&currency) else {
-        return Err(invalid(format!(
-            "\"{currency}\" is not a currency code like EUR, PLN, KRW or JPY."
-        )));
+        return Err(invalid_with("workflow.not_currency", "currency", currency));
     };
     // The currency's own minor unit: KRW and JPY have none, so "5000.50" is refused.
     let digits = crate::domain::setup::fields::minor_digits(&currency) as usize;
     let example = if digits == 0 { "5000" } else { "12.50" };
     let bad_value = || {
-        invalid(format!(
-            "\"{value}\" is not an amount like {example} {currency}."
-        ))
+        WorkflowError::Invalid(
+            Refusal::new("workflow.not_amount")
+                .with("value", value.clone())
+                .with("example", format!("{example} {currency}")),
+        )
     };
     let (whole, fraction) = match value.split_once('.') {
         Some((w, f))
@@ -184,7 +209,7 @@ fn set_status(c: &mut DbConnection, case_id: &str, status: &str) -> QueryResult<
 
 fn refuse_if_resolved(case: &Case) -> Result<(), WorkflowError> {
     if case.resolved_at.is_some() {
-        return Err(invalid("This case is resolved. Reopen it first."));
+        return Err(invalid("workflow.resolved_reopen_first"));
     }
     Ok(())
 }
@@ -255,14 +280,15 @@ pub fn assign(
 ) -> Result<(), WorkflowError> {
     refuse_if_resolved(case)?;
     let assignee =
-        users::find(c, assignee_id)?.ok_or_else(|| invalid("That person has no account."))?;
+        users::find(c, assignee_id)?.ok_or_else(|| invalid("account_error.no_account"))?;
     let works_here = assignee.role == "admin"
         || users::location_ids(c, &assignee.id)?.contains(&case.location_id);
     if !works_here || users::deactivated_at(c, &assignee.id)?.is_some() {
-        return Err(invalid(format!(
-            "{} does not work at this location.",
-            assignee.email
-        )));
+        return Err(invalid_with(
+            "workflow.not_here",
+            "email",
+            assignee.email.clone(),
+        ));
     }
     // Only if it is not theirs already: of two racing clicks (PostgreSQL), the second
     // waits for the first's row, finds it theirs, and changes and records nothing.
@@ -300,7 +326,7 @@ pub fn add_note(
     text: &str,
     now: NaiveDateTime,
 ) -> Result<(), WorkflowError> {
-    let text = staff_text("the note", text)?;
+    let text = staff_text(StaffText::Note, text)?;
     record(
         c,
         case,
@@ -320,7 +346,7 @@ pub fn public_update(
     text: &str,
     now: NaiveDateTime,
 ) -> Result<(), WorkflowError> {
-    let text = staff_text("the update", text)?;
+    let text = staff_text(StaffText::Update, text)?;
     if case.resolved_at.is_none() {
         set_status(c, &case.id, "in_progress")?;
     }
@@ -357,10 +383,10 @@ pub fn parse_resolution(
     root_causes: &[String],
     compensation: Option<Compensation>,
 ) -> Result<Resolution, WorkflowError> {
-    let what_was_done = staff_text("what was done", what_was_done)?;
+    let what_was_done = staff_text(StaffText::WhatWasDone, what_was_done)?;
     let root_cause = root_cause.trim();
     if !root_causes.iter().any(|r| r == root_cause) {
-        return Err(invalid("Please choose the root cause."));
+        return Err(invalid("workflow.choose_root_cause"));
     }
     Ok(Resolution {
         what_was_done,
@@ -414,7 +440,7 @@ pub fn resolve(
         .execute(c)?;
         if changed == 0 {
             if each.id == case.id {
-                return Err(invalid("This case is resolved. Reopen it first."));
+                return Err(invalid("workflow.resolved_reopen_first"));
             }
             continue;
         }
@@ -455,9 +481,9 @@ pub fn reopen(
     now: NaiveDateTime,
 ) -> Result<(), WorkflowError> {
     if case.resolved_at.is_none() {
-        return Err(invalid("This case is not resolved."));
+        return Err(invalid("workflow.not_resolved"));
     }
-    let reason = staff_text("why it is reopened", reason)?;
+    let reason = staff_text(StaffText::ReopenReason, reason)?;
     let changed = diesel::update(
         cases_table::table
             .find(&case.id)
@@ -469,7 +495,7 @@ pub fn reopen(
     ))
     .execute(c)?;
     if changed == 0 {
-        return Err(invalid("This case is not resolved."));
+        return Err(invalid("workflow.not_resolved"));
     }
     record(
         c,
@@ -508,13 +534,14 @@ pub fn merge(
 ) -> Result<(), WorkflowError> {
     refuse_if_resolved(case)?;
     if duplicate.location_id != case.location_id || duplicate.id == case.id {
-        return Err(invalid("Only a case of the same location can be merged."));
+        return Err(invalid("workflow.merge_same_location"));
     }
     if duplicate.merged_into.is_some() || duplicate.resolved_at.is_some() {
-        return Err(invalid(format!(
-            "{} is already merged or resolved.",
-            duplicate.reference
-        )));
+        return Err(invalid_with(
+            "workflow.already_merged",
+            "reference",
+            duplicate.reference.clone(),
+        ));
     }
     let changed = diesel::update(
         cases_table::table
@@ -525,10 +552,11 @@ pub fn merge(
     .set(cases_table::merged_into.eq(&case.id))
     .execute(c)?;
     if changed == 0 {
-        return Err(invalid(format!(
-            "{} is already merged or resolved.",
-            duplicate.reference
-        )));
+        return Err(invalid_with(
+            "workflow.already_merged",
+            "reference",
+            duplicate.reference.clone(),
+        ));
     }
     escalations::cancel_pending(c, &duplicate.id, now)?;
     record(

@@ -7,14 +7,25 @@ use chrono::NaiveDate;
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 
+use crate::domain::formats;
 use crate::domain::insight::{ControlChart, Heatmap, ParetoBar, TrendPoint};
+use crate::domain::language::Language;
 
 const WIDTH: u32 = 400;
 const FONT: &str = "sans-serif";
 const BLUE: RGBColor = RGBColor(11, 87, 208);
 const RED: RGBColor = RGBColor(165, 14, 14);
 const GREY: RGBColor = RGBColor(110, 110, 110);
-const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+/// Catalog keys of the weekdays' short names, Monday first.
+pub const WEEKDAYS: [&str; 7] = [
+    "weekday.mon",
+    "weekday.tue",
+    "weekday.wed",
+    "weekday.thu",
+    "weekday.fri",
+    "weekday.sat",
+    "weekday.sun",
+];
 /// Bars shown in a Pareto chart; the table beside it lists them all.
 pub const PARETO_BARS: usize = 8;
 
@@ -41,16 +52,6 @@ fn responsive(svg: String, label: &str) -> String {
     }
 }
 
-fn short(label: &str, max: usize) -> String {
-    if label.chars().count() <= max {
-        label.to_owned()
-    } else {
-        let mut s: String = label.chars().take(max - 1).collect();
-        s.push('…');
-        s
-    }
-}
-
 /// Segment `i` of a segmented axis over `0..=last`; one past the end is its right edge.
 fn segment(i: u32, last: u32) -> SegmentValue<u32> {
     if i <= last {
@@ -61,7 +62,8 @@ fn segment(i: u32, last: u32) -> SegmentValue<u32> {
 }
 
 /// Complaints by hour (across) and weekday (down), darker for more.
-pub fn heatmap_svg(cells: &Heatmap) -> Result<String, ChartError> {
+pub fn heatmap_svg(lang: Language, cells: &Heatmap) -> Result<String, ChartError> {
+    let weekdays: Vec<String> = WEEKDAYS.iter().map(|k| lang.text(k)).collect();
     let mut svg = String::new();
     let max = cells.iter().flatten().copied().max().unwrap_or(0).max(1);
     {
@@ -83,11 +85,10 @@ pub fn heatmap_svg(cells: &Heatmap) -> Result<String, ChartError> {
             })
             .y_labels(7)
             .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(row) => WEEKDAYS
+                SegmentValue::CenterOf(row) => weekdays
                     .get(6usize.saturating_sub(*row as usize))
-                    .copied()
-                    .unwrap_or("")
-                    .to_owned(),
+                    .cloned()
+                    .unwrap_or_default(),
                 _ => String::new(),
             })
             .label_style((FONT, 19))
@@ -118,10 +119,12 @@ pub fn heatmap_svg(cells: &Heatmap) -> Result<String, ChartError> {
         chart.draw_series(rects).map_err(err)?;
         root.present().map_err(err)?;
     }
-    Ok(responsive(svg, "Complaints by hour and weekday"))
+    Ok(responsive(svg, &lang.text("chart.heatmap")))
 }
 
-/// Bars of the most frequent causes, with the running share of the total as a line.
+/// Bars of the most frequent causes, with the running share of the total as a line. The
+/// bars are numbered by rank: a label cut to fit under a bar ("waiti…") says nothing in
+/// any language, and the table beside the chart gives each number its whole name.
 pub fn pareto_svg(title: &str, bars: &[ParetoBar]) -> Result<String, ChartError> {
     let shown = &bars[..bars.len().min(PARETO_BARS)];
     let mut svg = String::new();
@@ -130,9 +133,6 @@ pub fn pareto_svg(title: &str, bars: &[ParetoBar]) -> Result<String, ChartError>
         root.fill(&WHITE).map_err(err)?;
         let last = shown.len().max(1) as u32 - 1;
         let top = shown.first().map_or(1, |b| b.count).max(1) as u32;
-        // As many characters as fit under a bar; the table below has the full names.
-        let fit = (40 / shown.len().max(1)).clamp(4, 10);
-        let labels: Vec<String> = shown.iter().map(|b| short(&b.label, fit)).collect();
         let mut chart = ChartBuilder::on(&root)
             .margin(8)
             .x_label_area_size(34)
@@ -146,7 +146,7 @@ pub fn pareto_svg(title: &str, bars: &[ParetoBar]) -> Result<String, ChartError>
             .disable_x_mesh()
             .x_labels(shown.len().max(1))
             .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
+                SegmentValue::CenterOf(i) if (*i as usize) < shown.len() => format!("{}", i + 1),
                 _ => String::new(),
             })
             .y_labels(5)
@@ -187,17 +187,17 @@ pub fn pareto_svg(title: &str, bars: &[ParetoBar]) -> Result<String, ChartError>
     Ok(responsive(svg, title))
 }
 
-fn day_label(days: &[(NaiveDate, u32)], i: i32) -> String {
+fn day_label(lang: Language, days: &[(NaiveDate, u32)], i: i32) -> String {
     usize::try_from(i)
         .ok()
         .and_then(|i| days.get(i))
-        .map(|(d, _)| d.format("%d %b").to_string())
+        .map(|(d, _)| formats::month_day(lang, *d))
         .unwrap_or_default()
 }
 
 /// Complaints per day with the centre line and the 3-sigma limits; days outside the
 /// limits are drawn as red dots.
-pub fn control_chart_svg(chart_data: &ControlChart) -> Result<String, ChartError> {
+pub fn control_chart_svg(lang: Language, chart_data: &ControlChart) -> Result<String, ChartError> {
     let days = &chart_data.days;
     let mut svg = String::new();
     {
@@ -217,7 +217,7 @@ pub fn control_chart_svg(chart_data: &ControlChart) -> Result<String, ChartError
             .configure_mesh()
             .disable_x_mesh()
             .x_labels(5)
-            .x_label_formatter(&|i| day_label(days, *i))
+            .x_label_formatter(&|i| day_label(lang, days, *i))
             .y_labels(5)
             .y_label_formatter(&|v| format!("{v:.0}"))
             .label_style((FONT, 18))
@@ -263,11 +263,11 @@ pub fn control_chart_svg(chart_data: &ControlChart) -> Result<String, ChartError
             .map_err(err)?;
         root.present().map_err(err)?;
     }
-    Ok(responsive(svg, "Complaints per day with control limits"))
+    Ok(responsive(svg, &lang.text("chart.control")))
 }
 
 /// Mean rating per week, on the 1-5 scale.
-pub fn trend_svg(points: &[TrendPoint]) -> Result<String, ChartError> {
+pub fn trend_svg(lang: Language, points: &[TrendPoint]) -> Result<String, ChartError> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 240)).into_drawing_area();
@@ -288,7 +288,7 @@ pub fn trend_svg(points: &[TrendPoint]) -> Result<String, ChartError> {
                 usize::try_from(*i)
                     .ok()
                     .and_then(|i| points.get(i))
-                    .map(|p| p.week.format("%d %b").to_string())
+                    .map(|p| formats::month_day(lang, p.week))
                     .unwrap_or_default()
             })
             .y_labels(5)
@@ -309,7 +309,7 @@ pub fn trend_svg(points: &[TrendPoint]) -> Result<String, ChartError> {
             .map_err(err)?;
         root.present().map_err(err)?;
     }
-    Ok(responsive(svg, "Recovery CSAT per week"))
+    Ok(responsive(svg, &lang.text("chart.trend")))
 }
 
 #[cfg(test)]
@@ -320,11 +320,12 @@ mod tests {
     #[test]
     fn charts_are_svg_that_scales_and_escapes_their_labels() {
         let bars = pareto(["<script>alert(1)</script>", "wait", "wait"]);
-        let svg = pareto_svg("Categories & causes", &bars).unwrap();
-        assert!(svg.starts_with("<svg role=\"img\" aria-label=\"Categories &amp; causes\""));
+        let svg = pareto_svg("Categories & <script>", &bars).unwrap();
+        assert!(svg.starts_with("<svg role=\"img\" aria-label=\"Categories &amp; &lt;script>\""));
         assert!(svg.contains("viewBox=\"0 0 400 300\""));
         assert!(!svg.contains("<script"));
-        assert!(svg.contains("&lt;script"));
+        // Bars are numbered by rank; the names are in the table beside the chart.
+        assert!(!svg.contains("alert(1)"));
         let opening = &svg[..svg.find('>').unwrap()];
         assert!(!opening.contains("width="), "{opening}");
     }
@@ -338,9 +339,9 @@ mod tests {
             lower: 0.0,
             out_of_control: vec![],
         };
-        assert!(heatmap_svg(&[[0; 24]; 7]).is_ok());
+        assert!(heatmap_svg(Language::Ko, &[[0; 24]; 7]).is_ok());
         assert!(pareto_svg("x", &[]).is_ok());
-        assert!(control_chart_svg(&empty).is_ok());
-        assert!(trend_svg(&[]).is_ok());
+        assert!(control_chart_svg(Language::Pl, &empty).is_ok());
+        assert!(trend_svg(Language::Ja, &[]).is_ok());
     }
 }

@@ -32,6 +32,19 @@ pub enum PeriodError {
     TooLong,
 }
 
+impl PeriodError {
+    /// The reason in the reader's words.
+    pub fn text(&self, lang: crate::domain::language::Language) -> String {
+        match self {
+            PeriodError::NotADate(v) => lang.text_with("period_error.not_date", &[("value", v)]),
+            PeriodError::Backwards => lang.text("period_error.backwards"),
+            PeriodError::TooLong => {
+                lang.text_with("period_error.too_long", &[("max", &MAX_DAYS.to_string())])
+            }
+        }
+    }
+}
+
 /// Longest period shown at once (the c-chart has one point per day).
 pub const MAX_DAYS: i64 = 731;
 

@@ -147,36 +147,39 @@ pub fn compose(
             lang.text_with(
                 "digest.unusual_day",
                 &[
-                    ("day", &day.format("%Y-%m-%d").to_string()),
+                    ("day", &crate::domain::formats::date(lang, day)),
                     ("count", &n.to_string()),
                 ],
             )
         })
         .collect();
     let f = &d.figures;
-    let money = f.compensation_text();
+    let money = f.compensation_text(lang);
     let store = d
         .location
         .as_ref()
         .map(|l| l.name.clone())
         .unwrap_or_default();
     let figures = vec![
-        ("digest.complaints", f.complaints.to_string()),
+        (
+            "digest.complaints",
+            crate::domain::formats::number(lang, i64::try_from(f.complaints).unwrap_or(0)),
+        ),
         (
             "digest.median_ack",
-            one_decimal(f.median_minutes_to_acknowledge, ""),
+            one_decimal(lang, f.median_minutes_to_acknowledge, ""),
         ),
         (
             "digest.median_resolve",
-            one_decimal(f.median_minutes_to_resolve, ""),
+            one_decimal(lang, f.median_minutes_to_resolve, ""),
         ),
         (
             "digest.within_sla",
-            one_decimal(f.acknowledged_within_sla_pct, "%"),
+            one_decimal(lang, f.acknowledged_within_sla_pct, "%"),
         ),
-        ("digest.csat", one_decimal(f.csat_pct, "%")),
-        ("digest.fixed", one_decimal(f.fixed_pct, "%")),
-        ("digest.repeat", one_decimal(f.repeat_pct, "%")),
+        ("digest.csat", one_decimal(lang, f.csat_pct, "%")),
+        ("digest.fixed", one_decimal(lang, f.fixed_pct, "%")),
+        ("digest.repeat", one_decimal(lang, f.repeat_pct, "%")),
         ("digest.compensation", money),
     ]
     .into_iter()

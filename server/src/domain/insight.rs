@@ -55,26 +55,26 @@ pub struct Figures {
 
 impl Figures {
     /// Compensation as people read it: "5.00 EUR; 10.00 PLN", or "-" for none.
-    pub fn compensation_text(&self) -> String {
+    /// The compensation given, per currency, as the reader writes money: "₩5,000; €12.50".
+    pub fn compensation_text(&self, lang: crate::domain::language::Language) -> String {
         if self.compensation.is_empty() {
             return "-".to_owned();
         }
         self.compensation
             .iter()
-            .map(|(cur, minor)| {
-                crate::domain::case_workflow::format_amount(
-                    i32::try_from(*minor).unwrap_or(i32::MAX),
-                    cur,
-                )
-            })
+            .map(|(cur, minor)| crate::domain::formats::money(lang, *minor, cur))
             .collect::<Vec<_>>()
             .join("; ")
     }
 }
 
-/// A figure with one decimal and its unit, or "-" when there is none.
-pub fn one_decimal(v: Option<f64>, unit: &str) -> String {
-    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}{unit}"))
+/// A figure with one decimal as the reader writes it, and its unit, or "-" when there
+/// is none: "12.5%", "12,5%".
+pub fn one_decimal(lang: crate::domain::language::Language, v: Option<f64>, unit: &str) -> String {
+    v.map_or_else(
+        || "-".to_owned(),
+        |v| format!("{}{unit}", crate::domain::formats::decimal(lang, v, 1)),
+    )
 }
 
 pub fn median(values: &mut [f64]) -> Option<f64> {

@@ -36,6 +36,8 @@ pub enum KioskAdminError {
     NoSuchLocation(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("a kiosk needs a name of 1 to 80 characters")]
+    BadName,
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -69,9 +71,7 @@ pub fn register_at(
 ) -> Result<(KioskDevice, String), KioskAdminError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
-        return Err(KioskAdminError::Invalid(
-            "a kiosk needs a name of 1 to 80 characters".into(),
-        ));
+        return Err(KioskAdminError::BadName);
     }
     let token = new_token();
     let device = db.write(|c| -> Result<KioskDevice, KioskAdminError> {

@@ -1,13 +1,79 @@
 //! The languages Mend speaks. Each has a catalog in `locales/{code}.yml`; adding a language
 //! is adding a file and a line here.
 
+/// Why something a person sent was refused, as a catalog key and the values for its
+/// placeholders: the page shows it in the reader's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub key: &'static str,
+    pub args: Vec<(&'static str, String)>,
+    /// Placeholders filled with another catalog text (a field's name), in the same language.
+    pub labels: Vec<(&'static str, &'static str)>,
+}
+
+impl Refusal {
+    pub fn new(key: &'static str) -> Refusal {
+        Refusal {
+            key,
+            args: Vec::new(),
+            labels: Vec::new(),
+        }
+    }
+
+    /// Fills `name` with the catalog text of `label_key` in the reader's language.
+    pub fn with_label(mut self, name: &'static str, label_key: &'static str) -> Refusal {
+        self.labels.push((name, label_key));
+        self
+    }
+
+    pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Refusal {
+        self.args.push((name, value.into()));
+        self
+    }
+
+    pub fn text(&self, lang: Language) -> String {
+        let labels: Vec<(&str, String)> = self
+            .labels
+            .iter()
+            .map(|(k, key)| (*k, lang.text(key)))
+            .collect();
+        let args: Vec<(&str, &str)> = self
+            .args
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .chain(labels.iter().map(|(k, v)| (*k, v.as_str())))
+            .collect();
+        lang.text_with(self.key, &args)
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text(Language::En))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Language {
     En,
     Ko,
     Ja,
     Pl,
+    /// A test language, off unless [`enable_pseudo`] was called (`MEND_PSEUDO_LOCALE`):
+    /// English with every catalog text marked ⟦like this⟧, so a test can find the text on
+    /// a page that did not come from the catalogs. Never offered to anyone, not in `ALL`.
+    Pseudo,
 }
+
+static PSEUDO_ENABLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Lets the tag `qps` (the pseudo language) be chosen, as any other language is.
+pub fn enable_pseudo() {
+    PSEUDO_ENABLED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub const PSEUDO_OPEN: char = '⟦';
+pub const PSEUDO_CLOSE: char = '⟧';
 
 impl Language {
     pub const ALL: [Language; 4] = [Language::En, Language::Ko, Language::Ja, Language::Pl];
@@ -18,13 +84,33 @@ impl Language {
             Language::Ko => "ko",
             Language::Ja => "ja",
             Language::Pl => "pl",
+            Language::Pseudo => "qps",
         }
     }
 
     /// Accepts a language tag such as `ko`, `ko-KR` or `PL`; None for languages we lack.
     pub fn parse(tag: &str) -> Option<Language> {
         let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        if primary == "qps" && PSEUDO_ENABLED.load(std::sync::atomic::Ordering::Relaxed) {
+            return Some(Language::Pseudo);
+        }
         Language::ALL.into_iter().find(|l| l.code() == primary)
+    }
+
+    /// The language whose CLDR formats this one uses (the pseudo language's are English).
+    pub fn formats_of(self) -> Language {
+        match self {
+            Language::Pseudo => Language::En,
+            l => l,
+        }
+    }
+
+    /// Marks a formatted text in the pseudo language; as it is in every other.
+    pub fn mark(self, text: String) -> String {
+        match self {
+            Language::Pseudo => format!("{PSEUDO_OPEN}{text}{PSEUDO_CLOSE}"),
+            _ => text,
+        }
     }
 
     /// The location's language, or English when it names one we do not have.
@@ -34,7 +120,39 @@ impl Language {
 
     /// The catalog text for `key` in this language.
     pub fn text(self, key: &str) -> String {
+        if self == Language::Pseudo {
+            let english = Language::En.text(key);
+            // A key with no text stays as it is, as it does in every language (labels
+            // fall back to what a manager typed).
+            return if english == key {
+                english
+            } else {
+                self.mark(english)
+            };
+        }
         rust_i18n::t!(key, locale = self.code()).into_owned()
+    }
+
+    /// [`Language::count`] of a length.
+    /// (Templates pass their values by reference.)
+    pub fn count_n(self, key: &str, n: impl std::borrow::Borrow<usize>) -> String {
+        self.count(key, u64::try_from(*n.borrow()).unwrap_or(u64::MAX))
+    }
+
+    /// A count in words, by this language's plural rules: the catalog has `{key}.one`,
+    /// `.few`, `.many`, `.other` as the language needs, with `%{count}` in them.
+    pub fn count(self, key: &str, n: u64) -> String {
+        let category = crate::domain::formats::plural_category(self.formats_of(), n);
+        let exact = format!("{key}.{category}");
+        let text = self.text(&exact);
+        let text = if text == exact {
+            self.text(&format!("{key}.other"))
+        } else {
+            text
+        };
+        let number =
+            crate::domain::formats::number(self.formats_of(), i64::try_from(n).unwrap_or(i64::MAX));
+        text.replace("%{count}", &number)
     }
 
     /// The catalog text with `%{name}` placeholders filled in.
@@ -71,6 +189,14 @@ impl Language {
         }
     }
 
+    /// The language switch's choices: (code, name in itself, chosen).
+    pub fn switch_choices(self) -> Vec<(&'static str, &'static str, bool)> {
+        Language::ALL
+            .iter()
+            .map(|l| (l.code(), l.native_name(), *l == self))
+            .collect()
+    }
+
     /// The name of the language in itself, for the language switch.
     pub fn native_name(self) -> &'static str {
         match self {
@@ -78,6 +204,7 @@ impl Language {
             Language::Ko => "한국어",
             Language::Ja => "日本語",
             Language::Pl => "Polski",
+            Language::Pseudo => "⟦Pseudo⟧",
         }
     }
 
@@ -236,5 +363,61 @@ mod tests {
         assert_eq!(Language::parse("ja_JP"), Some(Language::Ja));
         assert_eq!(Language::parse("de"), None);
         assert_eq!(Language::or_default("xx"), Language::En);
+    }
+    /// Every text of the catalogs is used somewhere: named in the code or a template, or in
+    /// a section whose keys are built from data (a category, an event kind, a plural form).
+    #[test]
+    fn no_catalog_key_is_unused() {
+        fn sources(dir: &std::path::Path, out: &mut String) {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    sources(&path, out);
+                } else if path
+                    .extension()
+                    .is_some_and(|e| e == "rs" || e == "html" || e == "txt")
+                {
+                    out.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut code = String::new();
+        sources(&root.join("server/src"), &mut code);
+        sources(&root.join("templates"), &mut code);
+        sources(&root.join("kiosk/src"), &mut code);
+        // Sections whose keys are made from stored values: `{section}.{key}`.
+        const BUILT_FROM_DATA: &[&str] = &[
+            "category.",
+            "root_cause.",
+            "compensation_type.",
+            "event.",
+            "mail_kind.",
+            "role.",
+            "log.",
+        ];
+        let mut unused = Vec::new();
+        for key in catalog(Language::En) {
+            if BUILT_FROM_DATA.iter().any(|p| key.starts_with(p)) {
+                continue;
+            }
+            // A plural form is used through its stem: `count("stickers.count", n)`.
+            let stem = ["one", "few", "many", "other"]
+                .iter()
+                .find_map(|form| key.strip_suffix(&format!(".{form}")))
+                .unwrap_or(&key);
+            let last = stem.rsplit('.').next().unwrap_or(stem);
+            let quoted = |k: &str| code.contains(&format!("\"{k}\""));
+            // Some keys are named by their section and last part apart (`text(&format!(
+            // "{section}.{key}"))` with a literal `"key"` nearby): accept the last part as
+            // a string literal only when the section is named too.
+            let section = stem.rsplit_once('.').map_or("", |(s, _)| s);
+            let by_parts =
+                quoted(last) && !section.is_empty() && code.contains(&format!("\"{section}"));
+            if !quoted(stem) && !by_parts {
+                unused.push(key);
+            }
+        }
+        assert!(unused.is_empty(), "keys no code uses: {unused:#?}");
     }
 }

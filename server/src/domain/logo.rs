@@ -30,6 +30,19 @@ pub enum LogoError {
     Damaged,
 }
 
+impl LogoError {
+    /// The reason as a catalog key, for the page in the reader's language.
+    pub fn key(&self) -> &'static str {
+        match self {
+            LogoError::TooLarge => "logo_error.too_large",
+            LogoError::Empty => "logo_error.empty",
+            LogoError::NotAnImage => "logo_error.not_image",
+            LogoError::TooManyPixels => "logo_error.too_many_pixels",
+            LogoError::Damaged => "logo_error.damaged",
+        }
+    }
+}
+
 /// A logo ready to store: a PNG of at most 256 x 256 pixels and its fingerprint.
 #[derive(Debug, Clone)]
 pub struct NormalizedLogo {

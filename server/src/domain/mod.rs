@@ -19,6 +19,7 @@ pub mod digest;
 pub mod email;
 pub mod escalation;
 pub mod export;
+pub mod formats;
 pub mod insight;
 pub mod intake;
 pub mod kiosk;

@@ -85,14 +85,15 @@ impl Routing {
 
 /// "a@example.com, b@example.com" into addresses, each checked; the error names the one
 /// that is wrong. Repeats are dropped.
+/// Addresses separated by commas, semicolons, spaces or lines; the error is the part that
+/// is not an address.
 pub fn parse_address_list(s: &str) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
     for part in s.split([',', ';', ' ', '\n']).map(str::trim) {
         if part.is_empty() {
             continue;
         }
-        let address =
-            ContactEmail::parse(part).map_err(|_| format!("\"{part}\" is not an email address"))?;
+        let address = ContactEmail::parse(part).map_err(|_| part.to_owned())?;
         if !out.iter().any(|a| a == address.as_str()) {
             out.push(address.as_str().to_owned());
         }

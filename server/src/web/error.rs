@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
 use crate::db::DbError;
+use crate::domain::language::Language;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -76,10 +77,10 @@ impl From<actix_web::error::BlockingError> for AppError {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
-    lang: &'a str,
+    l: Language,
     title: &'a str,
     message: &'a str,
-    status: u16,
+    status_line: String,
 }
 
 impl ResponseError for AppError {
@@ -118,7 +119,7 @@ impl ResponseError for AppError {
         } = self
         {
             let (title, message) = (lang.text(title_key), lang.text(message_key));
-            return page_response(status, lang.code(), &title, &message, false);
+            return page_response(status, *lang, &title, &message, false);
         }
         if let AppError::RetiredSticker {
             lang,
@@ -128,42 +129,85 @@ impl ResponseError for AppError {
         {
             return retired_response(*lang, *archived, others);
         }
-        let (title, message) = match self {
+        let (title_key, message) = match self {
             AppError::NotFound => (
-                "Page not found",
-                "There is nothing at this address. If you scanned a sticker, please scan it again.",
+                "error_page.not_found",
+                Message::Key("error_page.not_found_text"),
             ),
-            AppError::BadRequest(message) => ("Please check your request", message.as_str()),
-            AppError::Gone(message) => ("This is no longer valid", message.as_str()),
-            AppError::SignInRequired(_) => ("Please sign in", "Please sign in to continue."),
-            AppError::Customer { .. } | AppError::RetiredSticker { .. } => ("", ""),
+            AppError::BadRequest(message) => {
+                ("error_page.bad_request", Message::Text(message.clone()))
+            }
+            AppError::Gone(message) => ("error_page.gone", Message::Text(message.clone())),
+            AppError::SignInRequired(_) => (
+                "error_page.sign_in",
+                Message::Key("error_page.sign_in_text"),
+            ),
+            AppError::Customer { .. } | AppError::RetiredSticker { .. } => (
+                "error_page.internal",
+                Message::Key("error_page.internal_text"),
+            ),
             AppError::Forbidden => (
-                "Not allowed",
-                "Your account does not have access to this page. Ask an administrator if you need it.",
+                "error_page.forbidden",
+                Message::Key("error_page.forbidden_text"),
             ),
             AppError::TooManyRequests => (
-                "Too many attempts",
-                "Too many attempts. Please wait a minute and try again.",
+                "error_page.too_many",
+                Message::Key("error_page.too_many_text"),
             ),
             AppError::RequestTimeout => (
-                "Please try again",
-                "What you sent took too long to arrive. Please try again.",
+                "error_page.timeout",
+                Message::Key("error_page.timeout_text"),
             ),
             AppError::Unavailable(_) => (
-                "Please try again in a moment",
-                "We are busy right now. Nothing you sent was lost; please try again shortly.",
+                "error_page.unavailable",
+                Message::Key("error_page.unavailable_text"),
             ),
             AppError::Internal(_) => (
-                "Something went wrong on our side",
-                "We have been told about it. Please try again in a moment.",
+                "error_page.internal",
+                Message::Key("error_page.internal_text"),
             ),
         };
-        page_response(
+        let page = ErrorPageText {
             status,
-            "en",
-            title,
+            title_key,
             message,
-            matches!(self, AppError::Unavailable(_)),
+            retry: matches!(self, AppError::Unavailable(_)),
+        };
+        let mut response = page.render(Language::En);
+        response.extensions_mut().insert(page);
+        response
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Message {
+    Key(&'static str),
+    /// Already in words: the handler that refused wrote it.
+    Text(String),
+}
+
+/// What an error page says, kept on the response so that it can be rendered again in the
+/// reader's language (see `web::reader::localize_errors`).
+#[derive(Debug, Clone)]
+pub struct ErrorPageText {
+    status: StatusCode,
+    title_key: &'static str,
+    message: Message,
+    retry: bool,
+}
+
+impl ErrorPageText {
+    pub fn render(&self, lang: Language) -> HttpResponse {
+        let message = match &self.message {
+            Message::Key(key) => lang.text(key),
+            Message::Text(text) => text.clone(),
+        };
+        page_response(
+            self.status,
+            lang,
+            &lang.text(self.title_key),
+            &message,
+            self.retry,
         )
     }
 }
@@ -206,16 +250,19 @@ fn retired_response(
 
 fn page_response(
     status: StatusCode,
-    lang: &str,
+    l: Language,
     title: &str,
     message: &str,
     retry: bool,
 ) -> HttpResponse {
     let page = ErrorPage {
-        lang,
+        l,
         title,
         message,
-        status: status.as_u16(),
+        status_line: l.text_with(
+            "error_page.status",
+            &[("status", &status.as_u16().to_string())],
+        ),
     };
     let mut response = HttpResponse::build(status);
     if retry {

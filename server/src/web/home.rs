@@ -6,13 +6,13 @@ use super::{render, AppError};
 #[derive(Template)]
 #[template(path = "home.html")]
 struct Home {
-    lang: &'static str,
+    l: crate::domain::language::Language,
     version: &'static str,
 }
 
-pub async fn show() -> Result<HttpResponse, AppError> {
+pub async fn show(req: actix_web::HttpRequest) -> Result<HttpResponse, AppError> {
     render::html(&Home {
-        lang: "en",
+        l: super::reader::of_request(&req),
         version: env!("CARGO_PKG_VERSION"),
     })
 }

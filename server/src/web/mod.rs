@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod public;
 pub mod qr_cache;
 pub mod rate_limit;
+pub mod reader;
 pub mod render;
 pub mod session;
 mod setup;

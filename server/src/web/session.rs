@@ -193,6 +193,13 @@ impl FromRequest for SignedIn {
     }
 }
 
+impl SignedIn {
+    /// The language the person reads Mend in: their account's.
+    pub fn language(&self) -> crate::domain::language::Language {
+        crate::domain::language::Language::or_default(&self.user.language)
+    }
+}
+
 /// Where to go after signing in: only back into the manager pages of this site.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {

@@ -24,7 +24,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Template)]
 #[template(path = "setup/setup.html")]
 struct SetupPage {
-    lang: &'static str,
     l: Language,
     csrf: String,
     e: i64,
@@ -63,7 +62,7 @@ fn suggested_time_zone(lang: Language) -> String {
         Language::Ko => "Asia/Seoul".into(),
         Language::Ja => "Asia/Tokyo".into(),
         Language::Pl => "Europe/Warsaw".into(),
-        Language::En => server_time_zone().unwrap_or_else(|| "UTC".into()),
+        Language::En | Language::Pseudo => server_time_zone().unwrap_or_else(|| "UTC".into()),
     }
 }
 
@@ -113,7 +112,6 @@ async fn check_link(
 #[derive(Template)]
 #[template(path = "setup/message.html")]
 struct MessagePage {
-    lang: &'static str,
     l: Language,
     message: String,
     sign_in: Option<&'static str>,
@@ -125,7 +123,6 @@ fn message(
     sign_in: Option<&'static str>,
 ) -> Result<HttpResponse, AppError> {
     render::html(&MessagePage {
-        lang: lang.code(),
         l: lang,
         message: lang.text(key),
         sign_in,
@@ -144,7 +141,6 @@ pub async fn form(
     }
     let tz = suggested_time_zone(lang);
     render::html(&SetupPage {
-        lang: lang.code(),
         l: lang,
         csrf: csrf_token(&session)?,
         e: query.e,
@@ -222,7 +218,6 @@ pub async fn submit(
         }
         Err(SetupError::Invalid(e)) => {
             let mut r = render::html(&SetupPage {
-                lang: lang.code(),
                 l: lang,
                 csrf: csrf_token(&session)?,
                 e: form.e,
@@ -250,7 +245,6 @@ pub async fn submit(
 #[derive(Template)]
 #[template(path = "setup/done.html")]
 struct DonePage {
-    lang: &'static str,
     l: Language,
     store_id: String,
 }
@@ -268,7 +262,6 @@ pub async fn done(
     let store = crate::web::manage::managed_location(&state, &who, query.store.clone()).await?;
     let lang = Language::or_default(&who.user.language);
     render::html(&DonePage {
-        lang: lang.code(),
         l: lang,
         store_id: store.id,
     })

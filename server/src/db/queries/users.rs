@@ -191,3 +191,10 @@ pub fn deactivated_ids(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
         .select(users::id)
         .load(conn)
 }
+
+pub fn set_language(conn: &mut DbConnection, user_id: &str, language: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::language.eq(language))
+        .execute(conn)?;
+    Ok(())
+}

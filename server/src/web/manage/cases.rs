@@ -12,12 +12,12 @@ use crate::db::models::{Case, CaseEvent, Location, OutboxMessage, User};
 use crate::db::queries::{cases, locations, outbox, users};
 use crate::domain::alerts::CaseFacts;
 use crate::domain::case_workflow::{
-    self as workflow, format_amount, parse_compensation, parse_resolution, root_causes_of,
-    WorkflowError, COMPENSATION_TYPES,
+    self as workflow, parse_compensation, parse_resolution, root_causes_of, WorkflowError,
+    COMPENSATION_TYPES,
 };
-use crate::domain::clock::in_time_zone;
 use crate::domain::escalation::acknowledge as acknowledge_case;
-use crate::domain::language::Language;
+use crate::domain::formats;
+use crate::domain::language::{Language, Refusal};
 use crate::domain::reference::normalize_reference;
 use crate::domain::role::Role;
 use crate::jobs::outbox::mask;
@@ -27,7 +27,7 @@ use crate::web::{render, AppError, AppState};
 #[derive(Template)]
 #[template(path = "manage/case.html")]
 struct CasePage {
-    lang: &'static str,
+    l: Language,
     csrf: String,
     error: Option<String>,
     reference: String,
@@ -133,12 +133,12 @@ async fn load(state: &AppState, who: &SignedIn, reference: &str) -> Result<Loade
     loaded.ok_or(AppError::NotFound)
 }
 
-fn local(location: &Location, at: chrono::NaiveDateTime) -> String {
-    in_time_zone(&location.time_zone, at)
+fn local(lang: Language, location: &Location, at: chrono::NaiveDateTime) -> String {
+    formats::date_time(lang, &location.time_zone, at)
 }
 
-/// One timeline line: who, and what happened, in words.
-fn describe(event: &CaseEvent, actors: &[(String, String)]) -> (String, String) {
+/// One timeline line: who, and what happened, in words of the reader's language.
+fn describe(lang: Language, event: &CaseEvent, actors: &[(String, String)]) -> (String, String) {
     let detail: serde_json::Value = serde_json::from_str(&event.detail).unwrap_or_default();
     let text = |key: &str| detail[key].as_str().unwrap_or_default().to_owned();
     let list = |key: &str| {
@@ -158,52 +158,69 @@ fn describe(event: &CaseEvent, actors: &[(String, String)]) -> (String, String) 
         .and_then(|id| actors.iter().find(|(a, _)| a == id))
         .map(|(_, email)| email.clone())
         .unwrap_or_else(|| "Mend".into());
+    let say = |key: &str, args: &[(&str, &str)]| lang.text_with(&format!("event.{key}"), args);
     let what = match event.kind.as_str() {
-        "received" => "Complaint received".into(),
-        "alerted" => format!("Alert sent to {}", list("to")),
-        "escalated" => format!(
-            "Not acknowledged in time: escalated (level {}) to {}",
-            detail["level"],
-            list("to")
+        "received" => say("received", &[]),
+        "alerted" => say("alerted", &[("to", &list("to"))]),
+        "escalated" => say(
+            "escalated",
+            &[("level", &detail["level"].to_string()), ("to", &list("to"))],
         ),
-        "acknowledged" => format!("Acknowledged by {}", text("by")),
-        "assigned" => format!("Assigned to {}", text("to")),
-        "note" => format!("Internal note: {}", text("text")),
-        "public_update" => format!("Update to the customer: {}", text("text")),
-        "resolved" => format!(
-            "Resolved ({}): {}",
-            Language::En.root_cause_label(&text("root_cause")),
-            text("what_was_done")
+        "acknowledged" => say("acknowledged", &[("by", &text("by"))]),
+        "assigned" => say("assigned", &[("to", &text("to"))]),
+        "note" => say("note", &[("text", &text("text"))]),
+        "public_update" => say("public_update", &[("text", &text("text"))]),
+        "resolved" => say(
+            "resolved",
+            &[
+                ("cause", &lang.root_cause_label(&text("root_cause"))),
+                ("text", &text("what_was_done")),
+            ],
         ),
-        "reopened" => format!("Reopened: {}", text("reason")),
-        "merged" => format!("Merged into {}", text("into")),
-        "merged_in" => format!("Duplicate {} merged into this case", text("from")),
-        other => other.replace('_', " "),
+        "reopened" => say("reopened", &[("text", &text("reason"))]),
+        "merged" => say("merged", &[("reference", &text("into"))]),
+        "merged_in" => say("merged_in", &[("reference", &text("from"))]),
+        other => {
+            let key = format!("event.{other}");
+            let label = lang.text(&key);
+            if label == key {
+                other.replace('_', " ")
+            } else {
+                label
+            }
+        }
     };
     (who, what)
 }
 
-fn waited(from: chrono::NaiveDateTime, to: chrono::NaiveDateTime) -> String {
-    let minutes = (to - from).num_minutes().max(0);
+/// How long a case waited, in the reader's words: "5 min", "2 h 3 min", "3 days".
+fn waited(lang: Language, from: chrono::NaiveDateTime, to: chrono::NaiveDateTime) -> String {
+    let minutes = u64::try_from((to - from).num_minutes()).unwrap_or(0);
     match minutes {
-        0..=59 => format!("{minutes} min"),
-        60..=1439 => format!("{} h {} min", minutes / 60, minutes % 60),
-        _ => format!("{} days", minutes / 1440),
+        0..=59 => lang.count("duration.minutes", minutes),
+        60..=1439 => lang.text_with(
+            "duration.hours_minutes",
+            &[
+                ("hours", &(minutes / 60).to_string()),
+                ("minutes", &(minutes % 60).to_string()),
+            ],
+        ),
+        _ => lang.count("duration.days", minutes / 1440),
     }
 }
 
-fn status_label(case: &Case) -> String {
-    if case.resolved_at.is_some() {
-        "Resolved".into()
+fn status_label(lang: Language, case: &Case) -> String {
+    lang.text(if case.resolved_at.is_some() {
+        "case_status.resolved"
     } else if case.merged_into.is_some() {
-        "Merged".into()
+        "case_status.merged"
     } else if case.acknowledged_at.is_none() {
-        "New: not acknowledged yet".into()
+        "case_status.new"
     } else if case.status == "in_progress" {
-        "In progress".into()
+        "case_status.in_progress"
     } else {
-        "Acknowledged".into()
-    }
+        "case_status.acknowledged"
+    })
 }
 
 fn page(
@@ -219,55 +236,55 @@ fn page(
         typed.compensation_currency = Some(l.currency.clone());
     }
     let now = state.clock.now();
-    let lang = Language::En;
+    let lang = who.language();
     let mut flags = Vec::new();
     if l.facts.severe {
-        flags.push("Severe".to_owned());
+        flags.push(lang.text("case.severe"));
     }
     if l.facts.repeat_count > 0 {
-        flags.push(format!(
-            "Repeat complainant: {} earlier complaint(s) in 90 days",
-            l.facts.repeat_count
+        flags.push(lang.count(
+            "case.repeat",
+            u64::try_from(l.facts.repeat_count).unwrap_or(0),
         ));
     }
     if let Some((_, rating)) = &l.kiosk_tap {
         flags.push(match rating {
-            Some(r) => format!("From the kiosk, after a tap of {r} of 4"),
-            None => "From the kiosk, after an unhappy tap".to_owned(),
+            Some(r) => lang.text_with("case.from_kiosk_rated", &[("rating", &r.to_string())]),
+            None => lang.text("case.from_kiosk"),
         });
     }
     let waited_until = case.acknowledged_at.unwrap_or(now);
     let mut resolution = Vec::new();
     if let Some(done) = &case.resolution {
-        resolution.push(("What was done".to_owned(), done.clone()));
+        resolution.push((lang.text("case.what_was_done"), done.clone()));
     }
     if let Some(cause) = &case.root_cause {
-        resolution.push(("Root cause".to_owned(), lang.root_cause_label(cause)));
+        resolution.push((lang.text("case.root_cause"), lang.root_cause_label(cause)));
     }
     if let Some(kind) = &case.compensation_type {
         let amount = match (case.compensation_minor, &case.compensation_currency) {
-            (Some(m), Some(cur)) => format!(" {}", format_amount(m, cur)),
+            (Some(m), Some(cur)) => format!(" {}", formats::money(lang, i64::from(m), cur)),
             _ => String::new(),
         };
         resolution.push((
-            "Compensation".to_owned(),
+            lang.text("case.compensation"),
             format!("{}{amount}", lang.compensation_label(kind)),
         ));
     }
     Ok(CasePage {
-        lang: lang.code(),
+        l: lang,
         csrf: csrf_token(&who.session)?,
         error,
         reference: case.reference.clone(),
-        status: status_label(case),
+        status: status_label(lang, case),
         store: location.name.clone(),
         spot: l.facts.touchpoint.label.clone(),
         category: l.facts.category_label(lang),
-        received: local(location, case.created_at),
-        waited: waited(case.created_at, waited_until),
+        received: local(lang, location, case.created_at),
+        waited: waited(lang, case.created_at, waited_until),
         overdue: case.acknowledged_at.is_none()
             && (now - case.created_at).num_minutes() >= i64::from(l.facts.sla_minutes),
-        acknowledged: case.acknowledged_at.map(|at| local(location, at)),
+        acknowledged: case.acknowledged_at.map(|at| local(lang, location, at)),
         resolved: case.resolved_at.is_some(),
         resolution,
         flags,
@@ -275,7 +292,7 @@ fn page(
             l.colleagues
                 .iter()
                 .find(|u| u.id == *id)
-                .map_or_else(|| "someone who has left".to_owned(), |u| u.email.clone())
+                .map_or_else(|| lang.text("case.someone_who_left"), |u| u.email.clone())
         }),
         body: case.body.clone(),
         contact: case.contact_email.clone(),
@@ -310,7 +327,7 @@ fn page(
             .map(|d| {
                 (
                     d.reference.clone(),
-                    local(location, d.created_at),
+                    local(lang, location, d.created_at),
                     crate::domain::email::one_line(&d.body, 80),
                 )
             })
@@ -322,24 +339,19 @@ fn page(
             .events
             .iter()
             .map(|e| {
-                let (who, what) = describe(e, &l.actors);
-                (local(location, e.created_at), who, what)
+                let (who, what) = describe(lang, e, &l.actors);
+                (local(lang, location, e.created_at), who, what)
             })
             .collect(),
         mail: l
             .mail
             .iter()
             .map(|m| {
-                let state = if m.sent_at.is_some() {
-                    "sent".to_owned()
-                } else if m.failed_at.is_some() {
-                    format!("refused: {}", m.last_error.clone().unwrap_or_default())
-                } else if let Some(e) = &m.last_error {
-                    format!("retrying: {e}")
-                } else {
-                    "queued".to_owned()
-                };
-                (m.kind.replace('_', " "), mask(&m.recipient), state)
+                (
+                    mail_kind_label(lang, &m.kind),
+                    mask(&m.recipient),
+                    mail_state(lang, m),
+                )
             })
             .collect(),
     })
@@ -406,10 +418,12 @@ pub async fn act(
     );
     let done = web::block(move || -> Result<(), WorkflowError> {
         let found = |c: &mut crate::db::DbConnection, r: &str| -> Result<Case, WorkflowError> {
-            let r = normalize_reference(r)
-                .ok_or_else(|| WorkflowError::Invalid(format!("\"{r}\" is not a reference.")))?;
-            cases::find_visible(c, &r, &actor.id, actor.role == "admin")?
-                .ok_or_else(|| WorkflowError::Invalid(format!("There is no case {r}.")))
+            let r = normalize_reference(r).ok_or_else(|| {
+                WorkflowError::Invalid(Refusal::new("workflow.not_reference").with("reference", r))
+            })?;
+            cases::find_visible(c, &r, &actor.id, actor.role == "admin")?.ok_or_else(|| {
+                WorkflowError::Invalid(Refusal::new("workflow.no_case").with("reference", r))
+            })
         };
         let act_on = |c: &mut crate::db::DbConnection,
                       action: &str,
@@ -446,14 +460,15 @@ pub async fn act(
                     let duplicate = found(c, form.duplicate.as_deref().unwrap_or_default())?;
                     workflow::merge(c, &actor, case, &duplicate, now)
                 }
-                _ => Err(WorkflowError::Invalid("There is no such action.".into())),
+                _ => Err(WorkflowError::Invalid(Refusal::new("workflow.no_action"))),
             }
         };
         db.write(|c| {
             // Checked on the case as it is now, inside the transaction that changes it: a
             // double click's second request sees what the first one did.
-            let case = cases::find(c, &case.id)?
-                .ok_or_else(|| WorkflowError::Invalid("There is no such case.".into()))?;
+            let case = cases::find(c, &case.id)?.ok_or_else(|| {
+                WorkflowError::Invalid(Refusal::new("workflow.no_case").with("reference", ""))
+            })?;
             act_on(c, &action, &case)
         })
     })
@@ -466,13 +481,39 @@ pub async fn act(
                 .insert_header((header::LOCATION, format!("/manage/cases/{back_to}")))
                 .finish())
         }
-        Err(WorkflowError::Invalid(message)) => {
+        Err(WorkflowError::Invalid(refusal)) => {
+            let message = refusal.text(who.language());
             let l = load(&state, &who, &back_to).await?;
             let mut response = render::html(&page(&state, &who, l, Some(message), typed)?)?;
             *response.status_mut() = StatusCode::BAD_REQUEST;
             Ok(response)
         }
         Err(WorkflowError::Db(e)) => Err(e.into()),
+    }
+}
+
+/// A kind of email, by its name in the reader's language.
+pub fn mail_kind_label(lang: Language, kind: &str) -> String {
+    let key = format!("mail_kind.{kind}");
+    let label = lang.text(&key);
+    if label == key {
+        kind.replace('_', " ")
+    } else {
+        label
+    }
+}
+
+/// Where a message stands: sent, queued, retrying (why) or refused (why).
+pub fn mail_state(lang: Language, m: &OutboxMessage) -> String {
+    let error = m.last_error.clone().unwrap_or_default();
+    if m.sent_at.is_some() {
+        lang.text("mail_state.sent")
+    } else if m.failed_at.is_some() {
+        lang.text_with("mail_state.refused", &[("error", &error)])
+    } else if m.last_error.is_some() {
+        lang.text_with("mail_state.retrying", &[("error", &error)])
+    } else {
+        lang.text("mail_state.queued")
     }
 }
 
@@ -508,12 +549,12 @@ pub async fn photo(
 #[derive(Template)]
 #[template(path = "manage/inbox.html")]
 struct InboxPage {
-    lang: &'static str,
+    l: Language,
     /// (reference, store, category, first words, waited, overdue, acknowledged)
     rows: Vec<(String, String, String, String, String, bool, bool)>,
     locations: Vec<(String, String, bool)>,
     categories: Vec<(String, String, bool)>,
-    statuses: Vec<(&'static str, &'static str, bool)>,
+    statuses: Vec<(&'static str, String, bool)>,
 }
 
 #[derive(Deserialize)]
@@ -556,7 +597,7 @@ pub async fn inbox(
     })
     .await??;
     let now = state.clock.now();
-    let lang = Language::En;
+    let lang = who.language();
     let mut categories: Vec<String> = crate::domain::complaint::DEFAULT_CATEGORIES
         .iter()
         .map(|c| (*c).to_owned())
@@ -567,7 +608,7 @@ pub async fn inbox(
         }
     }
     render::html(&InboxPage {
-        lang: lang.code(),
+        l: lang,
         rows: open
             .iter()
             .map(|(case, location)| {
@@ -577,7 +618,7 @@ pub async fn inbox(
                     location.name.clone(),
                     labels.label(Some(&location.id), &case.category, lang),
                     crate::domain::email::one_line(&case.body, 60),
-                    waited(case.created_at, until),
+                    waited(lang, case.created_at, until),
                     case.acknowledged_at.is_none()
                         && (now - case.created_at).num_minutes() >= i64::from(location.sla_minutes),
                     case.acknowledged_at.is_some(),
@@ -602,9 +643,12 @@ pub async fn inbox(
                 (c, label, chosen)
             })
             .collect(),
-        statuses: [("new", "New"), ("in_progress", "In progress")]
-            .into_iter()
-            .map(|(v, label)| (v, label, filter.status.as_deref() == Some(v)))
-            .collect(),
+        statuses: [
+            ("new", "case_status.new_short"),
+            ("in_progress", "case_status.in_progress"),
+        ]
+        .into_iter()
+        .map(|(v, key)| (v, lang.text(key), filter.status.as_deref() == Some(v)))
+        .collect(),
     })
 }

@@ -16,7 +16,6 @@ use super::managed_location;
 #[derive(Template)]
 #[template(path = "manage/categories.html")]
 struct CategoriesPage {
-    lang: &'static str,
     l: Language,
     csrf: String,
     store_id: String,
@@ -40,7 +39,6 @@ async fn page(
     let all = web::block(move || db.read(|c| categories::of_store(c, &id))).await??;
     let l = Language::or_default(&who.user.language);
     let mut r = render::html(&CategoriesPage {
-        lang: l.code(),
         l,
         csrf: csrf_token(&who.session)?,
         store_id: location.id,

@@ -10,6 +10,7 @@ use crate::db::queries::exports::Scope;
 use crate::db::queries::insight::{locations_in_scope, LocationInfo};
 use crate::domain::charts::{self, ChartError};
 use crate::domain::dashboard::{build, Dashboard, Period};
+use crate::domain::formats;
 use crate::domain::insight::{one_decimal, Figures, ParetoBar};
 use crate::domain::language::Language;
 use crate::domain::role::Role;
@@ -26,7 +27,7 @@ pub struct DashboardQuery {
 
 /// A headline figure as shown: a label and a formatted value ("-" when there is none).
 pub struct Shown {
-    pub label: &'static str,
+    pub label: String,
     pub value: String,
 }
 
@@ -39,91 +40,86 @@ pub struct LocationLine {
 #[derive(Template)]
 #[template(path = "manage/dashboard.html")]
 struct DashboardPage {
-    lang: &'static str,
+    l: Language,
     from: String,
     to: String,
+    /// The period in words of the reader's language.
+    period: String,
     choices: Vec<(String, String, bool)>,
     title: String,
     figures: Vec<Shown>,
     by_location: Vec<LocationLine>,
     /// (location, touchpoint, scans, complaints, per 100 scans)
-    touchpoints: Vec<(String, String, i64, usize, String)>,
+    touchpoints: Vec<(String, String, String, String, String)>,
     heatmap: String,
     busiest: Vec<String>,
     categories: String,
-    category_rows: Vec<(String, usize, String)>,
+    category_rows: Vec<(String, String, String)>,
     root_causes: String,
-    root_cause_rows: Vec<(String, usize, String)>,
+    root_cause_rows: Vec<(String, String, String)>,
     control: String,
     control_line: String,
-    out_of_control: Vec<(String, u32)>,
+    out_of_control: Vec<(String, String)>,
     trend: String,
     has_trend: bool,
     export_query: String,
 }
 
-pub fn shown(f: &Figures) -> Vec<Shown> {
-    let money = f.compensation_text();
-    vec![
-        Shown {
-            label: "Complaints",
-            value: f.complaints.to_string(),
-        },
-        Shown {
-            label: "Median minutes to acknowledge",
-            value: one_decimal(f.median_minutes_to_acknowledge, ""),
-        },
-        Shown {
-            label: "Median minutes to resolve",
-            value: one_decimal(f.median_minutes_to_resolve, ""),
-        },
-        Shown {
-            label: "Acknowledged within SLA",
-            value: one_decimal(f.acknowledged_within_sla_pct, "%"),
-        },
-        Shown {
-            label: "Recovery CSAT (4-5 of 5)",
-            value: one_decimal(f.csat_pct, "%"),
-        },
-        Shown {
-            label: "Mean rating",
-            value: f
-                .csat_mean
-                .map_or_else(|| "-".to_owned(), |m| format!("{m:.2} of 5")),
-        },
-        Shown {
-            label: "Survey answers",
-            value: f.answers.to_string(),
-        },
-        Shown {
-            label: "Fixed, say customers",
-            value: one_decimal(f.fixed_pct, "%"),
-        },
-        Shown {
-            label: "Repeat complainants",
-            value: one_decimal(f.repeat_pct, "%"),
-        },
-        Shown {
-            label: "Compensation given",
-            value: money,
-        },
+pub fn shown(lang: Language, f: &Figures) -> Vec<Shown> {
+    let count = |n: usize| formats::number(lang, i64::try_from(n).unwrap_or(i64::MAX));
+    [
+        ("figure.complaints", count(f.complaints)),
+        (
+            "figure.median_ack",
+            one_decimal(lang, f.median_minutes_to_acknowledge, ""),
+        ),
+        (
+            "figure.median_resolve",
+            one_decimal(lang, f.median_minutes_to_resolve, ""),
+        ),
+        (
+            "figure.within_sla",
+            one_decimal(lang, f.acknowledged_within_sla_pct, "%"),
+        ),
+        ("figure.csat", one_decimal(lang, f.csat_pct, "%")),
+        (
+            "figure.mean_rating",
+            f.csat_mean.map_or_else(
+                || "-".to_owned(),
+                |m| {
+                    lang.text_with(
+                        "figure.of_five",
+                        &[("value", &formats::decimal(lang, m, 2))],
+                    )
+                },
+            ),
+        ),
+        ("figure.answers", count(f.answers)),
+        ("figure.fixed", one_decimal(lang, f.fixed_pct, "%")),
+        ("figure.repeat", one_decimal(lang, f.repeat_pct, "%")),
+        ("figure.compensation", f.compensation_text(lang)),
     ]
+    .into_iter()
+    .map(|(key, value)| Shown {
+        label: lang.text(key),
+        value,
+    })
+    .collect()
 }
 
-fn rows(bars: &[ParetoBar]) -> Vec<(String, usize, String)> {
+fn rows(lang: Language, bars: &[ParetoBar]) -> Vec<(String, String, String)> {
     bars.iter()
         .map(|b| {
             (
                 b.label.clone(),
-                b.count,
-                format!("{:.1}%", b.cumulative_pct),
+                formats::number(lang, i64::try_from(b.count).unwrap_or(i64::MAX)),
+                format!("{}%", formats::decimal(lang, b.cumulative_pct, 1)),
             )
         })
         .collect()
 }
 
-fn busiest(d: &Dashboard) -> Vec<String> {
-    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+fn busiest(lang: Language, d: &Dashboard) -> Vec<String> {
     let mut cells: Vec<(u32, usize, usize)> = d
         .heatmap
         .iter()
@@ -140,7 +136,12 @@ fn busiest(d: &Dashboard) -> Vec<String> {
     cells
         .into_iter()
         .take(3)
-        .map(|(n, day, hour)| format!("{} {hour:02}:00-{:02}:00: {n}", DAYS[day], hour + 1))
+        .map(|(n, day, hour)| {
+            let weekday = charts::WEEKDAYS
+                .get(day)
+                .map_or_else(String::new, |k| lang.text(k));
+            format!("{weekday} {hour:02}:00-{:02}:00: {n}", hour + 1)
+        })
         .collect()
 }
 
@@ -202,14 +203,14 @@ pub async fn show(
     })
     .await??;
     let today = local_today(&all, location.as_deref(), now);
+    let lang = who.language();
     let period = Period::parse(query.from.as_deref(), query.to.as_deref(), today)
-        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+        .map_err(|e| AppError::BadRequest(e.text(lang)))?;
     let (db, wanted) = (state.db.clone(), location.clone());
     let dashboard =
         web::block(move || build(&db, &scope, wanted.as_deref(), period, now)).await??;
     let mut d = dashboard.ok_or(AppError::NotFound)?;
     // Bars are counted by key; people read labels.
-    let lang = Language::En;
     let store = d.location.as_ref().map(|l| l.id.clone());
     for bar in &mut d.categories {
         bar.label = labels.label(store.as_deref(), &bar.label, lang);
@@ -221,11 +222,19 @@ pub async fn show(
     let location = location.unwrap_or_default();
     let title = match &d.location {
         Some(l) => l.name.clone(),
-        None => "All your locations".to_owned(),
+        None => lang.text("dashboard.all_locations"),
     };
     let c = &d.control;
+    let number = |n: i64| formats::number(lang, n);
     render::html(&DashboardPage {
-        lang: "en",
+        l: lang,
+        period: lang.text_with(
+            "dashboard.period",
+            &[
+                ("from", &formats::date(lang, period.from)),
+                ("to", &formats::date(lang, period.to)),
+            ],
+        ),
         choices: all
             .into_iter()
             .map(|l| {
@@ -234,14 +243,14 @@ pub async fn show(
             })
             .collect(),
         title,
-        figures: shown(&d.figures),
+        figures: shown(lang, &d.figures),
         by_location: d
             .by_location
             .iter()
             .map(|l| LocationLine {
                 id: l.id.clone(),
                 name: l.name.clone(),
-                figures: shown(&l.figures),
+                figures: shown(lang, &l.figures),
             })
             .collect(),
         touchpoints: d
@@ -251,32 +260,41 @@ pub async fn show(
                 (
                     t.location.clone(),
                     t.label.clone(),
-                    t.line.scans,
-                    t.line.complaints,
-                    one_decimal(t.line.per_hundred_scans, ""),
+                    number(t.line.scans),
+                    number(i64::try_from(t.line.complaints).unwrap_or(i64::MAX)),
+                    one_decimal(lang, t.line.per_hundred_scans, ""),
                 )
             })
             .collect(),
-        heatmap: charts::heatmap_svg(&d.heatmap).map_err(chart_failed)?,
-        busiest: busiest(&d),
-        categories: charts::pareto_svg("Complaints by category", &d.categories)
+        heatmap: charts::heatmap_svg(lang, &d.heatmap).map_err(chart_failed)?,
+        busiest: busiest(lang, &d),
+        categories: charts::pareto_svg(&lang.text("chart.categories"), &d.categories)
             .map_err(chart_failed)?,
-        category_rows: rows(&d.categories),
-        root_causes: charts::pareto_svg("Root causes of resolved complaints", &d.root_causes)
+        category_rows: rows(lang, &d.categories),
+        root_causes: charts::pareto_svg(&lang.text("chart.root_causes"), &d.root_causes)
             .map_err(chart_failed)?,
-        root_cause_rows: rows(&d.root_causes),
-        control: charts::control_chart_svg(c).map_err(chart_failed)?,
-        control_line: format!(
-            "Mean {:.2} a day; limits {:.2} to {:.2} (3 sigma).",
-            c.centre, c.lower, c.upper
+        root_cause_rows: rows(lang, &d.root_causes),
+        control: charts::control_chart_svg(lang, c).map_err(chart_failed)?,
+        control_line: lang.text_with(
+            "dashboard.control_line",
+            &[
+                ("mean", &formats::decimal(lang, c.centre, 2)),
+                ("lower", &formats::decimal(lang, c.lower, 2)),
+                ("upper", &formats::decimal(lang, c.upper, 2)),
+            ],
         ),
         out_of_control: c
             .out_of_control
             .iter()
-            .map(|(day, n)| (day.format("%a %Y-%m-%d").to_string(), *n))
+            .map(|(day, n)| {
+                (
+                    formats::date(lang, *day),
+                    lang.count("dashboard.complaints", u64::from(*n)),
+                )
+            })
             .collect(),
         has_trend: !d.trend.is_empty(),
-        trend: charts::trend_svg(&d.trend).map_err(chart_failed)?,
+        trend: charts::trend_svg(lang, &d.trend).map_err(chart_failed)?,
         export_query: query_string(&from, &to, &location),
         from,
         to,

@@ -30,11 +30,9 @@ pub fn upload_config() -> actix_multipart::form::MultipartFormConfig {
     actix_multipart::form::MultipartFormConfig::default()
         .total_limit(MAX_FILE_BYTES + 1024 * 1024)
         .memory_limit(MAX_FILE_BYTES + 1024 * 1024)
-        .error_handler(|e, _| {
-            AppError::BadRequest(format!(
-                "The upload could not be read ({e}). Please choose a CSV or XLSX file of at most 32 MB."
-            ))
-            .into()
+        .error_handler(|_, req| {
+            AppError::BadRequest(crate::web::reader::of_request(req).text("import.unreadable"))
+                .into()
         })
 }
 
@@ -77,7 +75,6 @@ struct Outcome {
 #[derive(Template)]
 #[template(path = "manage/import.html")]
 struct ImportPage {
-    lang: &'static str,
     l: Language,
     csrf: String,
     location_header: String,
@@ -100,7 +97,6 @@ fn page(who: &SignedIn, outcome: Option<Outcome>) -> Result<HttpResponse, AppErr
     let l = Language::or_default(&who.user.language);
     let bad = outcome.as_ref().is_some_and(|o| !o.bad_lines.is_empty());
     let mut r = render::html(&ImportPage {
-        lang: l.code(),
         l,
         csrf: csrf_token(&who.session)?,
         location_header: LOCATION_COLUMNS.join(","),

@@ -8,8 +8,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::queries::kiosks;
-use crate::domain::clock::in_time_zone;
+use crate::domain::formats;
 use crate::domain::kiosk::{is_online, register_at, KioskAdminError};
+use crate::domain::language::Language;
 use crate::web::manage::managed_location;
 use crate::web::session::{csrf_token, verify_csrf, SignedIn};
 use crate::web::{render, AppError, AppState};
@@ -18,7 +19,8 @@ use crate::web::{render, AppError, AppState};
 pub struct Row {
     id: String,
     name: String,
-    state: &'static str,
+    state: String,
+    revoked: bool,
     last_seen: String,
     buffered: i32,
     version: String,
@@ -29,7 +31,7 @@ pub struct Row {
 #[derive(Template)]
 #[template(path = "manage/kiosks.html")]
 struct KiosksPage {
-    lang: &'static str,
+    l: Language,
     csrf: String,
     id: String,
     location: String,
@@ -84,21 +86,24 @@ async fn page(
     })
     .await??;
     let now = state.clock.now();
+    let lang = who.language();
     let rows = devices
         .into_iter()
         .zip(chosen)
         .map(|(d, spot)| Row {
             spot,
-            state: if d.revoked_at.is_some() {
-                "revoked"
+            state: lang.text(if d.revoked_at.is_some() {
+                "kiosks.revoked"
             } else if is_online(&d, now) {
-                "online"
+                "kiosks.online"
             } else {
-                "offline"
-            },
-            last_seen: d
-                .last_seen_at
-                .map_or("never".to_owned(), |t| in_time_zone(&location.time_zone, t)),
+                "kiosks.offline"
+            }),
+            revoked: d.revoked_at.is_some(),
+            last_seen: d.last_seen_at.map_or_else(
+                || lang.text("kiosks.never"),
+                |t| formats::date_time(lang, &location.time_zone, t),
+            ),
             buffered: d.buffered,
             version: d.version.clone().unwrap_or_default(),
             id: d.id,
@@ -111,7 +116,7 @@ async fn page(
         StatusCode::OK
     };
     let mut res = render::html(&KiosksPage {
-        lang: "en",
+        l: lang,
         csrf: csrf_token(&who.session)?,
         id: location.id,
         location: location.name,
@@ -163,7 +168,8 @@ pub async fn add(
         Ok((device, token)) => {
             page(&state, &who, location.id, Some((device.name, token)), None).await
         }
-        Err(KioskAdminError::Invalid(message)) => {
+        Err(KioskAdminError::BadName) => {
+            let message = who.language().text("kiosks.bad_name");
             page(&state, &who, location.id, None, Some(message)).await
         }
         Err(e) => Err(AppError::Internal(e.into())),

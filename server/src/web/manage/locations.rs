@@ -4,8 +4,11 @@
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
+use super::cases::{mail_kind_label, mail_state};
 use crate::db::models::{Location, OutboxMessage};
 use crate::db::queries::{locations, outbox};
+use crate::domain::formats;
+use crate::domain::language::Language;
 use crate::domain::role::Role;
 use crate::jobs::outbox::mask;
 use crate::web::session::{csrf_token, SignedIn};
@@ -14,28 +17,23 @@ use crate::web::{render, AppError, AppState};
 #[derive(Template)]
 #[template(path = "manage/locations.html")]
 struct LocationsPage<'a> {
-    lang: &'a str,
+    l: Language,
     email: &'a str,
     csrf: String,
     locations: Vec<Location>,
     is_admin: bool,
     /// Managers and admins change settings; staff do not.
     can_manage: bool,
-    /// (when, kind, to, state, error) of undelivered mail; admins only.
-    undelivered: Vec<(String, String, String, &'static str, String)>,
+    /// (when, kind, to, state and error) of undelivered mail; admins only.
+    undelivered: Vec<(String, String, String, String)>,
 }
 
-fn undelivered_row(m: OutboxMessage) -> (String, String, String, &'static str, String) {
+fn undelivered_row(lang: Language, m: &OutboxMessage) -> (String, String, String, String) {
     (
-        m.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-        m.kind,
+        formats::date_time(lang, "UTC", m.created_at),
+        mail_kind_label(lang, &m.kind),
         mask(&m.recipient),
-        if m.failed_at.is_some() {
-            "refused, not retried"
-        } else {
-            "retrying"
-        },
-        m.last_error.unwrap_or_default(),
+        mail_state(lang, m),
     )
 }
 
@@ -55,13 +53,17 @@ pub async fn index(state: web::Data<AppState>, who: SignedIn) -> Result<HttpResp
         })
     })
     .await??;
+    let lang = who.language();
     render::html(&LocationsPage {
-        lang: "en",
+        l: lang,
         email: &who.user.email,
         csrf: csrf_token(&who.session)?,
         locations: list,
         is_admin: who.role == Role::Admin,
         can_manage: who.role != Role::Staff,
-        undelivered: undelivered.into_iter().map(undelivered_row).collect(),
+        undelivered: undelivered
+            .iter()
+            .map(|m| undelivered_row(lang, m))
+            .collect(),
     })
 }

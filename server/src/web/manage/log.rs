@@ -16,7 +16,6 @@ const SHOWN: i64 = 500;
 #[derive(Template)]
 #[template(path = "manage/log.html")]
 struct LogPage {
-    lang: &'static str,
     l: Language,
     entries: Vec<AdminLogEntry>,
 }
@@ -50,9 +49,5 @@ pub async fn show(state: web::Data<AppState>, who: SignedIn) -> Result<HttpRespo
     let db = state.db.clone();
     let entries = web::block(move || db.read(|c| admin_log::latest(c, SHOWN))).await??;
     let l = Language::or_default(&who.user.language);
-    render::html(&LogPage {
-        lang: l.code(),
-        l,
-        entries,
-    })
+    render::html(&LogPage { l, entries })
 }

@@ -8,19 +8,21 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::queries::users;
+use crate::domain::language::Language;
 use crate::domain::password::{hash_password, verify_password};
 use crate::web::client::client_ip;
+use crate::web::reader;
 use crate::web::session::{csrf_token, safe_next, sign_in, sign_out_everywhere, verify_csrf};
 use crate::web::{render, AppError, AppState};
 
 #[derive(Template)]
 #[template(path = "manage/login.html")]
-struct LoginPage<'a> {
-    lang: &'a str,
+struct LoginPage {
+    l: Language,
     csrf: String,
     next: String,
     email: String,
-    error: Option<&'a str>,
+    error: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -29,11 +31,12 @@ pub struct NextQuery {
 }
 
 pub async fn form(
+    req: HttpRequest,
     session: Session,
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, AppError> {
     render::html(&LoginPage {
-        lang: "en",
+        l: reader::of_request(&req),
         csrf: csrf_token(&session)?,
         next: safe_next(query.next.as_deref()),
         email: String::new(),
@@ -66,13 +69,14 @@ pub async fn submit(
     let form = form.into_inner();
     let email = form.email.trim().to_lowercase();
     let client = client_ip(&req, &state.settings.trusted_proxies);
+    let l = reader::of_request(&req);
     if !state.login_rate_limit.allow(client, &email) {
         let page = LoginPage {
-            lang: "en",
+            l,
             csrf: csrf_token(&session)?,
             next: safe_next(form.next.as_deref()),
             email,
-            error: Some("Too many sign-in attempts. Please wait a minute and try again."),
+            error: Some(l.text("staff.login.too_many")),
         };
         let mut response = render::html(&page)?;
         *response.status_mut() = actix_web::http::StatusCode::TOO_MANY_REQUESTS;
@@ -106,17 +110,19 @@ pub async fn submit(
     match user {
         Some(user) => {
             sign_in(&state, &session, &user.id).await?;
+            // Pages before the next sign-in, and error pages, follow the account's language.
             Ok(HttpResponse::SeeOther()
+                .cookie(reader::cookie(Language::or_default(&user.language)))
                 .insert_header(("Location", safe_next(form.next.as_deref())))
                 .finish())
         }
         None => {
             let page = LoginPage {
-                lang: "en",
+                l,
                 csrf: csrf_token(&session)?,
                 next: safe_next(form.next.as_deref()),
                 email,
-                error: Some("The email or the password is not right. Please try again."),
+                error: Some(l.text("staff.login.wrong")),
             };
             let mut response = render::html(&page)?;
             *response.status_mut() = actix_web::http::StatusCode::UNAUTHORIZED;

@@ -24,17 +24,17 @@ pub fn upload_config() -> actix_multipart::form::MultipartFormConfig {
     actix_multipart::form::MultipartFormConfig::default()
         .total_limit(3 * 1024 * 1024)
         .memory_limit(3 * 1024 * 1024)
-        .error_handler(|e, _| {
+        .error_handler(|e, req| {
+            let l = crate::web::reader::of_request(req);
             let too_large = matches!(
                 e,
                 actix_multipart::MultipartError::Payload(actix_web::error::PayloadError::Overflow)
             ) || e.to_string().to_lowercase().contains("limit");
-            let message = if too_large {
-                LogoError::TooLarge.to_string()
+            let message = l.text(if too_large {
+                LogoError::TooLarge.key()
             } else {
-                "The upload could not be read. Please choose a PNG or JPEG image and try again."
-                    .into()
-            };
+                "logo_error.unreadable"
+            });
             AppError::BadRequest(message).into()
         })
 }
@@ -67,7 +67,8 @@ pub async fn upload(
                 size: StickerSize::Mm50,
                 only: Vec::new(),
             };
-            return sheet_response(&state, &who, location, &choice, Some(e.to_string())).await;
+            let message = who.language().text(e.key());
+            return sheet_response(&state, &who, location, &choice, Some(message)).await;
         }
     };
     let db = state.db.clone();

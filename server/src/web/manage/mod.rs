@@ -32,6 +32,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/manage/login", web::post().to(login::submit))
         .route("/manage/logout", web::post().to(login::logout))
         .route(
+            "/manage/language",
+            web::post().to(crate::web::reader::switch),
+        )
+        .route(
             "/manage/locations/{id}/stickers",
             web::get().to(stickers::sheet),
         )

@@ -11,24 +11,26 @@ use crate::db::queries::users;
 use crate::domain::accounts::{
     request_reset, set_password_by_link, AccountError, MIN_PASSWORD_CHARS,
 };
+use crate::domain::language::Language;
 use crate::domain::password_link;
 use crate::domain::signed_link::LinkError;
 use crate::web::client::client_ip;
+use crate::web::reader;
 use crate::web::session::{csrf_token, sign_in, verify_csrf};
 use crate::web::{render, AppError, AppState};
 
 #[derive(Template)]
 #[template(path = "manage/forgot.html")]
 struct ForgotPage {
-    lang: &'static str,
+    l: Language,
     csrf: String,
     sent: bool,
-    error: Option<&'static str>,
+    error: Option<String>,
 }
 
-pub async fn forgot_form(session: Session) -> Result<HttpResponse, AppError> {
+pub async fn forgot_form(req: HttpRequest, session: Session) -> Result<HttpResponse, AppError> {
     render::html(&ForgotPage {
-        lang: "en",
+        l: reader::of_request(&req),
         csrf: csrf_token(&session)?,
         sent: false,
         error: None,
@@ -48,14 +50,15 @@ pub async fn forgot(
     form: web::Form<ForgotForm>,
 ) -> Result<HttpResponse, AppError> {
     verify_csrf(&session, &form.csrf)?;
+    let l = reader::of_request(&req);
     let email = form.email.trim().to_lowercase();
     let client = client_ip(&req, &state.settings.trusted_proxies);
     if !state.reset_rate_limit.allow_request(client) {
         let mut response = render::html(&ForgotPage {
-            lang: "en",
+            l,
             csrf: csrf_token(&session)?,
             sent: false,
-            error: Some("Too many attempts. Please wait a minute and try again."),
+            error: Some(l.text("staff.too_many")),
         })?;
         *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         return Ok(response);
@@ -78,7 +81,7 @@ pub async fn forgot(
         });
     }
     render::html(&ForgotPage {
-        lang: "en",
+        l,
         csrf: csrf_token(&session)?,
         sent: true,
         error: None,
@@ -88,7 +91,7 @@ pub async fn forgot(
 #[derive(Template)]
 #[template(path = "manage/set_password.html")]
 struct SetPasswordPage {
-    lang: &'static str,
+    l: Language,
     csrf: String,
     email: String,
     u: String,
@@ -105,29 +108,28 @@ pub struct LinkQuery {
     sig: Option<String>,
 }
 
-fn refused(e: LinkError) -> AppError {
+fn refused(l: Language, e: LinkError) -> AppError {
     match e {
-        LinkError::Expired => AppError::Gone(
-            "This link has expired. Ask for a new one on the sign-in page (\"Forgot your password?\").".into(),
-        ),
-        LinkError::Invalid => AppError::BadRequest(
-            "This link is not valid, or was used already. Ask for a new one on the sign-in page.".into(),
-        ),
+        LinkError::Expired => AppError::Gone(l.text("staff.set_password.expired")),
+        LinkError::Invalid => AppError::BadRequest(l.text("staff.set_password.invalid")),
     }
 }
 
 pub async fn set_form(
     state: web::Data<AppState>,
+    req: HttpRequest,
     session: Session,
     query: web::Query<LinkQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (Some(u), Some(exp), Some(sig)) = (query.u.clone(), query.exp, query.sig.clone()) else {
-        return Err(refused(LinkError::Invalid));
+        return Err(refused(reader::of_request(&req), LinkError::Invalid));
     };
     let (db, id) = (state.db.clone(), u.clone());
     let user = web::block(move || db.read(|c| users::find(c, &id)))
         .await??
-        .ok_or_else(|| refused(LinkError::Invalid))?;
+        .ok_or_else(|| refused(reader::of_request(&req), LinkError::Invalid))?;
+    // The invitation and the reset were written in the account's language: so is this.
+    let l = Language::or_default(&user.language);
     password_link::verify(
         state.settings.secret.expose_bytes(),
         &user,
@@ -135,9 +137,9 @@ pub async fn set_form(
         &sig,
         state.clock.now(),
     )
-    .map_err(refused)?;
-    render::html(&SetPasswordPage {
-        lang: "en",
+    .map_err(|e| refused(l, e))?;
+    let mut page = render::html(&SetPasswordPage {
+        l,
         csrf: csrf_token(&session)?,
         email: user.email,
         u,
@@ -145,7 +147,10 @@ pub async fn set_form(
         sig,
         min: MIN_PASSWORD_CHARS,
         error: None,
-    })
+    })?;
+    page.add_cookie(&reader::cookie(l))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(page)
 }
 
 #[derive(Deserialize)]
@@ -187,16 +192,17 @@ pub async fn set(
                 .insert_header((header::LOCATION, "/manage/"))
                 .finish())
         }
-        Err(AccountError::Invalid(message)) => {
+        Err(e @ AccountError::Invalid(..)) => {
+            let l = reader::of_request(&req);
             let mut response = render::html(&SetPasswordPage {
-                lang: "en",
+                l,
                 csrf: csrf_token(&session)?,
                 email: String::new(),
                 u: form.u,
                 exp: form.exp,
                 sig: form.sig,
                 min: MIN_PASSWORD_CHARS,
-                error: Some(message),
+                error: Some(e.text(l)),
             })?;
             *response.status_mut() = StatusCode::BAD_REQUEST;
             Ok(response)

@@ -17,7 +17,7 @@ use crate::web::{render, AppError, AppState};
 #[derive(Template)]
 #[template(path = "manage/users.html")]
 struct UsersPage {
-    lang: &'static str,
+    l: Language,
     is_admin: bool,
     csrf: String,
     /// (email, role, language, locations, active)
@@ -56,6 +56,7 @@ async fn page(
 ) -> Result<UsersPage, AppError> {
     let db = state.db.clone();
     let mine = scope(state, who).await?;
+    let lang = who.language();
     let (everyone, places) = web::block(move || {
         db.read(|c| {
             let everyone = crate::domain::setup::people::list(c, mine.as_deref())?
@@ -64,7 +65,11 @@ async fn page(
                     mine.as_ref()
                         .is_none_or(|m| may_manage_person(Role::Manager, m, &p.role, &p.store_ids))
                 })
-                .map(|p| (p.email, p.role, p.language, p.stores.join(", "), p.active))
+                .map(|p| {
+                    let role = lang.text(&format!("role.{}", p.role));
+                    let language = Language::or_default(&p.language).native_name().to_owned();
+                    (p.email, role, language, p.stores.join(", "), p.active)
+                })
                 .collect::<Vec<_>>();
             let places = locations::all(c)?
                 .into_iter()
@@ -75,7 +80,7 @@ async fn page(
     })
     .await??;
     Ok(UsersPage {
-        lang: "en",
+        l: lang,
         is_admin: who.role == Role::Admin,
         csrf: csrf_token(&who.session)?,
         people: everyone,
@@ -152,7 +157,8 @@ pub async fn invite(
                 .insert_header((header::LOCATION, "/manage/users"))
                 .finish())
         }
-        Err(AccountError::Invalid(message)) => {
+        Err(AccountError::Invalid(refusal)) => {
+            let message = refusal.text(who.language());
             let mut response = render::html(&page(&state, &who, Some(message), form.email).await?)?;
             *response.status_mut() = StatusCode::BAD_REQUEST;
             Ok(response)
@@ -254,7 +260,6 @@ async fn managed_person(
 #[derive(Template)]
 #[template(path = "manage/person.html")]
 struct PersonPage {
-    lang: &'static str,
     l: Language,
     csrf: String,
     is_admin: bool,
@@ -286,7 +291,6 @@ async fn person_page(
     let all = web::block(move || db.read(locations::all)).await??;
     let l = Language::or_default(&who.user.language);
     let mut r = render::html(&PersonPage {
-        lang: l.code(),
         l,
         csrf: csrf_token(&who.session)?,
         is_admin: who.role == Role::Admin,
@@ -419,7 +423,8 @@ pub async fn resend(
                 ))
                 .finish())
         }
-        Err(AccountError::Invalid(message)) => {
+        Err(AccountError::Invalid(refusal)) => {
+            let message = refusal.text(who.language());
             person_page(&state, &who, &person.email, Some(message), false).await
         }
         Err(e) => Err(AppError::Internal(e.into())),

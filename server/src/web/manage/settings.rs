@@ -8,6 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::domain::alert_settings::{apply_as, show, AlertSettingsChange, AlertSettingsError};
+use crate::domain::language::{Language, Refusal};
 use crate::web::manage::managed_location;
 use crate::web::session::{csrf_token, verify_csrf, SignedIn};
 use crate::web::{render, AppError, AppState};
@@ -15,7 +16,7 @@ use crate::web::{render, AppError, AppState};
 #[derive(Template)]
 #[template(path = "manage/settings.html")]
 struct SettingsPage {
-    lang: &'static str,
+    l: Language,
     csrf: String,
     id: String,
     name: String,
@@ -72,7 +73,7 @@ pub async fn form(
         .map_err(|e| AppError::Internal(e.into()))?;
     let (r, a) = (&current.routing, &current.alerting);
     render::html(&SettingsPage {
-        lang: "en",
+        l: who.language(),
         csrf: csrf_token(&who.session)?,
         id: location.id,
         name: location.name,
@@ -105,14 +106,19 @@ pub async fn form(
     })
 }
 
-fn minutes(what: &str, s: &str) -> Result<u32, AlertSettingsError> {
-    count_of(what, s, "minutes")
+fn minutes(field: &'static str, s: &str) -> Result<u32, AlertSettingsError> {
+    count_of(field, s, "settings_error.not_minutes")
 }
 
-/// A whole number of `unit` typed into a field; the error names the field and its unit.
-fn count_of(what: &str, s: &str, unit: &str) -> Result<u32, AlertSettingsError> {
+/// A whole number typed into a field; the error names the field and its unit (a catalog
+/// key: "is not a number of minutes" or "of days").
+fn count_of(field: &'static str, s: &str, unit: &'static str) -> Result<u32, AlertSettingsError> {
     s.trim().parse().map_err(|_| {
-        AlertSettingsError::Invalid(format!("{what}: \"{s}\" is not a number of {unit}"))
+        AlertSettingsError::Invalid(
+            Refusal::new(unit)
+                .with_label("field", field)
+                .with("value", s),
+        )
     })
 }
 
@@ -171,28 +177,34 @@ pub async fn save(
     };
     let result = web::block(move || -> Result<(), AlertSettingsError> {
         let mut change = change;
-        change.sla_minutes = Some(minutes("SLA", &sla)?);
-        change.escalation_minutes = Some(minutes("Escalation to admins", &escalation)?);
+        change.sla_minutes = Some(minutes("settings.sla", &sla)?);
+        change.escalation_minutes = Some(minutes("settings.escalation", &escalation)?);
         if !delay.trim().is_empty() {
-            change.survey_delay_minutes = Some(minutes("Survey delay", &delay)?);
+            change.survey_delay_minutes = Some(minutes("settings.survey_delay", &delay)?);
         }
         if !follow_up.trim().is_empty() {
-            change.follow_up_days = Some(count_of("Follow-up", &follow_up, "days")?);
+            change.follow_up_days = Some(count_of(
+                "settings.follow_up",
+                &follow_up,
+                "settings_error.not_days",
+            )?);
         }
         if !taps.trim().is_empty() {
-            change.unhappy_taps = Some(taps.trim().parse().map_err(|_| {
-                AlertSettingsError::Invalid(format!("Unhappy taps: \"{taps}\" is not a number"))
-            })?);
+            change.unhappy_taps = Some(count_of(
+                "settings.taps",
+                &taps,
+                "settings_error.not_number",
+            )?);
         }
         if !retention.trim().is_empty() {
-            change.retention_days = Some(retention.trim().parse().map_err(|_| {
-                AlertSettingsError::Invalid(format!(
-                    "Retention: \"{retention}\" is not a number of days"
-                ))
-            })?);
+            change.retention_days = Some(count_of(
+                "settings.retention_short",
+                &retention,
+                "settings_error.not_days",
+            )?);
         }
         if !tap_minutes.trim().is_empty() {
-            change.unhappy_tap_minutes = Some(minutes("Unhappy taps window", &tap_minutes)?);
+            change.unhappy_tap_minutes = Some(minutes("settings.tap_minutes", &tap_minutes)?);
         }
         // Category rules left out of the box are removed.
         let current = show(&db, &name)?;
@@ -215,9 +227,10 @@ pub async fn save(
                 format!("/manage/locations/{}/settings?saved=1", location.id),
             ))
             .finish()),
-        Err(AlertSettingsError::Invalid(message)) => {
+        Err(AlertSettingsError::Invalid(refusal)) => {
+            let message = refusal.text(who.language());
             let mut response = render::html(&SettingsPage {
-                lang: "en",
+                l: who.language(),
                 csrf: csrf_token(&who.session)?,
                 id: location.id,
                 name: location.name,
@@ -239,14 +252,21 @@ mod tests {
     #[test]
     fn a_field_in_days_says_days() {
         let e = |r: Result<u32, AlertSettingsError>| match r {
-            Err(AlertSettingsError::Invalid(m)) => m,
+            Err(AlertSettingsError::Invalid(m)) => m.text(Language::En),
             other => panic!("{other:?}"),
         };
         assert_eq!(
-            e(count_of("Follow-up", "soon", "days")),
-            "Follow-up: \"soon\" is not a number of days"
+            e(count_of(
+                "settings.follow_up",
+                "soon",
+                "settings_error.not_days"
+            )),
+            "Follow-up check after (days): \"soon\" is not a number of days."
         );
-        assert!(e(minutes("SLA", "x")).ends_with("not a number of minutes"));
-        assert_eq!(count_of("Follow-up", " 7 ", "days").ok(), Some(7));
+        assert!(e(minutes("settings.sla", "x")).ends_with("not a number of minutes."));
+        assert_eq!(
+            count_of("settings.follow_up", " 7 ", "settings_error.not_days").ok(),
+            Some(7)
+        );
     }
 }

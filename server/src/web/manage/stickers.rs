@@ -24,6 +24,8 @@ struct StickerView {
 #[derive(Template)]
 #[template(path = "manage/stickers.html")]
 struct StickersPage {
+    /// The reader's language, for the toolbar; the stickers speak the store's (`lang`).
+    l: Language,
     lang: &'static str,
     location_id: String,
     location_name: String,
@@ -70,17 +72,15 @@ pub struct SheetChoice {
 }
 
 impl SheetChoice {
-    fn parse(q: &SheetQuery) -> Result<SheetChoice, AppError> {
+    fn parse(q: &SheetQuery, lang: Language) -> Result<SheetChoice, AppError> {
+        let refused = || AppError::BadRequest(lang.text("stickers.bad_choice"));
         let paper = match q.paper.as_deref() {
             None => Paper::A4,
-            Some(p) => Paper::parse(p)
-                .ok_or_else(|| AppError::BadRequest("paper must be a4 or letter".into()))?,
+            Some(p) => Paper::parse(p).ok_or_else(refused)?,
         };
         let size = match q.size.as_deref() {
             None => StickerSize::Mm50,
-            Some(s) => StickerSize::parse(s).ok_or_else(|| {
-                AppError::BadRequest("size must be 50 or 70 (millimetres)".into())
-            })?,
+            Some(s) => StickerSize::parse(s).ok_or_else(refused)?,
         };
         Ok(SheetChoice {
             paper,
@@ -98,7 +98,7 @@ pub async fn sheet(
     query: web::Query<SheetQuery>,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let mut choice = SheetChoice::parse(&query)?;
+    let mut choice = SheetChoice::parse(&query, who.language())?;
     choice.only = url::form_urlencoded::parse(req.query_string().as_bytes())
         .filter(|(k, _)| k == "spot")
         .map(|(_, v)| v.trim().to_ascii_uppercase())
@@ -146,6 +146,7 @@ pub async fn sheet_response(
     })
     .await??;
     page.spot_query = spot_query;
+    page.l = who.language();
     let mut response = render::html(&page)?;
     if page.message.is_some() {
         *response.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
@@ -223,6 +224,7 @@ fn build_page(
     let scale = f64::from(size.mm()) / 50.0;
     let (w, h) = paper.mm();
     Ok(StickersPage {
+        l: lang,
         lang: lang.code(),
         location_id: location.id,
         location_name: location.name,

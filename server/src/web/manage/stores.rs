@@ -154,7 +154,6 @@ pub async fn create(
 #[derive(Template)]
 #[template(path = "manage/store.html")]
 struct StorePage {
-    lang: &'static str,
     l: Language,
     csrf: String,
     is_admin: bool,
@@ -186,7 +185,6 @@ async fn store_page(
     let store = store.ok_or(AppError::NotFound)?;
     let l = language(who);
     render::html(&StorePage {
-        lang: l.code(),
         l,
         csrf: csrf_token(&who.session)?,
         is_admin: who.role == Role::Admin,
