@@ -526,3 +526,208 @@ async fn a_customer_taps_an_unhappy_face_on_the_kiosk_and_continues_on_their_pho
     assert_eq!(tagged, vec![tap_key]);
     browser.close().await;
 }
+
+/// No part of the page sticks out to the side: the page does not scroll sideways, and
+/// no element is wider than the window (a clipped label would be).
+async fn fits_the_width(c: &fantoccini::Client, what: &str) {
+    let measured = c
+        .execute(
+            "const w = window.innerWidth;
+             const wide = [...document.querySelectorAll('main *, footer *')]
+               .filter(e => !e.closest('.scroll') && e.getBoundingClientRect().right > w + 1)
+               .map(e => e.tagName + ' ' + (e.textContent || '').slice(0, 40));
+             return [document.documentElement.scrollWidth <= w, wide];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(measured[0], true, "{what} scrolls sideways: {measured}");
+    assert!(
+        measured[1].as_array().unwrap().is_empty(),
+        "{what} has parts wider than the screen: {measured}"
+    );
+}
+
+async fn sign_in_in_browser(browser: &Browser, app: &TestApp, email: &str, password: &str) {
+    let c = &browser.client;
+    c.goto(&app.url("/manage/login")).await.unwrap();
+    browser.type_into("email", email).await;
+    browser.type_into("password", password).await;
+    browser.click("button[type=submit]").await;
+    wait_for_path(c, "/manage/").await;
+}
+
+/// A Korean shift worker works a case on her phone through a whole recovery, with a
+/// voucher in won; a Japanese manager reads the dashboard and the settings and resolves a
+/// case with yen. Not a word of English on their pages; nothing sticks out at 390 px or at
+/// 1280 px. Screenshots of each in both sizes.
+#[tokio::test]
+async fn a_korean_shift_worker_and_a_japanese_manager_run_the_store_in_their_languages() {
+    use mend_server::domain::demo_history::{seed_history, HistoryPlan};
+    const PASSWORD: &str = "a long enough password";
+    let (app, store) = mend_testing::spawn_demo(TestDb::sqlite(), &[]).await;
+    let location = app.location_of(&store.touchpoints[0].code);
+    app.test_db.execute_behind_the_back(&format!(
+        "UPDATE locations SET currency = 'KRW', time_zone = 'Asia/Seoul', \
+         default_language = 'ko' WHERE id = '{location}'"
+    ));
+    let worker = "minji@shop.example";
+    let manager = "haruto@shop.example";
+    let worker_id = app.add_user("staff", worker, PASSWORD, &[&location]);
+    let manager_id = app.add_user("manager", manager, PASSWORD, &[&location]);
+    app.test_db.execute_behind_the_back(&format!(
+        "UPDATE users SET language = 'ko' WHERE id = '{worker_id}';
+         UPDATE users SET language = 'ja' WHERE id = '{manager_id}';"
+    ));
+    let plan = HistoryPlan {
+        days: 35,
+        stores: 1,
+        seed: 7,
+    };
+    let now = mend_server::db::models::now_utc();
+    seed_history(&app.db, plan, now, &store.manager_email, &mut |_, _| {}).unwrap();
+    let mut references = Vec::new();
+    for body in [
+        "아이스 아메리카노가 미지근해요.",
+        "테라스 테이블이 끈적거려요.",
+    ] {
+        let res = app
+            .submit(
+                &store.touchpoints[0].code,
+                mend_testing::Post::valid().with("body", body),
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        references.push(
+            res.headers()["location"].to_str().unwrap()[3..]
+                .split('?')
+                .next()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    app.drain_outbox().await;
+    let english = [
+        "Open cases",
+        "Acknowledged by",
+        "Resolve",
+        "Root cause",
+        "Internal note",
+        "Timeline",
+        "Locations",
+        "Dashboard",
+        "waited",
+    ];
+    let no_english = |page: &str, what: &str| {
+        for word in english {
+            assert!(!page.contains(word), "{what} has \"{word}\"");
+        }
+    };
+
+    let Some(browser) = Browser::phone(false).await else {
+        return;
+    };
+    let c = &browser.client;
+    sign_in_in_browser(&browser, &app, worker, PASSWORD).await;
+    c.goto(&app.url("/manage/cases")).await.unwrap();
+    wait_for_text(c, "처리 중인 건").await;
+    no_english(&c.source().await.unwrap(), "the inbox");
+    fits_the_width(c, "the Korean inbox").await;
+    browser
+        .full_page_screenshot_to(&screenshots().join("staff-inbox-ko-phone.png"))
+        .await;
+    let case = &references[0];
+    c.goto(&app.url(&format!("/manage/cases/{case}")))
+        .await
+        .unwrap();
+    wait_for_text(c, "아이스 아메리카노가 미지근해요.").await;
+    browser.click("form[action$='/acknowledge'] button").await;
+    wait_for_text(c, "님이 확인").await;
+    browser
+        .type_into("update-text", "새로 만들어 드릴게요. 잠시만 기다려 주세요.")
+        .await;
+    browser.click("form[action$='/update'] button").await;
+    wait_for_text(c, "고객에게 보낸 소식: 새로 만들어 드릴게요.").await;
+    browser
+        .type_into("resolution", "새 음료를 드리고 쿠폰을 드렸습니다.")
+        .await;
+    browser.click("#root_cause option[value=equipment]").await;
+    browser
+        .click("#compensation_type option[value=voucher]")
+        .await;
+    browser.type_into("compensation_value", "5000").await;
+    browser.click("form[action$='/resolve'] button").await;
+    wait_for_text(c, "해결(장비): 새 음료를 드리고 쿠폰을 드렸습니다.").await;
+    let page = c.source().await.unwrap();
+    assert!(page.contains("₩5,000"), "won without decimals: {page}");
+    assert!(page.contains("년") && page.contains("KST"), "Korean dates");
+    no_english(&page, "the Korean case page");
+    fits_the_width(c, "the Korean case page").await;
+    browser
+        .full_page_screenshot_to(&screenshots().join("staff-case-ko-phone.png"))
+        .await;
+    browser.laptop(1280, 900).await;
+    c.refresh().await.unwrap();
+    wait_for_text(c, "₩5,000").await;
+    fits_the_width(c, "the Korean case page on a laptop").await;
+    browser
+        .full_page_screenshot_to(&screenshots().join("staff-case-ko-laptop.png"))
+        .await;
+    browser.close().await;
+
+    let Some(browser) = Browser::phone(true).await else {
+        return;
+    };
+    let c = &browser.client;
+    sign_in_in_browser(&browser, &app, manager, PASSWORD).await;
+    c.goto(&app.url("/manage/dashboard")).await.unwrap();
+    wait_for_text(c, "申告が来る時間").await;
+    let page = c.source().await.unwrap();
+    no_english(&page, "the Japanese dashboard");
+    assert!(page.contains("₩5,000"), "compensation in won: {page}");
+    fits_the_width(c, "the Japanese dashboard").await;
+    browser
+        .full_page_screenshot_to(&screenshots().join("dashboard-ja-phone.png"))
+        .await;
+    c.goto(&app.url(&format!("/manage/locations/{location}/settings")))
+        .await
+        .unwrap();
+    wait_for_text(c, "通知先").await;
+    no_english(&c.source().await.unwrap(), "the Japanese settings");
+    fits_the_width(c, "the Japanese settings").await;
+    browser
+        .full_page_screenshot_to(&screenshots().join("settings-ja-phone.png"))
+        .await;
+    let other = &references[1];
+    c.goto(&app.url(&format!("/manage/cases/{other}")))
+        .await
+        .unwrap();
+    wait_for_text(c, "테라스 테이블이 끈적거려요.").await;
+    browser
+        .type_into("resolution", "テーブルを拭き、お詫びとして割引しました。")
+        .await;
+    browser.click("#root_cause option[value=cleaning]").await;
+    browser
+        .click("#compensation_type option[value=discount]")
+        .await;
+    browser.type_into("compensation_value", "500").await;
+    c.execute(
+        "document.getElementById('compensation_currency').value = 'JPY';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    browser.click("form[action$='/resolve'] button").await;
+    wait_for_text(c, "¥500").await;
+    let page = c.source().await.unwrap();
+    no_english(&page, "the Japanese case page");
+    assert!(page.contains("解決済み"), "{page}");
+    browser.laptop(1280, 900).await;
+    c.goto(&app.url("/manage/dashboard")).await.unwrap();
+    wait_for_text(c, "申告が来る時間").await;
+    fits_the_width(c, "the Japanese dashboard on a laptop").await;
+    browser
+        .full_page_screenshot_to(&screenshots().join("dashboard-ja-laptop.png"))
+        .await;
+    browser.close().await;
+}

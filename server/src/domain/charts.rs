@@ -219,7 +219,14 @@ pub fn control_chart_svg(lang: Language, chart_data: &ControlChart) -> Result<St
             .x_labels(5)
             .x_label_formatter(&|i| day_label(lang, days, *i))
             .y_labels(5)
-            .y_label_formatter(&|v| format!("{v:.0}"))
+            // Whole complaints only: a tick at 1.5 would read "2" beside the real 2.
+            .y_label_formatter(&|v| {
+                if (v - v.round()).abs() < 1e-6 {
+                    format!("{v:.0}")
+                } else {
+                    String::new()
+                }
+            })
             .label_style((FONT, 18))
             .draw()
             .map_err(err)?;
