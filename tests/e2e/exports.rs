@@ -135,9 +135,13 @@ async fn exports_match_the_database(db: TestDb) {
         "a BOM, so Excel reads UTF-8"
     );
     let rows = csv_rows(&bytes);
-    assert_eq!(rows[0], mend_server::domain::export::SURVEY_COLUMNS);
+    // The header in the reader's language, in the order of the JSON keys.
+    let keys = mend_server::domain::export::SURVEY_COLUMNS;
+    assert_eq!(rows[0].len(), keys.len());
+    assert_eq!(rows[0][0], "Reference");
+    assert!(rows[0].contains(&"Time zone".to_owned()), "{:?}", rows[0]);
     assert_eq!(rows.len(), 3, "{rows:?}");
-    let col = |name: &str| rows[0].iter().position(|c| c == name).unwrap();
+    let col = |name: &str| keys.iter().position(|c| *c == name).unwrap();
     let row_of = |r: &str| rows.iter().find(|row| row[0] == r).unwrap().clone();
     let ko_row = row_of(&ko);
     assert_eq!(ko_row[col("location")], "Mend Demo Café");
@@ -169,7 +173,9 @@ async fn exports_match_the_database(db: TestDb) {
         "formula neutralised"
     );
     assert_eq!(row_of(&ja)[col("comment")], "ありがとう");
-    // Times in the store's zone (Warsaw), to the minute, and whole minutes between them.
+    // Times in the store's zone (Warsaw), to the minute, in ISO 8601 with the offset, the
+    // zone named beside them, and whole minutes between them.
+    assert_eq!(ko_row[col("time_zone")], "Europe/Warsaw");
     {
         use chrono::TimeZone;
         use diesel::prelude::*;
@@ -187,7 +193,7 @@ async fn exports_match_the_database(db: TestDb) {
         let shown = |t: chrono::NaiveDateTime| {
             warsaw
                 .from_utc_datetime(&t)
-                .format("%Y-%m-%d %H:%M")
+                .format("%Y-%m-%dT%H:%M:00%:z")
                 .to_string()
         };
         assert_eq!(ko_row[col("received")], shown(created));
@@ -201,7 +207,7 @@ async fn exports_match_the_database(db: TestDb) {
         "another store's answer"
     );
     let (_, no_bom) = download(&manager, &app, "/manage/export/surveys.csv?bom=0").await;
-    assert!(no_bom.starts_with(b"reference,"));
+    assert!(no_bom.starts_with(b"Reference,"));
 
     // The admin sees every store; filters narrow it.
     let (_, all) = download(&admin, &app, "/manage/export/surveys.csv").await;
@@ -262,8 +268,14 @@ async fn exports_match_the_database(db: TestDb) {
         .map(|r| r.iter().map(|c| c.to_string()).collect())
         .collect();
     assert_eq!(cells.len(), 3);
-    assert_eq!(cells[0][0], "reference");
+    assert_eq!(cells[0][0], "Reference");
     let ko_x = cells.iter().find(|r| r[0] == ko).unwrap();
+    // A real date cell, not text: calamine reads it as a date-time.
+    let received = sheet.rows().find(|r| r[0].to_string() == ko).unwrap()[col("received")].clone();
+    assert!(
+        matches!(received, calamine::Data::DateTime(_)),
+        "{received:?}"
+    );
     assert_eq!(ko_x[col("csat")], "4");
     assert_eq!(ko_x[col("compensation_value")], "12.5");
     assert!(cells.iter().any(|r| r[col("comment")] == "ありがとう"));

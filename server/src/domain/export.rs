@@ -70,6 +70,13 @@ pub enum Format {
 pub enum Cell {
     Text(String),
     Number(f64),
+    /// A moment in the store's time zone: Unix seconds shifted to local time, and the
+    /// zone's offset then. CSV and JSON write it in ISO 8601 with the offset; XLSX as a
+    /// date cell.
+    Time {
+        local_unix: i64,
+        offset_secs: i32,
+    },
     Empty,
 }
 
@@ -79,6 +86,7 @@ pub const SURVEY_COLUMNS: &[&str] = &[
     "touchpoint",
     "category",
     "language",
+    "time_zone",
     "received",
     "acknowledged",
     "resolved",
@@ -103,6 +111,7 @@ pub const CASE_COLUMNS: &[&str] = &[
     "category",
     "language",
     "status",
+    "time_zone",
     "received",
     "acknowledged",
     "resolved",
@@ -120,6 +129,30 @@ pub fn columns(d: Dataset) -> &'static [&'static str] {
         Dataset::Surveys => SURVEY_COLUMNS,
         Dataset::Cases => CASE_COLUMNS,
     }
+}
+
+/// The header row people read: each column's name in their language; the keys (the JSON
+/// names) without labels.
+pub fn headers(d: Dataset, labels: Option<&ExportLabels>) -> Vec<String> {
+    columns(d)
+        .iter()
+        .map(|key| match labels {
+            Some(l) => l.lang.text(&format!("export_column.{key}")),
+            None => (*key).to_owned(),
+        })
+        .collect()
+}
+
+/// The sheet's name in the reader's language.
+pub fn sheet_name(d: Dataset, labels: Option<&ExportLabels>) -> String {
+    let key = match d {
+        Dataset::Surveys => "export_sheet.surveys",
+        Dataset::Cases => "export_sheet.cases",
+    };
+    labels.map_or_else(
+        || key.trim_start_matches("export_sheet.").to_owned(),
+        |l| l.lang.text(key),
+    )
 }
 
 fn text(s: impl Into<String>) -> Cell {
@@ -146,9 +179,12 @@ fn local(tz: Option<chrono_tz::Tz>, at: Option<i64>) -> Cell {
         let utc = chrono::DateTime::from_timestamp(at, 0)
             .unwrap_or_default()
             .naive_utc();
-        i64::from(tz.offset_from_utc_datetime(&utc).fix().local_minus_utc())
+        tz.offset_from_utc_datetime(&utc).fix().local_minus_utc()
     });
-    Cell::Text(minute_text(at + offset))
+    Cell::Time {
+        local_unix: at + i64::from(offset),
+        offset_secs: offset,
+    }
 }
 
 fn minutes(from: Option<i64>, to: Option<i64>) -> Cell {
@@ -220,6 +256,7 @@ pub fn survey_cells(
         text(&s.touchpoint),
         keyed(labels, s.category.as_deref(), ExportLabels::category),
         text(&s.language),
+        text(&s.time_zone),
         received,
         acknowledged,
         resolved,
@@ -258,6 +295,7 @@ pub fn case_row_cells(c: &CaseRow, labels: Option<&ExportLabels>) -> Vec<Cell> {
         keyed(labels, Some(&c.category), ExportLabels::category),
         text(&c.language),
         text(&c.status),
+        text(&c.time_zone),
         received,
         acknowledged,
         resolved,
@@ -373,16 +411,33 @@ fn number_text(n: f64) -> String {
     format!("{sign}{}.{:02}", cents / 100, cents % 100)
 }
 
+/// "2026-11-28T12:27:00+09:00": ISO 8601 with the store's offset at that moment.
+fn iso_text(local_unix: i64, offset_secs: i32) -> String {
+    let minutes = minute_text(local_unix);
+    let (date, time) = minutes.split_once(' ').unwrap_or((&minutes, "00:00"));
+    let sign = if offset_secs < 0 { '-' } else { '+' };
+    let off = offset_secs.unsigned_abs();
+    format!(
+        "{date}T{time}:00{sign}{:02}:{:02}",
+        off / 3600,
+        off % 3600 / 60
+    )
+}
+
 fn write_cell<W: Write>(w: &mut csv::Writer<W>, c: &Cell) -> Result<(), csv::Error> {
     match c {
         Cell::Text(s) => w.write_field(neutralize(s).as_bytes()),
         Cell::Number(n) => w.write_field(number_text(*n)),
+        Cell::Time {
+            local_unix,
+            offset_secs,
+        } => w.write_field(iso_text(*local_unix, *offset_secs)),
         Cell::Empty => w.write_field(b""),
     }
 }
 
 /// The CSV lines of some rows (and the header line first, when asked).
-pub fn csv_chunk(header: Option<&[&str]>, rows: &[Vec<Cell>]) -> Result<Vec<u8>, csv::Error> {
+pub fn csv_chunk(header: Option<&[String]>, rows: &[Vec<Cell>]) -> Result<Vec<u8>, csv::Error> {
     // About 160 bytes a row: sized once, not grown by copying.
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
@@ -413,6 +468,10 @@ pub fn json_chunk(columns: &[&str], rows: &[Vec<Cell>], first: bool) -> Vec<u8> 
                 let v = match c {
                     Cell::Text(s) => serde_json::Value::String(s.clone()),
                     Cell::Number(n) => serde_json::json!(n),
+                    Cell::Time {
+                        local_unix,
+                        offset_secs,
+                    } => serde_json::Value::String(iso_text(*local_unix, *offset_secs)),
                     Cell::Empty => serde_json::Value::Null,
                 };
                 ((*k).to_owned(), v)
@@ -435,17 +494,16 @@ pub fn write_xlsx(
     tmp: &std::path::Path,
     file: &mut std::fs::File,
 ) -> anyhow::Result<u64> {
-    use rust_xlsxwriter::{Format as XFormat, Workbook};
+    use rust_xlsxwriter::{ExcelDateTime, Format as XFormat, Workbook};
     let mut book = Workbook::new();
     book.set_tempdir(tmp)?;
     let bold = XFormat::new().set_bold();
+    // The store's local time as a real date cell; the zone is in its own column.
+    let when = XFormat::new().set_num_format("yyyy-mm-dd hh:mm");
     let sheet = book.add_worksheet_with_constant_memory();
-    sheet.set_name(match d {
-        Dataset::Surveys => "Surveys",
-        Dataset::Cases => "Cases",
-    })?;
-    for (col, name) in columns(d).iter().enumerate() {
-        sheet.write_string_with_format(0, col as u16, *name, &bold)?;
+    sheet.set_name(sheet_name(d, labels))?;
+    for (col, name) in headers(d, labels).iter().enumerate() {
+        sheet.write_string_with_format(0, col as u16, name, &bold)?;
     }
     let (mut row, mut after) = (1u32, String::new());
     loop {
@@ -460,6 +518,10 @@ pub fn write_xlsx(
                     }
                     Cell::Number(n) => {
                         sheet.write_number(row, col, *n)?;
+                    }
+                    Cell::Time { local_unix, .. } => {
+                        let at = ExcelDateTime::from_timestamp(*local_unix)?;
+                        sheet.write_datetime_with_format(row, col, &at, &when)?;
                     }
                     Cell::Empty => {}
                 }
@@ -505,6 +567,34 @@ mod tests {
     }
 
     #[test]
+    fn times_are_iso_8601_with_the_zone_offset_of_their_moment() {
+        let utc = unix_seconds("2026-11-28 03:27:00").unwrap();
+        let seoul = zone("Asia/Seoul");
+        let Cell::Time {
+            local_unix,
+            offset_secs,
+        } = local(seoul, Some(utc))
+        else {
+            panic!("a time")
+        };
+        assert_eq!(
+            iso_text(local_unix, offset_secs),
+            "2026-11-28T12:27:00+09:00"
+        );
+        // Summer time in New York, then not.
+        let ny = zone("America/New_York");
+        let at = |s| match local(ny, unix_seconds(s)) {
+            Cell::Time {
+                local_unix,
+                offset_secs,
+            } => iso_text(local_unix, offset_secs),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(at("2026-07-01 12:00:00"), "2026-07-01T08:00:00-04:00");
+        assert_eq!(at("2026-12-01 12:00:00"), "2026-12-01T07:00:00-05:00");
+    }
+
+    #[test]
     fn csv_quotes_what_needs_quoting_and_ends_lines_with_crlf() {
         let rows = vec![vec![
             Cell::Text("a, \"b\"\nc".into()),
@@ -512,7 +602,8 @@ mod tests {
             Cell::Number(4.5),
             Cell::Empty,
         ]];
-        let out = csv_chunk(Some(&["x", "y", "z", "w"]), &rows).unwrap();
+        let header = ["x", "y", "z", "w"].map(String::from);
+        let out = csv_chunk(Some(&header), &rows).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "x,y,z,w\r\n\"a, \"\"b\"\"\nc\",4,4.50,\r\n"

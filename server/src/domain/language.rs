@@ -395,6 +395,7 @@ mod tests {
             "mail_kind.",
             "role.",
             "log.",
+            "export_column.",
         ];
         let mut unused = Vec::new();
         for key in catalog(Language::En) {

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use crate::db::queries::exports::{ExportFilter, Scope};
 use crate::domain::export::{
-    columns, csv_chunk, json_chunk, read_pages, write_xlsx, Dataset, ExportLabels, Format,
+    columns, csv_chunk, headers, json_chunk, read_pages, write_xlsx, Dataset, ExportLabels, Format,
 };
 use crate::domain::role::Role;
 use crate::web::session::SignedIn;
@@ -165,6 +165,7 @@ pub async fn download(
                     if !opening.is_empty() && !send(Ok(Bytes::from_static(opening))) {
                         return;
                     }
+                    let header = headers(dataset, labels.as_ref());
                     let (pages_tx, pages) = std::sync::mpsc::sync_channel(2);
                     let reader = std::thread::Builder::new()
                         .name("export-reader".into())
@@ -184,7 +185,7 @@ pub async fn download(
                             Err(e) => return fail(&e),
                         };
                         let chunk = if is_csv {
-                            match csv_chunk(first.then_some(columns(dataset)), &rows) {
+                            match csv_chunk(first.then_some(header.as_slice()), &rows) {
                                 Ok(c) => c,
                                 Err(e) => return fail(&e),
                             }
