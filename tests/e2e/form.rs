@@ -548,8 +548,8 @@ async fn the_status_page_shows_staff_updates_and_progress_escaped_in_the_store_t
         "{html}"
     );
     assert!(
-        html.contains("2026-07-01 12:00"),
-        "10:00 UTC is 12:00 in Warsaw in July"
+        html.contains("1.07.2026, 12:00 CEST") || html.contains("01.07.2026, 12:00 CEST"),
+        "10:00 UTC is 12:00 in Warsaw in July, written the Polish way: {html}"
     );
     assert!(html.contains("<li class=\"done\">Zobaczone przez obsługę</li>"));
     assert!(html.contains("<li class=\"done\">W naprawie</li>"));

@@ -18,7 +18,7 @@ use crate::db::models::{
 };
 use crate::db::queries::{cases, escalations, locations, outbox, routing, touchpoints, users};
 use crate::db::{DbConnection, DbError};
-use crate::domain::clock::{in_time_zone, Clock};
+use crate::domain::clock::Clock;
 use crate::domain::email::{
     one_line, outbox_row, Enqueue, InlineImage, MailPayload, OutgoingEmail,
 };
@@ -312,7 +312,11 @@ impl CaseFacts {
             category: one_line(&self.category_label(lang), 60),
             body: case.body.clone(),
             first_words: one_line(&case.body, 60),
-            received: in_time_zone(&self.location.time_zone, case.created_at),
+            received: crate::domain::formats::date_time(
+                lang,
+                &self.location.time_zone,
+                case.created_at,
+            ),
             reference: case.reference.clone(),
             flags,
             subject_flags,

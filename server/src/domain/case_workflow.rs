@@ -165,21 +165,6 @@ pub fn parse_compensation(
     }))
 }
 
-/// "12.50 EUR", "5000 KRW": with the currency's own number of decimals.
-pub fn format_amount(minor: i32, currency: &str) -> String {
-    let digits = crate::domain::setup::fields::minor_digits(currency);
-    if digits == 0 {
-        return format!("{minor} {currency}");
-    }
-    let unit = 10_i32.pow(digits);
-    format!(
-        "{}.{:0width$} {currency}",
-        minor / unit,
-        minor % unit,
-        width = digits as usize
-    )
-}
-
 fn record(
     c: &mut DbConnection,
     case: &Case,
@@ -621,10 +606,6 @@ mod tests {
         ] {
             assert!(c(k, v, cur).is_err(), "{k} {v} {cur}");
         }
-        assert_eq!(format_amount(1250, "EUR"), "12.50 EUR");
-        assert_eq!(format_amount(17523, "KRW"), "17523 KRW");
-        assert_eq!(format_amount(500, "JPY"), "500 JPY");
-        assert_eq!(format_amount(5, "EUR"), "0.05 EUR");
     }
 
     #[test]

@@ -30,33 +30,9 @@ impl Clock {
     }
 }
 
-/// A stored UTC time as the store's people read it: "2026-11-23 17:05 CET". A time zone
-/// that does not parse shows UTC, labelled as such.
-pub fn in_time_zone(time_zone: &str, at: NaiveDateTime) -> String {
-    use chrono::TimeZone;
-    match time_zone.parse::<chrono_tz::Tz>() {
-        Ok(tz) => tz
-            .from_utc_datetime(&at)
-            .format("%Y-%m-%d %H:%M %Z")
-            .to_string(),
-        Err(_) => format!("{} UTC", at.format("%Y-%m-%d %H:%M")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_show_in_the_stores_zone_or_plainly_in_utc() {
-        let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 23)
-            .unwrap()
-            .and_hms_opt(16, 5, 0)
-            .unwrap();
-        assert_eq!(in_time_zone("Europe/Warsaw", at), "2026-11-23 17:05 CET");
-        assert_eq!(in_time_zone("Asia/Seoul", at), "2026-11-24 01:05 KST");
-        assert_eq!(in_time_zone("Mars/Olympus", at), "2026-11-23 16:05 UTC");
-    }
 
     #[test]
     fn advancing_a_clock_moves_its_copies_too() {

@@ -173,13 +173,8 @@ pub async fn show(
     }
 
     let lang = Language::negotiate(query.lang.as_deref(), None, &case.language);
-    let tz: chrono_tz::Tz = location.time_zone.parse().unwrap_or(chrono_tz::UTC);
-    let when = |t: chrono::NaiveDateTime| {
-        t.and_utc()
-            .with_timezone(&tz)
-            .format("%Y-%m-%d %H:%M")
-            .to_string()
-    };
+    let when =
+        |t: chrono::NaiveDateTime| crate::domain::formats::date_time(lang, &location.time_zone, t);
     let fixing = matches!(case.status.as_str(), "in_progress" | "resolved");
     // A resolved case's survey, open to a customer without email too.
     let open_until = chrono::Duration::days(crate::domain::surveys::VALID_DAYS);

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use crate::db::models::Case;
 use crate::db::queries::{cases, locations, touchpoints, users};
 use crate::domain::alerts::ACK_PURPOSE;
-use crate::domain::clock::in_time_zone;
 use crate::domain::escalation::{acknowledge as acknowledge_case, Acknowledged};
+use crate::domain::formats;
 use crate::domain::language::Language;
 use crate::domain::reference::normalize_reference;
 use crate::domain::signed_link::{self, LinkError};
@@ -168,7 +168,7 @@ fn page(
             ),
             (
                 lang.text("alert.when"),
-                in_time_zone(&checked.place.2, case.created_at),
+                formats::date_time(lang, &checked.place.2, case.created_at),
             ),
         ],
         body: case.body.clone(),
@@ -182,7 +182,7 @@ fn page(
 fn when(lang: Language, checked: &Checked, at: chrono::NaiveDateTime) -> String {
     lang.text_with(
         "ack.already",
-        &[("when", &in_time_zone(&checked.place.2, at))],
+        &[("when", &formats::date_time(lang, &checked.place.2, at))],
     )
 }
 
