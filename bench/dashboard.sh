@@ -10,13 +10,15 @@ DURATION=${DURATION:-10s}
 DAYS=${DAYS:-365}
 STORES=${STORES:-20}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
-cargo build --release -q -p mend-server --bin mend-server
+[ -n "${BENCH_NO_BUILD:-}" ] || cargo build --release -q -p mend-server --bin mend-server
+# MEND_BIN: another build of the server to measure (a before/after on the same machine).
+MEND_BIN=${MEND_BIN:-target/release/mend-server}
 work=$(mktemp -d)
 cleanup() { kill "$mend" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 export MEND_DATA_DIR="$work" MEND_BIND=127.0.0.1:18094 RUST_LOG=warn MEND_DEMO_PASSWORD=bench-password-1
 start=$(date +%s.%N)
-target/release/mend-server seed-demo --history "$DAYS" --stores "$STORES" | grep '^history'
+"$MEND_BIN" seed-demo --history "$DAYS" --stores "$STORES" | grep '^history'
 echo "seeding took $(echo "$(date +%s.%N) - $start" | bc) s; database $(du -h "$work/mend.db" | cut -f1)"
 # shellcheck source=bench/manager.sh
 source bench/manager.sh

@@ -4,7 +4,8 @@
 # BENCH_POSTGRES_URL names one), on PostgreSQL too, side by side with actix-web's hello
 # world and the raw one-insert-per-commit rate of the same disk, all in one run.
 # Needs wrk (Debian package) and python3 (psql for PostgreSQL). Abuse guards are off
-# (MEND_FORM_MIN_SECONDS=0, MEND_FORM_RATE_LIMIT=0) so wrk is not taken for a bot.
+# (MEND_FORM_MIN_SECONDS=0, MEND_FORM_RATE_LIMIT=0, and no cap on requests in flight per
+# client: all of wrk's connections come from one address) so wrk is not taken for a bot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
@@ -17,7 +18,9 @@ CONNECTIONS=${CONNECTIONS:-50 200}
 ROWS=${ROWS:-get status post}
 wants() { [[ " $2 " == *" $1 "* ]]; }
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
-cargo build --release -q -p mend-server --bin mend-server --example hello --example commit_rate
+# BENCH_NO_BUILD=1: use the release binaries already built (to compare two builds copied
+# aside, with MEND_BIN, without a rebuild between them).
+[ -n "${BENCH_NO_BUILD:-}" ] || cargo build --release -q -p mend-server --bin mend-server --example hello --example commit_rate
 # MEND_BIN: another build of the server to measure (say, a copy of the last commit's, for
 # a before/after on the same machine); the default is the one just built.
 MEND_BIN=${MEND_BIN:-target/release/mend-server}
@@ -41,7 +44,7 @@ target/release/examples/commit_rate "$work/raw.db" 5
 
 start_mend() { # port, data dir, database URL
   mkdir -p "$2"
-  MEND_DATA_DIR="$2" MEND_BIND=127.0.0.1:$1 MEND_DATABASE_URL="$3" MEND_FORM_MIN_SECONDS=0 MEND_FORM_RATE_LIMIT=0 \
+  MEND_DATA_DIR="$2" MEND_BIND=127.0.0.1:$1 MEND_DATABASE_URL="$3" MEND_FORM_MIN_SECONDS=0 MEND_FORM_RATE_LIMIT=0 MEND_MAX_REQUESTS_PER_CLIENT=100000 \
     RUST_LOG=warn "$MEND_BIN" --demo >"$2/demo.txt" 2>"$2/mend.log" &
   pids+=("$!")
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$1/healthz" >/dev/null && break; sleep 0.1; done

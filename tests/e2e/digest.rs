@@ -114,7 +114,10 @@ async fn managers_get_last_weeks_figures_once_in_their_language_with_the_unusual
         .unwrap();
     assert_eq!(
         english.subject,
-        format!("{LOCATION_NAME}: 4 complaints in the week of {week}")
+        format!(
+            "{LOCATION_NAME}: 4 complaints in the week of {}",
+            mend_server::domain::formats::date(mend_server::domain::language::Language::En, week)
+        )
     );
     let text = &english.text;
     assert!(text.contains("Complaints: 4"), "{text}");

@@ -282,8 +282,10 @@ impl CaseFacts {
             subject_flags.push(lang.text("alert.severe"));
         }
         if self.repeat_count > 0 {
-            flags
-                .push(lang.text_with("alert.repeat", &[("count", &self.repeat_count.to_string())]));
+            flags.push(lang.count(
+                "alert.repeat",
+                u64::try_from(self.repeat_count).unwrap_or(0),
+            ));
         }
         let (heading, on_it_hint) = match kind {
             CaseMailKind::Alert => (

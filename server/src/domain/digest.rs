@@ -144,12 +144,10 @@ pub fn compose(
         .into_iter()
         .filter(|(day, _)| period.contains(*day))
         .map(|(day, n)| {
-            lang.text_with(
+            lang.count_with(
                 "digest.unusual_day",
-                &[
-                    ("day", &crate::domain::formats::date(lang, day)),
-                    ("count", &n.to_string()),
-                ],
+                u64::from(n),
+                &[("day", &crate::domain::formats::date(lang, day))],
             )
         })
         .collect();
@@ -187,12 +185,12 @@ pub fn compose(
     .collect();
     let m = DigestView {
         lang: lang.code(),
-        subject: lang.text_with(
+        subject: lang.count_with(
             "digest.subject",
+            u64::try_from(f.complaints).unwrap_or(0),
             &[
                 ("store", &store),
-                ("count", &f.complaints.to_string()),
-                ("from", &period.from.to_string()),
+                ("from", &crate::domain::formats::date(lang, period.from)),
             ],
         ),
         heading: lang.text_with("digest.heading", &[("store", &store)]),

@@ -133,6 +133,14 @@ impl Language {
         rust_i18n::t!(key, locale = self.code()).into_owned()
     }
 
+    /// A sentence with a count in it, by this language's plural rules (`{key}.one`, ...),
+    /// with `%{count}` and the other placeholders filled.
+    pub fn count_with(self, key: &str, n: u64, args: &[(&str, &str)]) -> String {
+        args.iter().fold(self.count(key, n), |text, (name, value)| {
+            text.replace(&format!("%{{{name}}}"), value)
+        })
+    }
+
     /// [`Language::count`] of a length.
     /// (Templates pass their values by reference.)
     pub fn count_n(self, key: &str, n: impl std::borrow::Borrow<usize>) -> String {

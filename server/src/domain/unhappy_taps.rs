@@ -183,9 +183,13 @@ pub fn compose(
     ];
     let m = AlertView {
         lang: lang.code(),
-        subject: lang.text_with("kiosk_alert.subject", &args),
+        subject: lang.count_with(
+            "kiosk_alert.subject",
+            u64::try_from(count).unwrap_or(0),
+            &args,
+        ),
         heading: lang.text_with("kiosk_alert.heading", &args),
-        what: lang.text_with("kiosk_alert.what", &args),
+        what: lang.count_with("kiosk_alert.what", u64::try_from(count).unwrap_or(0), &args),
         advice: lang.text("kiosk_alert.advice"),
         link_label: lang.text("kiosk_alert.open_kiosks"),
         url: format!("{}/manage/locations/{location_id}/kiosks", ctx.base_url),

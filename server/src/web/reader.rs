@@ -92,18 +92,20 @@ pub async fn localize_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let lang = of_request(req.request());
     let res = next.call(req).await?;
-    if lang == Language::En {
-        return Ok(res.map_into_boxed_body());
-    }
+    // Only error pages are looked at: the language is worked out for them alone, so the
+    // pages that answer by the thousand (the form) pay nothing here.
     let page = res
         .response()
         .extensions()
         .get::<crate::web::error::ErrorPageText>()
         .cloned();
-    match page {
-        Some(page) => {
+    let Some(page) = page else {
+        return Ok(res.map_into_boxed_body());
+    };
+    match of_request(res.request()) {
+        Language::En => Ok(res.map_into_boxed_body()),
+        lang => {
             let (req, old) = res.into_parts();
             let mut fresh = page.render(lang);
             for (name, value) in old.headers() {
@@ -113,6 +115,5 @@ pub async fn localize_errors(
             }
             Ok(ServiceResponse::new(req, fresh))
         }
-        None => Ok(res.map_into_boxed_body()),
     }
 }
