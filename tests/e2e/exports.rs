@@ -145,9 +145,13 @@ async fn exports_match_the_database(db: TestDb) {
     let row_of = |r: &str| rows.iter().find(|row| row[0] == r).unwrap().clone();
     let ko_row = row_of(&ko);
     assert_eq!(ko_row[col("location")], "Mend Demo Café");
-    assert_eq!(ko_row[col("language")], "ko");
+    assert_eq!(ko_row[col("language")], "한국어");
     assert_eq!(ko_row[col("csat")], "4");
-    assert_eq!(ko_row[col("fixed")], "yes");
+    assert_eq!(
+        ko_row[col("fixed")],
+        "Yes",
+        "the answer's label, not its key"
+    );
     assert_eq!(ko_row[col("return_likelihood")], "8");
     // A spreadsheet is for people: labels in the reader's language (the manager's is
     // English), never keys; JSON below keeps the keys for programs.
@@ -256,6 +260,8 @@ async fn exports_match_the_database(db: TestDb) {
     );
     assert_eq!(ko_json["touchpoint"], "Till 2");
     assert_eq!(ko_json["root_cause"], "cleaning", "programs get the keys");
+    assert_eq!(ko_json["fixed"], "yes");
+    assert_eq!(ko_json["language"], "ko");
 
     // XLSX, read back.
     let (status, xlsx) = download(&manager, &app, "/manage/export/surveys.xlsx").await;
@@ -287,6 +293,14 @@ async fn exports_match_the_database(db: TestDb) {
     assert!(rows
         .iter()
         .any(|r| r.last().unwrap() == "화장실에 비누가 없어요"));
+    let status_col = mend_server::domain::export::CASE_COLUMNS
+        .iter()
+        .position(|c| *c == "status")
+        .unwrap();
+    assert!(
+        rows[1..].iter().all(|r| r[status_col] == "Resolved"),
+        "the status's label: {rows:?}"
+    );
 
     // Mistakes and strangers.
     let (status, body) =

@@ -53,6 +53,12 @@ fn keyed(
     }
 }
 
+/// A customer's language by its own name ("한국어"), as the language switch shows it.
+fn language_name(_: &ExportLabels, code: &str) -> String {
+    crate::domain::language::Language::parse(code)
+        .map_or_else(|| code.to_owned(), |l| l.native_name().to_owned())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dataset {
     Surveys,
@@ -255,7 +261,7 @@ pub fn survey_cells(
         text(&s.location),
         text(&s.touchpoint),
         keyed(labels, s.category.as_deref(), ExportLabels::category),
-        text(&s.language),
+        keyed(labels, Some(&s.language), language_name),
         text(&s.time_zone),
         received,
         acknowledged,
@@ -272,11 +278,17 @@ pub fn survey_cells(
         opt_text(s.compensation_currency.as_deref()),
         local(tz, unix(s.answered_at.as_deref())),
         s.csat.map_or(Cell::Empty, |n| Cell::Number(f64::from(n))),
-        opt_text(s.fixed.as_deref()),
+        keyed(labels, s.fixed.as_deref(), |l, k| {
+            l.lang.text(&format!("survey.fixed_{k}"))
+        }),
         s.return_likelihood
             .map_or(Cell::Empty, |n| Cell::Number(f64::from(n))),
         opt_text(s.comment.as_deref()),
-        still_working.map_or(Cell::Empty, |w| text(if w { "yes" } else { "no" })),
+        keyed(
+            labels,
+            still_working.map(|w| if w { "yes" } else { "no" }),
+            |l, k| l.lang.text(&format!("survey.{k}")),
+        ),
     ]
 }
 
@@ -293,8 +305,11 @@ pub fn case_row_cells(c: &CaseRow, labels: Option<&ExportLabels>) -> Vec<Cell> {
         text(&c.location),
         text(&c.touchpoint),
         keyed(labels, Some(&c.category), ExportLabels::category),
-        text(&c.language),
-        text(&c.status),
+        keyed(labels, Some(&c.language), language_name),
+        keyed(labels, Some(&c.status), |l, k| match k {
+            "new" => l.lang.text("case_status.new_short"),
+            k => l.lang.text(&format!("case_status.{k}")),
+        }),
         text(&c.time_zone),
         received,
         acknowledged,
