@@ -1,21 +1,29 @@
 //! The screen's languages: the same catalogs as the server (`locales/`), `kiosk.*` keys.
 
-pub const CODES: [&str; 4] = ["en", "ko", "ja", "pl"];
+/// The languages: one per catalog compiled in, English first (adding a language is
+/// adding its catalog file).
+pub static CODES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    let mut codes: Vec<&'static str> = rust_i18n::available_locales!()
+        .into_iter()
+        .map(|c| match c {
+            std::borrow::Cow::Borrowed(c) => c,
+            std::borrow::Cow::Owned(c) => &*Box::leak(c.into_boxed_str()),
+        })
+        .collect();
+    codes.sort_by_key(|c| (*c != "en", *c));
+    codes.dedup();
+    codes
+});
 
 /// `ko`, `ko-KR`, `KO` -> `ko`; None for a language the catalogs lack.
 pub fn parse(tag: &str) -> Option<&'static str> {
     let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
-    CODES.into_iter().find(|c| *c == primary)
+    CODES.iter().copied().find(|c| *c == primary)
 }
 
-/// The name of a language in itself, for the switch.
-pub fn native_name(code: &str) -> &'static str {
-    match code {
-        "ko" => "한국어",
-        "ja" => "日本語",
-        "pl" => "Polski",
-        _ => "English",
-    }
+/// The name of a language in itself, for the switch (its catalog's `language.name`).
+pub fn native_name(code: &str) -> String {
+    text(code, "language.name")
 }
 
 pub fn text(lang: &str, key: &str) -> String {
@@ -28,7 +36,7 @@ mod tests {
 
     #[test]
     fn every_language_has_every_kiosk_text() {
-        for lang in CODES {
+        for lang in CODES.iter().copied() {
             for key in crate::screen::TEXT_KEYS {
                 let text = text(lang, key);
                 assert!(!text.is_empty() && text != *key, "{lang}: {key}");

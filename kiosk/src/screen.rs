@@ -157,7 +157,7 @@ struct ScreenPage {
     store: String,
     question: String,
     faces: Vec<Face>,
-    languages: Vec<(&'static str, &'static str, bool)>,
+    languages: Vec<(&'static str, String, bool)>,
     has_sticker: bool,
     prefer_phone: String,
 }
@@ -553,7 +553,7 @@ mod tests {
         let page = String::from_utf8(page.to_vec()).unwrap();
         assert_eq!(page.matches("name=\"rating\"").count(), 4);
         assert!(page.contains("<html lang=\"ja\">"));
-        for code in language::CODES {
+        for code in language::CODES.iter() {
             assert!(page.contains(&format!("/?lang={code}")));
         }
     }

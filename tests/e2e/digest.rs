@@ -116,7 +116,7 @@ async fn managers_get_last_weeks_figures_once_in_their_language_with_the_unusual
         english.subject,
         format!(
             "{LOCATION_NAME}: 4 complaints in the week of {}",
-            mend_server::domain::formats::date(mend_server::domain::language::Language::En, week)
+            mend_server::domain::formats::date(mend_server::domain::language::Language::EN, week)
         )
     );
     let text = &english.text;
@@ -131,7 +131,7 @@ async fn managers_get_last_weeks_figures_once_in_their_language_with_the_unusual
         text.contains(&format!(
             "- {}: 4 complaints, above the control limit of the last 8 weeks",
             mend_server::domain::formats::date(
-                mend_server::domain::language::Language::En,
+                mend_server::domain::language::Language::EN,
                 wednesday
             )
         )),

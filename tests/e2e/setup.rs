@@ -2214,7 +2214,7 @@ async fn a_store_has_its_own_categories_with_labels_in_every_language(t: TestDb)
         .unwrap()
         .unwrap();
     assert_eq!(
-        facts.category_label(mend_server::domain::language::Language::Ko),
+        facts.category_label(mend_server::domain::language::Language::parse("ko").unwrap()),
         "주차"
     );
     // A post naming the retired category is refused with the form's own error.

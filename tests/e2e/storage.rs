@@ -457,7 +457,7 @@ fn submit_all(
                         location: &loc,
                         touchpoint: &tp,
                         complaint,
-                        language: Language::En,
+                        language: Language::EN,
                         render_nonce: nonce,
                         photo_hash: None,
                         device_hash: None,

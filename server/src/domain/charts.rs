@@ -346,9 +346,9 @@ mod tests {
             lower: 0.0,
             out_of_control: vec![],
         };
-        assert!(heatmap_svg(Language::Ko, &[[0; 24]; 7]).is_ok());
+        assert!(heatmap_svg(Language::parse("ko").unwrap(), &[[0; 24]; 7]).is_ok());
         assert!(pareto_svg("x", &[]).is_ok());
-        assert!(control_chart_svg(Language::Pl, &empty).is_ok());
-        assert!(trend_svg(Language::Ja, &[]).is_ok());
+        assert!(control_chart_svg(Language::parse("pl").unwrap(), &empty).is_ok());
+        assert!(trend_svg(Language::parse("ja").unwrap(), &[]).is_ok());
     }
 }

@@ -26,9 +26,9 @@ struct Formats {
 
 fn formats(lang: Language) -> &'static Formats {
     static ALL: OnceLock<Vec<Formats>> = OnceLock::new();
-    let all = ALL.get_or_init(|| Language::ALL.iter().map(|l| build(*l)).collect());
+    let all = ALL.get_or_init(|| Language::all().map(build).collect());
     let lang = lang.formats_of();
-    let i = Language::ALL.iter().position(|l| *l == lang).unwrap_or(0);
+    let i = Language::all().position(|l| l == lang).unwrap_or(0);
     &all[i]
 }
 
@@ -40,13 +40,14 @@ fn build(lang: Language) -> Formats {
         .code()
         .parse()
         .unwrap_or(icu_locale_core::locale!("en"));
-    // The pattern each language's readers use for a date in a list: Korean writes the
-    // month and day with their words (2026년 11월 28일, where medium gives "2026. 11.
-    // 28."), Polish in digits (28.11.2026, where medium gives "28 lis 2026").
-    let date_length = match lang {
-        Language::Ko => YMD::long(),
-        Language::Pl => YMD::short(),
-        Language::En | Language::Ja | Language::Pseudo => YMD::medium(),
+    // The pattern each language's readers use for a date in a list, from its catalog:
+    // Korean writes the month and day with their words (long: 2026년 11월 28일, where
+    // medium gives "2026. 11. 28."), Polish in digits (short: 28.11.2026, where medium
+    // gives "28 lis 2026").
+    let date_length = match lang.text("format.date_length").as_str() {
+        "long" => YMD::long(),
+        "short" => YMD::short(),
+        _ => YMD::medium(),
     };
     #[allow(clippy::expect_used)]
     Formats {
@@ -153,30 +154,25 @@ pub fn money(lang: Language, minor: i64, currency: &str) -> String {
     d.multiply_pow10(-digits);
     d.absolute.pad_end(-digits);
     let amount = formats(lang).number.format(&d).to_string();
-    let text = match (lang.formats_of(), symbol(lang.formats_of(), currency)) {
-        // Polish writes the currency after the amount, as most of continental Europe does.
-        (Language::Pl, Some(symbol)) => format!("{amount}\u{a0}{symbol}"),
-        (Language::Pl, None) => format!("{amount}\u{a0}{currency}"),
-        (_, Some(symbol)) => format!("{symbol}{amount}"),
-        (_, None) => format!("{currency}\u{a0}{amount}"),
+    // Where the currency goes is the catalog's (Polish writes it after the amount, as
+    // most of continental Europe does), and so is the symbol a reader of the language
+    // knows; a currency without one is written with its code ("PLN 12.50" in English,
+    // "12,50 USD" in Polish), since "$" or "zł" alone would be ambiguous to that reader.
+    let reader = lang.formats_of();
+    let symbol_key = format!("currency_symbol.{currency}");
+    let symbol = reader.text(&symbol_key);
+    let text = if symbol == symbol_key || symbol == currency {
+        reader.text_with(
+            "format.money_code",
+            &[("code", currency), ("amount", &amount)],
+        )
+    } else {
+        reader.text_with(
+            "format.money_symbol",
+            &[("symbol", &symbol), ("amount", &amount)],
+        )
     };
     lang.mark(text)
-}
-
-/// The symbol a reader of this language knows for a currency, as CLDR gives it; other
-/// currencies are written with their code ("PLN 12.50" in English, "12,50 USD" in Polish),
-/// since "$" or "zł" alone would be ambiguous or unknown to that reader.
-fn symbol(lang: Language, currency: &str) -> Option<&'static str> {
-    match (lang, currency) {
-        (_, "EUR") => Some("€"),
-        (Language::Pl, "PLN") => Some("zł"),
-        (Language::Pl, _) => None,
-        (_, "KRW") => Some("₩"),
-        (_, "JPY") => Some("¥"),
-        (_, "USD") => Some("$"),
-        (_, "GBP") => Some("£"),
-        _ => None,
-    }
 }
 
 /// The plural category of `n` in this language (Polish: one, few, many; Korean and
@@ -195,7 +191,10 @@ pub fn plural_category(lang: Language, n: u64) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use Language::*;
+
+    fn lang(code: &str) -> Language {
+        Language::parse(code).unwrap()
+    }
 
     fn at(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
@@ -205,54 +204,62 @@ mod tests {
     fn date_times_in_the_store_zone_as_each_language_writes_them() {
         let t = at("2026-11-28 03:27");
         assert_eq!(
-            date_time(Ko, "Asia/Seoul", t),
+            date_time(lang("ko"), "Asia/Seoul", t),
             "2026년 11월 28일 오후 12:27 KST"
         );
-        assert_eq!(date_time(Pl, "Europe/Warsaw", t), "28.11.2026, 04:27 CET");
-        assert_eq!(date_time(Ja, "Asia/Tokyo", t), "2026/11/28 12:27 JST");
         assert_eq!(
-            date_time(En, "Europe/London", t),
+            date_time(lang("pl"), "Europe/Warsaw", t),
+            "28.11.2026, 04:27 CET"
+        );
+        assert_eq!(
+            date_time(lang("ja"), "Asia/Tokyo", t),
+            "2026/11/28 12:27 JST"
+        );
+        assert_eq!(
+            date_time(lang("en"), "Europe/London", t),
             "Nov 28, 2026, 3:27\u{202f}AM GMT"
         );
         assert_eq!(
-            date_time(En, "Nowhere/City", t),
+            date_time(lang("en"), "Nowhere/City", t),
             "Nov 28, 2026, 3:27\u{202f}AM UTC"
         );
         let d = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
-        assert_eq!(date(Ko, d), "2026년 11월 28일");
-        assert_eq!(date(Pl, d), "28.11.2026");
-        assert_eq!(month_day(En, d), "Nov 28");
-        assert_eq!(month_day(Ko, d), "11월 28일");
+        assert_eq!(date(lang("ko"), d), "2026년 11월 28일");
+        assert_eq!(date(lang("pl"), d), "28.11.2026");
+        assert_eq!(month_day(lang("en"), d), "Nov 28");
+        assert_eq!(month_day(lang("ko"), d), "11월 28일");
     }
 
     #[test]
     fn numbers_group_as_each_language_does() {
-        assert_eq!(number(En, 1_234_567), "1,234,567");
-        assert_eq!(number(Ko, 12_345), "12,345");
-        assert_eq!(number(Pl, 12_345), "12\u{a0}345");
-        assert_eq!(decimal(En, 4.256, 1), "4.3");
-        assert_eq!(decimal(Pl, 4.0, 2), "4,00");
+        assert_eq!(number(lang("en"), 1_234_567), "1,234,567");
+        assert_eq!(number(lang("ko"), 12_345), "12,345");
+        assert_eq!(number(lang("pl"), 12_345), "12\u{a0}345");
+        assert_eq!(decimal(lang("en"), 4.256, 1), "4.3");
+        assert_eq!(decimal(lang("pl"), 4.0, 2), "4,00");
     }
 
     #[test]
     fn money_has_the_currency_real_minor_units_and_symbol() {
-        assert_eq!(money(Ko, 5000, "KRW"), "₩5,000");
-        assert_eq!(money(Ja, 500, "JPY"), "¥500");
-        assert_eq!(money(Pl, 1250, "PLN"), "12,50\u{a0}zł");
-        assert_eq!(money(En, 1250, "EUR"), "€12.50");
-        assert_eq!(money(En, 5, "EUR"), "€0.05");
-        assert_eq!(money(Pl, 500_000, "KRW"), "500\u{a0}000\u{a0}KRW");
-        assert_eq!(money(En, 1000, "PLN"), "PLN\u{a0}10.00");
-        assert_eq!(money(Ko, 1250, "USD"), "$12.50");
+        assert_eq!(money(lang("ko"), 5000, "KRW"), "₩5,000");
+        assert_eq!(money(lang("ja"), 500, "JPY"), "¥500");
+        assert_eq!(money(lang("pl"), 1250, "PLN"), "12,50\u{a0}zł");
+        assert_eq!(money(lang("en"), 1250, "EUR"), "€12.50");
+        assert_eq!(money(lang("en"), 5, "EUR"), "€0.05");
+        assert_eq!(money(lang("pl"), 500_000, "KRW"), "500\u{a0}000\u{a0}KRW");
+        assert_eq!(money(lang("en"), 1000, "PLN"), "PLN\u{a0}10.00");
+        assert_eq!(money(lang("ko"), 1250, "USD"), "$12.50");
     }
 
     #[test]
     fn plural_categories_follow_cldr() {
-        let pl: Vec<_> = [1, 2, 5, 22, 25].map(|n| plural_category(Pl, n)).into();
+        let pl: Vec<_> = [1, 2, 5, 22, 25]
+            .map(|n| plural_category(lang("pl"), n))
+            .into();
         assert_eq!(pl, ["one", "few", "many", "few", "many"]);
-        assert_eq!(plural_category(En, 1), "one");
-        assert_eq!(plural_category(En, 2), "other");
-        assert_eq!(plural_category(Ko, 1), "other");
-        assert_eq!(plural_category(Ja, 1), "other");
+        assert_eq!(plural_category(lang("en"), 1), "one");
+        assert_eq!(plural_category(lang("en"), 2), "other");
+        assert_eq!(plural_category(lang("ko"), 1), "other");
+        assert_eq!(plural_category(lang("ja"), 1), "other");
     }
 }

@@ -551,7 +551,7 @@ mod tests {
             location,
             touchpoint,
             complaint: validate(&form, &categories_of(None)).unwrap(),
-            language: Language::En,
+            language: Language::EN,
             render_nonce: nonce.into(),
             photo_hash: None,
             device_hash: None,

@@ -1,5 +1,5 @@
-//! The languages Mend speaks. Each has a catalog in `locales/{code}.yml`; adding a language
-//! is adding a file and a line here.
+//! The languages Mend speaks: one per catalog in `locales/{code}.yml`. Adding a language
+//! is adding a file; its texts, its own name and how it writes dates and money are in it.
 
 /// Why something a person sent was refused, as a catalog key and the values for its
 /// placeholders: the page shows it in the reader's language.
@@ -49,22 +49,42 @@ impl Refusal {
 
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text(Language::En))
+        f.write_str(&self.text(Language::EN))
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Language {
-    En,
-    Ko,
-    Ja,
-    Pl,
-    /// A test language, off unless [`enable_pseudo`] was called (`MEND_PSEUDO_LOCALE`):
-    /// English with every catalog text marked ⟦like this⟧, so a test can find the text on
-    /// a page that did not come from the catalogs. Never offered to anyone, not in `ALL`.
-    Pseudo,
-}
+/// A language Mend speaks: one of the catalogs in `locales/` (English first, then by
+/// code), or the test-only pseudo language. Everything that differs between languages
+/// lives in its catalog (texts, its name, the date length, where the currency goes), so a
+/// language is added by adding its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Language(u8);
 
+/// The catalogs compiled in, by code, English first.
+static CODES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+    let mut codes: Vec<String> = rust_i18n::available_locales!()
+        .into_iter()
+        .map(|c| c.into_owned())
+        .collect();
+    codes.sort_by_key(|c| (c != "en", c.clone()));
+    codes.dedup();
+    codes.truncate(usize::from(u8::MAX));
+    codes
+});
+
+static ALL: std::sync::LazyLock<Vec<Language>> = std::sync::LazyLock::new(|| {
+    (0..CODES.len())
+        .filter_map(|i| u8::try_from(i).ok())
+        .map(Language)
+        .collect()
+});
+
+static NAMES: std::sync::LazyLock<Vec<String>> =
+    std::sync::LazyLock::new(|| Language::all().map(|l| l.text("language.name")).collect());
+
+/// A test language, off unless [`enable_pseudo`] was called (`MEND_PSEUDO_LOCALE`):
+/// English with every catalog text marked ⟦like this⟧, so a test can find the text on a
+/// page that did not come from the catalogs. Never offered to anyone, not in `all()`.
 static PSEUDO_ENABLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Lets the tag `qps` (the pseudo language) be chosen, as any other language is.
@@ -76,52 +96,58 @@ pub const PSEUDO_OPEN: char = '⟦';
 pub const PSEUDO_CLOSE: char = '⟧';
 
 impl Language {
-    pub const ALL: [Language; 4] = [Language::En, Language::Ko, Language::Ja, Language::Pl];
+    /// English, the fallback of every catalog.
+    pub const EN: Language = Language(0);
+    pub const PSEUDO: Language = Language(u8::MAX);
+
+    /// Every language with a catalog, English first.
+    pub fn all() -> impl ExactSizeIterator<Item = Language> + Clone {
+        ALL.iter().copied()
+    }
 
     pub fn code(self) -> &'static str {
-        match self {
-            Language::En => "en",
-            Language::Ko => "ko",
-            Language::Ja => "ja",
-            Language::Pl => "pl",
-            Language::Pseudo => "qps",
+        if self == Language::PSEUDO {
+            return "qps";
         }
+        CODES.get(usize::from(self.0)).map_or("en", String::as_str)
     }
 
     /// Accepts a language tag such as `ko`, `ko-KR` or `PL`; None for languages we lack.
     pub fn parse(tag: &str) -> Option<Language> {
         let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
         if primary == "qps" && PSEUDO_ENABLED.load(std::sync::atomic::Ordering::Relaxed) {
-            return Some(Language::Pseudo);
+            return Some(Language::PSEUDO);
         }
-        Language::ALL.into_iter().find(|l| l.code() == primary)
+        Language::all().find(|l| l.code() == primary)
     }
 
     /// The language whose CLDR formats this one uses (the pseudo language's are English).
     pub fn formats_of(self) -> Language {
-        match self {
-            Language::Pseudo => Language::En,
-            l => l,
+        if self == Language::PSEUDO {
+            Language::EN
+        } else {
+            self
         }
     }
 
     /// Marks a formatted text in the pseudo language; as it is in every other.
     pub fn mark(self, text: String) -> String {
-        match self {
-            Language::Pseudo => format!("{PSEUDO_OPEN}{text}{PSEUDO_CLOSE}"),
-            _ => text,
+        if self == Language::PSEUDO {
+            format!("{PSEUDO_OPEN}{text}{PSEUDO_CLOSE}")
+        } else {
+            text
         }
     }
 
     /// The location's language, or English when it names one we do not have.
     pub fn or_default(tag: &str) -> Language {
-        Language::parse(tag).unwrap_or(Language::En)
+        Language::parse(tag).unwrap_or(Language::EN)
     }
 
     /// The catalog text for `key` in this language.
     pub fn text(self, key: &str) -> String {
-        if self == Language::Pseudo {
-            let english = Language::En.text(key);
+        if self == Language::PSEUDO {
+            let english = Language::EN.text(key);
             // A key with no text stays as it is, as it does in every language (labels
             // fall back to what a manager typed).
             return if english == key {
@@ -199,21 +225,26 @@ impl Language {
 
     /// The language switch's choices: (code, name in itself, chosen).
     pub fn switch_choices(self) -> Vec<(&'static str, &'static str, bool)> {
-        Language::ALL
-            .iter()
-            .map(|l| (l.code(), l.native_name(), *l == self))
+        Language::all()
+            .map(|l| (l.code(), l.native_name(), l == self))
             .collect()
     }
 
-    /// The name of the language in itself, for the language switch.
+    /// Every language as (code, name in itself), for a choice of language.
+    pub fn choices() -> Vec<(&'static str, &'static str)> {
+        Language::all()
+            .map(|l| (l.code(), l.native_name()))
+            .collect()
+    }
+
+    /// The name of the language in itself (its catalog's `language.name`).
     pub fn native_name(self) -> &'static str {
-        match self {
-            Language::En => "English",
-            Language::Ko => "한국어",
-            Language::Ja => "日本語",
-            Language::Pl => "Polski",
-            Language::Pseudo => "⟦Pseudo⟧",
+        if self == Language::PSEUDO {
+            return "⟦Pseudo⟧";
         }
+        NAMES
+            .get(usize::from(self.0))
+            .map_or("English", String::as_str)
     }
 
     /// The customer's language: `?lang=` first, then the browser's `Accept-Language`
@@ -288,9 +319,9 @@ mod tests {
 
     #[test]
     fn every_catalog_has_every_key_of_the_english_one_and_no_other() {
-        let english = catalog(Language::En);
+        let english = catalog(Language::EN);
         assert!(!english.is_empty());
-        for lang in Language::ALL {
+        for lang in Language::all() {
             assert_eq!(
                 catalog(lang),
                 english,
@@ -302,8 +333,8 @@ mod tests {
 
     #[test]
     fn every_key_is_translated_in_every_language() {
-        for key in catalog(Language::En) {
-            for lang in Language::ALL {
+        for key in catalog(Language::EN) {
+            for lang in Language::all() {
                 let text = lang.text(&key);
                 assert!(
                     !text.is_empty() && text != key,
@@ -311,39 +342,72 @@ mod tests {
                     lang.code()
                 );
             }
+            // Formats and currency symbols may well agree between languages.
+            if key.starts_with("format.") || key.starts_with("currency_symbol.") {
+                continue;
+            }
             assert_ne!(
-                Language::Ko.text(&key),
-                Language::En.text(&key),
+                Language::parse("ko").unwrap().text(&key),
+                Language::EN.text(&key),
                 "{key} not translated to ko"
             );
         }
+    }
+
+    /// Adding a language is adding its catalog: every file in `locales/` is a language
+    /// with its own name, English first, and there is no other list of them.
+    #[test]
+    fn the_languages_are_the_catalog_files() {
+        let dir = format!("{}/../locales", env!("CARGO_MANIFEST_DIR"));
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .strip_suffix(".yml")
+                    .map(str::to_owned)
+            })
+            .collect();
+        files.sort();
+        let mut codes: Vec<&str> = Language::all().map(|l| l.code()).collect();
+        assert_eq!(codes[0], "en");
+        codes.sort_unstable();
+        assert_eq!(codes, files);
+        let names: std::collections::BTreeSet<&str> =
+            Language::all().map(|l| l.native_name()).collect();
+        assert_eq!(names.len(), files.len(), "each language has its own name");
+        assert_eq!(
+            Language::parse("ko").map(|l| l.native_name()),
+            Some("한국어")
+        );
     }
 
     #[test]
     fn the_query_wins_then_the_browser_by_preference_then_the_location() {
         assert_eq!(
             Language::negotiate(Some("ja"), Some("ko"), "pl"),
-            Language::Ja
+            Language::parse("ja").unwrap()
         );
         assert_eq!(
             Language::negotiate(Some("xx"), Some("de, ko;q=0.5, pl;q=0.8"), "en"),
-            Language::Pl
+            Language::parse("pl").unwrap()
         );
         assert_eq!(
             Language::negotiate(None, Some("de-DE, fr;q=0.9"), "ko"),
-            Language::Ko
+            Language::parse("ko").unwrap()
         );
         assert_eq!(
             Language::negotiate(None, Some("ja;q=0"), "pl"),
-            Language::Pl
+            Language::parse("pl").unwrap()
         );
-        assert_eq!(Language::negotiate(None, None, "unknown"), Language::En);
+        assert_eq!(Language::negotiate(None, None, "unknown"), Language::EN);
     }
 
     #[test]
     fn every_default_root_cause_and_compensation_has_a_label_and_a_stores_own_shows_as_typed() {
         use crate::domain::case_workflow::{COMPENSATION_TYPES, DEFAULT_ROOT_CAUSES};
-        for lang in Language::ALL {
+        for lang in Language::all() {
             for key in DEFAULT_ROOT_CAUSES {
                 assert_ne!(lang.root_cause_label(key), *key, "{}", lang.code());
             }
@@ -351,26 +415,43 @@ mod tests {
                 assert_ne!(lang.compensation_label(key), *key, "{}", lang.code());
             }
         }
-        assert_eq!(Language::Ko.root_cause_label("staffing"), "인력 배치");
-        assert_eq!(Language::Ja.compensation_label("refund"), "返金");
-        assert_eq!(Language::Ko.root_cause_label("broken till"), "broken till");
+        assert_eq!(
+            Language::parse("ko").unwrap().root_cause_label("staffing"),
+            "인력 배치"
+        );
+        assert_eq!(
+            Language::parse("ja").unwrap().compensation_label("refund"),
+            "返金"
+        );
+        assert_eq!(
+            Language::parse("ko")
+                .unwrap()
+                .root_cause_label("broken till"),
+            "broken till"
+        );
     }
 
     #[test]
     fn placeholders_are_filled() {
         assert_eq!(
-            Language::En.text_with("form.where", &[("store", "Café"), ("spot", "Till 2")]),
+            Language::EN.text_with("form.where", &[("store", "Café"), ("spot", "Till 2")]),
             "At Café · Till 2"
         );
     }
 
     #[test]
     fn tags_are_read_by_their_primary_language() {
-        assert_eq!(Language::parse("ko-KR"), Some(Language::Ko));
-        assert_eq!(Language::parse("PL"), Some(Language::Pl));
-        assert_eq!(Language::parse("ja_JP"), Some(Language::Ja));
+        assert_eq!(
+            Language::parse("ko-KR"),
+            Some(Language::parse("ko").unwrap())
+        );
+        assert_eq!(Language::parse("PL"), Some(Language::parse("pl").unwrap()));
+        assert_eq!(
+            Language::parse("ja_JP"),
+            Some(Language::parse("ja").unwrap())
+        );
         assert_eq!(Language::parse("de"), None);
-        assert_eq!(Language::or_default("xx"), Language::En);
+        assert_eq!(Language::or_default("xx"), Language::EN);
     }
     /// Every text of the catalogs is used somewhere: named in the code or a template, or in
     /// a section whose keys are built from data (a category, an event kind, a plural form).
@@ -404,9 +485,10 @@ mod tests {
             "role.",
             "log.",
             "export_column.",
+            "currency_symbol.",
         ];
         let mut unused = Vec::new();
-        for key in catalog(Language::En) {
+        for key in catalog(Language::EN) {
             if BUILT_FROM_DATA.iter().any(|p| key.starts_with(p)) {
                 continue;
             }

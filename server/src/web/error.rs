@@ -173,7 +173,7 @@ impl ResponseError for AppError {
             message,
             retry: matches!(self, AppError::Unavailable(_)),
         };
-        let mut response = page.render(Language::En);
+        let mut response = page.render(Language::EN);
         response.extensions_mut().insert(page);
         response
     }

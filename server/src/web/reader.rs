@@ -104,7 +104,7 @@ pub async fn localize_errors(
         return Ok(res.map_into_boxed_body());
     };
     match of_request(res.request()) {
-        Language::En => Ok(res.map_into_boxed_body()),
+        Language::EN => Ok(res.map_into_boxed_body()),
         lang => {
             let (req, old) = res.into_parts();
             let mut fresh = page.render(lang);

@@ -58,11 +58,11 @@ fn reader_language(req: &HttpRequest, query: Option<&str>) -> Language {
 
 /// The time zone to suggest: the reader's language's country, else the server's own.
 fn suggested_time_zone(lang: Language) -> String {
-    match lang {
-        Language::Ko => "Asia/Seoul".into(),
-        Language::Ja => "Asia/Tokyo".into(),
-        Language::Pl => "Europe/Warsaw".into(),
-        Language::En | Language::Pseudo => server_time_zone().unwrap_or_else(|| "UTC".into()),
+    // The catalog names its country's zone; English, spoken everywhere, names none.
+    let named = lang.formats_of().text("format.time_zone");
+    match named.parse::<chrono_tz::Tz>() {
+        Ok(tz) => tz.name().to_owned(),
+        Err(_) => server_time_zone().unwrap_or_else(|| "UTC".into()),
     }
 }
 
@@ -153,10 +153,7 @@ pub async fn form(
         language: lang.code(),
         spots: String::new(),
         zones: &chrono_tz::TZ_VARIANTS,
-        languages: Language::ALL
-            .iter()
-            .map(|l| (l.code(), l.native_name()))
-            .collect(),
+        languages: Language::choices(),
     })
 }
 
@@ -230,10 +227,7 @@ pub async fn submit(
                 currency: form.currency,
                 spots: form.spots,
                 zones: &chrono_tz::TZ_VARIANTS,
-                languages: Language::ALL
-                    .iter()
-                    .map(|l| (l.code(), l.native_name()))
-                    .collect(),
+                languages: Language::choices(),
             })?;
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(r)

@@ -57,8 +57,7 @@ impl Category {
     fn default_for(key: &str) -> Category {
         Category {
             key: key.to_owned(),
-            labels: Language::ALL
-                .iter()
+            labels: Language::all()
                 .map(|l| (l.code().to_owned(), l.category_label(key)))
                 .collect(),
             severe: false,
@@ -334,9 +333,9 @@ mod tests {
             severe: false,
             retired: false,
         };
-        assert_eq!(k.label(Language::Ko, "ko"), "주차");
-        assert_eq!(k.label(Language::Ja, "ko"), "주차");
-        assert_eq!(k.label(Language::Pl, "pl"), "Parking");
+        assert_eq!(k.label(Language::parse("ko").unwrap(), "ko"), "주차");
+        assert_eq!(k.label(Language::parse("ja").unwrap(), "ko"), "주차");
+        assert_eq!(k.label(Language::parse("pl").unwrap(), "pl"), "Parking");
     }
 
     #[test]

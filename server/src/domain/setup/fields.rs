@@ -96,7 +96,7 @@ impl FieldError {
 
 impl std::fmt::Display for FieldError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.field, self.message(Language::En))
+        write!(f, "{}: {}", self.field, self.message(Language::EN))
     }
 }
 
@@ -166,8 +166,7 @@ pub fn time_zone(raw: &str) -> Result<String, FieldError> {
 pub fn language(raw: &str) -> Result<Language, FieldError> {
     let v = raw.trim();
     // Only the codes themselves: "ko-KR" is a browser's tag, not a store's setting.
-    Language::ALL
-        .into_iter()
+    Language::all()
         .find(|l| l.code().eq_ignore_ascii_case(v))
         .ok_or_else(|| FieldError::new("language", Problem::UnknownLanguage, raw))
 }
@@ -232,7 +231,7 @@ mod tests {
             time_zone("Mars/Base").unwrap_err().problem,
             Problem::UnknownTimeZone
         );
-        assert_eq!(language("KO").unwrap(), Language::Ko);
+        assert_eq!(language("KO").unwrap(), Language::parse("ko").unwrap());
         assert!(language("ko-KR").is_err());
         assert!(language("de").is_err());
         assert_eq!(currency("krw").unwrap(), "KRW");
@@ -263,7 +262,7 @@ mod tests {
         let e = FieldError::new("time_zone", Problem::UnknownTimeZone, "Mars/Base");
         assert!(e.to_string().starts_with("time_zone: "), "{e}");
         assert!(e.to_string().contains("Mars/Base"));
-        let ko = e.message(Language::Ko);
+        let ko = e.message(Language::parse("ko").unwrap());
         assert!(ko.contains("Mars/Base") && !ko.contains("setup."), "{ko}");
     }
 }

@@ -45,10 +45,7 @@ async fn page(
         store_name: location.name,
         store_language: location.default_language,
         categories: all,
-        languages: Language::ALL
-            .iter()
-            .map(|l| (l.code(), l.native_name()))
-            .collect(),
+        languages: Language::choices(),
         saved,
         error: error.clone(),
     })?;

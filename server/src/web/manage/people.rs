@@ -85,10 +85,7 @@ async fn page(
         csrf: csrf_token(&who.session)?,
         people: everyone,
         locations: places.into_iter().map(|l| (l.id, l.name)).collect(),
-        languages: Language::ALL
-            .iter()
-            .map(|l| (l.code(), l.native_name()))
-            .collect(),
+        languages: Language::choices(),
         error,
         typed_email,
     })
@@ -303,10 +300,7 @@ async fn person_page(
             })
             .collect(),
         person,
-        languages: Language::ALL
-            .iter()
-            .map(|l| (l.code(), l.native_name()))
-            .collect(),
+        languages: Language::choices(),
         saved,
         error: error.clone(),
     })?;

@@ -252,7 +252,7 @@ mod tests {
     #[test]
     fn a_field_in_days_says_days() {
         let e = |r: Result<u32, AlertSettingsError>| match r {
-            Err(AlertSettingsError::Invalid(m)) => m.text(Language::En),
+            Err(AlertSettingsError::Invalid(m)) => m.text(Language::EN),
             other => panic!("{other:?}"),
         };
         assert_eq!(

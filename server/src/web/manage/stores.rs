@@ -30,10 +30,7 @@ fn language(who: &SignedIn) -> Language {
 }
 
 fn languages() -> Vec<(&'static str, &'static str)> {
-    Language::ALL
-        .iter()
-        .map(|l| (l.code(), l.native_name()))
-        .collect()
+    Language::choices()
 }
 
 #[derive(Template)]

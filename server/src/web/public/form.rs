@@ -245,10 +245,7 @@ fn render(
         .or_else(|| (!errors.is_empty()).then(|| lang.text("form.errors_above")));
     let page = FormPage {
         lang: lang.code(),
-        languages: Language::ALL
-            .iter()
-            .map(|l| (l.code(), l.native_name(), *l == lang))
-            .collect(),
+        languages: lang.switch_choices(),
         code: place.touchpoint.code.clone(),
         title: lang.text("form.title"),
         place: lang.text_with(
