@@ -14,7 +14,6 @@ use crate::db::{Db, DbConnection, DbError};
 use crate::domain::alerts::AlertContext;
 use crate::domain::dashboard::{build, Period};
 use crate::domain::email::{enqueue, one_line, Enqueue, MailPayload, OutgoingEmail};
-use crate::domain::insight::one_decimal;
 use crate::domain::language::Language;
 
 /// Store-local hour on Monday from which last week's email goes out.
@@ -152,37 +151,16 @@ pub fn compose(
         })
         .collect();
     let f = &d.figures;
-    let money = f.compensation_text(lang);
     let store = d
         .location
         .as_ref()
         .map(|l| l.name.clone())
         .unwrap_or_default();
-    let figures = vec![
-        (
-            "digest.complaints",
-            crate::domain::formats::number(lang, i64::try_from(f.complaints).unwrap_or(0)),
-        ),
-        (
-            "digest.median_ack",
-            one_decimal(lang, f.median_minutes_to_acknowledge, ""),
-        ),
-        (
-            "digest.median_resolve",
-            one_decimal(lang, f.median_minutes_to_resolve, ""),
-        ),
-        (
-            "digest.within_sla",
-            one_decimal(lang, f.acknowledged_within_sla_pct, "%"),
-        ),
-        ("digest.csat", one_decimal(lang, f.csat_pct, "%")),
-        ("digest.fixed", one_decimal(lang, f.fixed_pct, "%")),
-        ("digest.repeat", one_decimal(lang, f.repeat_pct, "%")),
-        ("digest.compensation", money),
-    ]
-    .into_iter()
-    .map(|(key, value)| (lang.text(key), value))
-    .collect();
+    let figures = f
+        .shown(lang)
+        .into_iter()
+        .map(|s| (s.label, s.value))
+        .collect();
     let m = DigestView {
         lang: lang.code(),
         subject: lang.count_with(

@@ -6,6 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
 
+use crate::domain::formats;
+use crate::domain::language::Language;
+
 /// One complaint as the dashboard counts it. Times are the store's local times.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseFact {
@@ -53,10 +56,60 @@ pub struct Figures {
     pub compensation: Vec<(String, i64)>,
 }
 
+/// A headline figure as shown: a label and a formatted value ("-" when there is none).
+pub struct Shown {
+    pub label: String,
+    pub value: String,
+}
+
 impl Figures {
-    /// Compensation as people read it: "5.00 EUR; 10.00 PLN", or "-" for none.
+    /// The headline figures as the dashboard and the weekly digest show them, in the
+    /// reader's language.
+    pub fn shown(&self, lang: Language) -> Vec<Shown> {
+        let f = self;
+        let count = |n: usize| formats::number(lang, i64::try_from(n).unwrap_or(i64::MAX));
+        [
+            ("figure.complaints", count(f.complaints)),
+            (
+                "figure.median_ack",
+                one_decimal(lang, f.median_minutes_to_acknowledge, ""),
+            ),
+            (
+                "figure.median_resolve",
+                one_decimal(lang, f.median_minutes_to_resolve, ""),
+            ),
+            (
+                "figure.within_sla",
+                one_decimal(lang, f.acknowledged_within_sla_pct, "%"),
+            ),
+            ("figure.csat", one_decimal(lang, f.csat_pct, "%")),
+            (
+                "figure.mean_rating",
+                f.csat_mean.map_or_else(
+                    || "-".to_owned(),
+                    |m| {
+                        lang.text_with(
+                            "figure.of_five",
+                            &[("value", &formats::decimal(lang, m, 2))],
+                        )
+                    },
+                ),
+            ),
+            ("figure.answers", count(f.answers)),
+            ("figure.fixed", one_decimal(lang, f.fixed_pct, "%")),
+            ("figure.repeat", one_decimal(lang, f.repeat_pct, "%")),
+            ("figure.compensation", f.compensation_text(lang)),
+        ]
+        .into_iter()
+        .map(|(key, value)| Shown {
+            label: lang.text(key),
+            value,
+        })
+        .collect()
+    }
+
     /// The compensation given, per currency, as the reader writes money: "₩5,000; €12.50".
-    pub fn compensation_text(&self, lang: crate::domain::language::Language) -> String {
+    pub fn compensation_text(&self, lang: Language) -> String {
         if self.compensation.is_empty() {
             return "-".to_owned();
         }
@@ -70,7 +123,7 @@ impl Figures {
 
 /// A figure with one decimal as the reader writes it, and its unit, or "-" when there
 /// is none: "12.5%", "12,5%".
-pub fn one_decimal(lang: crate::domain::language::Language, v: Option<f64>, unit: &str) -> String {
+pub fn one_decimal(lang: Language, v: Option<f64>, unit: &str) -> String {
     v.map_or_else(
         || "-".to_owned(),
         |v| format!("{}{unit}", crate::domain::formats::decimal(lang, v, 1)),

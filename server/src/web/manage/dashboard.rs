@@ -11,7 +11,7 @@ use crate::db::queries::insight::{locations_in_scope, LocationInfo};
 use crate::domain::charts::{self, ChartError};
 use crate::domain::dashboard::{build, Dashboard, Period};
 use crate::domain::formats;
-use crate::domain::insight::{one_decimal, Figures, ParetoBar};
+use crate::domain::insight::{one_decimal, ParetoBar, Shown};
 use crate::domain::language::Language;
 use crate::domain::role::Role;
 use crate::domain::setup::categories::Labels;
@@ -23,12 +23,6 @@ pub struct DashboardQuery {
     from: Option<String>,
     to: Option<String>,
     location: Option<String>,
-}
-
-/// A headline figure as shown: a label and a formatted value ("-" when there is none).
-pub struct Shown {
-    pub label: String,
-    pub value: String,
 }
 
 pub struct LocationLine {
@@ -63,48 +57,6 @@ struct DashboardPage {
     trend: String,
     has_trend: bool,
     export_query: String,
-}
-
-pub fn shown(lang: Language, f: &Figures) -> Vec<Shown> {
-    let count = |n: usize| formats::number(lang, i64::try_from(n).unwrap_or(i64::MAX));
-    [
-        ("figure.complaints", count(f.complaints)),
-        (
-            "figure.median_ack",
-            one_decimal(lang, f.median_minutes_to_acknowledge, ""),
-        ),
-        (
-            "figure.median_resolve",
-            one_decimal(lang, f.median_minutes_to_resolve, ""),
-        ),
-        (
-            "figure.within_sla",
-            one_decimal(lang, f.acknowledged_within_sla_pct, "%"),
-        ),
-        ("figure.csat", one_decimal(lang, f.csat_pct, "%")),
-        (
-            "figure.mean_rating",
-            f.csat_mean.map_or_else(
-                || "-".to_owned(),
-                |m| {
-                    lang.text_with(
-                        "figure.of_five",
-                        &[("value", &formats::decimal(lang, m, 2))],
-                    )
-                },
-            ),
-        ),
-        ("figure.answers", count(f.answers)),
-        ("figure.fixed", one_decimal(lang, f.fixed_pct, "%")),
-        ("figure.repeat", one_decimal(lang, f.repeat_pct, "%")),
-        ("figure.compensation", f.compensation_text(lang)),
-    ]
-    .into_iter()
-    .map(|(key, value)| Shown {
-        label: lang.text(key),
-        value,
-    })
-    .collect()
 }
 
 fn rows(lang: Language, bars: &[ParetoBar]) -> Vec<(String, String, String)> {
@@ -243,14 +195,14 @@ pub async fn show(
             })
             .collect(),
         title,
-        figures: shown(lang, &d.figures),
+        figures: d.figures.shown(lang),
         by_location: d
             .by_location
             .iter()
             .map(|l| LocationLine {
                 id: l.id.clone(),
                 name: l.name.clone(),
-                figures: shown(lang, &l.figures),
+                figures: l.figures.shown(lang),
             })
             .collect(),
         touchpoints: d
