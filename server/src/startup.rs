@@ -280,6 +280,14 @@ impl Application {
                 }
             }
         };
+        // Cases from before the search index are indexed beside serving, a batch per
+        // short transaction.
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || match crate::domain::search::catch_up(&db, 2_000) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(cases = n, "search index caught up"),
+            Err(e) => tracing::warn!(error = %e, "search index not caught up; next start retries"),
+        });
         let result = tokio::select! {
             result = self.server => result,
             () = flush_loop => Ok(()),

@@ -23,6 +23,7 @@ mod properties;
 mod pseudo;
 mod resilience;
 mod retention;
+mod search;
 mod security;
 mod setup;
 mod stickers;

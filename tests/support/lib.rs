@@ -674,6 +674,19 @@ impl TestApp {
         res.text().await.unwrap()
     }
 
+    /// [`TestApp::submit`], which must succeed: the new case's reference.
+    pub async fn complain(&self, code: &str, post: Post) -> String {
+        let res = self.submit(code, post).await;
+        assert_eq!(res.status(), 303, "{:?}", res.text().await);
+        let location = res.headers()["location"].to_str().unwrap().to_owned();
+        location
+            .trim_start_matches("/c/")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
     /// Opens the form, then posts `post` with the page's stamp (unless the post has one).
     pub async fn submit(&self, code: &str, post: Post) -> reqwest::Response {
         let page = self.open_form(code, "").await;

@@ -182,6 +182,10 @@ fn record(
         created_at: now,
     };
     cases::add_event(c, &event)?;
+    // Staff's words find the case too (its resolution, notes, updates, reasons).
+    if matches!(kind, "note" | "public_update" | "resolved" | "reopened") {
+        crate::domain::search::reindex(c, &case.id)?;
+    }
     Ok(event)
 }
 

@@ -230,6 +230,7 @@ pub fn erase(
             diesel::update(cases::table.find(id))
                 .set((cases::body.eq(ERASED_TEXT), cases::erased_at.eq(now)))
                 .execute(c)?;
+            crate::domain::search::reindex(c, id)?;
             photos.extend(photo.iter().chain(thumb).cloned());
         }
         diesel::delete(mail_opt_outs::table.filter(mail_opt_outs::email.eq(&email))).execute(c)?;
@@ -260,6 +261,7 @@ pub fn erase_case(
         diesel::update(cases::table.find(&case.id))
             .set((cases::body.eq(ERASED_TEXT), cases::erased_at.eq(now)))
             .execute(c)?;
+        crate::domain::search::reindex(c, &case.id)?;
         diesel::update(surveys::table.filter(surveys::case_id.eq(&case.id)))
             .set(surveys::comment.eq(None::<String>))
             .execute(c)?;

@@ -508,6 +508,7 @@ fn seed_day(
     for case in &new_cases {
         diesel::insert_into(cases::table).values(case).execute(c)?;
     }
+    crate::domain::search::index_new(c, &new_cases)?;
     for survey in &new_surveys {
         diesel::insert_into(surveys::table)
             .values(survey)

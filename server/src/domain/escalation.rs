@@ -127,6 +127,10 @@ pub fn acknowledge(
         return Ok(Acknowledged::Before(when));
     }
     let actor = users::find_by_email(c, by)?.map(|u| u.id);
+    // "I'm on it": the one who acknowledges has the case, unless someone was given it.
+    if let Some(id) = &actor {
+        cases::assign_if_nobody(c, &case.id, id)?;
+    }
     cases::add_event(
         c,
         &event(

@@ -250,6 +250,7 @@ fn insert_rows(
     job: &Job,
 ) -> Result<(), DbError> {
     cases::insert(c, &job.case)?;
+    crate::domain::search::index_new(c, std::slice::from_ref(&job.case))?;
     cases::add_event(c, &job.event)?;
     if let Some(tap) = &job.kiosk_tap {
         // A second complaint through the same handoff is kept, untagged.
@@ -324,6 +325,7 @@ impl BatchRows {
         // MAX_BATCH keeps each statement's parameters (25 per case) under both backends'
         // limits (32,766 and 65,535).
         cases::insert_many(c, &self.cases)?;
+        crate::domain::search::index_new(c, &self.cases)?;
         cases::add_events(c, &self.events)?;
         if !self.mails.is_empty() {
             outbox::insert_new(c, &self.mails)?;

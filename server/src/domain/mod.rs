@@ -36,6 +36,7 @@ pub mod render_stamp;
 pub mod retention;
 pub mod role;
 pub mod routing;
+pub mod search;
 pub mod setup;
 pub mod signed_link;
 pub mod sticker_sheet;

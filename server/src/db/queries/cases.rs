@@ -271,6 +271,117 @@ pub fn inbox(
         .load(conn)
 }
 
+/// Which cases a search is for, besides the reader's stores.
+#[derive(Debug, Clone, Default)]
+pub struct CaseSearch {
+    pub status: SearchStatus,
+    pub location_id: Option<String>,
+    pub category: Option<String>,
+    pub touchpoint_id: Option<String>,
+    /// `Some(None)`: nobody has it.
+    pub assignee: Option<Option<String>>,
+    /// Received at or after, and before (UTC).
+    pub from: Option<chrono::NaiveDateTime>,
+    pub until: Option<chrono::NaiveDateTime>,
+    pub reference: Option<String>,
+    pub email: Option<String>,
+    /// The words, as (FTS5 expression, tsquery).
+    pub words: Option<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SearchStatus {
+    /// Not resolved and not merged.
+    #[default]
+    Open,
+    New,
+    InProgress,
+    Resolved,
+    Merged,
+    Any,
+}
+
+/// Cases that match, newest first, `limit` of them from before `before` (the last one
+/// of the previous page: its time and id).
+pub fn search(
+    conn: &mut DbConnection,
+    user_id: &str,
+    is_admin: bool,
+    s: &CaseSearch,
+    before: Option<(chrono::NaiveDateTime, String)>,
+    limit: i64,
+) -> QueryResult<Vec<(Case, crate::db::models::Location)>> {
+    use crate::db::schema::user_locations;
+    let mut query = cases::table.inner_join(locations::table).into_boxed();
+    if !is_admin {
+        let mine = user_locations::table
+            .filter(user_locations::user_id.eq(user_id.to_owned()))
+            .select(user_locations::location_id);
+        query = query.filter(cases::location_id.eq_any(mine));
+    }
+    query = match s.status {
+        SearchStatus::Open => query
+            .filter(cases::resolved_at.is_null())
+            .filter(cases::merged_into.is_null()),
+        SearchStatus::New => query
+            .filter(cases::status.eq("new"))
+            .filter(cases::merged_into.is_null()),
+        SearchStatus::InProgress => query
+            .filter(cases::status.eq_any(["acknowledged", "in_progress"]))
+            .filter(cases::merged_into.is_null()),
+        SearchStatus::Resolved => query
+            .filter(cases::resolved_at.is_not_null())
+            .filter(cases::merged_into.is_null()),
+        SearchStatus::Merged => query.filter(cases::merged_into.is_not_null()),
+        SearchStatus::Any => query,
+    };
+    if let Some(id) = &s.location_id {
+        query = query.filter(cases::location_id.eq(id.clone()));
+    }
+    if let Some(category) = &s.category {
+        query = query.filter(cases::category.eq(category.clone()));
+    }
+    if let Some(id) = &s.touchpoint_id {
+        query = query.filter(cases::touchpoint_id.eq(id.clone()));
+    }
+    match &s.assignee {
+        Some(Some(id)) => query = query.filter(cases::assignee_id.eq(id.clone())),
+        Some(None) => query = query.filter(cases::assignee_id.is_null()),
+        None => {}
+    }
+    if let Some(from) = s.from {
+        query = query.filter(cases::created_at.ge(from));
+    }
+    if let Some(until) = s.until {
+        query = query.filter(cases::created_at.lt(until));
+    }
+    if let Some(reference) = &s.reference {
+        query = query.filter(cases::reference.eq(reference.clone()));
+    }
+    if let Some(email) = &s.email {
+        query = query.filter(cases::contact_email.eq(email.clone()));
+    }
+    if let Some((fts5, tsquery)) = &s.words {
+        query = query.filter(crate::db::queries::search::matches(
+            conn,
+            fts5.clone(),
+            tsquery.clone(),
+        ));
+    }
+    if let Some((at, id)) = before {
+        query = query.filter(
+            cases::created_at
+                .lt(at)
+                .or(cases::created_at.eq(at).and(cases::id.lt(id))),
+        );
+    }
+    query
+        .order((cases::created_at.desc(), cases::id.desc()))
+        .limit(limit)
+        .select((Case::as_select(), Location::as_select()))
+        .load(conn)
+}
+
 /// The customer says it is not resolved: back to work.
 pub fn reopen_by_customer(conn: &mut DbConnection, case_id: &str) -> QueryResult<()> {
     diesel::update(cases::table.find(case_id))
@@ -290,6 +401,18 @@ pub fn open_assigned_to(conn: &mut DbConnection, user_id: &str) -> QueryResult<V
         .filter(cases::merged_into.is_null())
         .select(Case::as_select())
         .load(conn)
+}
+
+/// Gives a case to a person if nobody has it.
+pub fn assign_if_nobody(conn: &mut DbConnection, case_id: &str, user_id: &str) -> QueryResult<()> {
+    diesel::update(
+        cases::table
+            .find(case_id)
+            .filter(cases::assignee_id.is_null()),
+    )
+    .set(cases::assignee_id.eq(user_id))
+    .execute(conn)
+    .map(|_| ())
 }
 
 /// Takes a case off its assignee: back in the store's queue.

@@ -30,6 +30,7 @@ pub mod operations;
 pub mod outbox;
 pub mod routing;
 pub mod scans;
+pub mod search;
 pub mod sessions;
 pub mod spots;
 pub mod stores;

@@ -1,5 +1,5 @@
-//! The staff's side of a case: the inbox (`/manage/cases`) and the case page
-//! (`/manage/cases/{reference}`) with its actions. A case is looked up only through
+//! The staff's side of a case: the case page (`/manage/cases/{reference}`) with its
+//! actions (the list of cases is `inbox`). A case is looked up only through
 //! [`cases::find_visible`], so anyone but the people of its location (and admins) gets
 //! 404, whatever URL or form they try.
 
@@ -194,7 +194,11 @@ fn describe(lang: Language, event: &CaseEvent, actors: &[(String, String)]) -> (
 }
 
 /// How long a case waited, in the reader's words: "5 min", "2 h 3 min", "3 days".
-fn waited(lang: Language, from: chrono::NaiveDateTime, to: chrono::NaiveDateTime) -> String {
+pub(super) fn waited(
+    lang: Language,
+    from: chrono::NaiveDateTime,
+    to: chrono::NaiveDateTime,
+) -> String {
     let minutes = u64::try_from((to - from).num_minutes()).unwrap_or(0);
     match minutes {
         0..=59 => lang.count("duration.minutes", minutes),
@@ -544,111 +548,4 @@ pub async fn photo(
         // A customer's photo: never kept by shared caches.
         .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
         .body(bytes))
-}
-
-#[derive(Template)]
-#[template(path = "manage/inbox.html")]
-struct InboxPage {
-    l: Language,
-    /// (reference, store, category, first words, waited, overdue, acknowledged)
-    rows: Vec<(String, String, String, String, String, bool, bool)>,
-    locations: Vec<(String, String, bool)>,
-    categories: Vec<(String, String, bool)>,
-    statuses: Vec<(&'static str, String, bool)>,
-}
-
-#[derive(Deserialize)]
-pub struct InboxQuery {
-    status: Option<String>,
-    location: Option<String>,
-    category: Option<String>,
-}
-
-/// `GET /manage/cases`: my locations' open cases, unacknowledged first, then oldest.
-pub async fn inbox(
-    state: web::Data<AppState>,
-    who: SignedIn,
-    query: web::Query<InboxQuery>,
-) -> Result<HttpResponse, AppError> {
-    let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
-    let filter = cases::InboxFilter {
-        status: nonempty(&query.status),
-        location_id: nonempty(&query.location),
-        category: nonempty(&query.category),
-    };
-    let (db, user_id, admin) = (
-        state.db.clone(),
-        who.user.id.clone(),
-        who.role == Role::Admin,
-    );
-    let f = filter.clone();
-    let (open, mine, labels) = web::block(move || {
-        db.read(|c| {
-            let open = cases::inbox(c, &user_id, admin, &f, 500)?;
-            let mine = if admin {
-                locations::all(c)?
-            } else {
-                locations::for_user(c, &user_id)?
-            };
-            let ids: Vec<String> = mine.iter().map(|l| l.id.clone()).collect();
-            let labels = crate::domain::setup::categories::Labels::read(c, &ids)?;
-            Ok((open, mine, labels))
-        })
-    })
-    .await??;
-    let now = state.clock.now();
-    let lang = who.language();
-    let mut categories: Vec<String> = crate::domain::complaint::DEFAULT_CATEGORIES
-        .iter()
-        .map(|c| (*c).to_owned())
-        .collect();
-    for (case, _) in &open {
-        if !categories.contains(&case.category) {
-            categories.push(case.category.clone());
-        }
-    }
-    render::html(&InboxPage {
-        l: lang,
-        rows: open
-            .iter()
-            .map(|(case, location)| {
-                let until = case.acknowledged_at.unwrap_or(now);
-                (
-                    case.reference.clone(),
-                    location.name.clone(),
-                    labels.label(Some(&location.id), &case.category, lang),
-                    crate::domain::email::one_line(&case.body, 60),
-                    waited(lang, case.created_at, until),
-                    case.acknowledged_at.is_none()
-                        && (now - case.created_at).num_minutes() >= i64::from(location.sla_minutes),
-                    case.acknowledged_at.is_some(),
-                )
-            })
-            .collect(),
-        locations: mine
-            .iter()
-            .map(|l| {
-                (
-                    l.id.clone(),
-                    l.name.clone(),
-                    filter.location_id.as_deref() == Some(l.id.as_str()),
-                )
-            })
-            .collect(),
-        categories: categories
-            .into_iter()
-            .map(|c| {
-                let chosen = filter.category.as_deref() == Some(c.as_str());
-                let label = labels.label(filter.location_id.as_deref(), &c, lang);
-                (c, label, chosen)
-            })
-            .collect(),
-        statuses: [
-            ("new", "case_status.new_short"),
-            ("in_progress", "case_status.in_progress"),
-        ]
-        .into_iter()
-        .map(|(v, key)| (v, lang.text(key), filter.status.as_deref() == Some(v)))
-        .collect(),
-    })
 }

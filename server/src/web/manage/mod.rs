@@ -5,6 +5,7 @@ mod categories;
 mod dashboard;
 mod export;
 mod import;
+mod inbox;
 mod kiosks;
 mod locations;
 mod log;
@@ -129,7 +130,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/manage/export/{file}", web::get().to(export::download))
         .route("/manage/dashboard", web::get().to(dashboard::show))
-        .route("/manage/cases", web::get().to(cases::inbox))
+        .route("/manage/cases", web::get().to(inbox::inbox))
         .route("/manage/cases/{reference}", web::get().to(cases::show))
         .route(
             "/manage/cases/{reference}/{action}",
