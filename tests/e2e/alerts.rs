@@ -244,6 +244,56 @@ async fn customer_text_cannot_add_mail_headers_or_recipients() {
     assert!(mail.html.contains("&#60;script&#62;"));
 }
 
+/// Two people alerted: the one who is second reads who took the case and when, not
+/// "thank you, you're on it".
+#[tokio::test]
+async fn a_second_person_opening_their_link_reads_who_took_the_case_and_when() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let (app, store) = app_sending_to(&sink.url(), TestDb::sqlite()).await;
+    let location = app.location_of(&store.touchpoints[0].code);
+    app.add_user(
+        "staff",
+        "till@shop.example",
+        "a long enough password",
+        &[&location],
+    );
+    complain(&app, &store.touchpoints[0].code, Post::valid()).await;
+    let mails = sink.wait_for(2, WAIT).await;
+    let link_for = |to: &str| {
+        ack_link(
+            &mails
+                .iter()
+                .find(|m| m.rcpt_tos == [to])
+                .unwrap_or_else(|| panic!("an alert to {to}"))
+                .text,
+        )
+    };
+    let (manager_link, staff_link) = (
+        link_for(&store.manager_email),
+        link_for("till@shop.example"),
+    );
+    let done = app.client.post(&manager_link).send().await.unwrap();
+    assert!(unescape(&done.text().await.unwrap()).contains("Thank you. You're on it."));
+    for second in [
+        app.client.get(&staff_link).send().await.unwrap(),
+        app.client.post(&staff_link).send().await.unwrap(),
+    ] {
+        let html = unescape(&second.text().await.unwrap());
+        assert!(
+            html.contains("Someone already has this complaint"),
+            "{html}"
+        );
+        assert!(
+            html.contains(&format!("{} took it at", store.manager_email)),
+            "{html}"
+        );
+        assert!(!html.contains("You're on it"));
+        assert!(!html.contains("method=\"post\""), "nothing left to press");
+    }
+}
+
 #[tokio::test]
 async fn the_ack_link_asks_on_get_acknowledges_on_post_once_and_then_expires() {
     let Some(sink) = SmtpSink::start() else {

@@ -317,6 +317,15 @@ async fn a_merged_duplicate_is_resolved_with_its_case_and_every_reporter_is_told
         !app.page(&manager, "/manage/cases").await.contains(&second),
         "the duplicate leaves the inbox"
     );
+    // The duplicate's page says where it went and offers no action that does not apply.
+    let merged = app.page(&manager, &format!("/manage/cases/{second}")).await;
+    assert!(merged.contains(&format!("href=\"/manage/cases/{first}\"")));
+    for action in ["resolve", "assign", "update", "acknowledge", "merge"] {
+        assert!(
+            !merged.contains(&format!("/manage/cases/{second}/{action}\"")),
+            "{action} offered on a merged case"
+        );
+    }
     app.case_action_done(
         &manager,
         &first,
@@ -751,4 +760,68 @@ async fn a_double_click_does_one_thing_once_on_postgresql() {
     if let Some(db) = TestDb::postgres() {
         a_double_click_does_one_thing_once(db).await;
     }
+}
+
+/// What the customer sees on their status page as the case moves on: a reply promised
+/// only until someone has seen it, then what was done, for a customer who left no email
+/// too.
+#[tokio::test]
+async fn the_status_page_follows_the_case_and_shows_what_was_done() {
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;
+    let code = &store.touchpoints[0].code;
+    let res = app
+        .submit(code, Post::valid().without("email").without("consent"))
+        .await;
+    assert_eq!(res.status(), 303);
+    let status = res.headers()["location"].to_str().unwrap().to_owned();
+    let reference = status
+        .trim_start_matches("/c/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = || async { app.get(&status).await.text().await.unwrap() };
+    assert!(page().await.contains("aims to respond within 15 minutes"));
+
+    let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
+    let case_page = app
+        .page(&manager, &format!("/manage/cases/{reference}"))
+        .await;
+    assert!(
+        case_page.contains("<option value=\"\" selected>nobody yet</option>"),
+        "who has it starts at nobody"
+    );
+    assert!(case_page.contains("The customer reads this text on their status page"));
+    let res = app
+        .case_action(&manager, &reference, "assign", &[("assignee", "")])
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Choose who should have the case."));
+    app.case_action_done(&manager, &reference, "acknowledge", &[])
+        .await;
+    let seen = page().await;
+    assert!(
+        seen.contains("has seen your report and is working on it"),
+        "{seen}"
+    );
+    assert!(!seen.contains("aims to respond within"));
+
+    app.case_action_done(
+        &manager,
+        &reference,
+        "resolve",
+        &[
+            ("resolution", "We refilled every soap dispenser."),
+            ("root_cause", "cleaning"),
+        ],
+    )
+    .await;
+    let done = page().await;
+    assert!(done.contains("has resolved your report"), "{done}");
+    assert!(done.contains("What was done"));
+    assert!(done.contains("We refilled every soap dispenser."));
 }

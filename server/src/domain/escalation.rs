@@ -106,8 +106,11 @@ pub fn fire(c: &mut DbConnection, ctx: &AlertContext, due: &Escalation) -> Resul
 pub enum Acknowledged {
     /// This call acknowledged the case.
     Now,
-    /// Someone had already: when.
-    Before(NaiveDateTime),
+    /// Someone had already: when, and who (their email) when it was a person.
+    Before {
+        at: NaiveDateTime,
+        by: Option<String>,
+    },
 }
 
 /// Acknowledges a case on behalf of `by` (an email; the user's id when they have an
@@ -121,10 +124,11 @@ pub fn acknowledge(
     now: NaiveDateTime,
 ) -> Result<Acknowledged, DbError> {
     if !cases::acknowledge(c, &case.id, now)? {
-        let when = cases::find(c, &case.id)?
+        let at = cases::find(c, &case.id)?
             .and_then(|c| c.acknowledged_at)
             .unwrap_or(now);
-        return Ok(Acknowledged::Before(when));
+        let by = cases::acknowledged_by(c, &case.id)?;
+        return Ok(Acknowledged::Before { at, by });
     }
     let actor = users::find_by_email(c, by)?.map(|u| u.id);
     // "I'm on it": the one who acknowledges has the case, unless someone was given it.

@@ -403,6 +403,21 @@ pub fn open_assigned_to(conn: &mut DbConnection, user_id: &str) -> QueryResult<V
         .load(conn)
 }
 
+/// Who acknowledged a case (the email its "acknowledged" event names), if anyone did.
+pub fn acknowledged_by(conn: &mut DbConnection, case_id: &str) -> QueryResult<Option<String>> {
+    let detail: Option<String> = case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .filter(case_events::kind.eq("acknowledged"))
+        .order(case_events::created_at.asc())
+        .select(case_events::detail)
+        .first(conn)
+        .optional()?;
+    Ok(detail
+        .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+        .and_then(|v| v.get("by")?.as_str().map(str::to_owned))
+        .filter(|by| !by.is_empty()))
+}
+
 /// Gives a case to a person if nobody has it.
 pub fn assign_if_nobody(conn: &mut DbConnection, case_id: &str, user_id: &str) -> QueryResult<()> {
     diesel::update(

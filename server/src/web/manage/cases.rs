@@ -438,7 +438,17 @@ pub async fn act(
                     .map(|_| ())
                     .map_err(WorkflowError::from),
                 "assign" => {
-                    let to = form.assignee.as_deref().unwrap_or(actor.id.as_str());
+                    // "Take it" sends no one: the one who pressed it. The list's "nobody
+                    // yet" sends an empty choice: nobody was chosen.
+                    let to = match form.assignee.as_deref() {
+                        None => actor.id.as_str(),
+                        Some(id) if id.trim().is_empty() => {
+                            return Err(WorkflowError::Invalid(Refusal::new(
+                                "workflow.choose_person",
+                            )))
+                        }
+                        Some(id) => id,
+                    };
                     workflow::assign(c, &actor, case, to, now)
                 }
                 "note" => workflow::add_note(c, &actor, case, form.text(), now),

@@ -19,6 +19,8 @@ struct StatusPage {
     reference_label: String,
     reference: String,
     next: String,
+    /// After resolution: what was done, as staff wrote it for the customer.
+    outcome: Option<(String, String)>,
     keep: String,
     progress_label: String,
     steps: Vec<(String, bool)>,
@@ -192,13 +194,25 @@ pub async fn show(
         title: lang.text("status.title"),
         reference_label: lang.text("status.reference"),
         reference: case.reference.clone(),
+        // What happens next, as the case stands: a reply promised only while none came.
         next: lang.text_with(
-            "status.next",
+            if case.resolved_at.is_some() {
+                "status.next_resolved"
+            } else if case.acknowledged_at.is_some() {
+                "status.next_seen"
+            } else {
+                "status.next"
+            },
             &[
                 ("store", &location.name),
                 ("minutes", &location.sla_minutes.to_string()),
             ],
         ),
+        outcome: case
+            .resolved_at
+            .and(case.resolution.clone())
+            .filter(|r| !r.trim().is_empty())
+            .map(|r| (lang.text("status.outcome"), r)),
         keep: lang.text("status.keep"),
         progress_label: lang.text("status.progress"),
         steps: vec![

@@ -47,6 +47,8 @@ struct Checked {
     place: (String, String, String),
     to: String,
     lang: Language,
+    /// Who acknowledged the case before this visit, if someone did.
+    acknowledged_by: Option<String>,
 }
 
 fn refuse(lang: Language, e: LinkError) -> AppError {
@@ -108,10 +110,11 @@ async fn check(
             };
             let spot = touchpoints::find(c, &case.touchpoint_id)?.map(|t| t.label);
             let categories = crate::domain::setup::categories::of_store(c, &location.id)?;
+            let by = cases::acknowledged_by(c, &case.id)?;
             let store_language = location.default_language.clone();
             let place = (location.name, spot.unwrap_or_default(), location.time_zone);
             Ok(Some((
-                (case, categories, store_language),
+                (case, categories, store_language, by),
                 place,
                 user_lang.unwrap_or(location.default_language),
             )))
@@ -119,7 +122,7 @@ async fn check(
     })
     .await
     .map_err(|e| AppError::Internal(e.into()))??;
-    let Some(((case, categories, store_language), place, lang)) = found else {
+    let Some(((case, categories, store_language, acknowledged_by), place, lang)) = found else {
         return Err(refuse(browser_lang, LinkError::Invalid));
     };
     Ok(Checked {
@@ -129,6 +132,7 @@ async fn check(
         place,
         to: to.to_owned(),
         lang: Language::or_default(&lang),
+        acknowledged_by,
     })
 }
 
@@ -179,11 +183,25 @@ fn page(
     }
 }
 
-fn when(lang: Language, checked: &Checked, at: chrono::NaiveDateTime) -> String {
-    lang.text_with(
-        "ack.already",
-        &[("when", &formats::date_time(lang, &checked.place.2, at))],
-    )
+/// The page's title and message for a case acknowledged before: thanks to the one who
+/// did, and to anyone else who took it and when.
+fn taken(
+    lang: Language,
+    checked: &Checked,
+    at: chrono::NaiveDateTime,
+    by: Option<&str>,
+) -> (String, String) {
+    let when = formats::date_time(lang, &checked.place.2, at);
+    match by {
+        Some(by) if !by.eq_ignore_ascii_case(&checked.to) => (
+            lang.text("ack.taken_title"),
+            lang.text_with("ack.taken_by", &[("who", by), ("when", &when)]),
+        ),
+        _ => (
+            lang.text("ack.done_title"),
+            lang.text_with("ack.already", &[("when", &when)]),
+        ),
+    }
 }
 
 pub async fn confirm(
@@ -196,7 +214,10 @@ pub async fn confirm(
     let lang = checked.lang;
     let (title, message) = match checked.case.acknowledged_at {
         None => (lang.text("ack.title"), Some(lang.text("ack.confirm_hint"))),
-        Some(at) => (lang.text("ack.done_title"), Some(when(lang, &checked, at))),
+        Some(at) => {
+            let (title, message) = taken(lang, &checked, at, checked.acknowledged_by.as_deref());
+            (title, Some(message))
+        }
     };
     render::html(&page(&state, &checked, title, message, &req))
 }
@@ -219,21 +240,15 @@ pub async fn acknowledge(
             .await
             .map_err(|e| AppError::Internal(e.into()))??;
     let lang = checked.lang;
-    let message = match outcome {
+    let (title, message) = match outcome {
         Acknowledged::Now => {
             checked.case.acknowledged_at = Some(now);
-            lang.text("ack.done")
+            (lang.text("ack.done_title"), lang.text("ack.done"))
         }
-        Acknowledged::Before(at) => {
+        Acknowledged::Before { at, by } => {
             checked.case.acknowledged_at = Some(at);
-            when(lang, &checked, at)
+            taken(lang, &checked, at, by.as_deref())
         }
     };
-    render::html(&page(
-        &state,
-        &checked,
-        lang.text("ack.done_title"),
-        Some(message),
-        &req,
-    ))
+    render::html(&page(&state, &checked, title, Some(message), &req))
 }
