@@ -46,6 +46,12 @@ fn jpeg(width: u32, height: u32) -> Vec<u8> {
     out
 }
 
+/// A complaint whose customer gives an email but no consent: staff are alerted, the
+/// customer gets no receipt, so these tests see the staff's mail alone.
+fn staff_only() -> Post {
+    Post::valid().without("consent")
+}
+
 /// The reference a successful post redirects to.
 async fn complain(app: &TestApp, code: &str, post: Post) -> String {
     app.complain(code, post).await
@@ -105,7 +111,7 @@ async fn a_complaint_alerts_the_routed_person_in_their_language_with_links_and_t
     let reference = complain(
         &app,
         code,
-        Post::valid()
+        staff_only()
             .with(
                 "body",
                 "The restroom has no soap and there is blood on the floor.",
@@ -172,7 +178,7 @@ async fn a_complaint_alerts_the_routed_person_in_their_language_with_links_and_t
     assert!(waited < WAIT.as_secs_f64());
 
     // Another category goes to the fallback list, in the store's language.
-    let other = complain(&app, code, Post::valid().with("category", "staff")).await;
+    let other = complain(&app, code, staff_only().with("category", "staff")).await;
     let mails = sink.wait_for(2, WAIT).await;
     assert_eq!(mails[1].rcpt_tos, ["floor@shop.example"]);
     assert!(mails[1].subject.contains(&other) && mails[1].subject.contains("Staff"));
@@ -192,8 +198,8 @@ async fn a_repeat_complainant_is_flagged_in_the_alert() {
     };
     let (app, store) = app_sending_to(&sink.url(), TestDb::sqlite()).await;
     let code = &store.touchpoints[0].code;
-    let first = complain(&app, code, Post::valid()).await;
-    let second = complain(&app, code, Post::valid().with("email", "Guest@Example.com")).await;
+    let first = complain(&app, code, staff_only()).await;
+    let second = complain(&app, code, staff_only().with("email", "Guest@Example.com")).await;
     let mails = sink.wait_for(2, WAIT).await;
     let text_of = |reference: &str| {
         mails
@@ -218,7 +224,7 @@ async fn customer_text_cannot_add_mail_headers_or_recipients() {
     complain(
         &app,
         &store.touchpoints[0].code,
-        Post::valid().with("body", body),
+        staff_only().with("body", body),
     )
     .await;
     let mail = sink.wait_for(1, WAIT).await.remove(0);
@@ -259,7 +265,7 @@ async fn a_second_person_opening_their_link_reads_who_took_the_case_and_when() {
         "a long enough password",
         &[&location],
     );
-    complain(&app, &store.touchpoints[0].code, Post::valid()).await;
+    complain(&app, &store.touchpoints[0].code, staff_only()).await;
     let mails = sink.wait_for(2, WAIT).await;
     let link_for = |to: &str| {
         ack_link(
@@ -300,7 +306,7 @@ async fn the_ack_link_asks_on_get_acknowledges_on_post_once_and_then_expires() {
         return;
     };
     let (app, store) = app_sending_to(&sink.url(), TestDb::sqlite()).await;
-    let reference = complain(&app, &store.touchpoints[0].code, Post::valid()).await;
+    let reference = complain(&app, &store.touchpoints[0].code, staff_only()).await;
     let link = ack_link(&sink.wait_for(1, WAIT).await[0].text);
     let path = link.trim_start_matches(&app.base_url).to_owned();
 
@@ -390,9 +396,9 @@ async fn an_unacknowledged_case_goes_to_the_managers_then_the_admins_and_acknowl
     let (app, store) = app_sending_to(&sink.url(), TestDb::sqlite()).await;
     app.add_user("admin", "boss@shop.example", "pw-123456789", &[]);
     let code = &store.touchpoints[0].code;
-    let ignored = complain(&app, code, Post::valid().with("body", "Nobody came.")).await;
-    let acked_early = complain(&app, code, Post::valid().with("body", "Sorted quickly.")).await;
-    let acked_late = complain(&app, code, Post::valid().with("body", "Sorted late.")).await;
+    let ignored = complain(&app, code, staff_only().with("body", "Nobody came.")).await;
+    let acked_early = complain(&app, code, staff_only().with("body", "Sorted quickly.")).await;
+    let acked_late = complain(&app, code, staff_only().with("body", "Sorted late.")).await;
     let alerts = sink.wait_for(3, WAIT).await;
     let link_of = |reference: &str| {
         ack_link(
@@ -460,7 +466,7 @@ async fn while_smtp_is_down_complaints_are_taken_and_the_alert_arrives_once_it_i
     }
     let port = free_port();
     let (app, store) = app_sending_to(&format!("smtp://127.0.0.1:{port}"), TestDb::sqlite()).await;
-    let reference = complain(&app, &store.touchpoints[0].code, Post::valid()).await;
+    let reference = complain(&app, &store.touchpoints[0].code, staff_only()).await;
     let failed = app
         .wait_for_outbox("a failed first attempt", WAIT, |rows| {
             rows.len() == 1 && rows[0].attempts >= 1 && rows[0].last_error.is_some()
@@ -496,7 +502,7 @@ async fn a_550_is_recorded_not_retried_and_shown_to_admins() {
     };
     sink.reject(true);
     let (app, store) = app_sending_to(&sink.url(), TestDb::sqlite()).await;
-    complain(&app, &store.touchpoints[0].code, Post::valid()).await;
+    complain(&app, &store.touchpoints[0].code, staff_only()).await;
     let rows = app
         .wait_for_outbox("a permanent failure", WAIT, |rows| {
             rows.len() == 1 && rows[0].failed_at.is_some()
@@ -533,7 +539,7 @@ async fn a_550_is_recorded_not_retried_and_shown_to_admins() {
 #[tokio::test]
 async fn without_smtp_each_message_is_written_as_an_eml_file_in_the_data_dir() {
     let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;
-    let reference = complain(&app, &store.touchpoints[0].code, Post::valid()).await;
+    let reference = complain(&app, &store.touchpoints[0].code, staff_only()).await;
     let rows = app
         .wait_for_outbox("the row marked sent", WAIT, |rows| {
             rows.len() == 1 && rows[0].sent_at.is_some()
@@ -686,7 +692,7 @@ async fn the_case_page_is_for_the_stores_people_and_admins_only() {
     let reference = complain(
         &app,
         &store.touchpoints[0].code,
-        Post::valid()
+        staff_only()
             .with("body", "<b>Cold</b> coffee")
             .photo(jpeg(640, 480)),
     )

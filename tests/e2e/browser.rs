@@ -208,10 +208,14 @@ async fn staff_take_a_case_from_the_alert_on_a_phone_and_work_it_to_resolution()
         .wait_for_outbox(
             "the alert written",
             std::time::Duration::from_secs(20),
-            |rows| rows.len() == 1 && rows[0].sent_at.is_some(),
+            |rows| {
+                rows.iter()
+                    .any(|r| r.kind == "alert" && r.sent_at.is_some())
+            },
         )
         .await;
-    let eml = std::fs::read(app.data_dir.path().join(format!("mail/{}.eml", rows[0].id))).unwrap();
+    let alert = rows.iter().find(|r| r.kind == "alert").unwrap();
+    let eml = std::fs::read(app.data_dir.path().join(format!("mail/{}.eml", alert.id))).unwrap();
     let parsed = mail_parser::MessageParser::default().parse(&eml).unwrap();
     let text = parsed.body_text(0).unwrap().into_owned();
     let links: Vec<&str> = text

@@ -64,7 +64,26 @@ async fn recovery_path(db: TestDb) {
         .next()
         .unwrap()
         .to_owned();
-    sink.wait_for(2, WAIT).await; // the alert, to the manager and the staff member
+    // The alert, to the manager and the staff member, and at once the customer's receipt:
+    // in Korean, their words back, the reference and the way to the status page.
+    let mails = sink.wait_for(3, WAIT).await;
+    let receipt = mails
+        .iter()
+        .find(|m| m.rcpt_tos == ["kim@customer.example"])
+        .expect("a receipt");
+    assert_eq!(receipt.kind, "customer_receipt");
+    assert!(receipt.subject.contains(&reference), "{}", receipt.subject);
+    assert!(receipt.text.contains("접수했습니다"), "{}", receipt.text);
+    assert!(receipt.header_names.iter().any(|h| h == "Auto-Submitted"));
+    let receipt_link = receipt
+        .text
+        .split_whitespace()
+        .find(|w| w.contains("/c/"))
+        .unwrap()
+        .to_owned();
+    let opened = app.client.get(&receipt_link).send().await.unwrap();
+    assert_eq!(opened.status(), 200);
+    assert!(opened.text().await.unwrap().contains(&reference));
 
     let staff = app.sign_in("till@shop.example", PASSWORD).await;
     let inbox = app.page(&staff, "/manage/cases").await;
@@ -102,10 +121,10 @@ async fn recovery_path(db: TestDb) {
         !status_page.contains("Machine 2 runs cold."),
         "notes stay internal"
     );
-    let mails = sink.wait_for(3, WAIT).await;
+    let mails = sink.wait_for(4, WAIT).await;
     let update = mails
         .iter()
-        .find(|m| m.rcpt_tos == ["kim@customer.example"])
+        .find(|m| m.rcpt_tos == ["kim@customer.example"] && m.kind == "customer_update")
         .unwrap();
     assert!(update.subject.contains(&reference));
     assert!(
@@ -154,11 +173,10 @@ async fn recovery_path(db: TestDb) {
         ),
         (Some("voucher"), Some(450), Some("EUR"))
     );
-    let mails = sink.wait_for(4, WAIT).await;
+    let mails = sink.wait_for(5, WAIT).await;
     let resolved = mails
         .iter()
-        .filter(|m| m.rcpt_tos == ["kim@customer.example"])
-        .nth(1)
+        .find(|m| m.rcpt_tos == ["kim@customer.example"] && m.kind == "customer_resolved")
         .unwrap();
     assert!(
         resolved.text.contains("해결되었습니다"),
@@ -284,7 +302,7 @@ async fn mistakes_are_refused_with_the_reason_and_what_was_typed_is_kept() {
 
 #[tokio::test]
 async fn a_merged_duplicate_is_resolved_with_its_case_and_every_reporter_is_told() {
-    let Some(sink) = SmtpSink::start() else {
+    let Some(sink) = SmtpSink::start().map(|s| s.without("customer_receipt")) else {
         return;
     };
     let (app, store) = spawn_demo(TestDb::sqlite(), &[("MEND_SMTP_URL", &sink.url())]).await;
@@ -625,7 +643,8 @@ async fn managers_set_routing_and_root_causes_on_a_page_and_bad_addresses_change
             rows.iter().any(|r| r.kind == "alert")
         })
         .await;
-    assert_eq!(rows[0].recipient, "clean@shop.example");
+    let alert = rows.iter().find(|r| r.kind == "alert").unwrap();
+    assert_eq!(alert.recipient, "clean@shop.example");
     let case_page = app
         .page(&manager, &format!("/manage/cases/{reference}"))
         .await;

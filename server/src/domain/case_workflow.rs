@@ -248,6 +248,8 @@ pub enum CustomerMailKind {
         event_id: String,
     },
     Resolved,
+    /// The receipt, sent at once: the reference and the way back to the status page.
+    Receipt,
 }
 
 impl CustomerMailKind {
@@ -255,6 +257,7 @@ impl CustomerMailKind {
         match self {
             CustomerMailKind::Update { .. } => "customer_update",
             CustomerMailKind::Resolved => "customer_resolved",
+            CustomerMailKind::Receipt => "customer_receipt",
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Emails to the customer about their case: a public update from the store, and the news
-//! that it is resolved. In the customer's language, with the link to their status page.
+//! Emails to the customer about their case: the receipt, sent at once, a public update
+//! from the store, and the news that it is resolved. In the customer's language, with the link to their status page.
 
 use askama::Template;
 
@@ -49,6 +49,39 @@ customer_template!(ResolvedSubject, "email/customer_resolved/subject.txt");
 customer_template!(ResolvedText, "email/customer_resolved/body.txt");
 customer_template!(ResolvedHtml, "email/customer_resolved/body.html");
 
+/// The receipt for a new case, as an outbox row, when its customer gave an email, agreed
+/// to be contacted and has not asked for no more mail. Made inside the transaction that
+/// stores the case, so a complaint that got its reference has its receipt on the way.
+pub fn receipt(
+    c: &mut DbConnection,
+    case: &Case,
+) -> Result<Option<crate::db::models::OutboxMessage>, DbError> {
+    let Some(to) = case
+        .contact_email
+        .as_deref()
+        .filter(|_| case.contact_consent)
+    else {
+        return Ok(None);
+    };
+    if crate::db::queries::surveys::opted_out(c, to)? {
+        return Ok(None);
+    }
+    let kind = CustomerMailKind::Receipt;
+    crate::domain::email::outbox_row(crate::domain::email::Enqueue {
+        kind: kind.label(),
+        recipient: to,
+        payload: &crate::domain::email::MailPayload::CustomerMail {
+            case_id: case.id.clone(),
+            mail: kind,
+            lang: case.language.clone(),
+        },
+        dedupe_key: format!("receipt:{}", case.id),
+        case_id: Some(&case.id),
+        now: case.created_at,
+    })
+    .map(Some)
+}
+
 impl CustomerFacts {
     /// None when the case, its location or the update is gone.
     pub fn load(
@@ -72,7 +105,7 @@ impl CustomerFacts {
                     serde_json::from_str(&event.detail).unwrap_or_default();
                 Some(detail["text"].as_str().unwrap_or_default().to_owned())
             }
-            CustomerMailKind::Resolved => None,
+            CustomerMailKind::Resolved | CustomerMailKind::Receipt => None,
         };
         Ok(Some(CustomerFacts {
             case,
@@ -109,6 +142,12 @@ impl CustomerFacts {
                 lang.text_with("customer.resolved_intro", &store),
                 case.resolution.clone().unwrap_or_default(),
             ),
+            // Their own words back, so they know which report it is.
+            CustomerMailKind::Receipt => (
+                lang.text_with("customer.receipt_heading", &store),
+                lang.text_with("customer.receipt_intro", &store),
+                case.body.clone(),
+            ),
         };
         let m = CustomerView {
             lang: lang.code(),
@@ -127,7 +166,7 @@ impl CustomerFacts {
                 .map(|to| crate::domain::unsubscribe::unsubscribe_url(ctx, to)),
         };
         let rendered = match kind {
-            CustomerMailKind::Update { .. } => (
+            CustomerMailKind::Update { .. } | CustomerMailKind::Receipt => (
                 UpdateSubject { m: &m }.render(),
                 UpdateText { m: &m }.render(),
                 UpdateHtml { m: &m }.render(),

@@ -256,6 +256,9 @@ fn insert_rows(
         // A second complaint through the same handoff is kept, untagged.
         crate::domain::kiosk_handoff::claim(c, tap, &job.case.id, job.case.created_at)?;
     }
+    if let Some(receipt) = crate::domain::customer_mail::receipt(c, &job.case)? {
+        crate::db::queries::outbox::enqueue(c, &receipt)?;
+    }
     alert_new_case(c, alerts, &job.case, audiences)
 }
 
@@ -316,6 +319,8 @@ impl BatchRows {
             rows.events.push(job.event.clone());
             rows.events.push(alert.event);
             rows.mails.extend(alert.mails);
+            rows.mails
+                .extend(crate::domain::customer_mail::receipt(c, &job.case)?);
             rows.escalations.push(alert.escalation);
         }
         Ok(rows)

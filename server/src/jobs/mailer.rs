@@ -241,7 +241,11 @@ pub fn build_message(
             }
         }
     }
-    let mut builder = Message::builder();
+    // RFC 3834: machine-made, so out-of-office replies stay away; and what kind of message
+    // it is, for a mail rule (alerts to one folder, say).
+    let mut builder = Message::builder()
+        .header(AutoSubmitted)
+        .header(MendKind(row.kind.clone()));
     if let Some(url) = &email.list_unsubscribe {
         // RFC 8058: mail programs show an unsubscribe button that POSTs to the URL.
         builder = builder
@@ -276,6 +280,51 @@ impl lettre::message::header::Header for ListUnsubscribe {
         lettre::message::header::HeaderValue::new(Self::name(), self.0.clone())
     }
 }
+
+/// Headers whose value Mend chose (ASCII, one line).
+macro_rules! plain_header {
+    ($name:ident, $header:literal) => {
+        impl lettre::message::header::Header for $name {
+            fn name() -> lettre::message::header::HeaderName {
+                lettre::message::header::HeaderName::new_from_ascii_str($header)
+            }
+            fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+                Ok($name::from(s))
+            }
+            fn display(&self) -> lettre::message::header::HeaderValue {
+                lettre::message::header::HeaderValue::new(Self::name(), self.value())
+            }
+        }
+    };
+}
+
+#[derive(Clone)]
+struct AutoSubmitted;
+impl AutoSubmitted {
+    fn value(&self) -> String {
+        "auto-generated".to_owned()
+    }
+}
+impl From<&str> for AutoSubmitted {
+    fn from(_: &str) -> Self {
+        AutoSubmitted
+    }
+}
+plain_header!(AutoSubmitted, "Auto-Submitted");
+
+#[derive(Clone)]
+struct MendKind(String);
+impl MendKind {
+    fn value(&self) -> String {
+        self.0.clone()
+    }
+}
+impl From<&str> for MendKind {
+    fn from(s: &str) -> Self {
+        MendKind(s.to_owned())
+    }
+}
+plain_header!(MendKind, "X-Mend-Kind");
 
 #[derive(Clone)]
 struct ListUnsubscribePost;
