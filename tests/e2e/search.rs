@@ -257,6 +257,70 @@ async fn results_come_a_page_at_a_time(db: TestDb) {
     assert_eq!(all, made, "each case once");
 }
 
+/// Paging through a word search whose matches are sparse (one in three passes the
+/// filter) walks batch after batch of the index and gives each case once, newest first.
+async fn paging_walks_the_index_batch_after_batch(db: TestDb) {
+    use mend_server::db::queries::cases::{search, CaseSearch, SearchStatus};
+    let (app, store) = spawn_demo(db, &[]).await;
+    let code = &store.touchpoints[0].code;
+    let first = complain(&app, code, "Spilled milk", "").await;
+    let template = app
+        .db
+        .read(|c| mend_server::db::queries::cases::find_by_reference(c, &first))
+        .unwrap()
+        .unwrap();
+    let mut staff_cases = Vec::new();
+    let made: Vec<_> = (0..600)
+        .map(|i| {
+            let mut case = template.clone();
+            case.id = mend_server::db::models::new_id();
+            case.reference = format!("T{:02}-{:03}", i / 1000, i % 1000);
+            case.render_nonce = None;
+            case.created_at = template.created_at + chrono::Duration::seconds(i + 1);
+            case.category = if i % 3 == 0 { "staff" } else { "cleanliness" }.into();
+            if i % 3 == 0 {
+                staff_cases.push(case.id.clone());
+            }
+            case
+        })
+        .collect();
+    app.db
+        .write(|c| {
+            for case in &made {
+                mend_server::db::queries::cases::insert(c, case)?;
+            }
+            mend_server::domain::search::index_new(c, &made)
+        })
+        .unwrap();
+    let words = mend_server::domain::search::parts("milk");
+    let s = CaseSearch {
+        status: SearchStatus::Any,
+        category: Some("staff".into()),
+        words: Some((
+            mend_server::domain::search::fts5(&words),
+            mend_server::domain::search::tsquery(&words),
+        )),
+        ..CaseSearch::default()
+    };
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let found = app
+            .db
+            .read(|c| search(c, "", true, &s, cursor.as_ref(), 50))
+            .unwrap();
+        assert!(found.cases.len() <= 50);
+        seen.extend(found.cases.into_iter().map(|(c, _)| c));
+        match found.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let ids: Vec<String> = seen.iter().map(|c| c.id.clone()).collect();
+    staff_cases.reverse();
+    assert_eq!(ids, staff_cases, "each once, newest first");
+}
+
 /// Cases of an installation from before the index are indexed at start.
 async fn cases_from_before_the_index_are_found(db: TestDb) {
     let (app, store) = spawn_demo(db, &[]).await;
@@ -308,5 +372,6 @@ macro_rules! on_both {
 on_both!(
     search_finds_any_case,
     results_come_a_page_at_a_time,
+    paging_walks_the_index_batch_after_batch,
     cases_from_before_the_index_are_found,
 );

@@ -301,18 +301,125 @@ pub enum SearchStatus {
     Any,
 }
 
-/// Cases that match, newest first, `limit` of them from before `before` (the last one
-/// of the previous page: its time and id).
+/// Where a page of results starts: after the last case of the page before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    /// By time and id (lists without words).
+    Time(chrono::NaiveDateTime, String),
+    /// By place in the search index (word searches).
+    Position(i64, String),
+}
+
+impl Cursor {
+    /// As a link carries it: `t{unix microseconds}.{id}` or `p{position}.{id}`.
+    pub fn to_param(&self) -> String {
+        match self {
+            Cursor::Time(at, id) => format!("t{}.{id}", at.and_utc().timestamp_micros()),
+            Cursor::Position(pos, id) => format!("p{pos}.{id}"),
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Cursor> {
+        let (head, id) = s.split_once('.')?;
+        if id.is_empty() || id.len() > 64 {
+            return None;
+        }
+        let number: i64 = head.get(1..)?.parse().ok()?;
+        match head.as_bytes().first()? {
+            b't' => Some(Cursor::Time(
+                chrono::DateTime::from_timestamp_micros(number)?.naive_utc(),
+                id.to_owned(),
+            )),
+            b'p' => Some(Cursor::Position(number, id.to_owned())),
+            _ => None,
+        }
+    }
+}
+
+/// A page of cases that match, newest first, and where the next page starts (none when
+/// this is the last).
+pub struct Found {
+    pub cases: Vec<(Case, crate::db::models::Location)>,
+    pub next: Option<Cursor>,
+}
+
+/// Cases that match, newest first, `limit` at a time from `before`. Words are looked up
+/// in the index newest first, a growing batch at a time, and the batch's cases filtered
+/// here: a common word stops after a few hundred, a rare one is a short list, instead of
+/// every match being gathered and sorted.
 pub fn search(
     conn: &mut DbConnection,
     user_id: &str,
     is_admin: bool,
     s: &CaseSearch,
+    before: Option<&Cursor>,
+    limit: usize,
+) -> QueryResult<Found> {
+    let Some((fts5, tsquery)) = &s.words else {
+        let before = match before {
+            Some(Cursor::Time(at, id)) => Some((*at, id.clone())),
+            _ => None,
+        };
+        let mut cases = filtered(conn, user_id, is_admin, s, None, before, Some(limit + 1))?;
+        let next = (cases.len() > limit).then(|| {
+            cases.truncate(limit);
+            cases
+                .last()
+                .map(|(c, _)| Cursor::Time(c.created_at, c.id.clone()))
+        });
+        return Ok(Found {
+            cases,
+            next: next.flatten(),
+        });
+    };
+    let mut after = before.cloned();
+    let mut cases = Vec::new();
+    let mut last: Option<Cursor> = None;
+    let mut batch = 200_i64;
+    loop {
+        let candidates =
+            crate::db::queries::search::newest(conn, fts5, tsquery, after.as_ref(), batch)?;
+        let exhausted = candidates.len() < usize::try_from(batch).unwrap_or(usize::MAX);
+        let ids: Vec<String> = candidates.iter().map(|(id, _)| id.clone()).collect();
+        let mut kept: std::collections::HashMap<String, (Case, crate::db::models::Location)> =
+            filtered(conn, user_id, is_admin, s, Some(ids), None, None)?
+                .into_iter()
+                .map(|(c, l)| (c.id.clone(), (c, l)))
+                .collect();
+        for (id, cursor) in &candidates {
+            let Some(found) = kept.remove(id) else {
+                continue;
+            };
+            if cases.len() == limit {
+                return Ok(Found { cases, next: last });
+            }
+            cases.push(found);
+            last = Some(cursor.clone());
+        }
+        if exhausted {
+            return Ok(Found { cases, next: None });
+        }
+        after = candidates.last().map(|(_, cursor)| cursor.clone());
+        batch = (batch * 2).min(5_000);
+    }
+}
+
+/// The cases of the reader's stores that pass the filters (words aside), among `ids`
+/// when given, newest first from `before`, at most `limit`.
+fn filtered(
+    conn: &mut DbConnection,
+    user_id: &str,
+    is_admin: bool,
+    s: &CaseSearch,
+    ids: Option<Vec<String>>,
     before: Option<(chrono::NaiveDateTime, String)>,
-    limit: i64,
+    limit: Option<usize>,
 ) -> QueryResult<Vec<(Case, crate::db::models::Location)>> {
     use crate::db::schema::user_locations;
     let mut query = cases::table.inner_join(locations::table).into_boxed();
+    if let Some(ids) = ids {
+        query = query.filter(cases::id.eq_any(ids));
+    }
     if !is_admin {
         let mine = user_locations::table
             .filter(user_locations::user_id.eq(user_id.to_owned()))
@@ -361,13 +468,6 @@ pub fn search(
     if let Some(email) = &s.email {
         query = query.filter(cases::contact_email.eq(email.clone()));
     }
-    if let Some((fts5, tsquery)) = &s.words {
-        query = query.filter(crate::db::queries::search::matches(
-            conn,
-            fts5.clone(),
-            tsquery.clone(),
-        ));
-    }
     if let Some((at, id)) = before {
         query = query.filter(
             cases::created_at
@@ -375,9 +475,11 @@ pub fn search(
                 .or(cases::created_at.eq(at).and(cases::id.lt(id))),
         );
     }
+    query = query.order((cases::created_at.desc(), cases::id.desc()));
+    if let Some(limit) = limit {
+        query = query.limit(i64::try_from(limit).unwrap_or(i64::MAX));
+    }
     query
-        .order((cases::created_at.desc(), cases::id.desc()))
-        .limit(limit)
         .select((Case::as_select(), Location::as_select()))
         .load(conn)
 }
@@ -436,4 +538,25 @@ pub fn unassign(conn: &mut DbConnection, case_id: &str) -> QueryResult<()> {
         .set(cases::assignee_id.eq(None::<String>))
         .execute(conn)
         .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cursor;
+
+    #[test]
+    fn a_cursor_reads_back_and_nonsense_is_ignored() {
+        let at = chrono::DateTime::from_timestamp_micros(1_764_300_000_123_456)
+            .unwrap()
+            .naive_utc();
+        for cursor in [
+            Cursor::Time(at, "01ABC".into()),
+            Cursor::Position(42, "01ABC".into()),
+        ] {
+            assert_eq!(Cursor::parse(&cursor.to_param()), Some(cursor));
+        }
+        for nonsense in ["x.y", "t123.", "p.1", "q1.a", "", "t1"] {
+            assert_eq!(Cursor::parse(nonsense), None, "{nonsense}");
+        }
+    }
 }

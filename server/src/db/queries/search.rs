@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Text, Timestamp};
 
+use crate::db::queries::cases::Cursor;
 use crate::db::DbConnection;
 
 /// A case's words as the index keeps them.
@@ -112,33 +113,84 @@ pub fn missing(conn: &mut DbConnection) -> QueryResult<i64> {
     Ok(diesel::sql_query(sql).get_result::<N>(conn)?.n)
 }
 
-/// The condition "the case's words match", for a query on `cases`.
-pub type Matches = diesel::expression::SqlLiteral<
-    diesel::sql_types::Bool,
-    diesel::expression::UncheckedBind<
-        diesel::expression::SqlLiteral<diesel::sql_types::Bool>,
-        <String as diesel::expression::AsExpression<Text>>::Expression,
-    >,
->;
-
-/// [`Matches`] with the match expression bound: an FTS5 expression on SQLite, a tsquery
-/// on PostgreSQL.
-pub fn matches(conn: &DbConnection, fts5: String, tsquery: String) -> Matches {
-    let (sql, bound, close) = match conn {
-        DbConnection::Sqlite(_) => (
-            "cases.id IN (SELECT r.case_id FROM case_search s
-               JOIN case_search_rows r ON r.id = s.rowid WHERE case_search MATCH ",
-            fts5,
-            ")",
-        ),
-        DbConnection::Postgres(_) => (
-            "cases.id IN (SELECT s.case_id FROM case_search s
-               WHERE s.terms @@ to_tsquery('simple', ",
-            tsquery,
-            "))",
-        ),
-    };
-    diesel::dsl::sql::<diesel::sql_types::Bool>(sql)
-        .bind::<Text, _>(bound)
-        .sql(close)
+/// Cases whose words match, newest first in the index, `limit` of them after `after`:
+/// (case id, where the next batch starts). SQLite's FTS5 walks its matches by row number
+/// (the order cases were indexed in, which is the order they came in) and stops at the
+/// limit; PostgreSQL's by the case's time, through the index on it or the GIN index,
+/// whichever its planner finds cheaper for the word.
+pub fn newest(
+    conn: &mut DbConnection,
+    fts5: &str,
+    tsquery: &str,
+    after: Option<&Cursor>,
+    limit: i64,
+) -> QueryResult<Vec<(String, Cursor)>> {
+    #[derive(QueryableByName)]
+    struct Hit {
+        #[diesel(sql_type = Text)]
+        id: String,
+        #[diesel(sql_type = BigInt)]
+        pos: i64,
+    }
+    #[derive(QueryableByName)]
+    struct TimedHit {
+        #[diesel(sql_type = Text)]
+        id: String,
+        #[diesel(sql_type = Timestamp)]
+        at: NaiveDateTime,
+    }
+    match conn {
+        DbConnection::Sqlite(c) => {
+            let before = match after {
+                Some(Cursor::Position(pos, _)) => *pos,
+                _ => i64::MAX,
+            };
+            let hits: Vec<Hit> = diesel::sql_query(
+                "SELECT r.case_id AS id, s.rowid AS pos FROM case_search s
+                   JOIN case_search_rows r ON r.id = s.rowid
+                  WHERE case_search MATCH ? AND s.rowid < ?
+                  ORDER BY s.rowid DESC LIMIT ?",
+            )
+            .bind::<Text, _>(fts5)
+            .bind::<BigInt, _>(before)
+            .bind::<BigInt, _>(limit)
+            .load(c)?;
+            Ok(hits
+                .into_iter()
+                .map(|h| {
+                    let cursor = Cursor::Position(h.pos, h.id.clone());
+                    (h.id, cursor)
+                })
+                .collect())
+        }
+        DbConnection::Postgres(c) => {
+            let (at, id) = match after {
+                Some(Cursor::Time(at, id)) => (*at, id.clone()),
+                _ => (
+                    chrono::NaiveDate::from_ymd_opt(9999, 1, 1)
+                        .and_then(|d| d.and_hms_opt(0, 0, 0))
+                        .unwrap_or_default(),
+                    String::new(),
+                ),
+            };
+            let hits: Vec<TimedHit> = diesel::sql_query(
+                "SELECT case_id AS id, created_at AS at FROM case_search
+                  WHERE terms @@ to_tsquery('simple', $1)
+                    AND (created_at < $2 OR (created_at = $2 AND case_id < $3))
+                  ORDER BY created_at DESC, case_id DESC LIMIT $4",
+            )
+            .bind::<Text, _>(tsquery)
+            .bind::<Timestamp, _>(at)
+            .bind::<Text, _>(id)
+            .bind::<BigInt, _>(limit)
+            .load(c)?;
+            Ok(hits
+                .into_iter()
+                .map(|h| {
+                    let cursor = Cursor::Time(h.at, h.id.clone());
+                    (h.id, cursor)
+                })
+                .collect())
+        }
+    }
 }

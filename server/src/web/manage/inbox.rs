@@ -10,7 +10,7 @@ use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use serde::Deserialize;
 
 use crate::db::models::{Case, Location};
-use crate::db::queries::cases::{self, CaseSearch, InboxFilter, SearchStatus};
+use crate::db::queries::cases::{self, CaseSearch, Cursor, InboxFilter, SearchStatus};
 use crate::db::queries::{locations, touchpoints, users};
 use crate::domain::language::Language;
 use crate::domain::reference::normalize_reference;
@@ -87,21 +87,6 @@ fn nonempty(s: &Option<String>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// A page's last case as the next page's starting point: "{unix microseconds}.{id}".
-fn cursor_of(case: &Case) -> String {
-    format!(
-        "{}.{}",
-        case.created_at.and_utc().timestamp_micros(),
-        case.id
-    )
-}
-
-fn parse_cursor(s: &str) -> Option<(NaiveDateTime, String)> {
-    let (micros, id) = s.split_once('.')?;
-    let at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
-    (!id.is_empty() && id.len() <= 64).then(|| (at, id.to_owned()))
-}
-
 /// A day typed as 2026-11-28, as the UTC moment it starts in the store's zone.
 fn day_start(day: &str, time_zone: &str) -> Result<NaiveDateTime, ()> {
     let d = NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| ())?;
@@ -136,7 +121,7 @@ pub async fn inbox(
     let location_id = nonempty(&query.location);
     let assignee = nonempty(&query.assignee);
     let (from, to) = (nonempty(&query.from), nonempty(&query.to));
-    let before = nonempty(&query.before).and_then(|b| parse_cursor(&b));
+    let before = nonempty(&query.before).and_then(|b| Cursor::parse(&b));
     let searching = !q.is_empty()
         || !matches!(
             status,
@@ -156,7 +141,7 @@ pub async fn inbox(
     let category = nonempty(&query.category);
     let q2 = q.clone();
     let (assignee2, from2, to2) = (assignee.clone(), from.clone(), to.clone());
-    let (found, mine, labels, spots, people, error, straight_to) = web::block(move || {
+    let ((found, next), mine, labels, spots, people, error, straight_to) = web::block(move || {
         db.read(|c| {
             let mine = if admin {
                 locations::all(c)?
@@ -167,7 +152,7 @@ pub async fn inbox(
             if let Some(reference) = normalize_reference(&q2) {
                 if cases::find_visible(c, &reference, &user_id, admin)?.is_some() {
                     return Ok((
-                        Vec::new(),
+                        (Vec::new(), None),
                         mine,
                         None,
                         Vec::new(),
@@ -196,7 +181,7 @@ pub async fn inbox(
                 day(&from2),
                 day(&to2).map(|t| t + chrono::Duration::days(1)),
             );
-            let found = if searching {
+            let (found, next) = if searching {
                 let words = search::parts(&q2);
                 let email = q2.contains('@').then(|| q2.to_lowercase());
                 let s = CaseSearch {
@@ -216,9 +201,10 @@ pub async fn inbox(
                 };
                 // Typed something, but nothing to look for in it (only punctuation).
                 if !q2.is_empty() && s.words.is_none() && s.email.is_none() {
-                    Vec::new()
+                    (Vec::new(), None)
                 } else {
-                    cases::search(c, &user_id, admin, &s, before.clone(), PAGE as i64 + 1)?
+                    let found = cases::search(c, &user_id, admin, &s, before.as_ref(), PAGE)?;
+                    (found.cases, found.next)
                 }
             } else {
                 let filter = InboxFilter {
@@ -230,7 +216,7 @@ pub async fn inbox(
                     location_id: location_id.clone(),
                     category: category.clone(),
                 };
-                cases::inbox(c, &user_id, admin, &filter, 500)?
+                (cases::inbox(c, &user_id, admin, &filter, 500)?, None)
             };
             let ids: Vec<String> = mine.iter().map(|l| l.id.clone()).collect();
             let labels = crate::domain::setup::categories::Labels::read(c, &ids)?;
@@ -245,7 +231,15 @@ pub async fn inbox(
                 ),
                 None => (Vec::new(), Vec::new()),
             };
-            Ok((found, mine, Some(labels), spots, people, error, None))
+            Ok((
+                (found, next),
+                mine,
+                Some(labels),
+                spots,
+                people,
+                error,
+                None,
+            ))
         })
     })
     .await??;
@@ -258,9 +252,7 @@ pub async fn inbox(
         return Err(AppError::NotFound);
     };
     let now = state.clock.now();
-    let more = searching && found.len() > PAGE;
-    let shown = if more { &found[..PAGE] } else { &found[..] };
-    let rows = shown
+    let rows = found
         .iter()
         .map(|(case, location)| {
             let overdue = case.acknowledged_at.is_none()
@@ -291,8 +283,7 @@ pub async fn inbox(
             }
         })
         .collect();
-    let older = more.then(|| {
-        let last = &shown[shown.len() - 1].0;
+    let older = next.map(|next| {
         let mut params: Vec<(&str, String)> = vec![
             ("q", q.clone()),
             ("status", status_code.clone()),
@@ -304,7 +295,7 @@ pub async fn inbox(
             ("to", query.to.clone().unwrap_or_default()),
         ];
         params.retain(|(_, v)| !v.trim().is_empty());
-        params.push(("before", cursor_of(last)));
+        params.push(("before", next.to_param()));
         format!(
             "/manage/cases?{}",
             serde_urlencoded::to_string(&params).unwrap_or_default()
@@ -385,17 +376,6 @@ fn status_label(lang: Language, case: &Case) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_cursor_reads_back_and_nonsense_is_ignored() {
-        let at = chrono::DateTime::from_timestamp_micros(1_764_300_000_123_456)
-            .unwrap()
-            .naive_utc();
-        let case_cursor = format!("{}.{}", at.and_utc().timestamp_micros(), "01ABC");
-        assert_eq!(parse_cursor(&case_cursor), Some((at, "01ABC".to_owned())));
-        assert_eq!(parse_cursor("x.y"), None);
-        assert_eq!(parse_cursor("123."), None);
-    }
 
     #[test]
     fn a_day_starts_at_the_store_midnight() {
