@@ -140,6 +140,8 @@ async fn a_complaint_alerts_the_routed_person_in_their_language_with_links_and_t
             "새 불편 접수",
             "blood on the floor",
             "guest@example.com",
+            // The address came without consent (this test's complaint): said, in Korean.
+            "연락에 동의하지 않음",
             "Restrooms",
             "CET",
             "제가 처리할게요",

@@ -196,6 +196,9 @@ async fn recovery_path(db: TestDb) {
         "Internal note: Machine 2 runs cold.",
         "Update to the customer: We are brewing a fresh pot for you.",
         "Resolved (Equipment): Fresh coffee and a cake on the house.",
+        // The mail list: the customer's address masked, colleagues' whole.
+        "k***@customer.example",
+        "Alert to till@shop.example",
     ] {
         assert!(html.contains(expected), "{expected} in {html}");
     }

@@ -93,4 +93,49 @@ mod tests {
         assert!(!logged.contains("SIGNATURE-SECRET"), "{logged}");
         assert!(!logged.contains("6.6.6.6"), "{logged}");
     }
+
+    /// A page that wants a sign-in answers 303 to the sign-in page: routine, not an error
+    /// in the log; a server error still is one.
+    #[actix_web::test]
+    async fn a_redirect_to_sign_in_is_not_logged_as_an_error() {
+        use crate::web::AppError;
+        use actix_web::{test, App};
+        let buf = Buf::default();
+        let writer = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = test::init_service(
+            App::new()
+                .wrap(tracing_actix_web::TracingLogger::<RedactedRootSpan>::new())
+                .route(
+                    "/manage/",
+                    web::get().to(|| async {
+                        Err::<String, _>(AppError::SignInRequired("/manage/".into()))
+                    }),
+                )
+                .route(
+                    "/broken",
+                    web::get().to(|| async {
+                        Err::<String, _>(AppError::Internal(anyhow::anyhow!("disk on fire")))
+                    }),
+                ),
+        )
+        .await;
+        let res =
+            test::call_service(&app, test::TestRequest::get().uri("/manage/").to_request()).await;
+        assert_eq!(res.status(), 303);
+        let logged = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert!(!logged.contains("ERROR"), "{logged}");
+        let res =
+            test::call_service(&app, test::TestRequest::get().uri("/broken").to_request()).await;
+        assert_eq!(res.status(), 500);
+        let logged = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            logged.contains("ERROR") && logged.contains("disk on fire"),
+            "{logged}"
+        );
+    }
 }

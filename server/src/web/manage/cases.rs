@@ -351,15 +351,29 @@ fn page(
             .mail
             .iter()
             .map(|m| {
-                (
-                    mail_kind_label(lang, &m.kind),
-                    mask(&m.recipient),
-                    mail_state(lang, m),
-                )
+                // Colleagues are told apart by their whole address; a customer's stays
+                // masked, as everywhere a list shows it.
+                let to = if CUSTOMER_MAIL.contains(&m.kind.as_str()) {
+                    mask(&m.recipient)
+                } else {
+                    m.recipient.clone()
+                };
+                (mail_kind_label(lang, &m.kind), to, mail_state(lang, m))
             })
             .collect(),
     })
 }
+
+/// The kinds of mail that go to the customer.
+const CUSTOMER_MAIL: &[&str] = &[
+    "customer_receipt",
+    "customer_update",
+    "customer_resolved",
+    "survey",
+    "survey_reminder",
+    "follow_up",
+    "erasure_confirmation",
+];
 
 pub async fn show(
     state: web::Data<AppState>,
