@@ -124,7 +124,7 @@ async fn unhappy_survey(db: TestDb) {
     resolve(&app, &manager, &reference).await;
 
     // Not before the location's delay (an hour by default).
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.drain_outbox().await;
     assert!(to(&sink, "kim@customer.example", "만족").is_empty());
     app.advance(HOUR + Duration::from_secs(60));
     let survey = mail_to(&sink, "kim@customer.example", "만족하셨나요").await;
@@ -190,6 +190,31 @@ async fn unhappy_survey(db: TestDb) {
     assert!(alert
         .text
         .contains("The customer says the problem is not solved."));
+    // The answer itself, in the manager's language: staff see what to put right.
+    for expected in [
+        "What the customer answered",
+        "Rating: 2 of 5",
+        "Fixed? No",
+        "Would come back: 3 of 10",
+        "Comment: “Still no soap <b>today</b>.”",
+    ] {
+        assert!(
+            alert.text.contains(expected),
+            "{expected} in {}",
+            alert.text
+        );
+    }
+    assert!(
+        alert.html.contains("Still no soap &#60;b&#62;today"),
+        "escaped in HTML"
+    );
+    // On the case page, at the top and in the timeline.
+    let page = app
+        .page(&manager, &format!("/manage/cases/{reference}"))
+        .await;
+    assert!(page.contains("class=\"answer\""), "{page}");
+    assert!(page.contains("Survey answered: Rating: 2 of 5 · Fixed? No · Would come back: 3 of 10"));
+    assert!(!page.contains("<b>today</b>"), "escaped on the page");
 
     // A second answer changes nothing.
     let again = app
@@ -219,7 +244,7 @@ async fn a_reminder_after_three_days_a_follow_up_after_seven_and_one_survey_per_
     app.advance(3 * DAY + HOUR);
     mail_to(&sink, "ann@customer.example", "A moment to tell").await;
     app.advance(HOUR);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.drain_outbox().await;
     assert_eq!(
         to(&sink, "ann@customer.example", "A moment to tell").len(),
         1,

@@ -123,6 +123,9 @@ struct CaseMail {
     reference: String,
     flags: Vec<String>,
     subject_flags: Vec<String>,
+    /// The customer's answer, one line a question (the "not satisfied" email).
+    answer: Vec<String>,
+    answer_heading: String,
     contact: Option<String>,
     /// The customer left an address but did not agree to be contacted about it.
     contact_refused: bool,
@@ -178,6 +181,20 @@ pub struct CaseFacts {
     pub severe: bool,
     /// The store's categories (retired ones too), for the case's category's label.
     pub categories: Vec<crate::domain::setup::categories::Category>,
+    /// The customer's latest survey answer, for the "not satisfied" email (read only
+    /// for that one: see [`CaseFacts::with_answer`]).
+    pub answer: Option<crate::db::models::Survey>,
+}
+
+/// The customer's latest answered survey about a case.
+pub fn latest_answer(
+    c: &mut DbConnection,
+    case_id: &str,
+) -> QueryResult<Option<crate::db::models::Survey>> {
+    Ok(crate::db::queries::surveys::for_case(c, case_id)?
+        .into_iter()
+        .filter(|s| s.answered_at.is_some())
+        .max_by_key(|s| s.answered_at))
 }
 
 /// Stores, spots and alert settings already read, by id: rendering a rush of alerts
@@ -256,7 +273,21 @@ impl CaseFacts {
             repeat_count,
             severe,
             categories,
+            answer: None,
         }))
+    }
+
+    /// The same facts with the customer's latest survey answer, when `kind` is the "not
+    /// satisfied" email.
+    pub fn with_answer(
+        mut self,
+        c: &mut DbConnection,
+        kind: &CaseMailKind,
+    ) -> QueryResult<CaseFacts> {
+        if *kind == CaseMailKind::Unhappy {
+            self.answer = latest_answer(c, &self.case.id)?;
+        }
+        Ok(self)
     }
 
     /// The label of the case's category in `lang` (the store's own, else the catalog's).
@@ -326,6 +357,12 @@ impl CaseFacts {
             reference: case.reference.clone(),
             flags,
             subject_flags,
+            answer: self
+                .answer
+                .as_ref()
+                .map(|s| crate::domain::surveys::survey_lines(lang, s))
+                .unwrap_or_default(),
+            answer_heading: lang.text("alert.answer_heading"),
             contact: case.contact_email.clone(),
             contact_refused: case.contact_email.is_some() && !case.contact_consent,
             has_photo: case.photo_thumb_path.is_some(),

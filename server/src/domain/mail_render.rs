@@ -28,7 +28,9 @@ pub fn render_payload(
         } => {
             let facts = db
                 .read(|c| match cases::find(c, &case_id)? {
-                    Some(case) => CaseFacts::load(c, case),
+                    Some(case) => CaseFacts::load(c, case)?
+                        .map(|f| f.with_answer(c, &mail))
+                        .transpose(),
                     None => Ok(None),
                 })
                 .map_err(|e| RenderError::Transient(e.to_string()))?
@@ -166,10 +168,12 @@ pub fn render_batch(
         let mut places = PlaceCache::default();
         case_mails
             .iter()
-            .map(|(_, case_id, _, _)| {
+            .map(|(_, case_id, mail, _)| {
                 // A case with several recipients is in `found` once; each mail needs a copy.
                 match found.get(case_id).cloned() {
-                    Some(case) => CaseFacts::load_with(c, case, &mut places),
+                    Some(case) => CaseFacts::load_with(c, case, &mut places)?
+                        .map(|f| f.with_answer(c, mail))
+                        .transpose(),
                     None => Ok(None),
                 }
             })

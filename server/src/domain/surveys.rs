@@ -304,6 +304,50 @@ pub enum Answered {
 
 /// The survey carrying a copy of what its case was when answered (store, spot, category,
 /// root cause, compensation), so exports and the dashboard need not join the case.
+/// What a customer answered, one line a question, in the reader's language: "Rating: 2
+/// of 5", "Fixed? No", "Would come back: 3 of 10", the comment. Shown to staff wherever
+/// an unhappy answer reaches them.
+pub fn answer_lines(
+    lang: crate::domain::language::Language,
+    csat: Option<i64>,
+    fixed: Option<&str>,
+    return_likelihood: Option<i64>,
+    comment: Option<&str>,
+    still_working: Option<bool>,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(n) = csat {
+        lines.push(lang.text_with("survey_answer.rating", &[("value", &n.to_string())]));
+    }
+    if let Some(f) = fixed.filter(|f| matches!(*f, "yes" | "partly" | "no")) {
+        let value = lang.text(&format!("survey.fixed_{f}"));
+        lines.push(lang.text_with("survey_answer.fixed", &[("value", &value)]));
+    }
+    if let Some(n) = return_likelihood {
+        lines.push(lang.text_with("survey_answer.come_back", &[("value", &n.to_string())]));
+    }
+    if let Some(w) = still_working {
+        let value = lang.text(if w { "survey.yes" } else { "survey.no" });
+        lines.push(lang.text_with("survey_answer.still_working", &[("value", &value)]));
+    }
+    if let Some(text) = comment.filter(|t| !t.trim().is_empty()) {
+        lines.push(lang.text_with("survey_answer.comment", &[("text", text)]));
+    }
+    lines
+}
+
+/// [`answer_lines`] of a stored survey.
+pub fn survey_lines(lang: crate::domain::language::Language, s: &Survey) -> Vec<String> {
+    answer_lines(
+        lang,
+        s.csat.map(i64::from),
+        s.fixed.as_deref(),
+        s.return_likelihood.map(i64::from),
+        s.comment.as_deref(),
+        s.still_working,
+    )
+}
+
 pub fn with_case_as_answered(survey: Survey, case: &Case) -> Survey {
     Survey {
         location_id: Some(case.location_id.clone()),
@@ -357,6 +401,7 @@ pub fn answer(
         "survey": survey.kind,
         "csat": stored.csat,
         "fixed": stored.fixed,
+        "return_likelihood": stored.return_likelihood,
         "still_working": stored.still_working,
         "comment": stored.comment,
     });

@@ -28,6 +28,8 @@ use crate::web::{render, AppError, AppState};
 #[template(path = "manage/case.html")]
 struct CasePage {
     l: Language,
+    /// The customer's latest survey answer, one line a question.
+    answer: Vec<String>,
     csrf: String,
     error: Option<String>,
     reference: String,
@@ -96,9 +98,10 @@ async fn load(state: &AppState, who: &SignedIn, reference: &str) -> Result<Loade
     let db = state.db.clone();
     let loaded = web::block(move || {
         db.read(|c| {
-            let Some(facts) = CaseFacts::load(c, case.clone())? else {
+            let Some(mut facts) = CaseFacts::load(c, case.clone())? else {
                 return Ok(None);
             };
+            facts.answer = crate::domain::alerts::latest_answer(c, &case.id)?;
             let events = cases::events(c, &case.id)?;
             let mut actors = Vec::new();
             for id in events.iter().filter_map(|e| e.actor_user_id.clone()) {
@@ -180,6 +183,17 @@ fn describe(lang: Language, event: &CaseEvent, actors: &[(String, String)]) -> (
         "reopened" => say("reopened", &[("text", &text("reason"))]),
         "merged" => say("merged", &[("reference", &text("into"))]),
         "merged_in" => say("merged_in", &[("reference", &text("from"))]),
+        "survey_answered" => {
+            let lines = crate::domain::surveys::answer_lines(
+                lang,
+                detail["csat"].as_i64(),
+                detail["fixed"].as_str(),
+                detail["return_likelihood"].as_i64(),
+                detail["comment"].as_str(),
+                detail["still_working"].as_bool(),
+            );
+            say("survey_answered", &[("answer", &lines.join(" · "))])
+        }
         other => {
             let key = format!("event.{other}");
             let label = lang.text(&key);
@@ -302,6 +316,12 @@ fn page(
         contact: case.contact_email.clone(),
         customer_gets_email: case.contact_email.is_some() && case.contact_consent,
         has_photo: case.photo_thumb_path.is_some(),
+        answer: l
+            .facts
+            .answer
+            .as_ref()
+            .map(|s| crate::domain::surveys::survey_lines(lang, s))
+            .unwrap_or_default(),
         language: Language::or_default(&case.language).native_name().into(),
         colleagues: l
             .colleagues
