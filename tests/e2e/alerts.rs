@@ -423,6 +423,15 @@ async fn an_unacknowledged_case_goes_to_the_managers_then_the_admins_and_acknowl
     assert!(to_manager[0]
         .1
         .contains("Nobody has acknowledged this complaint for 16 minutes"));
+    // It names who had the first alert, and when.
+    assert!(
+        to_manager[0].1.contains("First alert sent")
+            && to_manager[0]
+                .1
+                .contains(&format!("to {}", store.manager_email)),
+        "{}",
+        to_manager[0].1
+    );
     assert_eq!(escalation_mails_for(&sink, &acked_late).len(), 1);
     assert!(escalation_mails_for(&sink, &acked_early).is_empty());
 

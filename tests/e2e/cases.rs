@@ -847,3 +847,79 @@ async fn the_status_page_follows_the_case_and_shows_what_was_done() {
     assert!(done.contains("What was done"));
     assert!(done.contains("We refilled every soap dispenser."));
 }
+
+/// The person who must act is told: given a case, they get it by email in their language
+/// with "I'm on it"; a reopened case goes to whoever has it. Taking a case yourself, or
+/// reopening it yourself, sends nothing to you.
+#[tokio::test]
+async fn assigning_and_reopening_tell_the_person_who_must_act() {
+    let Some(sink) = SmtpSink::start().map(|s| s.without("customer_receipt")) else {
+        return;
+    };
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[("MEND_SMTP_URL", &sink.url())]).await;
+    let code = &store.touchpoints[0].code;
+    let location = app.location_of(code);
+    let staff_id = app.add_user("staff", "mina@shop.example", PASSWORD, &[&location]);
+    app.db
+        .write(|c| {
+            mend_server::db::queries::users::set_language(c, &staff_id, "ko")
+                .map_err(mend_server::db::DbError::from)
+        })
+        .unwrap();
+    let reference = complain(&app, code, Post::valid()).await;
+    let alerts = sink.wait_for(1, WAIT).await.len();
+    let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
+
+    app.case_action_done(&manager, &reference, "assign", &[("assignee", &staff_id)])
+        .await;
+    let mails = sink.wait_for(alerts + 1, WAIT).await;
+    let given = mails
+        .iter()
+        .find(|m| m.kind == "assigned")
+        .expect("the assignee is told");
+    assert_eq!(given.rcpt_tos, ["mina@shop.example"]);
+    assert!(given.subject.contains(&reference) && given.subject.contains("담당 지정"));
+    assert!(
+        given.text.contains("이 건의 담당자로 지정되었습니다"),
+        "{}",
+        given.text
+    );
+    assert!(given
+        .text
+        .contains(&format!("/ack/{reference}?to=mina%40shop.example")));
+
+    // The manager takes another case themselves: no mail to anyone.
+    let other = complain(&app, code, Post::valid().with("category", "staff")).await;
+    app.case_action_done(&manager, &other, "assign", &[]).await;
+
+    app.case_action_done(
+        &manager,
+        &reference,
+        "resolve",
+        &[("resolution", "Soap refilled."), ("root_cause", "cleaning")],
+    )
+    .await;
+    app.case_action_done(
+        &manager,
+        &reference,
+        "reopen",
+        &[("text", "The customer called: still none.")],
+    )
+    .await;
+    app.drain_outbox().await;
+    let mails = sink.messages();
+    let reopened: Vec<_> = mails.iter().filter(|m| m.kind == "reopened").collect();
+    assert_eq!(
+        reopened.len(),
+        1,
+        "{:?}",
+        mails.iter().map(|m| &m.kind).collect::<Vec<_>>()
+    );
+    assert_eq!(reopened[0].rcpt_tos, ["mina@shop.example"]);
+    assert!(reopened[0].text.contains("이 건이 다시 열렸습니다"));
+    assert_eq!(
+        mails.iter().filter(|m| m.kind == "assigned").count(),
+        1,
+        "taking a case yourself tells nobody"
+    );
+}

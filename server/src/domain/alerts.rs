@@ -75,6 +75,10 @@ pub enum CaseMailKind {
     },
     /// The customer answered a survey: not fixed, or unhappy.
     Unhappy,
+    /// Someone gave the case to the recipient.
+    Assigned,
+    /// Staff reopened a resolved case: to whoever has it, else the store's people.
+    Reopened,
 }
 
 struct Labels {
@@ -163,7 +167,10 @@ fn render(kind: CaseMailKind, m: &CaseMail) -> Result<(String, String, String), 
             AlertText { m }.render()?,
             AlertHtml { m }.render()?,
         ),
-        CaseMailKind::Escalation { .. } | CaseMailKind::Unhappy => (
+        CaseMailKind::Escalation { .. }
+        | CaseMailKind::Unhappy
+        | CaseMailKind::Assigned
+        | CaseMailKind::Reopened => (
             EscalationSubject { m }.render()?,
             EscalationText { m }.render()?,
             EscalationHtml { m }.render()?,
@@ -184,6 +191,8 @@ pub struct CaseFacts {
     /// The customer's latest survey answer, for the "not satisfied" email (read only
     /// for that one: see [`CaseFacts::with_answer`]).
     pub answer: Option<crate::db::models::Survey>,
+    /// When the first alert went out and to whom (read for escalations only).
+    pub alerted: Option<(NaiveDateTime, Vec<String>)>,
 }
 
 /// The customer's latest answered survey about a case.
@@ -274,18 +283,38 @@ impl CaseFacts {
             severe,
             categories,
             answer: None,
+            alerted: None,
         }))
     }
 
-    /// The same facts with the customer's latest survey answer, when `kind` is the "not
-    /// satisfied" email.
+    /// The same facts with what `kind` shows besides: the customer's latest survey answer
+    /// for the "not satisfied" email, who was alerted and when for an escalation.
     pub fn with_answer(
         mut self,
         c: &mut DbConnection,
         kind: &CaseMailKind,
     ) -> QueryResult<CaseFacts> {
-        if *kind == CaseMailKind::Unhappy {
-            self.answer = latest_answer(c, &self.case.id)?;
+        match kind {
+            CaseMailKind::Unhappy => self.answer = latest_answer(c, &self.case.id)?,
+            CaseMailKind::Escalation { .. } => {
+                self.alerted = cases::events_of_kind(c, &self.case.id, "alerted")?
+                    .into_iter()
+                    .next()
+                    .map(|e| {
+                        let detail: serde_json::Value =
+                            serde_json::from_str(&e.detail).unwrap_or_default();
+                        let to = detail["to"]
+                            .as_array()
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(|v| v.as_str().map(str::to_owned))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        (e.created_at, to)
+                    });
+            }
+            _ => {}
         }
         Ok(self)
     }
@@ -322,6 +351,18 @@ impl CaseFacts {
                 u64::try_from(self.repeat_count).unwrap_or(0),
             ));
         }
+        if let Some((at, to)) = &self.alerted {
+            flags.push(lang.text_with(
+                "alert.alerted_before",
+                &[
+                    (
+                        "when",
+                        &crate::domain::formats::date_time(lang, &self.location.time_zone, *at),
+                    ),
+                    ("to", &to.join(", ")),
+                ],
+            ));
+        }
         let (heading, on_it_hint) = match kind {
             CaseMailKind::Alert => (
                 lang.text("alert.new_case"),
@@ -335,10 +376,25 @@ impl CaseFacts {
                 lang.text("alert.escalation_hint"),
             ),
             CaseMailKind::Unhappy => (lang.text("alert.unhappy"), lang.text("alert.unhappy_hint")),
+            CaseMailKind::Assigned => (
+                lang.text("alert.assigned"),
+                lang.text("alert.assigned_hint"),
+            ),
+            CaseMailKind::Reopened => (
+                lang.text("alert.reopened"),
+                lang.text("alert.assigned_hint"),
+            ),
         };
         let mut labels = Labels::new(lang);
-        if kind == CaseMailKind::Unhappy {
-            labels.escalated_subject = lang.text("alert.unhappy_subject");
+        match kind {
+            CaseMailKind::Unhappy => labels.escalated_subject = lang.text("alert.unhappy_subject"),
+            CaseMailKind::Assigned => {
+                labels.escalated_subject = lang.text("alert.assigned_subject")
+            }
+            CaseMailKind::Reopened => {
+                labels.escalated_subject = lang.text("alert.reopened_subject")
+            }
+            CaseMailKind::Alert | CaseMailKind::Escalation { .. } => {}
         }
         let m = CaseMail {
             lang: lang.code(),
@@ -530,6 +586,8 @@ impl Audience {
             CaseMailKind::Alert => "alert",
             CaseMailKind::Escalation { .. } => "escalation",
             CaseMailKind::Unhappy => "unhappy_customer",
+            CaseMailKind::Assigned => "assigned",
+            CaseMailKind::Reopened => "reopened",
         };
         recipients
             .iter()

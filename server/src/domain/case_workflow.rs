@@ -4,6 +4,7 @@
 //! through the outbox in the same transaction, in the customer's language, and only when
 //! they gave an email and agreed to be contacted.
 
+use crate::domain::alerts::CaseMailKind;
 use crate::domain::language::Refusal;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -299,7 +300,7 @@ pub fn assign(
     if changed == 0 {
         return Ok(());
     }
-    record(
+    let event = record(
         c,
         case,
         actor,
@@ -307,6 +308,33 @@ pub fn assign(
         serde_json::json!({ "to": assignee.email }),
         now,
     )?;
+    // The one who must act is told, in their language, with "I'm on it" (not someone
+    // taking the case themselves).
+    if assignee.id != actor.id {
+        tell_staff(
+            c,
+            case,
+            CaseMailKind::Assigned,
+            &[assignee.email],
+            &event.id,
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+/// Emails colleagues about a case, each in their language, once per event.
+fn tell_staff(
+    c: &mut DbConnection,
+    case: &Case,
+    kind: CaseMailKind,
+    to: &[String],
+    event_id: &str,
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
+    if let Some(audience) = crate::domain::alerts::Audience::load(c, &case.location_id)? {
+        audience.enqueue_case_mail(c, &case.id, kind, to, &format!("event:{event_id}"), now)?;
+    }
     Ok(())
 }
 
@@ -489,7 +517,7 @@ pub fn reopen(
     if changed == 0 {
         return Err(invalid("workflow.not_resolved"));
     }
-    record(
+    let event = record(
         c,
         case,
         actor,
@@ -497,6 +525,21 @@ pub fn reopen(
         serde_json::json!({ "reason": reason }),
         now,
     )?;
+    // Whoever has it, else the people a new complaint like it would alert; never the one
+    // who reopened it.
+    let assignee = match &case.assignee_id {
+        Some(id) if users::deactivated_at(c, id)?.is_none() => users::find(c, id)?,
+        Some(_) => None,
+        None => None,
+    };
+    let to: Vec<String> = match assignee {
+        Some(u) => vec![u.email],
+        None => crate::domain::alerts::Audience::load(c, &case.location_id)?
+            .map(|a| a.recipients_for_new_case(&case.category, now))
+            .unwrap_or_default(),
+    };
+    let to: Vec<String> = to.into_iter().filter(|e| *e != actor.email).collect();
+    tell_staff(c, case, CaseMailKind::Reopened, &to, &event.id, now)?;
     Ok(())
 }
 

@@ -417,6 +417,9 @@ fn filtered(
 ) -> QueryResult<Vec<(Case, crate::db::models::Location)>> {
     use crate::db::schema::user_locations;
     let mut query = cases::table.inner_join(locations::table).into_boxed();
+    // Among given cases, each is looked up by its key and the caller orders them: an
+    // ORDER BY here would have the planner walk the time index over every case instead.
+    let by_ids = ids.is_some();
     if let Some(ids) = ids {
         query = query.filter(cases::id.eq_any(ids));
     }
@@ -475,7 +478,9 @@ fn filtered(
                 .or(cases::created_at.eq(at).and(cases::id.lt(id))),
         );
     }
-    query = query.order((cases::created_at.desc(), cases::id.desc()));
+    if !by_ids {
+        query = query.order((cases::created_at.desc(), cases::id.desc()));
+    }
     if let Some(limit) = limit {
         query = query.limit(i64::try_from(limit).unwrap_or(i64::MAX));
     }
