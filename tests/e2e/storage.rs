@@ -78,6 +78,7 @@ fn every_table_stores_and_returns_its_rows(t: &TestDb) {
         device_hash: None,
         severe: None,
         erased_at: None,
+        flagged_at: None,
     };
     let event = CaseEvent {
         id: new_id(),

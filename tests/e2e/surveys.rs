@@ -446,3 +446,62 @@ async fn an_unsubscribed_customer_gets_no_more_mail() {
         "no receipt after it"
     );
 }
+
+/// With the store's "flag" setting, an unhappy answer keeps the resolved case in the
+/// inbox, marked at the top, until someone marks the answer handled.
+#[tokio::test]
+async fn a_flagged_case_stays_in_the_inbox_until_someone_handles_the_answer() {
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;
+    let code = &store.touchpoints[0].code;
+    app.db
+        .write(|c| {
+            use diesel::prelude::*;
+            use mend_server::db::schema::locations;
+            diesel::update(locations::table)
+                .set(locations::unhappy_reopens.eq(false))
+                .execute(c)
+                .map_err(mend_server::db::DbError::from)
+        })
+        .unwrap();
+    let (reference, status) = complain(&app, code, "en", "").await;
+    let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
+    resolve(&app, &manager, &reference).await;
+    assert!(!app
+        .page(&manager, "/manage/cases")
+        .await
+        .contains(&reference));
+
+    let page = app.get(&status).await.text().await.unwrap();
+    let start = page.find("/s/").expect("the survey on the status page");
+    let survey = page[start..].split(['"', '?']).next().unwrap().to_owned();
+    let res = app
+        .client
+        .post(app.url(&survey))
+        .form(&[("csat", "1"), ("fixed", "no")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(case_status(&app, &reference), ("resolved".into(), true));
+
+    let inbox = app.page(&manager, "/manage/cases").await;
+    assert!(inbox.contains(&reference), "a flagged case is in the inbox");
+    assert!(inbox.contains("<span class=\"flag\">Customer not satisfied</span>"));
+    let case_page = app
+        .page(&manager, &format!("/manage/cases/{reference}"))
+        .await;
+    assert!(case_page.contains("Flagged: the customer"), "{case_page}");
+    app.case_action_done(&manager, &reference, "handled", &[])
+        .await;
+    assert!(!app
+        .page(&manager, "/manage/cases")
+        .await
+        .contains(&reference));
+    let case_page = app
+        .page(&manager, &format!("/manage/cases/{reference}"))
+        .await;
+    assert!(case_page.contains("Unhappy answer handled"));
+    assert!(!case_page.contains("/handled\""), "nothing left to handle");
+    let again = app.case_action(&manager, &reference, "handled", &[]).await;
+    assert_eq!(again.status(), 400);
+}

@@ -997,5 +997,6 @@ pub fn plain_case(
         device_hash: None,
         severe: None,
         erased_at: None,
+        flagged_at: None,
     }
 }

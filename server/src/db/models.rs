@@ -198,6 +198,8 @@ pub struct Case {
     /// When the customer (or an admin, for them) erased the complaint's words: a flag,
     /// not a magic text a complaint could happen to contain.
     pub erased_at: Option<NaiveDateTime>,
+    /// An unhappy survey answer nobody has handled yet (the case stays in the inbox).
+    pub flagged_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

@@ -96,6 +96,7 @@ diesel::table! {
         anonymized_at -> Nullable<Timestamp>,
         severe -> Nullable<Bool>,
         erased_at -> Nullable<Timestamp>,
+        flagged_at -> Nullable<Timestamp>,
     }
 }
 

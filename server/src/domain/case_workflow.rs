@@ -323,6 +323,20 @@ pub fn assign(
     Ok(())
 }
 
+/// Someone has looked at an unhappy survey answer on a resolved case: it leaves the inbox.
+pub fn clear_flag(
+    c: &mut DbConnection,
+    actor: &User,
+    case: &Case,
+    now: NaiveDateTime,
+) -> Result<(), WorkflowError> {
+    if !cases::unflag(c, &case.id)? {
+        return Err(invalid("workflow.not_flagged"));
+    }
+    record(c, case, actor, "flag_cleared", serde_json::json!({}), now)?;
+    Ok(())
+}
+
 /// Emails colleagues about a case, each in their language, once per event.
 fn tell_staff(
     c: &mut DbConnection,
@@ -517,6 +531,8 @@ pub fn reopen(
     if changed == 0 {
         return Err(invalid("workflow.not_resolved"));
     }
+    // Reopening is handling an unhappy answer's flag.
+    cases::unflag(c, &case.id)?;
     let event = record(
         c,
         case,

@@ -492,6 +492,7 @@ fn seed_day(
             device_hash: device,
             severe: Some(false),
             erased_at: None,
+            flagged_at: None,
         };
         if let Some(survey) = resolved.and_then(|r| survey_for(&case, r, slow > 1.0, now, rng)) {
             new_surveys.push(survey);

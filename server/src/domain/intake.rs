@@ -219,6 +219,7 @@ fn rows(s: &Submission<'_>, token: &str, now: NaiveDateTime) -> (Case, CaseEvent
         device_hash: s.device_hash.clone(),
         severe: Some(s.severe),
         erased_at: None,
+        flagged_at: None,
     };
     let event = CaseEvent {
         id: new_id(),

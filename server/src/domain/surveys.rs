@@ -418,6 +418,8 @@ pub fn answer(
                 now,
             )?;
         } else {
+            // Kept in the inbox, marked, until someone has handled it.
+            cases::flag(c, &case.id, now)?;
             add_event(
                 c,
                 &case,

@@ -230,8 +230,8 @@ pub struct InboxFilter {
     pub category: Option<String>,
 }
 
-/// Open cases (not resolved, not merged) that `user_id` may see, with their location:
-/// unacknowledged first, then oldest first.
+/// Open cases (not resolved, not merged) and flagged ones that `user_id` may see, with
+/// their location: flagged first, then unacknowledged, then oldest first.
 pub fn inbox(
     conn: &mut DbConnection,
     user_id: &str,
@@ -241,10 +241,15 @@ pub fn inbox(
 ) -> QueryResult<Vec<(Case, crate::db::models::Location)>> {
     use crate::db::models::Location;
     use crate::db::schema::{locations, user_locations};
+    // Open cases, and resolved ones an unhappy answer flagged that nobody has handled.
     let mut query = cases::table
         .inner_join(locations::table)
-        .filter(cases::resolved_at.is_null())
-        .filter(cases::merged_into.is_null())
+        .filter(
+            cases::resolved_at
+                .is_null()
+                .and(cases::merged_into.is_null())
+                .or(cases::flagged_at.is_not_null()),
+        )
         .into_boxed();
     if !is_admin {
         let mine = user_locations::table
@@ -263,6 +268,7 @@ pub fn inbox(
     }
     query
         .order((
+            cases::flagged_at.is_null().asc(),
             cases::acknowledged_at.is_not_null().asc(),
             cases::created_at.asc(),
         ))
@@ -523,6 +529,26 @@ pub fn acknowledged_by(conn: &mut DbConnection, case_id: &str) -> QueryResult<Op
         .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
         .and_then(|v| v.get("by")?.as_str().map(str::to_owned))
         .filter(|by| !by.is_empty()))
+}
+
+/// Marks a case as needing a look (an unhappy survey answer): it stays in the inbox.
+pub fn flag(conn: &mut DbConnection, case_id: &str, at: chrono::NaiveDateTime) -> QueryResult<()> {
+    diesel::update(cases::table.find(case_id))
+        .set(cases::flagged_at.eq(Some(at)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Takes the mark off; true when there was one (of two racing clicks, the first).
+pub fn unflag(conn: &mut DbConnection, case_id: &str) -> QueryResult<bool> {
+    diesel::update(
+        cases::table
+            .find(case_id)
+            .filter(cases::flagged_at.is_not_null()),
+    )
+    .set(cases::flagged_at.eq(None::<chrono::NaiveDateTime>))
+    .execute(conn)
+    .map(|n| n > 0)
 }
 
 /// Gives a case to a person if nobody has it.

@@ -28,6 +28,8 @@ use crate::web::{render, AppError, AppState};
 #[template(path = "manage/case.html")]
 struct CasePage {
     l: Language,
+    /// An unhappy answer flagged the case and nobody has handled it yet.
+    flagged: bool,
     /// The customer's latest survey answer, one line a question.
     answer: Vec<String>,
     csrf: String,
@@ -316,6 +318,7 @@ fn page(
         contact: case.contact_email.clone(),
         customer_gets_email: case.contact_email.is_some() && case.contact_consent,
         has_photo: case.photo_thumb_path.is_some(),
+        flagged: case.flagged_at.is_some(),
         answer: l
             .facts
             .answer
@@ -504,6 +507,7 @@ pub async fn act(
                     workflow::resolve(c, key.expose_bytes(), &actor, case, &r, now)
                 }
                 "reopen" => workflow::reopen(c, &actor, case, form.text(), now),
+                "handled" => workflow::clear_flag(c, &actor, case, now),
                 "merge" => {
                     let duplicate = found(c, form.duplicate.as_deref().unwrap_or_default())?;
                     workflow::merge(c, &actor, case, &duplicate, now)

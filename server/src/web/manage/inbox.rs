@@ -46,6 +46,8 @@ struct Row {
     /// "waiting 5 minutes", or the status and when it came in.
     note: String,
     overdue: bool,
+    /// "Customer not satisfied", for a case an unhappy answer flagged.
+    flag: Option<String>,
 }
 
 #[derive(Template)]
@@ -280,6 +282,7 @@ pub async fn inbox(
                 words: crate::domain::email::one_line(&case.body, 60),
                 note,
                 overdue,
+                flag: case.flagged_at.map(|_| lang.text("alert.unhappy_subject")),
             }
         })
         .collect();
