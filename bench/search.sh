@@ -7,6 +7,7 @@
 # pieces), a word no case has, a Korean word with a store chosen, and a reference (straight
 # to its case), beside /healthz of the same server as a floor.
 # BENCH_POSTGRES_URL: measure PostgreSQL instead (a schema of its own, dropped after).
+# BENCH_DATA_DIR: a SQLite data dir seeded before (kept; no seeding), to compare builds.
 # Needs wrk (Debian package) and, for PostgreSQL, psql.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,13 +18,13 @@ PORT=18095
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
 [ -n "${BENCH_NO_BUILD:-}" ] || cargo build --release -q -p mend-server --bin mend-server
 MEND_BIN=${MEND_BIN:-target/release/mend-server}
-work=$(mktemp -d)
+work=${BENCH_DATA_DIR:-$(mktemp -d)}
 schema=""
 cleanup() {
   kill "${mend:-}" 2>/dev/null || true
   wait 2>/dev/null || true
   [ -n "$schema" ] && psql -q "$BENCH_POSTGRES_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE" 2>/dev/null
-  rm -rf "$work"
+  [ -n "${BENCH_DATA_DIR:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 export MEND_DATA_DIR="$work" MEND_BIND=127.0.0.1:$PORT RUST_LOG=warn MEND_DEMO_PASSWORD=bench-password-1
@@ -36,9 +37,11 @@ if [ -n "${BENCH_POSTGRES_URL:-}" ]; then
   export MEND_DATABASE_URL="$BENCH_POSTGRES_URL${sep}options=-csearch_path%3D$schema"
   backend=PostgreSQL
 fi
-start=$(date +%s.%N)
-"$MEND_BIN" seed-demo --history "$DAYS" --stores "$STORES" | grep '^history'
-echo "seeding took $(echo "$(date +%s.%N) - $start" | bc) s"
+if [ -z "${BENCH_DATA_DIR:-}" ]; then
+  start=$(date +%s.%N)
+  "$MEND_BIN" seed-demo --history "$DAYS" --stores "$STORES" | grep '^history'
+  echo "seeding took $(echo "$(date +%s.%N) - $start" | bc) s"
+fi
 # shellcheck source=bench/manager.sh
 source bench/manager.sh
 start_and_sign_in $PORT "$work"

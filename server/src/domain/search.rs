@@ -145,6 +145,31 @@ pub fn case_text<'a>(
     terms(&all.join("\n"))
 }
 
+/// The word that says which store a case is at: stored with its words, so a search
+/// limited to some stores is answered by the index itself (a staff member of one store
+/// among thousands would otherwise read the whole chain's matches to find theirs).
+pub fn store_token(location_id: &str) -> String {
+    let id: String = location_id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    format!("zstore{id}")
+}
+
+/// [`fts5`] and [`tsquery`] of the words, limited to `stores` when given.
+pub fn queries(parts: &[Part], stores: Option<&[String]>) -> (String, String) {
+    let (mut f, mut t) = (fts5(parts), tsquery(parts));
+    if let Some(stores) = stores.filter(|s| !s.is_empty()) {
+        let tokens: Vec<String> = stores.iter().map(|s| store_token(s)).collect();
+        let fts_any: Vec<String> = tokens.iter().map(|t| format!("\"{t}\"")).collect();
+        let ts_any: Vec<String> = tokens.iter().map(|t| format!("'{t}'")).collect();
+        f = format!("({f}) AND ({})", fts_any.join(" OR "));
+        t = format!("({t}) & ({})", ts_any.join(" | "));
+    }
+    (f, t)
+}
+
 /// Events whose text staff wrote, and the field it is in.
 const TEXT_EVENTS: &[(&str, &str)] = &[
     ("note", "text"),
@@ -160,7 +185,11 @@ pub fn index_new(c: &mut DbConnection, new: &[Case]) -> Result<(), DbError> {
         .map(|case| Entry {
             case_id: case.id.clone(),
             created_at: case.created_at,
-            terms: case_text(&case.reference, Some(&case.body), []),
+            terms: format!(
+                "{} {}",
+                case_text(&case.reference, Some(&case.body), []),
+                store_token(&case.location_id)
+            ),
         })
         .collect();
     Ok(search::put(c, &entries)?)
@@ -187,7 +216,11 @@ pub fn reindex(c: &mut DbConnection, case_id: &str) -> Result<(), DbError> {
         })
         .collect();
     let body = case.erased_at.is_none().then_some(case.body.as_str());
-    let terms = case_text(&case.reference, body, texts.iter().map(String::as_str));
+    let terms = format!(
+        "{} {}",
+        case_text(&case.reference, body, texts.iter().map(String::as_str)),
+        store_token(&case.location_id)
+    );
     Ok(search::put(
         c,
         &[Entry {
@@ -259,5 +292,10 @@ mod tests {
         let p = parts("화장실 kaw");
         assert_eq!(fts5(&p), "\"화장 장실\" AND \"kaw\"*");
         assert_eq!(tsquery(&p), "('화장' <-> '장실') & 'kaw':*");
+        let stores = ["01AB-cd".to_owned(), "x9".to_owned()];
+        let (f, t) = queries(&parts("kaw"), Some(&stores));
+        assert_eq!(f, "(\"kaw\"*) AND (\"zstore01abcd\" OR \"zstorex9\")");
+        assert_eq!(t, "('kaw':*) & ('zstore01abcd' | 'zstorex9')");
+        assert_eq!(queries(&parts("kaw"), None).0, "\"kaw\"*");
     }
 }

@@ -366,7 +366,7 @@ pub fn search(
             Some(Cursor::Time(at, id)) => Some((*at, id.clone())),
             _ => None,
         };
-        let mut cases = filtered(conn, user_id, is_admin, s, None, before, Some(limit + 1))?;
+        let mut cases = filtered(conn, user_id, is_admin, s, before, Some(limit + 1))?;
         let next = (cases.len() > limit).then(|| {
             cases.truncate(limit);
             cases
@@ -378,6 +378,15 @@ pub fn search(
             next: next.flatten(),
         });
     };
+    let mine: Option<std::collections::HashSet<String>> = if is_admin {
+        None
+    } else {
+        Some(
+            crate::db::queries::users::location_ids(conn, user_id)?
+                .into_iter()
+                .collect(),
+        )
+    };
     let mut after = before.cloned();
     let mut cases = Vec::new();
     let mut last: Option<Cursor> = None;
@@ -387,9 +396,14 @@ pub fn search(
             crate::db::queries::search::newest(conn, fts5, tsquery, after.as_ref(), batch)?;
         let exhausted = candidates.len() < usize::try_from(batch).unwrap_or(usize::MAX);
         let ids: Vec<String> = candidates.iter().map(|(id, _)| id.clone()).collect();
+        // Looked up by key and filtered here: with the filters in SQL, SQLite's planner
+        // walked the reader's stores' cases by store (a million rows) to find 200 keys.
         let mut kept: std::collections::HashMap<String, (Case, crate::db::models::Location)> =
-            filtered(conn, user_id, is_admin, s, Some(ids), None, None)?
+            by_ids(conn, &ids)?
                 .into_iter()
+                .filter(|(c, _)| {
+                    s.admits(c) && mine.as_ref().is_none_or(|m| m.contains(&c.location_id))
+                })
                 .map(|(c, l)| (c.id.clone(), (c, l)))
                 .collect();
         for (id, cursor) in &candidates {
@@ -410,25 +424,66 @@ pub fn search(
     }
 }
 
-/// The cases of the reader's stores that pass the filters (words aside), among `ids`
-/// when given, newest first from `before`, at most `limit`.
+/// Cases by key, with their store.
+fn by_ids(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> QueryResult<Vec<(Case, crate::db::models::Location)>> {
+    cases::table
+        .inner_join(locations::table)
+        .filter(cases::id.eq_any(ids))
+        .select((Case::as_select(), Location::as_select()))
+        .load(conn)
+}
+
+impl CaseSearch {
+    /// Whether a case passes the filters (words and the reader's stores aside): the same
+    /// rules as [`filtered`]'s SQL, for cases found by their words.
+    pub fn admits(&self, c: &Case) -> bool {
+        let status = match self.status {
+            SearchStatus::Open => c.resolved_at.is_none() && c.merged_into.is_none(),
+            SearchStatus::New => c.status == "new" && c.merged_into.is_none(),
+            SearchStatus::InProgress => {
+                matches!(c.status.as_str(), "acknowledged" | "in_progress")
+                    && c.merged_into.is_none()
+            }
+            SearchStatus::Resolved => c.resolved_at.is_some() && c.merged_into.is_none(),
+            SearchStatus::Merged => c.merged_into.is_some(),
+            SearchStatus::Any => true,
+        };
+        status
+            && self
+                .location_id
+                .as_ref()
+                .is_none_or(|v| *v == c.location_id)
+            && self.category.as_ref().is_none_or(|v| *v == c.category)
+            && self
+                .touchpoint_id
+                .as_ref()
+                .is_none_or(|v| *v == c.touchpoint_id)
+            && self.assignee.as_ref().is_none_or(|v| *v == c.assignee_id)
+            && self.from.is_none_or(|t| c.created_at >= t)
+            && self.until.is_none_or(|t| c.created_at < t)
+            && self.reference.as_ref().is_none_or(|v| *v == c.reference)
+            && self
+                .email
+                .as_ref()
+                .is_none_or(|v| c.contact_email.as_ref() == Some(v))
+    }
+}
+
+/// The cases of the reader's stores that pass the filters (words aside), newest first
+/// from `before`, at most `limit`.
 fn filtered(
     conn: &mut DbConnection,
     user_id: &str,
     is_admin: bool,
     s: &CaseSearch,
-    ids: Option<Vec<String>>,
     before: Option<(chrono::NaiveDateTime, String)>,
     limit: Option<usize>,
 ) -> QueryResult<Vec<(Case, crate::db::models::Location)>> {
     use crate::db::schema::user_locations;
     let mut query = cases::table.inner_join(locations::table).into_boxed();
-    // Among given cases, each is looked up by its key and the caller orders them: an
-    // ORDER BY here would have the planner walk the time index over every case instead.
-    let by_ids = ids.is_some();
-    if let Some(ids) = ids {
-        query = query.filter(cases::id.eq_any(ids));
-    }
     if !is_admin {
         let mine = user_locations::table
             .filter(user_locations::user_id.eq(user_id.to_owned()))
@@ -484,9 +539,7 @@ fn filtered(
                 .or(cases::created_at.eq(at).and(cases::id.lt(id))),
         );
     }
-    if !by_ids {
-        query = query.order((cases::created_at.desc(), cases::id.desc()));
-    }
+    query = query.order((cases::created_at.desc(), cases::id.desc()));
     if let Some(limit) = limit {
         query = query.limit(i64::try_from(limit).unwrap_or(i64::MAX));
     }

@@ -146,10 +146,14 @@ pub fn newest(
                 _ => i64::MAX,
             };
             let hits: Vec<Hit> = diesel::sql_query(
-                "SELECT r.case_id AS id, s.rowid AS pos FROM case_search s
-                   JOIN case_search_rows r ON r.id = s.rowid
-                  WHERE case_search MATCH ? AND s.rowid < ?
-                  ORDER BY s.rowid DESC LIMIT ?",
+                // The match in a subquery of its own, so FTS5 drives and stops at the
+                // limit, whatever the planner thinks of the join.
+                "SELECT r.case_id AS id, s.pos FROM
+                   (SELECT rowid AS pos FROM case_search
+                     WHERE case_search MATCH ? AND rowid < ?
+                     ORDER BY rowid DESC LIMIT ?) s
+                   JOIN case_search_rows r ON r.id = s.pos
+                  ORDER BY s.pos DESC",
             )
             .bind::<Text, _>(fts5)
             .bind::<BigInt, _>(before)

@@ -24,6 +24,8 @@ use crate::web::{render, AppError, AppState};
 const PAGE: usize = 50;
 /// The longest query looked at.
 const MAX_QUERY: usize = 200;
+/// A reader with at most this many stores has the index narrow a search to them.
+const MAX_STORES_IN_QUERY: usize = 300;
 
 #[derive(Deserialize, Default)]
 pub struct InboxQuery {
@@ -198,8 +200,18 @@ pub async fn inbox(
                     until: to_at,
                     reference: None,
                     email: email.clone(),
-                    words: (email.is_none() && !words.is_empty())
-                        .then(|| (search::fts5(&words), search::tsquery(&words))),
+                    // The index itself narrows to the chosen store, or to the reader's
+                    // own when they have a few (not an admin's whole chain).
+                    words: (email.is_none() && !words.is_empty()).then(|| {
+                        let stores: Option<Vec<String>> = match &location_id {
+                            Some(id) => Some(vec![id.clone()]),
+                            None if !admin && mine.len() <= MAX_STORES_IN_QUERY => {
+                                Some(mine.iter().map(|l| l.id.clone()).collect())
+                            }
+                            None => None,
+                        };
+                        search::queries(&words, stores.as_deref())
+                    }),
                 };
                 // Typed something, but nothing to look for in it (only punctuation).
                 if !q2.is_empty() && s.words.is_none() && s.email.is_none() {
