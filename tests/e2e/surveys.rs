@@ -134,6 +134,15 @@ async fn unhappy_survey(db: TestDb) {
         .any(|h| h.eq_ignore_ascii_case("List-Unsubscribe")));
     assert!(String::from_utf8_lossy(&survey.raw)
         .contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+    // It names the report it is about: reference, store and the customer's first words.
+    for part in [
+        &reference,
+        "Mend Demo Café",
+        "The restroom has no soap.",
+        "보내신 접수",
+    ] {
+        assert!(survey.text.contains(part), "{part} in {}", survey.text);
+    }
     let ratings = links(&app, &survey.text, "/s/");
     assert_eq!(ratings.len(), 5, "{}", survey.text);
     assert!(ratings[1].ends_with("?r=2"));
@@ -143,6 +152,7 @@ async fn unhappy_survey(db: TestDb) {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("<html lang=\"ko\">"));
+    assert!(html.contains(&reference) && html.contains("The restroom has no soap."));
     assert!(
         html.contains("id=\"r-2\" name=\"csat\" value=\"2\" checked"),
         "{html}"

@@ -112,6 +112,13 @@ pub fn date_time(lang: Language, time_zone: &str, at: NaiveDateTime) -> String {
     }
 }
 
+/// The store's calendar day of a stored UTC time (UTC's when the zone does not parse).
+pub fn local_day(time_zone: &str, at: NaiveDateTime) -> NaiveDate {
+    time_zone
+        .parse::<chrono_tz::Tz>()
+        .map_or(at.date(), |tz| tz.from_utc_datetime(&at).date_naive())
+}
+
 /// A calendar date as this language writes it.
 pub fn date(lang: Language, d: NaiveDate) -> String {
     match icu_date(d) {

@@ -18,11 +18,14 @@ pub struct SurveyFacts {
     survey: Survey,
     store: String,
     reference: String,
+    report: Option<crate::domain::surveys::Report>,
 }
 
 struct SurveyView {
     lang: &'static str,
     heading: String,
+    /// Which report it is about.
+    about: String,
     intro: String,
     question: String,
     /// (label, url) of each answer button.
@@ -59,10 +62,12 @@ impl SurveyFacts {
         let Some(location) = locations::find(c, &case.location_id)? else {
             return Ok(None);
         };
+        let report = crate::domain::surveys::Report::load(c, &case.id)?;
         Ok(Some(SurveyFacts {
             survey,
             store: location.name,
             reference: case.reference,
+            report,
         }))
     }
 
@@ -113,6 +118,11 @@ impl SurveyFacts {
         let m = SurveyView {
             lang: lang.code(),
             heading,
+            about: self
+                .report
+                .as_ref()
+                .map(|r| r.text(lang))
+                .unwrap_or_default(),
             intro,
             question,
             buttons,

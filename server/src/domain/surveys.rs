@@ -304,6 +304,59 @@ pub enum Answered {
 
 /// The survey carrying a copy of what its case was when answered (store, spot, category,
 /// root cause, compensation), so exports and the dashboard need not join the case.
+/// The report a survey is about, so the customer knows which one: its reference, store,
+/// day and first words.
+pub struct Report {
+    reference: String,
+    store: String,
+    time_zone: String,
+    received: NaiveDateTime,
+    /// None once the customer erased their words.
+    first_words: Option<String>,
+}
+
+impl Report {
+    pub fn load(c: &mut DbConnection, case_id: &str) -> diesel::QueryResult<Option<Report>> {
+        let Some(case) = cases::find(c, case_id)? else {
+            return Ok(None);
+        };
+        let Some(location) = crate::db::queries::locations::find(c, &case.location_id)? else {
+            return Ok(None);
+        };
+        Ok(Some(Report {
+            first_words: case
+                .erased_at
+                .is_none()
+                .then(|| crate::domain::email::one_line(&case.body, 80)),
+            reference: case.reference,
+            store: location.name,
+            time_zone: location.time_zone,
+            received: case.created_at,
+        }))
+    }
+
+    /// "About your report K7F-39Q to Café, 28 Nov 2026: “The restroom has no soap.”"
+    pub fn text(&self, lang: crate::domain::language::Language) -> String {
+        let date = crate::domain::formats::date(
+            lang,
+            crate::domain::formats::local_day(&self.time_zone, self.received),
+        );
+        let args = [
+            ("reference", self.reference.as_str()),
+            ("store", self.store.as_str()),
+            ("date", date.as_str()),
+        ];
+        match &self.first_words {
+            Some(words) => {
+                let mut all = args.to_vec();
+                all.push(("words", words.as_str()));
+                lang.text_with("survey.about", &all)
+            }
+            None => lang.text_with("survey.about_erased", &args),
+        }
+    }
+}
+
 /// What a customer answered, one line a question, in the reader's language: "Rating: 2
 /// of 5", "Fixed? No", "Would come back: 3 of 10", the comment. Shown to staff wherever
 /// an unhappy answer reaches them.

@@ -35,6 +35,8 @@ struct Texts {
 struct SurveyPage {
     lang: &'static str,
     t: Texts,
+    /// Which report the survey is about.
+    about: String,
     action: String,
     follow_up: bool,
     error: Option<String>,
@@ -74,7 +76,7 @@ async fn find(
     state: &AppState,
     req: &HttpRequest,
     token: &str,
-) -> Result<(Survey, Language), AppError> {
+) -> Result<(Survey, Language, String), AppError> {
     let accept = req
         .headers()
         .get("accept-language")
@@ -93,9 +95,17 @@ async fn find(
         return Err(invalid());
     }
     let (db, hash) = (state.db.clone(), token_hash(token));
-    let survey = web::block(move || db.read(|c| surveys::find_by_token_hash(c, &hash)))
-        .await??
-        .ok_or_else(invalid)?;
+    let (survey, report) = web::block(move || {
+        db.read(|c| {
+            let Some(survey) = surveys::find_by_token_hash(c, &hash)? else {
+                return Ok(None);
+            };
+            let report = crate::domain::surveys::Report::load(c, &survey.case_id)?;
+            Ok(Some((survey, report)))
+        })
+    })
+    .await??
+    .ok_or_else(invalid)?;
     let lang = Language::or_default(&survey.language);
     if state.clock.now() > survey.created_at + Duration::days(VALID_DAYS) {
         return Err(customer_error(
@@ -105,7 +115,8 @@ async fn find(
             "survey.expired",
         ));
     }
-    Ok((survey, lang))
+    let about = report.map(|r| r.text(lang)).unwrap_or_default();
+    Ok((survey, lang, about))
 }
 
 fn already(lang: Language) -> Result<HttpResponse, AppError> {
@@ -138,6 +149,7 @@ fn page(
     token: &str,
     posted: &Posted,
     error: Option<String>,
+    about: String,
 ) -> SurveyPage {
     let t = Texts {
         title: lang.text("survey.title"),
@@ -164,6 +176,7 @@ fn page(
     };
     SurveyPage {
         lang: lang.code(),
+        about,
         action: format!("/s/{token}"),
         follow_up: survey.kind == FOLLOW_UP,
         error,
@@ -187,7 +200,7 @@ pub async fn show(
     token: web::Path<String>,
     chosen: web::Query<Chosen>,
 ) -> Result<HttpResponse, AppError> {
-    let (survey, lang) = find(&state, &req, &token).await?;
+    let (survey, lang, about) = find(&state, &req, &token).await?;
     if survey.answered_at.is_some() {
         return already(lang);
     }
@@ -199,7 +212,7 @@ pub async fn show(
         still_working: chosen.w.clone().filter(|w| w == "yes" || w == "no"),
         ..Default::default()
     };
-    render::html(&page(lang, &survey, &token, &posted, None))
+    render::html(&page(lang, &survey, &token, &posted, None, about))
 }
 
 pub async fn submit(
@@ -208,7 +221,7 @@ pub async fn submit(
     token: web::Path<String>,
     form: web::Form<Posted>,
 ) -> Result<HttpResponse, AppError> {
-    let (survey, lang) = find(&state, &req, &token).await?;
+    let (survey, lang, about) = find(&state, &req, &token).await?;
     if survey.answered_at.is_some() {
         return already(lang);
     }
@@ -224,8 +237,14 @@ pub async fn submit(
     let parsed = match parsed {
         Ok(a) => a,
         Err(key) => {
-            let mut response =
-                render::html(&page(lang, &survey, &token, &posted, Some(lang.text(key))))?;
+            let mut response = render::html(&page(
+                lang,
+                &survey,
+                &token,
+                &posted,
+                Some(lang.text(key)),
+                about,
+            ))?;
             *response.status_mut() = StatusCode::BAD_REQUEST;
             return Ok(response);
         }
