@@ -225,6 +225,7 @@ async fn unhappy_survey(db: TestDb) {
     assert!(page.contains("class=\"answer\""), "{page}");
     assert!(page.contains("Survey answered: Rating: 2 of 5 · Fixed? No · Would come back: 3 of 10"));
     assert!(!page.contains("<b>today</b>"), "escaped on the page");
+    assert!(page.contains("Reopened: the customer says it is not resolved"));
 
     // A second answer changes nothing.
     let again = app

@@ -467,7 +467,9 @@ pub fn answer(
                 c,
                 &case,
                 "reopened",
-                serde_json::json!({ "reason": "The customer says it is not resolved." }),
+                // Who reopened it, not a sentence: the timeline says it in the reader's
+                // language.
+                serde_json::json!({ "by_customer": true }),
                 now,
             )?;
         } else {

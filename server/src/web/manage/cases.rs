@@ -182,6 +182,10 @@ fn describe(lang: Language, event: &CaseEvent, actors: &[(String, String)]) -> (
                 ("text", &text("what_was_done")),
             ],
         ),
+        // Reopened by the customer's survey answer (older events carry an English reason).
+        "reopened" if detail["by_customer"] == true || event.actor_user_id.is_none() => {
+            say("reopened_by_customer", &[])
+        }
         "reopened" => say("reopened", &[("text", &text("reason"))]),
         "merged" => say("merged", &[("reference", &text("into"))]),
         "merged_in" => say("merged_in", &[("reference", &text("from"))]),
