@@ -735,3 +735,113 @@ async fn a_korean_shift_worker_and_a_japanese_manager_run_the_store_in_their_lan
         .await;
     browser.close().await;
 }
+
+/// The customer's side of a recovery in a real browser, in Korean: the form, the receipt
+/// through a real SMTP server, its link back to the status page, and after staff resolve
+/// the case, what was done on that page (at 390 and 1280 px).
+#[tokio::test]
+async fn a_korean_customer_gets_a_receipt_and_reads_the_outcome_on_their_status_page() {
+    let Some(sink) = mend_testing::smtp::SmtpSink::start() else {
+        return;
+    };
+    let (app, store) =
+        mend_testing::spawn_demo(TestDb::sqlite(), &[("MEND_SMTP_URL", &sink.url())]).await;
+    let Some(browser) = Browser::phone(false).await else {
+        return;
+    };
+    let c = &browser.client;
+    let code = &store.touchpoints[0].code;
+    c.goto(&app.url(&format!("/t/{code}?lang=ko")))
+        .await
+        .unwrap();
+    c.find(Locator::Css("label[for=c-cleanliness]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Id("body"))
+        .await
+        .unwrap()
+        .send_keys("화장실에 비누가 없어요.")
+        .await
+        .unwrap();
+    c.find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .send_keys("kim@customer.example")
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[name=consent]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(c, "/c/").await;
+
+    // The receipt, in Korean, with the way back.
+    let receipt = loop {
+        if let Some(m) = sink
+            .messages()
+            .into_iter()
+            .find(|m| m.kind == "customer_receipt")
+        {
+            break m;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(receipt.rcpt_tos, ["kim@customer.example"]);
+    assert!(receipt.text.contains("화장실에 비누가 없어요."));
+    let link = receipt
+        .text
+        .split_whitespace()
+        .find(|w| w.contains("/c/"))
+        .unwrap()
+        .to_owned();
+    let reference = link
+        .split("/c/")
+        .nth(1)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    // Staff resolve it; the customer opens the link from the receipt.
+    let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
+    app.case_action_done(
+        &manager,
+        &reference,
+        "resolve",
+        &[
+            (
+                "resolution",
+                "Soap refilled in both restrooms; we now check every hour.",
+            ),
+            ("root_cause", "cleaning"),
+        ],
+    )
+    .await;
+    c.goto(&link).await.unwrap();
+    let page = c.source().await.unwrap();
+    assert!(
+        page.contains("조치 내용"),
+        "the outcome's heading in Korean"
+    );
+    assert!(page.contains("Soap refilled in both restrooms"));
+    assert!(!page.contains("분 안에"), "no reply promised any more");
+    browser
+        .full_page_screenshot_to(&screenshots().join("status-outcome-ko-phone.png"))
+        .await;
+    browser.laptop(1280, 800).await;
+    browser
+        .full_page_screenshot_to(&screenshots().join("status-outcome-ko-laptop.png"))
+        .await;
+}

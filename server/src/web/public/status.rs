@@ -217,7 +217,11 @@ pub async fn show(
         progress_label: lang.text("status.progress"),
         steps: vec![
             (lang.text("status.received"), true),
-            (lang.text("status.seen"), case.acknowledged_at.is_some()),
+            // Resolved is seen, even when nobody pressed "I'm on it" first.
+            (
+                lang.text("status.seen"),
+                case.acknowledged_at.is_some() || case.resolved_at.is_some(),
+            ),
             (lang.text("status.fixing"), fixing),
             (lang.text("status.resolved"), case.resolved_at.is_some()),
         ],
