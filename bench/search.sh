@@ -7,7 +7,8 @@
 # pieces), a word no case has, a Korean word with a store chosen, and a reference (straight
 # to its case), beside /healthz of the same server as a floor.
 # BENCH_POSTGRES_URL: measure PostgreSQL instead (a schema of its own, dropped after).
-# BENCH_DATA_DIR: a SQLite data dir seeded before (kept; no seeding), to compare builds.
+# BENCH_DATA_DIR: a data dir seeded before (kept; no seeding), to compare builds; with
+# BENCH_POSTGRES_SCHEMA, the PostgreSQL schema it was seeded in (kept too).
 # Needs wrk (Debian package) and, for PostgreSQL, psql.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,10 +32,15 @@ export MEND_DATA_DIR="$work" MEND_BIND=127.0.0.1:$PORT RUST_LOG=warn MEND_DEMO_P
 export MEND_MAX_REQUESTS_PER_CLIENT=100000
 backend=SQLite
 if [ -n "${BENCH_POSTGRES_URL:-}" ]; then
-  schema="bench_search_$$"
-  psql -q "$BENCH_POSTGRES_URL" -c "CREATE SCHEMA $schema"
   sep='?'; [[ $BENCH_POSTGRES_URL == *\?* ]] && sep='&'
-  export MEND_DATABASE_URL="$BENCH_POSTGRES_URL${sep}options=-csearch_path%3D$schema"
+  if [ -n "${BENCH_POSTGRES_SCHEMA:-}" ]; then
+    use=$BENCH_POSTGRES_SCHEMA
+  else
+    schema="bench_search_$$"
+    use=$schema
+    psql -q "$BENCH_POSTGRES_URL" -c "CREATE SCHEMA $schema"
+  fi
+  export MEND_DATABASE_URL="$BENCH_POSTGRES_URL${sep}options=-csearch_path%3D$use"
   backend=PostgreSQL
 fi
 if [ -z "${BENCH_DATA_DIR:-}" ]; then
