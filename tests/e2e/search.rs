@@ -327,6 +327,8 @@ async fn cases_from_before_the_index_are_found(db: TestDb) {
     let code = &store.touchpoints[0].code;
     let location = app.location_of(code);
     let reference = complain(&app, code, "Stolik się chwieje", "").await;
+    complain(&app, code, "Zimna kawa", "").await;
+    complain(&app, code, "Brak serwetek", "").await;
     // As if the index had never had it.
     app.db
         .write(|c| {
@@ -345,13 +347,15 @@ async fn cases_from_before_the_index_are_found(db: TestDb) {
     app.add_user("staff", "till@shop.example", PASSWORD, &[&location]);
     let staff = app.sign_in("till@shop.example", PASSWORD).await;
     assert!(find(&app, &staff, &q("chwieje")).await.is_empty());
+    // Three cases in batches of two: each batch goes on from where the last stopped.
     assert_eq!(
-        mend_server::domain::search::catch_up(&app.db, 7).unwrap(),
-        1
+        mend_server::domain::search::catch_up(&app.db, 2).unwrap(),
+        3
     );
     assert_eq!(find(&app, &staff, &q("chwieje")).await, [reference]);
+    assert_eq!(find(&app, &staff, &q("serwetek")).await.len(), 1);
     assert_eq!(
-        mend_server::domain::search::catch_up(&app.db, 7).unwrap(),
+        mend_server::domain::search::catch_up(&app.db, 2).unwrap(),
         0
     );
 }

@@ -238,18 +238,20 @@ pub fn catch_up(db: &Db, batch: i64) -> Result<usize, DbError> {
         return Ok(0);
     }
     let mut done = 0;
+    let mut after = None;
     loop {
-        let n = db.write(|c| -> Result<usize, DbError> {
-            let ids = search::unindexed(c, batch)?;
-            for id in &ids {
+        let found = db.write(|c| -> Result<_, DbError> {
+            let found = search::unindexed(c, after.as_ref(), batch)?;
+            for (_, id) in &found {
                 reindex(c, id)?;
             }
-            Ok(ids.len())
+            Ok(found)
         })?;
-        done += n;
-        if n < usize::try_from(batch).unwrap_or(usize::MAX) {
+        done += found.len();
+        if found.len() < usize::try_from(batch).unwrap_or(usize::MAX) {
             return Ok(done);
         }
+        after = found.last().cloned();
     }
 }
 

@@ -22,12 +22,6 @@ struct RowId {
     id: i64,
 }
 
-#[derive(QueryableByName)]
-struct CaseId {
-    #[diesel(sql_type = Text)]
-    id: String,
-}
-
 /// Puts each case's words in the index, replacing what it had.
 pub fn put(conn: &mut DbConnection, entries: &[Entry]) -> QueryResult<()> {
     if entries.is_empty() {
@@ -76,22 +70,45 @@ pub fn put(conn: &mut DbConnection, entries: &[Entry]) -> QueryResult<()> {
 }
 
 /// Cases the index does not have yet (those of an installation from before the index),
-/// oldest first.
-pub fn unindexed(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<String>> {
-    let sql = match conn {
-        DbConnection::Sqlite(_) => {
-            "SELECT c.id FROM cases c
-              WHERE NOT EXISTS (SELECT 1 FROM case_search_rows r WHERE r.case_id = c.id)
-              ORDER BY c.created_at LIMIT "
-        }
-        DbConnection::Postgres(_) => {
-            "SELECT c.id FROM cases c
-              WHERE NOT EXISTS (SELECT 1 FROM case_search s WHERE s.case_id = c.id)
-              ORDER BY c.created_at LIMIT "
-        }
+/// oldest first, after `after` (the last one the previous batch looked at): each batch
+/// starts where the last stopped instead of stepping over every case indexed so far.
+pub fn unindexed(
+    conn: &mut DbConnection,
+    after: Option<&(NaiveDateTime, String)>,
+    limit: i64,
+) -> QueryResult<Vec<(NaiveDateTime, String)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        id: String,
+        #[diesel(sql_type = Timestamp)]
+        created_at: NaiveDateTime,
+    }
+    let (at, id) = after.cloned().unwrap_or_default();
+    let rows: Vec<Row> = match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(
+            "SELECT c.id, c.created_at FROM cases c
+              WHERE (c.created_at > ? OR (c.created_at = ? AND c.id > ?))
+                AND NOT EXISTS (SELECT 1 FROM case_search_rows r WHERE r.case_id = c.id)
+              ORDER BY c.created_at, c.id LIMIT ?",
+        )
+        .bind::<Timestamp, _>(at)
+        .bind::<Timestamp, _>(at)
+        .bind::<Text, _>(id)
+        .bind::<BigInt, _>(limit)
+        .load(c)?,
+        DbConnection::Postgres(c) => diesel::sql_query(
+            "SELECT c.id, c.created_at FROM cases c
+              WHERE (c.created_at > $1 OR (c.created_at = $1 AND c.id > $2))
+                AND NOT EXISTS (SELECT 1 FROM case_search s WHERE s.case_id = c.id)
+              ORDER BY c.created_at, c.id LIMIT $3",
+        )
+        .bind::<Timestamp, _>(at)
+        .bind::<Text, _>(id)
+        .bind::<BigInt, _>(limit)
+        .load(c)?,
     };
-    let rows: Vec<CaseId> = diesel::sql_query(format!("{sql}{}", limit.max(0))).load(conn)?;
-    Ok(rows.into_iter().map(|r| r.id).collect())
+    Ok(rows.into_iter().map(|r| (r.created_at, r.id)).collect())
 }
 
 /// How many cases the index lacks: a quick count, so a start with everything indexed
