@@ -18,7 +18,8 @@ use crate::server_api::ServerApi;
 use crate::store::Store;
 
 /// Every catalog key the screen uses (a test checks each language has them all).
-pub const TEXT_KEYS: [&str; 11] = [
+pub const TEXT_KEYS: [&str; 12] = [
+    "kiosk.changes",
     "kiosk.question",
     "kiosk.rating_1",
     "kiosk.rating_2",
@@ -160,6 +161,8 @@ struct ScreenPage {
     languages: Vec<(&'static str, String, bool)>,
     has_sticker: bool,
     prefer_phone: String,
+    changes_label: String,
+    changes: Vec<String>,
 }
 
 #[derive(Template)]
@@ -220,8 +223,28 @@ async fn faces(
             .collect(),
         has_sticker: info.sticker_url.is_some(),
         prefer_phone: t("kiosk.prefer_phone"),
+        changes_label: t("kiosk.changes"),
+        changes: info
+            .changes
+            .iter()
+            .filter_map(|texts| change_text(texts, lang, &info.language))
+            .collect(),
     };
     Ok(html(page.render()?))
+}
+
+/// A change's text in the screen's language, else the store's, else any.
+fn change_text(
+    texts: &std::collections::BTreeMap<String, String>,
+    lang: &str,
+    store_language: &str,
+) -> Option<String> {
+    [lang, store_language]
+        .iter()
+        .find_map(|l| texts.get(*l))
+        .or_else(|| texts.values().next())
+        .filter(|t| !t.trim().is_empty())
+        .cloned()
 }
 
 #[derive(Deserialize)]
@@ -412,6 +435,13 @@ mod tests {
                     location_name: "Gangnam".into(),
                     language: "ko".into(),
                     sticker_url: Some(STICKER.into()),
+                    changes: vec![std::collections::BTreeMap::from([
+                        (
+                            "en".to_owned(),
+                            "We now check the restrooms every 30 minutes".to_owned(),
+                        ),
+                        ("ko".to_owned(), "화장실을 30분마다 점검합니다".to_owned()),
+                    ])],
                 };
                 store.learned(info, 0, &outbox);
             }
@@ -542,6 +572,16 @@ mod tests {
             test::call_and_read_body(&app, test::TestRequest::get().uri("/").to_request()).await;
         let page = String::from_utf8(page.to_vec()).unwrap();
         assert!(page.contains("<html lang=\"ko\">") && page.contains("/sticker.svg"));
+        // "You said, we did" on the idle screen, in the screen's language.
+        assert!(page.contains("화장실을 30분마다 점검합니다"), "{page}");
+        let en =
+            test::call_and_read_body(&app, test::TestRequest::get().uri("/?lang=en").to_request())
+                .await;
+        let en = String::from_utf8(en.to_vec()).unwrap();
+        assert!(
+            en.contains("We now check the restrooms every 30 minutes")
+                && en.contains("You said, we did")
+        );
     }
 
     #[actix_web::test]

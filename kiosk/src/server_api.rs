@@ -37,6 +37,10 @@ pub struct StoreInfo {
     pub language: String,
     /// The store's sticker (complaint form) URL, for customers who prefer their phone.
     pub sticker_url: Option<String>,
+    /// "You said, we did": the store's latest changes, each as language code -> text,
+    /// shown on the idle screen (and remembered, like the rest, across a restart offline).
+    #[serde(default)]
+    pub changes: Vec<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Deserialize)]

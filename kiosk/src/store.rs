@@ -111,6 +111,10 @@ mod tests {
             location_name: "Gangnam".into(),
             language: "ko".into(),
             sticker_url: Some("https://mend.example/t/ABCDEFGHJK".into()),
+            changes: vec![std::collections::BTreeMap::from([(
+                "en".to_owned(),
+                "We now check the restrooms every 30 minutes".to_owned(),
+            )])],
         };
         {
             let outbox = Outbox::open(&path).unwrap();

@@ -6,7 +6,8 @@ use diesel::prelude::*;
 
 use super::schema::{
     admin_log, alert_recipients, case_events, cases, escalations, kiosk_devices, kiosk_ratings,
-    locations, outbox, sessions, store_categories, surveys, touchpoints, user_locations, users,
+    locations, outbox, process_change_stores, process_changes, sessions, store_categories, surveys,
+    touchpoints, user_locations, users,
 };
 
 /// A new time-ordered id: ordered ids keep inserts at the end of every index.
@@ -341,4 +342,31 @@ pub struct KioskRating {
     pub idempotency_key: String,
     pub tapped_at: NaiveDateTime,
     pub received_at: NaiveDateTime,
+}
+
+/// "You said, we did": what stores changed because of complaints (`domain::process_changes`).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = process_changes, treat_none_as_default_value = false)]
+pub struct ProcessChange {
+    pub id: String,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub effective_on: chrono::NaiveDate,
+    pub category: Option<String>,
+    pub root_cause: Option<String>,
+    /// JSON object: language code -> text.
+    pub texts: String,
+    pub mail_from: Option<NaiveDateTime>,
+    pub mail_to: Option<NaiveDateTime>,
+    pub mail_cursor: Option<String>,
+    pub mailed_at: Option<NaiveDateTime>,
+    pub mailed_count: i32,
+    pub withdrawn_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = process_change_stores)]
+pub struct ProcessChangeStore {
+    pub change_id: String,
+    pub location_id: String,
 }

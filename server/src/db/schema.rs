@@ -259,6 +259,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    process_changes (id) {
+        id -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        effective_on -> Date,
+        category -> Nullable<Text>,
+        root_cause -> Nullable<Text>,
+        texts -> Text,
+        mail_from -> Nullable<Timestamp>,
+        mail_to -> Nullable<Timestamp>,
+        mail_cursor -> Nullable<Text>,
+        mailed_at -> Nullable<Timestamp>,
+        mailed_count -> Integer,
+        withdrawn_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    process_change_stores (change_id, location_id) {
+        change_id -> Text,
+        location_id -> Text,
+    }
+}
+
+diesel::joinable!(process_change_stores -> process_changes (change_id));
+diesel::joinable!(process_change_stores -> locations (location_id));
 diesel::joinable!(store_categories -> locations (location_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(touchpoint_scans -> touchpoints (touchpoint_id));
@@ -296,4 +323,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     admin_log,
     store_categories,
+    process_changes,
+    process_change_stores,
 );

@@ -251,6 +251,10 @@ pub enum CustomerMailKind {
     Resolved,
     /// The receipt, sent at once: the reference and the way back to the status page.
     Receipt,
+    /// "You said, we did": a change a store made about what they complained of.
+    Changed {
+        change_id: String,
+    },
 }
 
 impl CustomerMailKind {
@@ -259,6 +263,7 @@ impl CustomerMailKind {
             CustomerMailKind::Update { .. } => "customer_update",
             CustomerMailKind::Resolved => "customer_resolved",
             CustomerMailKind::Receipt => "customer_receipt",
+            CustomerMailKind::Changed { .. } => crate::domain::process_changes::MAIL_KIND,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Emails to the customer about their case: the receipt, sent at once, a public update
-//! from the store, and the news that it is resolved. In the customer's language, with the link to their status page.
+//! from the store, the news that it is resolved, and what the store changed because of
+//! it ("you said, we did"). In the customer's language, with the link to their status page.
 
 use askama::Template;
 
@@ -17,6 +18,11 @@ pub struct CustomerFacts {
     location: Location,
     /// The update's text, for an update.
     text: Option<String>,
+    /// For "you said, we did": the change and the case's category with its labels.
+    change: Option<(
+        crate::domain::process_changes::Texts,
+        Option<crate::domain::setup::categories::Category>,
+    )>,
 }
 
 struct CustomerView {
@@ -105,12 +111,34 @@ impl CustomerFacts {
                     serde_json::from_str(&event.detail).unwrap_or_default();
                 Some(detail["text"].as_str().unwrap_or_default().to_owned())
             }
-            CustomerMailKind::Resolved | CustomerMailKind::Receipt => None,
+            CustomerMailKind::Resolved
+            | CustomerMailKind::Receipt
+            | CustomerMailKind::Changed { .. } => None,
+        };
+        let change = match kind {
+            CustomerMailKind::Changed { change_id } => {
+                // A withdrawn change is not sent: its rows were dropped with it, and one
+                // claimed in between finds it gone.
+                let Some(found) = crate::db::queries::process_changes::find(c, change_id)?
+                    .filter(|ch| ch.withdrawn_at.is_none())
+                else {
+                    return Ok(None);
+                };
+                let category = crate::domain::setup::categories::of_store(c, &case.location_id)?
+                    .into_iter()
+                    .find(|k| k.key == case.category);
+                Some((
+                    crate::domain::process_changes::Texts::parse(&found.texts),
+                    category,
+                ))
+            }
+            _ => None,
         };
         Ok(Some(CustomerFacts {
             case,
             location,
             text,
+            change,
         }))
     }
 
@@ -148,6 +176,22 @@ impl CustomerFacts {
                 lang.text_with("customer.receipt_intro", &store),
                 case.body.clone(),
             ),
+            CustomerMailKind::Changed { .. } => {
+                let (texts, category) = self.change.clone().unwrap_or_default();
+                let store_language = self.location.default_language.as_str();
+                let about = category.map_or_else(
+                    || lang.category_label(&case.category),
+                    |k| k.label(lang, store_language),
+                );
+                (
+                    lang.text_with("customer.changed_heading", &store),
+                    lang.text_with(
+                        "customer.changed_intro",
+                        &[("store", self.location.name.as_str()), ("about", &about)],
+                    ),
+                    texts.pick(lang, store_language).to_owned(),
+                )
+            }
         };
         let m = CustomerView {
             lang: lang.code(),
@@ -166,7 +210,9 @@ impl CustomerFacts {
                 .map(|to| crate::domain::unsubscribe::unsubscribe_url(ctx, to)),
         };
         let rendered = match kind {
-            CustomerMailKind::Update { .. } | CustomerMailKind::Receipt => (
+            CustomerMailKind::Update { .. }
+            | CustomerMailKind::Receipt
+            | CustomerMailKind::Changed { .. } => (
                 UpdateSubject { m: &m }.render(),
                 UpdateText { m: &m }.render(),
                 UpdateHtml { m: &m }.render(),

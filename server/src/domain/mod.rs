@@ -30,6 +30,7 @@ pub mod mail_render;
 pub mod password;
 pub mod password_link;
 pub mod photo;
+pub mod process_changes;
 pub mod qr;
 pub mod reference;
 pub mod render_stamp;

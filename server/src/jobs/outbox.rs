@@ -300,7 +300,8 @@ impl OutboxWorker {
         }
     }
 
-    /// What comes due with time rather than with a commit: escalations, surveys, reminders.
+    /// What comes due with time rather than with a commit: escalations, surveys, reminders,
+    /// and the next step of a "you said, we did" mailing.
     async fn run_scheduled(&self) {
         let (db, ctx) = (self.db.clone(), self.ctx.clone());
         let fired = crate::jobs::background::spawn_blocking(move || {
@@ -308,7 +309,13 @@ impl OutboxWorker {
             if let Err(e) = &surveys {
                 tracing::warn!(error = %e, "surveys not sent yet; will retry");
             }
-            escalate_unacknowledged_cases(&db, &ctx).map(|n| n + surveys.unwrap_or(0))
+            // "You said, we did" mailings, a step at a time beside the rest of the mail.
+            let changes = crate::domain::process_changes::mail_step(&db, ctx.clock.now());
+            if let Err(e) = &changes {
+                tracing::warn!(error = %e, "change mailing not advanced; will retry");
+            }
+            escalate_unacknowledged_cases(&db, &ctx)
+                .map(|n| n + surveys.unwrap_or(0) + changes.unwrap_or(0))
         })
         .await;
         match fired {

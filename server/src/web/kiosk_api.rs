@@ -167,6 +167,9 @@ struct Heartbeat {
 /// `{"server_time": RFC 3339, "location_name", "language", "sticker_url"}`: a kiosk can
 /// tell how far its clock is off, and learns what its screen shows (kept for offline
 /// starts).
+/// How many "you said, we did" changes a kiosk's idle screen shows.
+const KIOSK_CHANGES: i64 = 2;
+
 async fn heartbeat(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -184,9 +187,23 @@ async fn heartbeat(
     let place = as_device(&state, token, move |c, device| {
         let status = Some((buffered, Some(version)));
         crate::db::queries::kiosks::seen(c, &device.id, now, status)?;
-        Ok(kiosk_handoff::kiosk_place(c, device)?)
+        let place = kiosk_handoff::kiosk_place(c, device)?;
+        // "You said, we did" on the idle screen: the store's latest changes.
+        let changes = match &place {
+            Some((location, _)) => {
+                let today = crate::domain::formats::local_day(&location.time_zone, now);
+                crate::domain::process_changes::shown_at(c, &location.id, today, KIOSK_CHANGES)
+                    .map_err(crate::db::DbError::from)?
+                    .into_iter()
+                    .map(|ch| crate::domain::process_changes::Texts::parse(&ch.texts).0)
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        Ok((place, changes))
     })
     .await?;
+    let (place, changes) = place;
     let (location_name, language, sticker_url) = match place {
         Some((location, touchpoint)) => (
             location.name,
@@ -200,6 +217,7 @@ async fn heartbeat(
         "location_name": location_name,
         "language": language,
         "sticker_url": sticker_url,
+        "changes": changes,
     })))
 }
 

@@ -73,6 +73,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, photo_max_bytes: usize) {
             .route(web::post().to(public::form::submit)),
     )
     .route("/c/{reference}", web::get().to(public::status::show))
+    .route("/s/{store}/changes", web::get().to(public::changes::show))
     .route(
         "/c/{reference}/erase",
         web::post().to(public::status::erase),

@@ -28,6 +28,7 @@ pub mod kiosks;
 pub mod locations;
 pub mod operations;
 pub mod outbox;
+pub mod process_changes;
 pub mod routing;
 pub mod scans;
 pub mod search;

@@ -36,6 +36,10 @@ pub enum Problem {
     Conflicting,
     TooMany,
     Repeated,
+    NotADate,
+    NotOffered,
+    TooFar,
+    BadPeriod,
 }
 
 impl Problem {
@@ -62,6 +66,10 @@ impl Problem {
             Problem::Conflicting => "conflicting",
             Problem::TooMany => "too_many",
             Problem::Repeated => "repeated",
+            Problem::NotADate => "not_a_date",
+            Problem::NotOffered => "not_offered",
+            Problem::TooFar => "too_far",
+            Problem::BadPeriod => "bad_period",
         }
     }
 }

@@ -57,6 +57,8 @@ struct DashboardPage {
     trend: String,
     has_trend: bool,
     export_query: String,
+    /// "You said, we did": each change in scope, with complaints before and after.
+    changes: Vec<super::changes::ChangeLine>,
 }
 
 fn rows(lang: Language, bars: &[ParetoBar]) -> Vec<(String, String, String)> {
@@ -146,11 +148,23 @@ pub async fn show(
         is_admin: who.role == Role::Admin,
     };
     let (db, s) = (state.db.clone(), scope.clone());
-    let (all, labels) = web::block(move || {
+    let chosen = location.clone();
+    let (all, labels, changes, languages) = web::block(move || {
         db.read(|c| {
             let all: Vec<LocationInfo> = locations_in_scope(c, &s, None)?;
             let ids: Vec<String> = all.iter().map(|l| l.id.clone()).collect();
-            Ok((all, Labels::read(c, &ids)?))
+            // The changes at the stores shown (the chosen one, or all of the reader's).
+            let zones: std::collections::HashMap<String, String> = all
+                .iter()
+                .filter(|l| chosen.as_deref().is_none_or(|id| l.id == id))
+                .map(|l| (l.id.clone(), l.time_zone.clone()))
+                .collect();
+            let changes = crate::domain::process_changes::listed(c, &zones, false, now, 20)?
+                .into_iter()
+                .filter(|ch| ch.change.withdrawn_at.is_none() && !ch.stores.is_empty())
+                .collect::<Vec<_>>();
+            let languages = crate::db::queries::process_changes::languages_of(c, &ids)?;
+            Ok((all, Labels::read(c, &ids)?, changes, languages))
         })
     })
     .await??;
@@ -176,6 +190,14 @@ pub async fn show(
         Some(l) => l.name.clone(),
         None => lang.text("dashboard.all_locations"),
     };
+    let names: std::collections::HashMap<String, (String, String)> = all
+        .iter()
+        .map(|l| {
+            let language = languages.get(&l.id).cloned().unwrap_or_default();
+            (l.id.clone(), (l.name.clone(), language))
+        })
+        .collect();
+    let changes = super::changes::lines(lang, &changes, &names, &labels);
     let c = &d.control;
     let number = |n: i64| formats::number(lang, n);
     render::html(&DashboardPage {
@@ -248,6 +270,7 @@ pub async fn show(
         has_trend: !d.trend.is_empty(),
         trend: charts::trend_svg(lang, &d.trend).map_err(chart_failed)?,
         export_query: query_string(&from, &to, &location),
+        changes,
         from,
         to,
     })

@@ -2,6 +2,7 @@
 
 mod cases;
 mod categories;
+pub mod changes;
 mod dashboard;
 mod export;
 mod import;
@@ -130,6 +131,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/manage/export/{file}", web::get().to(export::download))
         .route("/manage/dashboard", web::get().to(dashboard::show))
+        .route("/manage/changes", web::get().to(changes::list))
+        .route("/manage/changes", web::post().to(changes::record))
+        .route(
+            "/manage/changes/{id}/withdraw",
+            web::post().to(changes::withdraw),
+        )
         .route("/manage/cases", web::get().to(inbox::inbox))
         .route("/manage/cases/{reference}", web::get().to(cases::show))
         .route(

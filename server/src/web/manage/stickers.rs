@@ -29,6 +29,8 @@ struct StickersPage {
     lang: &'static str,
     location_id: String,
     location_name: String,
+    /// The store's public "you said, we did" page.
+    changes_url: String,
     csrf: String,
     message: Option<String>,
     has_logo: bool,
@@ -226,6 +228,7 @@ fn build_page(
     Ok(StickersPage {
         l: lang,
         lang: lang.code(),
+        changes_url: format!("{base_url}/s/{}/changes", location.id),
         location_id: location.id,
         location_name: location.name,
         csrf,

@@ -52,6 +52,8 @@ struct FormPage {
     err_body: Option<String>,
     err_photo: Option<String>,
     err_email: Option<String>,
+    /// "You said, we did": the store's latest change, as one short line.
+    change_line: Option<(String, String, String, String)>,
 }
 
 /// What the customer typed, kept across a refused post.
@@ -70,6 +72,8 @@ pub struct Place {
     categories: Vec<crate::domain::setup::categories::Category>,
     severe_categories: Option<String>,
     severe_keywords: Option<String>,
+    /// The store's latest "you said, we did" change, if one took effect lately.
+    latest_change: Option<crate::domain::process_changes::Texts>,
 }
 
 /// How long a looked-up touchpoint is reused: a form view should not cost a database
@@ -127,14 +131,23 @@ async fn find_place(
     }
     let db = state.db.clone();
     let lookup = code.clone();
-    let (found, categories) = web::block(move || {
+    let now = state.clock.now();
+    let (found, categories, latest_change) = web::block(move || {
         db.read(|c| {
             let found = sticker_lookup(c, &lookup)?;
-            let categories = match &found {
-                Sticker::Open(f) => crate::domain::setup::categories::in_use(c, &f.location.id)?,
-                _ => Vec::new(),
+            let (categories, latest) = match &found {
+                Sticker::Open(f) => {
+                    let today = crate::domain::formats::local_day(&f.location.time_zone, now);
+                    (
+                        crate::domain::setup::categories::in_use(c, &f.location.id)?,
+                        crate::domain::process_changes::shown_at(c, &f.location.id, today, 1)?
+                            .pop()
+                            .map(|ch| crate::domain::process_changes::Texts::parse(&ch.texts)),
+                    )
+                }
+                _ => (Vec::new(), None),
             };
-            Ok((found, categories))
+            Ok((found, categories, latest))
         })
     })
     .await??;
@@ -152,6 +165,7 @@ async fn find_place(
     let found = *found;
     let place = std::sync::Arc::new(Place {
         categories,
+        latest_change,
         touchpoint: found.touchpoint,
         location: found.location,
         severe_categories: found.severe_categories,
@@ -287,6 +301,15 @@ fn render(
         err_body: err(Field::Body),
         err_photo: err(Field::Photo),
         err_email: err(Field::Email),
+        change_line: place.latest_change.as_ref().map(|texts| {
+            let text = texts.pick(lang, &place.location.default_language);
+            (
+                lang.text("changes.form_line"),
+                crate::domain::email::one_line(text, 140),
+                format!("/s/{}/changes?lang={}", place.location.id, lang.code()),
+                lang.text("changes.more"),
+            )
+        }),
     };
     let mut response = super::super::render::html(&page)?;
     *response.status_mut() = status;

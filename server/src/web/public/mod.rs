@@ -1,5 +1,6 @@
 //! What customers and their phones reach without signing in.
 
+pub mod changes;
 pub mod form;
 pub mod qr;
 pub mod status;

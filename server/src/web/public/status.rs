@@ -27,6 +27,10 @@ struct StatusPage {
     updates_label: String,
     no_updates: String,
     updates: Vec<(String, String)>,
+    /// "You said, we did": what the store changed since, about this kind of complaint.
+    changes_label: String,
+    /// (from when, text)
+    changes: Vec<(String, String)>,
     /// (path, label) of the survey, once the case is resolved.
     survey_link: Option<(String, String)>,
     /// Erasing one's data: the texts, the token for the form, and whether it was done.
@@ -163,11 +167,12 @@ pub async fn show(
             let survey = crate::db::queries::surveys::for_case(c, &case.id)?
                 .into_iter()
                 .find(|s| s.kind == crate::domain::surveys::SATISFACTION);
-            Ok(Some((case, location, updates, survey)))
+            let changes = crate::domain::process_changes::answering(c, &case)?;
+            Ok(Some((case, location, updates, survey, changes)))
         })
     })
     .await??;
-    let Some((case, location, updates, survey)) = found else {
+    let Some((case, location, updates, survey, changes)) = found else {
         return Err(not_found);
     };
     if !token_opens(&case, &token) {
@@ -226,6 +231,17 @@ pub async fn show(
             (lang.text("status.resolved"), case.resolved_at.is_some()),
         ],
         survey_link,
+        changes_label: lang.text("changes.status_heading"),
+        changes: changes
+            .iter()
+            .map(|ch| {
+                let day = crate::domain::formats::date(lang, ch.effective_on);
+                let text = crate::domain::process_changes::Texts::parse(&ch.texts)
+                    .pick(lang, &location.default_language)
+                    .to_owned();
+                (lang.text_with("changes.since", &[("date", &day)]), text)
+            })
+            .collect(),
         updates_label: lang.text("status.updates"),
         no_updates: lang.text("status.no_updates"),
         data: DataSection {

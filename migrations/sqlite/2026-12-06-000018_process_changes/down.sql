@@ -1,0 +1,2 @@
+DROP TABLE process_change_stores;
+DROP TABLE process_changes;
