@@ -6,6 +6,7 @@ mod accounts;
 mod alerts;
 mod browser;
 mod cases;
+mod changes;
 mod customer_data;
 mod dashboard;
 mod digest;
