@@ -845,3 +845,114 @@ async fn a_korean_customer_gets_a_receipt_and_reads_the_outcome_on_their_status_
         .full_page_screenshot_to(&screenshots().join("status-outcome-ko-laptop.png"))
         .await;
 }
+
+/// A Korean manager records "you said, we did" on her phone: the customers who complained
+/// about the restroom (and agreed to be contacted) get it exactly once through the real
+/// SMTP server, the one who did not agree and the one who erased her data get nothing; a
+/// Japanese visitor reads the store's public page. Screenshots at 390 and 1280 px.
+#[tokio::test]
+async fn a_korean_manager_records_a_change_and_the_customers_who_told_us_hear_it_once() {
+    const PASSWORD: &str = "a long enough password";
+    let Some(sink) = mend_testing::smtp::SmtpSink::start() else {
+        return;
+    };
+    let sink = sink.without("customer_receipt").without("alert");
+    let (app, store) =
+        mend_testing::spawn_demo(TestDb::sqlite(), &[("MEND_SMTP_URL", &sink.url())]).await;
+    let code = &store.touchpoints[0].code;
+    let location = app.location_of(code);
+    app.test_db.execute_behind_the_back(&format!(
+        "UPDATE locations SET time_zone = 'Asia/Seoul', default_language = 'ko' \
+         WHERE id = '{location}'"
+    ));
+    let manager_id = app.add_user("manager", "jiwoo@shop.example", PASSWORD, &[&location]);
+    app.test_db.execute_behind_the_back(&format!(
+        "UPDATE users SET language = 'ko' WHERE id = '{manager_id}'"
+    ));
+    let post = |email: &str| {
+        mend_testing::Post::valid()
+            .with("email", email)
+            .with("lang", "ko")
+    };
+    app.complain(code, post("told-1@customer.example")).await;
+    app.complain(code, post("told-2@customer.example")).await;
+    app.complain(code, post("told-1@customer.example")).await;
+    app.complain(code, post("quiet@customer.example").without("consent"))
+        .await;
+    app.complain(code, post("erased@customer.example")).await;
+    let erased = mend_server::domain::customer_data::erase(
+        &app.db,
+        app.data_dir.path(),
+        "erased@customer.example",
+        app.clock.now(),
+    )
+    .unwrap();
+    assert_eq!(erased.cases, 1);
+    app.drain_outbox().await;
+
+    let Some(browser) = Browser::phone(false).await else {
+        return;
+    };
+    let c = &browser.client;
+    sign_in_in_browser(&browser, &app, "jiwoo@shop.example", PASSWORD).await;
+    c.goto(&app.url("/manage/changes")).await.unwrap();
+    c.find(Locator::Css("#category option[value=cleanliness]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .type_into("text-ko", "이제 화장실을 30분마다 점검합니다.")
+        .await;
+    browser
+        .type_into("text-en", "We now check the restrooms every 30 minutes.")
+        .await;
+    browser
+        .click("form[action='/manage/changes'] button[type=submit]")
+        .await;
+    wait_for_text(c, "변경 사항을 기록했습니다.").await;
+    app.drain_outbox().await;
+
+    let told: Vec<_> = sink
+        .messages()
+        .into_iter()
+        .filter(|m| m.kind == "customer_changed")
+        .collect();
+    let mut to: Vec<_> = told.iter().flat_map(|m| m.rcpt_tos.clone()).collect();
+    to.sort();
+    assert_eq!(to, ["told-1@customer.example", "told-2@customer.example"]);
+    assert!(told
+        .iter()
+        .all(|m| m.text.contains("이제 화장실을 30분마다 점검합니다.")));
+
+    c.refresh().await.unwrap();
+    let page = c.source().await.unwrap();
+    assert!(page.contains("고객 2명에게 이메일 발송"), "{page}");
+    fits_the_width(c, "the changes page").await;
+    browser
+        .full_page_screenshot_to(&screenshots().join("changes-ko-phone.png"))
+        .await;
+    browser.laptop(1280, 900).await;
+    browser
+        .full_page_screenshot_to(&screenshots().join("changes-ko-laptop.png"))
+        .await;
+
+    // Anyone, in Japanese: the store's public page (no Japanese text was written, so the
+    // store's Korean shows under Japanese headings).
+    browser.viewport(390, 844).await;
+    c.goto(&app.url(&format!("/s/{location}/changes?lang=ja")))
+        .await
+        .unwrap();
+    let page = c.source().await.unwrap();
+    assert!(page.contains("お客様の声から変えたこと"));
+    assert!(page.contains("이제 화장실을 30분마다 점검합니다."));
+    fits_the_width(c, "the public page").await;
+    browser
+        .full_page_screenshot_to(&screenshots().join("changes-public-ja-phone.png"))
+        .await;
+    browser.laptop(1280, 800).await;
+    browser
+        .full_page_screenshot_to(&screenshots().join("changes-public-ja-laptop.png"))
+        .await;
+}

@@ -227,7 +227,12 @@ async fn page(
             .iter()
             .map(|k| (k.clone(), lang.root_cause_label(k), draft.root_cause == *k))
             .collect(),
-        languages: Language::choices(),
+        // The reader's own language first: the one they will most likely write.
+        languages: {
+            let mut all = Language::choices();
+            all.sort_by_key(|(code, _)| *code != lang.code());
+            all
+        },
         texts: Texts(
             draft
                 .texts
