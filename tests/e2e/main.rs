@@ -19,6 +19,7 @@ mod kiosk_handoff;
 mod manage;
 mod metrics;
 mod migrations;
+mod previews;
 mod print;
 mod properties;
 mod pseudo;

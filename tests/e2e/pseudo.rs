@@ -152,6 +152,22 @@ async fn every_staff_page_and_every_page_before_sign_in_comes_from_the_catalogs(
         .await
         .unwrap();
 
+    // A "you said, we did" change, for its page, the dashboard and the public page.
+    let changes = app.page(&admin, "/manage/changes").await;
+    let csrf = mend_testing::csrf_in(&changes);
+    let res = admin
+        .post(app.url("/manage/changes"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("store", location.as_str()),
+            ("category", "cleanliness"),
+            ("text_en", "We now check the restrooms every 30 minutes."),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+
     // What people typed or chose, shown as it was typed.
     let mut data: Vec<String> = vec![
         "Mend".into(),
@@ -164,6 +180,7 @@ async fn every_staff_page_and_every_page_before_sign_in_comes_from_the_catalogs(
         "Door".into(),
         "Checked the machine.".into(),
         "Made a fresh cup.".into(),
+        "We now check the restrooms every 30 minutes.".into(),
         "The restroom has no soap.".into(),
         "Cold coffee at the counter.".into(),
         "English".into(),
@@ -221,6 +238,7 @@ async fn every_staff_page_and_every_page_before_sign_in_comes_from_the_catalogs(
         "/manage/users/edit?email=staff%40shop.example".to_owned(),
         "/manage/import".to_owned(),
         "/manage/log".to_owned(),
+        "/manage/changes".to_owned(),
         format!("/manage/locations/{location}/settings"),
         format!("/manage/locations/{location}/kiosks"),
         format!("/manage/locations/{location}/stickers"),
@@ -237,7 +255,14 @@ async fn every_staff_page_and_every_page_before_sign_in_comes_from_the_catalogs(
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    for path in ["/manage/login", "/manage/password/forgot", "/", "/nowhere"] {
+    let public_changes = format!("/s/{store_id}/changes?lang=qps");
+    for path in [
+        "/manage/login",
+        "/manage/password/forgot",
+        "/",
+        "/nowhere",
+        public_changes.as_str(),
+    ] {
         for header in [
             ("cookie", "mend_lang=qps"),
             ("accept-language", "qps, en;q=0.5"),

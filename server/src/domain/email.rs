@@ -62,6 +62,12 @@ pub enum MailPayload {
         store: String,
         lang: String,
     },
+    /// "Send a test to me": a store's survey reminder, follow-up or weekly summary, now.
+    TestMail {
+        location_id: String,
+        sample: crate::domain::test_mail::Sample,
+        lang: String,
+    },
     /// Unhappy kiosk taps piled up at a location between `from` and `to` (RFC 3339).
     KioskAlert {
         location_id: String,

@@ -94,6 +94,20 @@ pub fn render_payload(
             Language::or_default(&lang),
         )
         .map_err(|e| RenderError::Permanent(e.to_string())),
+        MailPayload::TestMail {
+            location_id,
+            sample,
+            lang,
+        } => crate::domain::test_mail::compose(
+            db,
+            ctx,
+            &location_id,
+            sample,
+            Language::or_default(&lang),
+            recipient,
+        )
+        .map_err(compose_failed)?
+        .ok_or_else(|| RenderError::Permanent(format!("location {location_id} is gone"))),
         MailPayload::KioskAlert {
             location_id,
             from,

@@ -43,5 +43,6 @@ pub mod signed_link;
 pub mod sticker_sheet;
 pub mod survey_mail;
 pub mod surveys;
+pub mod test_mail;
 pub mod unhappy_taps;
 pub mod unsubscribe;

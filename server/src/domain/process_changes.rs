@@ -252,7 +252,10 @@ pub fn record(
             })
             .collect();
         q::insert(c, &change, &rows)?;
-        audit::record(c, actor, "change.record", &id, None::<&()>, Some(&checked))?;
+        // The change's own row keeps every detail (never deleted); the log says who
+        // recorded which, in the words customers read.
+        let said = crate::domain::email::one_line(checked.texts.pick(Language::EN, "en"), 80);
+        audit::record(c, actor, "change.record", &said, None::<&()>, None::<&()>)?;
         Ok(id)
     })
 }
@@ -267,14 +270,18 @@ pub fn withdraw(
     now: NaiveDateTime,
 ) -> Result<(), SetupError> {
     db.write(|c| {
-        q::find(c, id)?.ok_or(SetupError::NotFound("change"))?;
+        let change = q::find(c, id)?.ok_or(SetupError::NotFound("change"))?;
         let stores = q::stores_of(c, &[id])?;
         if !stores.iter().all(|(_, s)| scope.allows(s)) {
             return Err(SetupError::NotFound("change"));
         }
         if q::withdraw(c, id, now)? {
             q::drop_unsent_mail(c, MAIL_KIND, id)?;
-            audit::record(c, actor, "change.withdraw", id, None::<&()>, None::<&()>)?;
+            let said = crate::domain::email::one_line(
+                Texts::parse(&change.texts).pick(Language::EN, "en"),
+                80,
+            );
+            audit::record(c, actor, "change.withdraw", &said, None::<&()>, None::<&()>)?;
         }
         Ok(())
     })

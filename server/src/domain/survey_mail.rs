@@ -71,6 +71,53 @@ impl SurveyFacts {
         }))
     }
 
+    /// A made-up survey about a made-up report at a store, for "send a test to me": what
+    /// the store's customers get, in `lang`. Its buttons lead to a survey that does not
+    /// exist, so a test records nothing.
+    pub fn sample(
+        location: &crate::db::models::Location,
+        lang: Language,
+        now: chrono::NaiveDateTime,
+    ) -> SurveyFacts {
+        let received = now - chrono::Duration::days(3);
+        let survey = Survey {
+            id: "sample".to_owned(),
+            case_id: String::new(),
+            token_hash: String::new(),
+            sent_at: None,
+            answered_at: None,
+            csat: None,
+            fixed: None,
+            return_likelihood: None,
+            comment: None,
+            created_at: received,
+            kind: crate::domain::surveys::SATISFACTION.to_owned(),
+            recipient: None,
+            language: lang.code().to_owned(),
+            due_at: None,
+            reminded_at: None,
+            still_working: None,
+            location_id: None,
+            touchpoint_id: None,
+            category: None,
+            root_cause: None,
+            compensation_type: None,
+            compensation_minor: None,
+            compensation_currency: None,
+        };
+        SurveyFacts {
+            survey,
+            store: location.name.clone(),
+            reference: "ABC-123".to_owned(),
+            report: Some(crate::domain::surveys::Report::sample(
+                &location.name,
+                &location.time_zone,
+                received,
+                lang.text("test_mail.sample_words"),
+            )),
+        }
+    }
+
     pub fn compose(
         &self,
         ctx: &AlertContext,

@@ -335,6 +335,17 @@ impl Report {
         }))
     }
 
+    /// A report as a test email shows it ("send a test to me"): a made-up one at the store.
+    pub fn sample(store: &str, time_zone: &str, received: NaiveDateTime, words: String) -> Report {
+        Report {
+            reference: "ABC-123".to_owned(),
+            store: store.to_owned(),
+            time_zone: time_zone.to_owned(),
+            received,
+            first_words: Some(words),
+        }
+    }
+
     /// "About your report K7F-39Q to Café, 28 Nov 2026: “The restroom has no soap.”"
     pub fn text(&self, lang: crate::domain::language::Language) -> String {
         let date = crate::domain::formats::date(

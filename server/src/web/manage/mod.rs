@@ -17,6 +17,7 @@ mod people;
 mod settings;
 pub mod stickers;
 mod stores;
+mod test_mail;
 
 use actix_web::web;
 
@@ -64,6 +65,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/manage/locations/{id}/settings",
             web::post().to(settings::save),
+        )
+        .route(
+            "/manage/locations/{id}/test/{sample}",
+            web::get().to(test_mail::preview),
+        )
+        .route(
+            "/manage/locations/{id}/test/{sample}",
+            web::post().to(test_mail::send),
         )
         .route("/manage/locations/{id}/kiosks", web::get().to(kiosks::list))
         .route("/manage/locations/{id}/kiosks", web::post().to(kiosks::add))

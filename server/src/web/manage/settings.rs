@@ -23,6 +23,10 @@ struct SettingsPage {
     f: SettingsForm,
     error: Option<String>,
     saved: bool,
+    /// "Send a test to me": (key, label) of each email a manager can try.
+    samples: Vec<(&'static str, String)>,
+    /// The test just queued, said in words.
+    sent: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -58,6 +62,7 @@ pub struct SettingsForm {
 #[derive(Deserialize)]
 pub struct SavedQuery {
     saved: Option<String>,
+    sent: Option<String>,
 }
 
 pub async fn form(
@@ -103,7 +108,28 @@ pub async fn form(
         },
         error: None,
         saved: query.saved.is_some(),
+        samples: samples(who.language()),
+        sent: query
+            .sent
+            .as_deref()
+            .and_then(crate::domain::test_mail::Sample::parse)
+            .map(|s| {
+                who.language().text_with(
+                    "test_mail.sent",
+                    &[
+                        ("what", &s.label(who.language())),
+                        ("email", &who.user.email),
+                    ],
+                )
+            }),
     })
+}
+
+fn samples(lang: Language) -> Vec<(&'static str, String)> {
+    crate::domain::test_mail::Sample::ALL
+        .into_iter()
+        .map(|s| (s.key(), s.label(lang)))
+        .collect()
 }
 
 fn minutes(field: &'static str, s: &str) -> Result<u32, AlertSettingsError> {
@@ -237,6 +263,8 @@ pub async fn save(
                 f: form,
                 error: Some(message),
                 saved: false,
+                samples: samples(who.language()),
+                sent: None,
             })?;
             *response.status_mut() = StatusCode::BAD_REQUEST;
             Ok(response)
