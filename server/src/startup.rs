@@ -154,7 +154,6 @@ impl Application {
             clock.clone(),
             waker.clone(),
         )?;
-        let photo_max_bytes = settings.photo_max_bytes;
         let metrics = crate::web::metrics::Metrics::new()?;
         let state = web::Data::new(AppState {
             db: db.clone(),
@@ -204,7 +203,7 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(crate::web::metrics::record))
                 .wrap(actix_web::middleware::from_fn(crate::web::limits::enforce))
                 .app_data(state.clone())
-                .configure(|cfg| routes(cfg, photo_max_bytes))
+                .configure(routes)
         })
         // Database work runs on blocking threads; beyond one per pooled connection they only
         // wait for a connection. At the default (hundreds) 200 concurrent status pages made

@@ -412,15 +412,30 @@ async fn bad_photos_are_refused_with_the_reason_and_nothing_is_stored() {
         .await
         .unwrap()
         .contains("This photo has too many pixels."));
+    // Over the size limit: the form again, with what was typed (the email and consent
+    // come after the photo in the post) and the reason, in the language chosen on the
+    // form, not an error page that loses the words.
     let huge = app
         .submit(&code, Post::valid().photo(vec![0xFF; 2 * 1024 * 1024]))
         .await;
     assert_eq!(huge.status(), 413);
-    assert!(huge
-        .text()
-        .await
-        .unwrap()
-        .contains("This photo is too large."));
+    let html = huge.text().await.unwrap();
+    assert!(html.contains("This photo is too large."));
+    assert!(html.contains("The restroom has no soap.") && html.contains("guest@example.com"));
+    assert!(html.contains("name=\"stamp\""), "a form to send again");
+    let huge = app
+        .submit(
+            &code,
+            Post::valid()
+                .with("lang", "ko")
+                .with("body", "비누가 없어요.")
+                .photo(vec![0xFF; 2 * 1024 * 1024]),
+        )
+        .await;
+    assert_eq!(huge.status(), 413);
+    let html = huge.text().await.unwrap();
+    assert!(html.contains("사진이 너무 큽니다.") && html.contains("비누가 없어요."));
+    assert!(html.contains("<html lang=\"ko\""));
     assert_eq!(app.case_count(), 0);
 }
 

@@ -49,7 +49,7 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig, photo_max_bytes: usize) {
+pub fn routes(cfg: &mut web::ServiceConfig) {
     // Malformed query strings get our error page, not actix's plain-text one.
     cfg.app_data(web::QueryConfig::default().error_handler(|e, _| {
         AppError::BadRequest(format!("The address has a malformed query: {e}")).into()
@@ -68,7 +68,6 @@ pub fn routes(cfg: &mut web::ServiceConfig, photo_max_bytes: usize) {
     .route("/t/{code}/qr.svg", web::get().to(public::qr::svg))
     .service(
         web::resource("/t/{code}")
-            .app_data(public::form::upload_config(photo_max_bytes))
             .route(web::get().to(public::form::show))
             .route(web::post().to(public::form::submit)),
     )

@@ -2,9 +2,6 @@
 //! Handlers only translate between HTTP and `domain`: parsing, photo processing, the stamp
 //! and intake are plain functions.
 
-use actix_multipart::form::{
-    bytes::Bytes as UploadBytes, text::Text, MultipartForm, MultipartFormConfig,
-};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -426,77 +423,35 @@ fn local_day(time_zone: &str) -> chrono::NaiveDate {
     }
 }
 
-#[derive(MultipartForm)]
-pub struct Posted {
-    stamp: Option<Text<String>>,
-    lang: Option<Text<String>>,
-    website: Option<Text<String>>,
-    category: Option<Text<String>>,
-    body: Option<Text<String>>,
-    email: Option<Text<String>>,
-    consent: Option<Text<String>>,
-    photo_ref: Option<Text<String>>,
-    handoff: Option<Text<String>>,
-    #[multipart(limit = "64MiB")]
-    photo: Option<UploadBytes>,
-}
-
-/// Bounds a complaint post by the configured photo size (plus room for the text fields).
-pub fn upload_config(photo_max_bytes: usize) -> MultipartFormConfig {
-    let total = photo_max_bytes + 64 * 1024;
-    MultipartFormConfig::default()
-        .total_limit(total)
-        .memory_limit(total)
-        .error_handler(|e, req| {
-            let lang = Language::negotiate(None, accept_language(req), "en");
-            let too_large = matches!(
-                e,
-                actix_multipart::MultipartError::Payload(actix_web::error::PayloadError::Overflow)
-            );
-            AppError::Customer {
+pub async fn submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    code: web::Path<String>,
+    payload: actix_multipart::Multipart,
+) -> Result<HttpResponse, AppError> {
+    let posted = match super::form_post::read(payload, state.settings.photo_max_bytes).await {
+        Ok(p) => p,
+        // Beyond even a photo over the limit, or not a form post at all: a polite page,
+        // not the framework's plain text.
+        Err(e) => {
+            let too_large = e == super::form_post::PostError::TooLarge;
+            return Err(AppError::Customer {
                 status: if too_large {
                     StatusCode::PAYLOAD_TOO_LARGE
                 } else {
                     StatusCode::BAD_REQUEST
                 },
-                lang,
+                lang: Language::negotiate(None, accept_language(&req), "en"),
                 title_key: "form.title",
                 message_key: if too_large {
                     "error.photo_too_large"
                 } else {
                     "error.rejected"
                 },
-            }
-            .into()
-        })
-}
-
-fn text(field: Option<Text<String>>) -> String {
-    field.map(Text::into_inner).unwrap_or_default()
-}
-
-pub async fn submit(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    code: web::Path<String>,
-    posted: Result<MultipartForm<Posted>, actix_web::Error>,
-) -> Result<HttpResponse, AppError> {
-    let posted = match posted {
-        Ok(p) => p.into_inner(),
-        // Our own page already (a photo too large, a broken body)...
-        Err(e) if e.as_error::<AppError>().is_some() => return Ok(e.error_response()),
-        // ...or not a form post at all (another content type): the same polite page,
-        // not the framework's plain text.
-        Err(_) => {
-            return Err(AppError::Customer {
-                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                lang: Language::negotiate(None, accept_language(&req), "en"),
-                title_key: "form.title",
-                message_key: "error.rejected",
-            })
+            });
         }
     };
-    let chosen = posted.lang.as_ref().map(|t| t.as_str().to_owned());
+    let chosen = posted.lang.clone();
     let guess = Language::negotiate(chosen.as_deref(), accept_language(&req), "en");
     let place = find_place(&state, &code, guess).await?;
     let lang = Language::negotiate(
@@ -536,22 +491,20 @@ pub async fn submit(
 
     let mut typed = Typed {
         form: ComplaintForm {
-            category: text(posted.category),
-            body: text(posted.body),
-            email: text(posted.email),
+            category: posted.category.unwrap_or_default(),
+            body: posted.body.unwrap_or_default(),
+            email: posted.email.unwrap_or_default(),
             consent: posted.consent.is_some(),
         },
         photo_ref: posted
             .photo_ref
-            .map(Text::into_inner)
             .filter(|h| photo::stored_exists(&state.settings.data_dir, h)),
         handoff: posted
             .handoff
-            .map(Text::into_inner)
             .filter(|h| !h.trim().is_empty() && h.len() <= 200),
     };
 
-    let stamp = posted.stamp.map(Text::into_inner).unwrap_or_default();
+    let stamp = posted.stamp.unwrap_or_default();
     let key = state.settings.secret.expose_bytes();
     let stamp = match render_stamp::verify(
         key,
@@ -582,10 +535,13 @@ pub async fn submit(
     // Only now, for a post from our own form, is the photo read: a new photo replaces a
     // kept one, and is stored at once so a refused post does not ask for it again.
     let mut errors = Vec::new();
-    if let Some(upload) = posted.photo.filter(|p| !p.data.is_empty()) {
+    if posted.photo_too_large {
+        errors.push((Field::Photo, "error.photo_too_large"));
+    }
+    if let Some(upload) = posted.photo {
         let stored = state
             .photos
-            .process_and_store(upload.data)
+            .process_and_store(upload.into())
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("storing a photo: {e}")))?;
         match stored {
@@ -601,15 +557,13 @@ pub async fn submit(
             if let Err(more) = outcome {
                 errors.extend(more);
             }
-            return render(
-                &state,
-                &place,
-                lang,
-                &typed,
-                &errors,
-                None,
-                StatusCode::BAD_REQUEST,
-            );
+            // A photo over the limit: its own status, the form and all else kept.
+            let status = if posted.photo_too_large {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            return render(&state, &place, lang, &typed, &errors, None, status);
         }
     };
 

@@ -2,6 +2,7 @@
 
 pub mod changes;
 pub mod form;
+pub mod form_post;
 pub mod qr;
 pub mod status;
 pub mod survey;
