@@ -407,4 +407,35 @@ async fn the_dashboard_compares_complaints_before_and_after_a_change() {
         page.contains("Complaints in the 2 days before: 3; in the 2 days since: 1 (-66%)"),
         "{page}"
     );
+
+    // "All my stores" passes over an archived one rather than refusing the change.
+    let archived = app.add_location("Closed café");
+    app.test_db.execute_behind_the_back(&format!(
+        "INSERT INTO user_locations (user_id, location_id) \
+         SELECT id, '{archived}' FROM users WHERE email = '{}'; \
+         UPDATE locations SET archived_at = created_at WHERE id = '{archived}'",
+        store.manager_email
+    ));
+    let res = record(
+        &app,
+        &manager,
+        &[
+            ("all_stores", "yes"),
+            ("category", "cleanliness"),
+            ("text_en", "Napkins on every table."),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303, "{:?}", res.text().await);
+    let public = app
+        .get(&format!("/s/{location}/changes?lang=en"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(public.contains("Napkins on every table."));
+    assert_eq!(
+        app.get(&format!("/s/{archived}/changes")).await.status(),
+        404
+    );
 }

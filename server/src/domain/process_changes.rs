@@ -68,6 +68,8 @@ impl Texts {
 #[derive(Debug, Clone, Default)]
 pub struct Draft {
     pub stores: Vec<String>,
+    /// "All my stores": archived ones among `stores` are passed over, not refused.
+    pub all_stores: bool,
     pub category: String,
     pub root_cause: String,
     pub texts: Vec<(Language, String)>,
@@ -133,9 +135,12 @@ fn check(
     let mut categories = HashSet::new();
     let mut root_causes = HashSet::new();
     for id in &d.stores {
-        let store = stores::find(c, id)?
-            .filter(|s| s.archived_at.is_none() && scope.allows(&s.id))
-            .ok_or_else(|| FieldError::new("locations", Problem::UnknownStore, id))?;
+        let found = stores::find(c, id)?.filter(|s| s.archived_at.is_none() && scope.allows(&s.id));
+        let store = match found {
+            Some(store) => store,
+            None if d.all_stores => continue,
+            None => return Err(FieldError::new("locations", Problem::UnknownStore, id).into()),
+        };
         if store_ids.contains(&store.id) {
             continue;
         }

@@ -322,6 +322,7 @@ pub async fn record(
     let mine = my_stores(&state, &who).await?;
     if all {
         draft.stores.clone_from(&mine);
+        draft.all_stores = true;
     }
     let (db, a, user, d, now) = (
         state.db.clone(),
