@@ -71,6 +71,9 @@ wait_unsent() {
   done
 }
 echo "machine: $(nproc) cores; $CUSTOMERS customers; wrk -t2 -c$CONNECTIONS -d$POST_DURATION"
+# A first row warms the server (page cache, connections) and is not reported.
+post_row >/dev/null
+wait_unsent
 echo "### form POST, quiet server"
 post_row
 wait_unsent
@@ -100,3 +103,8 @@ for _ in $(seq 1 3000); do
   sleep 0.2
 done
 echo "all $(sent) emails sent $(python3 -c "import sys; print(round($(date +%s.%N) - $start, 1))") s after the change was recorded"
+wait_unsent
+# The quiet row again after the mailing: the two quiet rows show how far the machine's own
+# noise moves the figures.
+echo "### form POST, quiet server again"
+post_row

@@ -164,6 +164,19 @@ pub fn mail_candidates(
     q.load(conn)
 }
 
+/// Which of these cases may still be written to (checked again as their emails are queued:
+/// an erasure or a withdrawn consent since they were read wins).
+pub fn still_reachable(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<Vec<String>> {
+    cases::table
+        .filter(cases::id.eq_any(ids))
+        .filter(cases::contact_consent.eq(true))
+        .filter(cases::erased_at.is_null())
+        .filter(cases::anonymized_at.is_null())
+        .filter(cases::contact_email.is_not_null())
+        .select(cases::id)
+        .load(conn)
+}
+
 /// Which of these addresses asked for no more mail.
 pub fn opted_out_of(conn: &mut DbConnection, emails: &[&str]) -> QueryResult<Vec<String>> {
     mail_opt_outs::table
@@ -182,7 +195,8 @@ pub fn unsent_of_kind(conn: &mut DbConnection, kind: &str) -> QueryResult<i64> {
         .get_result(conn)
 }
 
-/// Moves a mailing on from `cursor` (only if no one else did: false otherwise).
+/// Moves a mailing on from `cursor` (only if no one else did and it was not withdrawn
+/// meanwhile: false otherwise).
 pub fn advance(
     conn: &mut DbConnection,
     id: &str,
@@ -192,7 +206,8 @@ pub fn advance(
 ) -> QueryResult<bool> {
     let target = process_changes::table
         .filter(process_changes::id.eq(id))
-        .filter(process_changes::mailed_at.is_null());
+        .filter(process_changes::mailed_at.is_null())
+        .filter(process_changes::withdrawn_at.is_null());
     let set = (
         process_changes::mail_cursor.eq(next),
         process_changes::mailed_at.eq(done),
