@@ -4,8 +4,8 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use mend_server::domain::complaint::{categories_of, validate, ComplaintForm};
-use mend_server::domain::render_stamp;
+use mend_server::domain::case::complaint::{categories_of, validate, ComplaintForm};
+use mend_server::domain::case::render_stamp;
 
 #[derive(Debug, Arbitrary)]
 struct Input {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mend_server::domain::photo;
+use mend_server::domain::case::photo;
 
 fuzz_target!(|data: &[u8]| {
     match photo::process(data, 10 * 1024 * 1024) {

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use mend_server::db::models::{now_utc, Location, Touchpoint};
-use mend_server::domain::codes::new_touchpoint_code;
-use mend_server::domain::qr;
-use mend_server::domain::sticker_sheet::{Paper, StickerSize};
+use mend_server::domain::sticker::codes::new_touchpoint_code;
+use mend_server::domain::sticker::qr;
+use mend_server::domain::sticker::sheet::{Paper, StickerSize};
 use mend_server::web::manage::stickers::render_sheet;
 
 const URL: &str = "https://mend.example.com/t/7K2QJX4MNP";

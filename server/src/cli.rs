@@ -390,7 +390,7 @@ pub enum CustomerAction {
 }
 
 fn customer(settings: &Settings, action: CustomerAction) -> ExitCode {
-    use crate::domain::customer_data::{erase, export, CustomerDataError};
+    use crate::domain::privacy::customer_data::{erase, export, CustomerDataError};
     let db = match open_database_for_command(settings) {
         Ok(db) => db,
         Err(e) => return fail(EXIT_CONFIG, &e),
@@ -445,13 +445,13 @@ fn backup(settings: &Settings, file: &std::path::Path) -> ExitCode {
 }
 
 fn alerts(settings: &Settings, action: AlertsAction) -> ExitCode {
-    use crate::domain::alert_settings::{self, AlertSettingsChange, AlertSettingsError};
+    use crate::domain::alert::settings::{self, AlertSettingsChange, AlertSettingsError};
     let db = match open_database_for_command(settings) {
         Ok(db) => db,
         Err(e) => return fail(EXIT_CONFIG, &e),
     };
     let result = match action {
-        AlertsAction::Show { location } => alert_settings::show(&db, &location),
+        AlertsAction::Show { location } => settings::show(&db, &location),
         AlertsAction::Set {
             location,
             fallback,
@@ -470,7 +470,7 @@ fn alerts(settings: &Settings, action: AlertsAction) -> ExitCode {
             unhappy_taps,
             unhappy_tap_minutes,
             retention_days,
-        } => alert_settings::apply(
+        } => settings::apply(
             &db,
             &location,
             &AlertSettingsChange {
@@ -506,7 +506,7 @@ fn alerts(settings: &Settings, action: AlertsAction) -> ExitCode {
 }
 
 fn user(settings: &Settings, action: UserAction) -> ExitCode {
-    use crate::domain::accounts::{add_user, AccountError, NewUser};
+    use crate::domain::account::{add_user, AccountError, NewUser};
     let UserAction::Add {
         email,
         role,
@@ -742,7 +742,7 @@ fn seed_and_print(settings: &Settings, db: &crate::db::Db, base_url: &str) -> an
 /// History for the demo stores, with a progress bar on a terminal (indicatif: the
 /// progress bar crate Rust command lines use; it hides itself when stderr is not a tty).
 fn seed_history_with_progress(db: &crate::db::Db, days: u32, stores: u32) -> anyhow::Result<()> {
-    use crate::domain::demo_history::{seed_history, HistoryPlan};
+    use crate::domain::demo::history::{seed_history, HistoryPlan};
     let bar = indicatif::ProgressBar::new(u64::from(days) * u64::from(stores));
     bar.set_style(
         indicatif::ProgressStyle::with_template(

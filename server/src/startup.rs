@@ -12,7 +12,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::db::{Db, DbError};
-use crate::domain::alerts::AlertContext;
+use crate::domain::alert::AlertContext;
 use crate::domain::clock::Clock;
 use crate::jobs::mailer::Mailer;
 use crate::jobs::outbox::{OutboxWaker, OutboxWorker};
@@ -81,18 +81,9 @@ pub fn outbox_worker(
     Ok(OutboxWorker {
         db,
         mailer: Arc::new(mailer),
-        ctx: alert_context(settings, base_url, clock),
+        ctx: AlertContext::new(settings, base_url, clock),
         waker,
     })
-}
-
-pub fn alert_context(settings: &Settings, base_url: String, clock: Clock) -> AlertContext {
-    AlertContext {
-        base_url,
-        key: settings.secret.clone(),
-        clock,
-        ack_link_ttl: chrono::Duration::hours(i64::from(settings.ack_link_hours)),
-    }
 }
 
 pub struct Application {
@@ -175,7 +166,7 @@ impl Application {
             qr_cache: crate::web::qr_cache::QrCache::new(64 * 1024 * 1024),
             scans: scans.clone(),
             places: crate::web::public::form::PlaceCache::new(10_000),
-            intake: crate::domain::intake::IntakeQueue::start(
+            intake: crate::jobs::intake::IntakeQueue::start(
                 db.clone(),
                 worker.ctx.clone(),
                 waker.clone(),
@@ -282,10 +273,14 @@ impl Application {
         // Cases from before the search index are indexed beside serving, a batch per
         // short transaction.
         let db = self.db.clone();
-        tokio::task::spawn_blocking(move || match crate::domain::search::catch_up(&db, 2_000) {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(cases = n, "search index caught up"),
-            Err(e) => tracing::warn!(error = %e, "search index not caught up; next start retries"),
+        tokio::task::spawn_blocking(move || {
+            match crate::domain::case::search::catch_up(&db, 2_000) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(cases = n, "search index caught up"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "search index not caught up; next start retries")
+                }
+            }
         });
         let result = tokio::select! {
             result = self.server => result,

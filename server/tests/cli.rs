@@ -456,7 +456,7 @@ fn user_add_creates_the_first_admin_and_refuses_what_is_wrong() {
         .read(|c| users::find_by_email(c, "boss@shop.example"))
         .unwrap()
         .unwrap();
-    assert!(mend_server::domain::password::verify_password(
+    assert!(mend_server::domain::account::password::verify_password(
         &boss.password_hash,
         &password
     ));

@@ -8,7 +8,7 @@ use std::time::Duration;
 use diesel::prelude::*;
 use mend_server::db::models::OutboxMessage;
 use mend_server::db::queries::{cases, escalations};
-use mend_server::domain::alert_settings::{apply, AlertSettingsChange};
+use mend_server::domain::alert::settings::{apply, AlertSettingsChange};
 use mend_server::domain::demo::{DemoStore, LOCATION_NAME};
 use mend_testing::processes::{try_complain, wait_for_200, Process};
 use mend_testing::smtp::{free_port, SmtpSink};

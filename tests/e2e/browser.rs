@@ -373,7 +373,7 @@ async fn a_customer_answers_the_survey_on_a_phone_without_javascript() {
 
 #[tokio::test]
 async fn a_manager_reads_the_dashboard_on_a_phone_and_a_laptop() {
-    use mend_server::domain::demo_history::{seed_history, HistoryPlan};
+    use mend_server::domain::demo::history::{seed_history, HistoryPlan};
     let (app, store) = mend_testing::spawn_demo(TestDb::sqlite(), &[]).await;
     let plan = HistoryPlan {
         days: 70,
@@ -567,7 +567,7 @@ async fn sign_in_in_browser(browser: &Browser, app: &TestApp, email: &str, passw
 /// 1280 px. Screenshots of each in both sizes.
 #[tokio::test]
 async fn a_korean_shift_worker_and_a_japanese_manager_run_the_store_in_their_languages() {
-    use mend_server::domain::demo_history::{seed_history, HistoryPlan};
+    use mend_server::domain::demo::history::{seed_history, HistoryPlan};
     const PASSWORD: &str = "a long enough password";
     let (app, store) = mend_testing::spawn_demo(TestDb::sqlite(), &[]).await;
     let location = app.location_of(&store.touchpoints[0].code);
@@ -880,7 +880,7 @@ async fn a_korean_manager_records_a_change_and_the_customers_who_told_us_hear_it
     app.complain(code, post("quiet@customer.example").without("consent"))
         .await;
     app.complain(code, post("erased@customer.example")).await;
-    let erased = mend_server::domain::customer_data::erase(
+    let erased = mend_server::domain::privacy::customer_data::erase(
         &app.db,
         app.data_dir.path(),
         "erased@customer.example",

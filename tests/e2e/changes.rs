@@ -65,7 +65,7 @@ async fn record(
 }
 
 fn today(app: &TestApp) -> String {
-    mend_server::domain::formats::local_day(
+    mend_server::domain::language::formats::local_day(
         mend_server::domain::demo::LOCATION_TIME_ZONE,
         app.clock.now(),
     )

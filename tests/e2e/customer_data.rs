@@ -4,7 +4,7 @@
 //! anonymized, for the figures. Other customers are untouched.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use mend_server::domain::customer_data::ERASED_TEXT;
+use mend_server::domain::privacy::customer_data::ERASED_TEXT;
 use mend_testing::processes::{binary, run};
 use mend_testing::{spawn_demo, Post, TestApp, TestDb};
 
@@ -213,7 +213,8 @@ async fn a_customer_erases_their_data_from_their_status_page_and_is_told_by_emai
     let eml =
         std::fs::read_to_string(app.data_dir.path().join(format!("mail/{}.eml", row.id))).unwrap();
     assert!(eml.contains("To: guest@example.com"));
-    mend_server::domain::retention::apply(&app.db, app.data_dir.path(), app.clock.now()).unwrap();
+    mend_server::domain::privacy::retention::apply(&app.db, app.data_dir.path(), app.clock.now())
+        .unwrap();
     let addresses: Vec<String> = app.outbox_rows().into_iter().map(|r| r.recipient).collect();
     assert!(
         !addresses.iter().any(|a| a.contains("guest@")),

@@ -222,7 +222,7 @@ async fn dashboard_numbers_match(db: TestDb) {
         id: new_id(),
         location_id: other.clone(),
         label: "Door".into(),
-        code: mend_server::domain::codes::new_touchpoint_code(),
+        code: mend_server::domain::sticker::codes::new_touchpoint_code(),
         created_at: utc("2026-11-01 00:00"),
     };
     app.db
@@ -305,7 +305,7 @@ async fn the_dashboard_is_for_managers_and_refuses_bad_periods_clearly() {
 
 #[tokio::test]
 async fn demo_history_gives_a_living_dashboard_that_counts_every_seeded_complaint() {
-    use mend_server::domain::demo_history::{seed_history, HistoryPlan};
+    use mend_server::domain::demo::history::{seed_history, HistoryPlan};
     let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;
     let now = mend_server::db::models::now_utc();
     let mut last = (0, 0);

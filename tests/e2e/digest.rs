@@ -9,9 +9,9 @@ use chrono::{Duration as Days, NaiveDateTime, TimeZone};
 use diesel::prelude::*;
 use mend_server::db::models::Case;
 use mend_server::db::schema::cases;
-use mend_server::domain::alert_settings::{apply, AlertSettingsChange};
+use mend_server::domain::alert::settings::{apply, AlertSettingsChange};
 use mend_server::domain::demo::LOCATION_NAME;
-use mend_server::domain::digest::due_week;
+use mend_server::domain::insight::digest::due_week;
 use mend_testing::smtp::{Received, SmtpSink};
 use mend_testing::{plain_case, spawn_demo, TestDb};
 
@@ -116,7 +116,10 @@ async fn managers_get_last_weeks_figures_once_in_their_language_with_the_unusual
         english.subject,
         format!(
             "{LOCATION_NAME}: 4 complaints in the week of {}",
-            mend_server::domain::formats::date(mend_server::domain::language::Language::EN, week)
+            mend_server::domain::language::formats::date(
+                mend_server::domain::language::Language::EN,
+                week
+            )
         )
     );
     let text = &english.text;
@@ -130,7 +133,7 @@ async fn managers_get_last_weeks_figures_once_in_their_language_with_the_unusual
     assert!(
         text.contains(&format!(
             "- {}: 4 complaints, above the control limit of the last 8 weeks",
-            mend_server::domain::formats::date(
+            mend_server::domain::language::formats::date(
                 mend_server::domain::language::Language::EN,
                 wednesday
             )

@@ -114,7 +114,7 @@ async fn exports_match_the_database(db: TestDb) {
         id: new_id(),
         location_id: other.clone(),
         label: "Door".into(),
-        code: mend_server::domain::codes::new_touchpoint_code(),
+        code: mend_server::domain::sticker::codes::new_touchpoint_code(),
         created_at: now_utc(),
     };
     app.db
@@ -136,7 +136,7 @@ async fn exports_match_the_database(db: TestDb) {
     );
     let rows = csv_rows(&bytes);
     // The header in the reader's language, in the order of the JSON keys.
-    let keys = mend_server::domain::export::SURVEY_COLUMNS;
+    let keys = mend_server::domain::insight::export::SURVEY_COLUMNS;
     assert_eq!(rows[0].len(), keys.len());
     assert_eq!(rows[0][0], "Reference");
     assert!(rows[0].contains(&"Time zone".to_owned()), "{:?}", rows[0]);
@@ -293,7 +293,7 @@ async fn exports_match_the_database(db: TestDb) {
     assert!(rows
         .iter()
         .any(|r| r.last().unwrap() == "화장실에 비누가 없어요"));
-    let status_col = mend_server::domain::export::CASE_COLUMNS
+    let status_col = mend_server::domain::insight::export::CASE_COLUMNS
         .iter()
         .position(|c| *c == "status")
         .unwrap();

@@ -177,7 +177,7 @@ async fn forged_handoffs_are_refused_and_expired_ones_open_the_plain_form() {
 
     // Signed links expire: a handoff made 11 minutes "ago" no longer tags anything.
     let eleven_minutes_ago = chrono::Utc::now().naive_utc() - chrono::Duration::minutes(11);
-    let h = mend_server::domain::kiosk_handoff::sign(
+    let h = mend_server::domain::kiosk::handoff::sign(
         SECRET.as_bytes(),
         code,
         &tap_key(),
@@ -186,7 +186,7 @@ async fn forged_handoffs_are_refused_and_expired_ones_open_the_plain_form() {
     let page = app.open_form(code, &format!("?h={h}")).await;
     assert_eq!(input_value(&page, "handoff"), None);
     // ...while one made now with the same key does.
-    let h = mend_server::domain::kiosk_handoff::sign(
+    let h = mend_server::domain::kiosk::handoff::sign(
         SECRET.as_bytes(),
         code,
         &tap_key(),
@@ -297,10 +297,10 @@ async fn five_unhappy_taps_in_fifteen_minutes_send_one_alert_per_window() {
     assert!(mail[0].html.contains("/kiosks"), "{}", mail[0].html);
 
     // Switched off: no alert, whatever happens.
-    mend_server::domain::alert_settings::apply(
+    mend_server::domain::alert::settings::apply(
         &app.db,
         LOCATION_NAME,
-        &mend_server::domain::alert_settings::AlertSettingsChange {
+        &mend_server::domain::alert::settings::AlertSettingsChange {
             unhappy_taps: Some(0),
             ..Default::default()
         },
@@ -314,7 +314,7 @@ async fn five_unhappy_taps_in_fifteen_minutes_send_one_alert_per_window() {
 #[tokio::test]
 async fn the_alert_threshold_is_checked_when_set() {
     let (app, _) = spawn_demo(TestDb::sqlite(), &[]).await;
-    use mend_server::domain::alert_settings::{apply, AlertSettingsChange};
+    use mend_server::domain::alert::settings::{apply, AlertSettingsChange};
     let set = |n: Option<u32>, m: Option<u32>| {
         apply(
             &app.db,

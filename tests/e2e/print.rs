@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use mend_server::db::models::{new_id, now_utc, Touchpoint};
 use mend_server::db::queries::touchpoints;
-use mend_server::domain::codes::new_touchpoint_code;
-use mend_server::domain::sticker_sheet::{Paper, SheetLayout, StickerSize, GAP_MM, MARGIN_MM};
+use mend_server::domain::sticker::codes::new_touchpoint_code;
+use mend_server::domain::sticker::sheet::{Paper, SheetLayout, StickerSize, GAP_MM, MARGIN_MM};
 use mend_testing::{browser_tools, seed_demo, TestApp, TestDb};
 
 const PASSWORD: &str = "a long enough password";

@@ -208,7 +208,7 @@ proptest! {
             png
         }),
     ]) {
-        let _ = mend_server::domain::photo::process(&bytes, 1024 * 1024);
+        let _ = mend_server::domain::case::photo::process(&bytes, 1024 * 1024);
     }
 
     #[test]
@@ -218,9 +218,9 @@ proptest! {
         email in nasty_text(400),
         consent in any::<bool>(),
     ) {
-        let form = mend_server::domain::complaint::ComplaintForm { category, body, email, consent };
+        let form = mend_server::domain::case::complaint::ComplaintForm { category, body, email, consent };
         let categories = vec!["cleanliness".to_owned(), "other".to_owned()];
-        let _ = mend_server::domain::complaint::validate(&form, &categories);
+        let _ = mend_server::domain::case::complaint::validate(&form, &categories);
     }
 
     #[test]

@@ -196,7 +196,7 @@ async fn every_staff_page_and_every_page_before_sign_in_comes_from_the_catalogs(
     ];
     // The store's own categories carry the labels its manager gave them (here, the
     // defaults copied when the store was made): data, shown as typed.
-    for key in mend_server::domain::complaint::DEFAULT_CATEGORIES {
+    for key in mend_server::domain::case::complaint::DEFAULT_CATEGORIES {
         data.push(mend_server::domain::language::Language::EN.category_label(key));
     }
     data.extend(references.iter().cloned());

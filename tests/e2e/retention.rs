@@ -10,9 +10,9 @@ use chrono::Duration;
 use diesel::prelude::*;
 use mend_server::db::models::{new_id, Case, OutboxMessage};
 use mend_server::db::schema::{cases, outbox, surveys};
-use mend_server::domain::alert_settings::{apply as set, AlertSettingsChange};
+use mend_server::domain::alert::settings::{apply as set, AlertSettingsChange};
 use mend_server::domain::demo::LOCATION_NAME;
-use mend_server::domain::retention;
+use mend_server::domain::privacy::retention;
 use mend_testing::{plain_case, spawn_demo, TestApp, TestDb};
 
 /// A resolved case, `days_ago` resolved, with an email, a device and a photo file.
@@ -33,7 +33,7 @@ fn resolved_case(
     case.acknowledged_at = Some(case.created_at + Duration::minutes(3));
     case.resolved_at = Some(now - Duration::days(days_ago));
     case.category = "cleanliness".into();
-    let (main, thumb) = mend_server::domain::photo::relative_paths(photo);
+    let (main, thumb) = mend_server::domain::case::photo::relative_paths(photo);
     for p in [&main, &thumb] {
         let path = app.data_dir.path().join(p);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -41,9 +41,9 @@ fn resolved_case(
     }
     case.photo_path = Some(main);
     case.photo_thumb_path = Some(thumb);
-    let survey = mend_server::domain::surveys::survey_for_case(
+    let survey = mend_server::domain::survey::survey_for_case(
         &case,
-        mend_server::domain::surveys::SATISFACTION,
+        mend_server::domain::survey::SATISFACTION,
         case.contact_email.clone(),
         None,
         b"0123456789abcdef0123456789abcdef",
@@ -223,7 +223,7 @@ async fn photos_no_case_holds_are_deleted_after_a_day() {
     let held = "c".repeat(64);
     resolved_case(&app, &loc, &tp, "RET-HELD", 1, &held);
     let files_of = |hash: &str| {
-        let (main, thumb) = mend_server::domain::photo::relative_paths(hash);
+        let (main, thumb) = mend_server::domain::case::photo::relative_paths(hash);
         [main, thumb].map(|p| app.data_dir.path().join(p))
     };
     let write = |hash: &str| {
@@ -273,7 +273,7 @@ async fn the_sweep_looks_up_nothing_for_photos_still_in_their_grace_period() {
     let app = TestApp::spawn(TestDb::sqlite()).await;
     for i in 0..1_000u32 {
         let hash = format!("{i:064x}");
-        let (main, thumb) = mend_server::domain::photo::relative_paths(&hash);
+        let (main, thumb) = mend_server::domain::case::photo::relative_paths(&hash);
         for f in [main, thumb].map(|p| app.data_dir.path().join(p)) {
             std::fs::create_dir_all(f.parent().unwrap()).unwrap();
             std::fs::write(&f, b"jpeg").unwrap();

@@ -209,7 +209,7 @@ async fn search_finds_any_case(db: TestDb) {
         .read(|c| mend_server::db::queries::cases::find_by_reference(c, &japanese))
         .unwrap()
         .unwrap();
-    mend_server::domain::customer_data::erase_case(
+    mend_server::domain::privacy::customer_data::erase_case(
         &app.db,
         app.data_dir.path(),
         &erased_case.id,
@@ -289,16 +289,16 @@ async fn paging_walks_the_index_batch_after_batch(db: TestDb) {
             for case in &made {
                 mend_server::db::queries::cases::insert(c, case)?;
             }
-            mend_server::domain::search::index_new(c, &made)
+            mend_server::domain::case::search::index_new(c, &made)
         })
         .unwrap();
-    let words = mend_server::domain::search::parts("milk");
+    let words = mend_server::domain::case::search::parts("milk");
     let s = CaseSearch {
         status: SearchStatus::Any,
         category: Some("staff".into()),
         words: Some((
-            mend_server::domain::search::fts5(&words),
-            mend_server::domain::search::tsquery(&words),
+            mend_server::domain::case::search::fts5(&words),
+            mend_server::domain::case::search::tsquery(&words),
         )),
         ..CaseSearch::default()
     };
@@ -349,13 +349,13 @@ async fn cases_from_before_the_index_are_found(db: TestDb) {
     assert!(find(&app, &staff, &q("chwieje")).await.is_empty());
     // Three cases in batches of two: each batch goes on from where the last stopped.
     assert_eq!(
-        mend_server::domain::search::catch_up(&app.db, 2).unwrap(),
+        mend_server::domain::case::search::catch_up(&app.db, 2).unwrap(),
         3
     );
     assert_eq!(find(&app, &staff, &q("chwieje")).await, [reference]);
     assert_eq!(find(&app, &staff, &q("serwetek")).await.len(), 1);
     assert_eq!(
-        mend_server::domain::search::catch_up(&app.db, 2).unwrap(),
+        mend_server::domain::case::search::catch_up(&app.db, 2).unwrap(),
         0
     );
 }

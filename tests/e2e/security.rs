@@ -266,7 +266,7 @@ async fn tampered_links_csrf_and_fixation_are_refused() {
         "{}",
         res.status()
     );
-    let shown = mend_server::domain::alert_settings::show(
+    let shown = mend_server::domain::alert::settings::show(
         &app.db,
         mend_server::domain::demo::LOCATION_NAME,
     )

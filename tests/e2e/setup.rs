@@ -1573,7 +1573,7 @@ async fn a_newcomer_sets_up_a_korean_cafe_whose_staff_hear_of_the_first_complain
 // Severity, kiosks at a spot, stickers of chosen spots
 
 async fn severity_is_decided_on_arrival_by_words_and_kept(t: TestDb) {
-    use mend_server::domain::alert_settings::{apply, AlertSettingsChange};
+    use mend_server::domain::alert::settings::{apply, AlertSettingsChange};
     let (app, store) = spawn_demo(t, &[]).await;
     let code = store.touchpoints[0].code.clone();
     let set = |words: &str| {
@@ -1630,7 +1630,7 @@ async fn severity_is_decided_on_arrival_by_words_and_kept(t: TestDb) {
     set("");
     let facts = app
         .db
-        .read(|c| mend_server::domain::alerts::CaseFacts::load(c, blood.clone()))
+        .read(|c| mend_server::domain::alert::CaseFacts::load(c, blood.clone()))
         .unwrap()
         .unwrap();
     assert!(facts.severe, "still severe after the keywords changed");
@@ -1675,7 +1675,7 @@ async fn a_kiosk_stands_at_a_spot_and_its_page_says_how_to_set_it_up(t: TestDb) 
         .remove(0);
     let place = |app: &TestApp| {
         app.db
-            .read(|c| mend_server::domain::kiosk_handoff::kiosk_place(c, &device))
+            .read(|c| mend_server::domain::kiosk::handoff::kiosk_place(c, &device))
             .unwrap()
             .unwrap()
             .1
@@ -2210,7 +2210,7 @@ async fn a_store_has_its_own_categories_with_labels_in_every_language(t: TestDb)
     );
     let facts = app
         .db
-        .read(|c| mend_server::domain::alerts::CaseFacts::load(c, case.clone()))
+        .read(|c| mend_server::domain::alert::CaseFacts::load(c, case.clone()))
         .unwrap()
         .unwrap();
     assert_eq!(
@@ -2371,9 +2371,9 @@ async fn old_session_rows_are_deleted_by_the_hourly_retention_pass(t: TestDb) {
     };
     assert_eq!(count(&app), 1);
     let now = app.clock.now();
-    mend_server::domain::retention::apply(&app.db, app.data_dir.path(), now).unwrap();
+    mend_server::domain::privacy::retention::apply(&app.db, app.data_dir.path(), now).unwrap();
     assert_eq!(count(&app), 1, "a live session stays");
-    mend_server::domain::retention::apply(
+    mend_server::domain::privacy::retention::apply(
         &app.db,
         app.data_dir.path(),
         now + chrono::Duration::days(2),

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use mend_server::db::queries::locations;
-use mend_server::domain::logo;
+use mend_server::domain::sticker::logo;
 use mend_testing::{decode_qr_codes, seed_demo, TestApp, TestDb};
 
 async fn png_decodes(app: &TestApp, path: &str) -> (u32, Vec<String>) {

@@ -28,7 +28,7 @@ fn touchpoint(location_id: &str, label: &str) -> Touchpoint {
         id: new_id(),
         location_id: location_id.into(),
         label: label.into(),
-        code: mend_server::domain::codes::new_touchpoint_code(),
+        code: mend_server::domain::sticker::codes::new_touchpoint_code(),
         created_at: now_utc(),
     }
 }
@@ -378,7 +378,7 @@ fn seeding_the_demo_twice_adds_nothing(t: &TestDb) {
 
 fn seeding_with_a_new_password_changes_the_login(t: &TestDb) {
     use mend_server::db::queries::users as user_queries;
-    use mend_server::domain::password::verify_password;
+    use mend_server::domain::account::password::verify_password;
     let db = t.open();
     demo::seed_demo(&db, "http://x", "old-password").unwrap();
     demo::seed_demo(&db, "http://x", "new-password").unwrap();
@@ -427,17 +427,18 @@ fn scans_are_counted_per_touchpoint_per_day(t: &TestDb) {
 fn submit_all(
     db: &Db,
     posts: Vec<(Location, Touchpoint, String)>,
-) -> Vec<mend_server::domain::intake::Receipt> {
-    use mend_server::domain::complaint::{categories_of, validate, ComplaintForm};
-    use mend_server::domain::intake::{IntakeQueue, Submission};
+) -> Vec<mend_server::domain::case::intake::Receipt> {
+    use mend_server::domain::case::complaint::{categories_of, validate, ComplaintForm};
+    use mend_server::domain::case::intake::Submission;
     use mend_server::domain::language::Language;
-    let ctx = mend_server::domain::alerts::AlertContext {
+    use mend_server::jobs::intake::IntakeQueue;
+    let ctx = mend_server::domain::alert::AlertContext {
         base_url: "http://mend.test".into(),
         key: mend_server::config::SigningKey::parse(&"k".repeat(32)).unwrap(),
         clock: mend_server::domain::clock::Clock::system(),
         ack_link_ttl: chrono::Duration::hours(1),
     };
-    let times = mend_server::domain::intake::IntakeTimes::new().unwrap();
+    let times = mend_server::jobs::intake::IntakeTimes::new().unwrap();
     let queue = IntakeQueue::start(db.clone(), ctx, Default::default(), times.clone());
     let key = b"k".repeat(32);
     let runtime = tokio::runtime::Runtime::new().unwrap();

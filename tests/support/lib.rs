@@ -274,7 +274,7 @@ impl TestApp {
         let user = User {
             id: new_id(),
             email: email.to_lowercase(),
-            password_hash: mend_server::domain::password::hash_password(password).unwrap(),
+            password_hash: mend_server::domain::account::password::hash_password(password).unwrap(),
             role: role.into(),
             language: "en".into(),
             created_at: now_utc(),

@@ -111,6 +111,9 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
+/// How long an "I'm on it" link in an alert works, unless MEND_ACK_LINK_HOURS says.
+pub const DEFAULT_ACK_LINK_HOURS: u32 = 72;
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Offers the test language `qps`, whose every catalog text is marked, to find text
@@ -241,11 +244,7 @@ impl Settings {
             })
             .map_err(|p| raw.error("MEND_TRUSTED_PROXIES", p))?;
 
-        let ack_link_hours = parse_count(
-            &raw,
-            "MEND_ACK_LINK_HOURS",
-            crate::domain::alerts::DEFAULT_ACK_LINK_HOURS,
-        )?;
+        let ack_link_hours = parse_count(&raw, "MEND_ACK_LINK_HOURS", DEFAULT_ACK_LINK_HOURS)?;
         if !(1..=24 * 30).contains(&ack_link_hours) {
             return Err(raw.error("MEND_ACK_LINK_HOURS", "must be from 1 to 720 (hours)"));
         }

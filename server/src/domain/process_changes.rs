@@ -18,9 +18,9 @@ use crate::db::models::{new_id, ProcessChange, ProcessChangeStore};
 use crate::db::queries::process_changes as q;
 use crate::db::queries::stores;
 use crate::db::{Db, DbConnection, DbError};
-use crate::domain::case_workflow::{root_causes_of, CustomerMailKind};
-use crate::domain::email::{enqueue, Enqueue, MailPayload};
+use crate::domain::case::workflow::root_causes_of;
 use crate::domain::language::Language;
+use crate::domain::mail::{enqueue, CustomerMailKind, Enqueue, MailPayload};
 use crate::domain::setup::fields::{FieldError, Problem, SetupError};
 use crate::domain::setup::{audit, Actor};
 
@@ -29,7 +29,7 @@ pub const MAX_TEXT_CHARS: usize = 500;
 /// Public pages show changes that took effect this many days back at most.
 pub const SHOWN_DAYS: i64 = 180;
 /// The outbox kind of the email to customers.
-pub const MAIL_KIND: &str = "customer_changed";
+pub const MAIL_KIND: &str = crate::domain::mail::CHANGED_KIND;
 /// Cases a mailing step looks at, in one transaction. The worker takes one step a second
 /// (`outbox::POLL_EVERY`), so a mailing goes out at 25 emails a second at most: 10,000
 /// customers in under seven minutes, while complaints arriving meanwhile find the machine
@@ -188,7 +188,7 @@ fn check(
     if texts.is_empty() {
         return Err(FieldError::new("change_text", Problem::Empty, "").into());
     }
-    let today = crate::domain::formats::local_day(&zone, now);
+    let today = crate::domain::language::formats::local_day(&zone, now);
     let effective_on = if d.effective_on.trim().is_empty() {
         today
     } else {
@@ -262,7 +262,7 @@ pub fn record(
         q::insert(c, &change, &rows)?;
         // The change's own row keeps every detail (never deleted); the log says who
         // recorded which, in the words customers read.
-        let said = crate::domain::email::one_line(checked.texts.pick(Language::EN, "en"), 80);
+        let said = crate::domain::mail::one_line(checked.texts.pick(Language::EN, "en"), 80);
         audit::record(c, actor, "change.record", &said, None::<&()>, None::<&()>)?;
         Ok(id)
     })
@@ -285,7 +285,7 @@ pub fn withdraw(
         }
         if q::withdraw(c, id, now)? {
             q::drop_unsent_mail(c, MAIL_KIND, id)?;
-            let said = crate::domain::email::one_line(
+            let said = crate::domain::mail::one_line(
                 Texts::parse(&change.texts).pick(Language::EN, "en"),
                 80,
             );
@@ -323,7 +323,7 @@ pub fn mail_step(db: &Db, now: NaiveDateTime) -> Result<usize, DbError> {
     // Steps that find no one to write to go on at once, so a step's answer of 0 means the
     // mailings are done or waiting for their emails to go.
     for _ in 0..100 {
-        let Some(step) = db.read(|c| plan_step(c))? else {
+        let Some(step) = db.read(plan_step)? else {
             return Ok(0);
         };
         match db.write(|c| take_step(c, &step, now))? {
@@ -552,7 +552,7 @@ pub fn listed(
         let zone = stores.first().and_then(|s| zones.get(s)).cloned();
         let effect = match &zone {
             Some(zone) if change.withdrawn_at.is_none() => {
-                let today = crate::domain::formats::local_day(zone, now);
+                let today = crate::domain::language::formats::local_day(zone, now);
                 effect(c, &change, &stores, zone, today)?
             }
             _ => None,
@@ -576,7 +576,7 @@ pub fn offered(
     let rows = crate::db::queries::categories::for_locations(c, store_ids)?;
     let with_own: HashSet<&str> = rows.iter().map(|(r, _)| r.location_id.as_str()).collect();
     if store_ids.iter().any(|s| !with_own.contains(s.as_str())) {
-        categories.extend(crate::domain::complaint::categories_of(None));
+        categories.extend(crate::domain::case::complaint::categories_of(None));
     }
     for (row, _) in &rows {
         if row.retired_at.is_none() && !categories.contains(&row.key) {

@@ -13,7 +13,7 @@ use secrecy::ExposeSecret;
 
 use crate::config::Settings;
 use crate::db::models::OutboxMessage;
-use crate::domain::email::OutgoingEmail;
+use crate::domain::mail::OutgoingEmail;
 
 /// Each SMTP command (connect included) must answer within this.
 pub const SMTP_COMMAND_TIMEOUT: Duration = Duration::from_secs(20);

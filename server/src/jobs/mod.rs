@@ -2,6 +2,7 @@
 //! counter.
 
 pub mod background;
+pub mod intake;
 pub mod mailer;
 pub mod outbox;
 pub mod photos;

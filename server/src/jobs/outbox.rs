@@ -19,9 +19,10 @@ use tokio::task::JoinSet;
 use crate::db::models::OutboxMessage;
 use crate::db::queries::{escalations, outbox};
 use crate::db::{Db, DbError};
-use crate::domain::alerts::AlertContext;
-use crate::domain::escalation::{self, Fired};
-use crate::domain::mail_render::{render_batch, RenderError};
+use crate::domain::alert::escalation::{self, Fired};
+use crate::domain::alert::AlertContext;
+use crate::domain::mail::mask;
+use crate::domain::mail::render::{render_batch, RenderError};
 use crate::jobs::mailer::{retry_delay, Mailer, SendError, SEND_TIMEOUT};
 
 /// How often due retries and escalations are looked for when nothing wakes the worker.
@@ -305,7 +306,7 @@ impl OutboxWorker {
     async fn run_scheduled(&self) {
         let (db, ctx) = (self.db.clone(), self.ctx.clone());
         let fired = crate::jobs::background::spawn_blocking(move || {
-            let surveys = crate::domain::surveys::send_due(&db, ctx.clock.now());
+            let surveys = crate::domain::survey::send_due(&db, ctx.clock.now());
             if let Err(e) = &surveys {
                 tracing::warn!(error = %e, "surveys not sent yet; will retry");
             }
@@ -328,7 +329,7 @@ impl OutboxWorker {
 }
 
 impl OutboxWorker {
-    /// Erases what stores no longer keep (see `domain::retention`), once an hour of the
+    /// Erases what stores no longer keep (see `domain::privacy::retention`), once an hour of the
     /// worker's clock.
     async fn apply_retention(&self, checked: &mut Option<i64>) {
         let now = self.ctx.clock.now();
@@ -339,8 +340,8 @@ impl OutboxWorker {
         *checked = Some(hour);
         let (db, dir) = (self.db.clone(), self.mailer.data_dir().to_owned());
         let done = crate::jobs::background::spawn_blocking(move || {
-            let done = crate::domain::retention::apply(&db, &dir, now)?;
-            let orphans = crate::domain::retention::sweep_orphan_photos(
+            let done = crate::domain::privacy::retention::apply(&db, &dir, now)?;
+            let orphans = crate::domain::privacy::retention::sweep_orphan_photos(
                 &db,
                 &dir,
                 std::time::SystemTime::now(),
@@ -373,7 +374,7 @@ impl OutboxWorker {
         *checked = Some(minute);
         let db = self.db.clone();
         let queued = crate::jobs::background::spawn_blocking(move || {
-            crate::domain::digest::enqueue_due(&db, now)
+            crate::domain::insight::digest::enqueue_due(&db, now)
         })
         .await;
         match queued {
@@ -403,22 +404,12 @@ pub fn escalate_unacknowledged_cases(db: &Db, ctx: &AlertContext) -> Result<usiz
     Ok(fired)
 }
 
-/// `j***@example.com`: enough to tell messages apart in a log, not to harvest addresses.
-pub fn mask(address: &str) -> String {
-    match address.split_once('@') {
-        Some((local, domain)) => {
-            let first: String = local.chars().take(1).collect();
-            format!("{first}***@{domain}")
-        }
-        None => "***".into(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn logged_addresses_are_masked() {
-        assert_eq!(super::mask("jane.doe@shop.example"), "j***@shop.example");
-        assert_eq!(super::mask("nonsense"), "***");
+        use crate::domain::mail::mask;
+        assert_eq!(mask("jane.doe@shop.example"), "j***@shop.example");
+        assert_eq!(mask("nonsense"), "***");
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use crate::domain::photo::{self, PhotoError};
+use crate::domain::case::photo::{self, PhotoError};
 
 /// Megapixels being decoded at once, all photos together. Measured (bench/hardening.sh):
 /// a decode holds about 8 bytes a pixel at its peak (the pixels, a turned copy for a

@@ -7,8 +7,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
 
+use crate::domain::kiosk::handoff;
 use crate::domain::kiosk::{authenticate, check_batch, record, KioskApiError, TapBatch};
-use crate::domain::kiosk_handoff;
 use crate::web::AppState;
 
 /// A full batch of 500 taps is about 60 KB.
@@ -187,11 +187,11 @@ async fn heartbeat(
     let place = as_device(&state, token, move |c, device| {
         let status = Some((buffered, Some(version)));
         crate::db::queries::kiosks::seen(c, &device.id, now, status)?;
-        let place = kiosk_handoff::kiosk_place(c, device)?;
+        let place = handoff::kiosk_place(c, device)?;
         // "You said, we did" on the idle screen: the store's latest changes.
         let changes = match &place {
             Some((location, _)) => {
-                let today = crate::domain::formats::local_day(&location.time_zone, now);
+                let today = crate::domain::language::formats::local_day(&location.time_zone, now);
                 crate::domain::process_changes::shown_at(c, &location.id, today, KIOSK_CHANGES)
                     .map_err(crate::db::DbError::from)?
                     .into_iter()
@@ -208,7 +208,7 @@ async fn heartbeat(
         Some((location, touchpoint)) => (
             location.name,
             location.default_language,
-            touchpoint.map(|t| kiosk_handoff::form_url(&state.base_url, &t.code)),
+            touchpoint.map(|t| handoff::form_url(&state.base_url, &t.code)),
         ),
         None => (String::new(), "en".to_owned(), None),
     };
@@ -244,13 +244,13 @@ async fn handoff(
     ))?;
     let now = state.clock.now();
     let place = as_device(&state, token, move |c, device| {
-        Ok(kiosk_handoff::kiosk_place(c, device)?)
+        Ok(handoff::kiosk_place(c, device)?)
     })
     .await?;
     let Some(touchpoint) = place.and_then(|(_, t)| t) else {
         return Err(ApiError::NoTouchpoint);
     };
-    let h = kiosk_handoff::sign(
+    let h = handoff::sign(
         state.settings.secret.expose_bytes(),
         &touchpoint.code,
         &tap_key,
@@ -258,9 +258,9 @@ async fn handoff(
     );
     let url = format!(
         "{}?h={h}",
-        kiosk_handoff::form_url(&state.base_url, &touchpoint.code)
+        handoff::form_url(&state.base_url, &touchpoint.code)
     );
-    let expires_at = (now + kiosk_handoff::VALID_FOR)
+    let expires_at = (now + handoff::VALID_FOR)
         .and_utc()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     Ok(HttpResponse::Ok().json(serde_json::json!({ "url": url, "expires_at": expires_at })))

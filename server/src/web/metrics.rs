@@ -20,7 +20,7 @@ use prometheus::{
 use secrecy::ExposeSecret;
 
 use crate::db::queries::operations;
-use crate::domain::intake::IntakeTimes;
+use crate::jobs::intake::IntakeTimes;
 use crate::web::{AppError, AppState};
 
 pub struct Metrics {

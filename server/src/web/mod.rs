@@ -41,7 +41,7 @@ pub struct AppState {
     /// Customer photos, decoded on threads of their own within one budget of pixels.
     pub photos: crate::jobs::photos::PhotoDecoder,
     pub places: public::form::PlaceCache,
-    pub intake: crate::domain::intake::IntakeQueue,
+    pub intake: crate::jobs::intake::IntakeQueue,
     /// The time signed links are checked against (moved forward only by tests).
     pub clock: crate::domain::clock::Clock,
     /// Wakes the outbox worker after a page queued mail.

@@ -16,8 +16,8 @@ use crate::config::SigningKey;
 use crate::db::models::{SessionRow, User};
 use crate::db::queries::{sessions, users};
 use crate::db::DbError;
-use crate::domain::reference::constant_time_eq;
-use crate::domain::role::Role;
+use crate::domain::account::role::Role;
+use crate::domain::case::reference::constant_time_eq;
 use crate::web::{AppError, AppState};
 
 const USER_KEY: &str = "uid";

@@ -1,12 +1,11 @@
 //! The full-text index of cases (migration 16): its rows are put with the words
-//! `domain::search` made of a case, and found by FTS5's MATCH on SQLite and a tsquery
+//! `domain::case::search` made of a case, and found by FTS5's MATCH on SQLite and a tsquery
 //! over a GIN index on PostgreSQL.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Text, Timestamp};
 
-use crate::db::queries::cases::Cursor;
 use crate::db::DbConnection;
 
 /// A case's words as the index keeps them.
@@ -212,6 +211,62 @@ pub fn newest(
                     (h.id, cursor)
                 })
                 .collect())
+        }
+    }
+}
+
+/// Where a page of results starts: after the last case of the page before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    /// By time and id (lists without words).
+    Time(chrono::NaiveDateTime, String),
+    /// By place in the search index (word searches).
+    Position(i64, String),
+}
+
+impl Cursor {
+    /// As a link carries it: `t{unix microseconds}.{id}` or `p{position}.{id}`.
+    pub fn to_param(&self) -> String {
+        match self {
+            Cursor::Time(at, id) => format!("t{}.{id}", at.and_utc().timestamp_micros()),
+            Cursor::Position(pos, id) => format!("p{pos}.{id}"),
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Cursor> {
+        let (head, id) = s.split_once('.')?;
+        if id.is_empty() || id.len() > 64 {
+            return None;
+        }
+        let number: i64 = head.get(1..)?.parse().ok()?;
+        match head.as_bytes().first()? {
+            b't' => Some(Cursor::Time(
+                chrono::DateTime::from_timestamp_micros(number)?.naive_utc(),
+                id.to_owned(),
+            )),
+            b'p' => Some(Cursor::Position(number, id.to_owned())),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cursor;
+
+    #[test]
+    fn a_cursor_reads_back_and_nonsense_is_ignored() {
+        let at = chrono::DateTime::from_timestamp_micros(1_764_300_000_123_456)
+            .unwrap()
+            .naive_utc();
+        for cursor in [
+            Cursor::Time(at, "01ABC".into()),
+            Cursor::Position(42, "01ABC".into()),
+        ] {
+            assert_eq!(Cursor::parse(&cursor.to_param()), Some(cursor));
+        }
+        for nonsense in ["x.y", "t123.", "p.1", "q1.a", "", "t1"] {
+            assert_eq!(Cursor::parse(nonsense), None, "{nonsense}");
         }
     }
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::db::models::StoreCategory;
 use crate::db::queries::{categories, stores};
 use crate::db::{Db, DbConnection};
-use crate::domain::complaint::categories_of;
+use crate::domain::case::complaint::categories_of;
 use crate::domain::language::Language;
 
 use super::audit::{record, Actor};

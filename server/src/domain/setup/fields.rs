@@ -3,8 +3,8 @@
 //! reader's language (catalog keys `setup.field.*` and `setup.problem.*`).
 
 use crate::db::DbError;
+use crate::domain::account::role::Role;
 use crate::domain::language::Language;
-use crate::domain::role::Role;
 
 /// Longest store name, spot label, address or region we keep (characters).
 pub const MAX_NAME_CHARS: usize = 120;
@@ -204,7 +204,7 @@ pub fn sla_minutes(raw: &str) -> Result<i32, FieldError> {
 }
 
 pub fn email(raw: &str) -> Result<String, FieldError> {
-    crate::domain::complaint::ContactEmail::parse(raw)
+    crate::domain::case::complaint::ContactEmail::parse(raw)
         .map(|e| e.as_str().to_owned())
         .map_err(|_| FieldError::new("email", Problem::NotAnEmail, raw))
 }

@@ -7,9 +7,9 @@ use chrono::NaiveDateTime;
 use crate::db::models::{new_id, now_utc, Spot, Store, User};
 use crate::db::queries::users;
 use crate::db::Db;
-use crate::domain::accounts::MIN_PASSWORD_CHARS;
-use crate::domain::password::hash_password;
-use crate::domain::role::Role;
+use crate::domain::account::password::hash_password;
+use crate::domain::account::role::Role;
+use crate::domain::account::MIN_PASSWORD_CHARS;
 use crate::domain::signed_link::{self, LinkError};
 
 use super::audit::{record, Actor};

@@ -12,9 +12,9 @@ use serde::Serialize;
 use crate::db::models::{new_id, now_utc, AdminLogEntry, Spot, Store, User};
 use crate::db::queries::{admin_log, spots, stores, users};
 use crate::db::{Db, DbConnection, DbError};
-use crate::domain::codes::new_touchpoint_code;
-use crate::domain::password_link::PasswordMail;
-use crate::domain::role::Role;
+use crate::domain::account::role::Role;
+use crate::domain::mail::PasswordMail;
+use crate::domain::sticker::codes::new_touchpoint_code;
 
 use super::audit::Actor;
 use super::fields::{self, FieldError, Problem};
@@ -594,7 +594,7 @@ fn location_rows(c: &mut DbConnection) -> diesel::QueryResult<Vec<[String; 8]>> 
 /// The store list as CSV, formula-looking cells neutralised (a name typed as "=cmd()"
 /// must not run in the spreadsheet that opens it).
 pub fn export_locations(c: &mut DbConnection) -> diesel::QueryResult<Vec<u8>> {
-    use crate::domain::export::neutralize;
+    use crate::domain::insight::export::neutralize;
     let mut out = csv::Writer::from_writer(Vec::new());
     let _ = out.write_record(LOCATION_COLUMNS);
     for row in location_rows(c)? {
@@ -771,7 +771,7 @@ pub fn import_people(
         for (user, store_ids) in &plan.new_people {
             users::insert(c, user)?;
             users::set_locations(c, &user.id, store_ids)?;
-            crate::domain::accounts::queue_password_mail(c, user, PasswordMail::Invite, now)
+            crate::domain::account::queue_password_mail(c, user, PasswordMail::Invite, now)
                 .map_err(|e| DbError::Other(e.to_string()))?;
             log.push(entry(
                 actor,

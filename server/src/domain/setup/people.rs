@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::db::models::{new_id, CaseEvent, User};
 use crate::db::queries::{cases, sessions, stores, users};
 use crate::db::{Db, DbConnection};
-use crate::domain::role::Role;
+use crate::domain::account::role::Role;
 
 use super::audit::{record, Actor};
 use super::fields::{self, FieldError, Problem, SetupError};

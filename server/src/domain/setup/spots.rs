@@ -5,7 +5,7 @@
 use crate::db::models::{new_id, now_utc, Spot, Store};
 use crate::db::queries::{spots, stores};
 use crate::db::{Db, DbConnection};
-use crate::domain::codes::new_touchpoint_code;
+use crate::domain::sticker::codes::new_touchpoint_code;
 
 use super::audit::{record, Actor};
 use super::fields::{self, SetupError};

@@ -10,17 +10,17 @@ use serde::Deserialize;
 
 use crate::db::models::{Case, CaseEvent, Location, OutboxMessage, User};
 use crate::db::queries::{cases, locations, outbox, users};
-use crate::domain::alerts::CaseFacts;
-use crate::domain::case_workflow::{
+use crate::domain::account::role::Role;
+use crate::domain::alert::escalation::acknowledge as acknowledge_case;
+use crate::domain::alert::CaseFacts;
+use crate::domain::case::reference::normalize_reference;
+use crate::domain::case::workflow::{
     self as workflow, parse_compensation, parse_resolution, root_causes_of, WorkflowError,
     COMPENSATION_TYPES,
 };
-use crate::domain::escalation::acknowledge as acknowledge_case;
-use crate::domain::formats;
+use crate::domain::language::formats;
 use crate::domain::language::{Language, Refusal};
-use crate::domain::reference::normalize_reference;
-use crate::domain::role::Role;
-use crate::jobs::outbox::mask;
+use crate::domain::mail::mask;
 use crate::web::session::{csrf_token, verify_csrf, SignedIn};
 use crate::web::{render, AppError, AppState};
 
@@ -103,7 +103,7 @@ async fn load(state: &AppState, who: &SignedIn, reference: &str) -> Result<Loade
             let Some(mut facts) = CaseFacts::load(c, case.clone())? else {
                 return Ok(None);
             };
-            facts.answer = crate::domain::alerts::latest_answer(c, &case.id)?;
+            facts.answer = crate::domain::alert::latest_answer(c, &case.id)?;
             let events = cases::events(c, &case.id)?;
             let mut actors = Vec::new();
             for id in events.iter().filter_map(|e| e.actor_user_id.clone()) {
@@ -126,7 +126,7 @@ async fn load(state: &AppState, who: &SignedIn, reference: &str) -> Result<Loade
                 currency: crate::db::queries::stores::find(c, &case.location_id)?
                     .map(|s| s.currency)
                     .unwrap_or_else(|| "EUR".into()),
-                kiosk_tap: crate::domain::kiosk_handoff::tap_of_case(c, &case.id)?,
+                kiosk_tap: crate::domain::kiosk::handoff::tap_of_case(c, &case.id)?,
                 merged_into,
                 actors,
                 events,
@@ -190,7 +190,7 @@ fn describe(lang: Language, event: &CaseEvent, actors: &[(String, String)]) -> (
         "merged" => say("merged", &[("reference", &text("into"))]),
         "merged_in" => say("merged_in", &[("reference", &text("from"))]),
         "survey_answered" => {
-            let lines = crate::domain::surveys::answer_lines(
+            let lines = crate::domain::survey::answer_lines::answer_lines(
                 lang,
                 detail["csat"].as_i64(),
                 detail["fixed"].as_str(),
@@ -327,7 +327,7 @@ fn page(
             .facts
             .answer
             .as_ref()
-            .map(|s| crate::domain::surveys::survey_lines(lang, s))
+            .map(|s| crate::domain::survey::answer_lines::survey_lines(lang, s))
             .unwrap_or_default(),
         language: Language::or_default(&case.language).native_name().into(),
         colleagues: l
@@ -359,7 +359,7 @@ fn page(
                 (
                     d.reference.clone(),
                     local(lang, location, d.created_at),
-                    crate::domain::email::one_line(&d.body, 80),
+                    crate::domain::mail::one_line(&d.body, 80),
                 )
             })
             .collect(),

@@ -10,10 +10,10 @@ use askama::Template;
 
 use crate::db::queries::exports::Scope as StoreScope;
 use crate::db::queries::insight::{locations_in_scope, LocationInfo};
-use crate::domain::formats;
+use crate::domain::account::role::Role;
+use crate::domain::language::formats;
 use crate::domain::language::Language;
 use crate::domain::process_changes::{self as changes, Draft, Listed, Scope, Texts};
-use crate::domain::role::Role;
 use crate::domain::setup::categories::Labels;
 use crate::domain::setup::{Actor, SetupError};
 use crate::web::session::{csrf_token, verify_csrf, SignedIn};

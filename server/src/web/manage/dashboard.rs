@@ -1,5 +1,5 @@
 //! `GET /manage/dashboard?from=&to=&location=`: the managers' view of a period, for one
-//! of their locations or all of them. Numbers come from [`crate::domain::dashboard`];
+//! of their locations or all of them. Numbers come from [`crate::domain::insight::dashboard`];
 //! this module only formats them and draws the charts.
 
 use actix_web::{web, HttpResponse};
@@ -8,12 +8,12 @@ use serde::Deserialize;
 
 use crate::db::queries::exports::Scope;
 use crate::db::queries::insight::{locations_in_scope, LocationInfo};
-use crate::domain::charts::{self, ChartError};
-use crate::domain::dashboard::{build, Dashboard, Period};
-use crate::domain::formats;
+use crate::domain::account::role::Role;
+use crate::domain::insight::charts::{self, ChartError};
+use crate::domain::insight::dashboard::{build, Dashboard, Period};
 use crate::domain::insight::{one_decimal, ParetoBar, Shown};
+use crate::domain::language::formats;
 use crate::domain::language::Language;
-use crate::domain::role::Role;
 use crate::domain::setup::categories::Labels;
 use crate::web::session::SignedIn;
 use crate::web::{render, AppError, AppState};

@@ -10,10 +10,10 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use crate::db::queries::exports::{ExportFilter, Scope};
-use crate::domain::export::{
+use crate::domain::account::role::Role;
+use crate::domain::insight::export::{
     columns, csv_chunk, headers, json_chunk, read_pages, write_xlsx, Dataset, ExportLabels, Format,
 };
-use crate::domain::role::Role;
 use crate::web::session::SignedIn;
 use crate::web::{AppError, AppState};
 

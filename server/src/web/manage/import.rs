@@ -9,8 +9,8 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::domain::account::role::Role;
 use crate::domain::language::Language;
-use crate::domain::role::Role;
 use crate::domain::setup::import::{
     import_locations, import_people, Counts, ImportError, Planned, LOCATION_COLUMNS,
     MAX_FILE_BYTES, PEOPLE_COLUMNS,

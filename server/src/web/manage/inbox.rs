@@ -10,12 +10,13 @@ use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use serde::Deserialize;
 
 use crate::db::models::{Case, Location};
-use crate::db::queries::cases::{self, CaseSearch, Cursor, InboxFilter, SearchStatus};
+use crate::db::queries::cases::{self, CaseSearch, InboxFilter, SearchStatus};
+use crate::db::queries::search::Cursor;
 use crate::db::queries::{locations, touchpoints, users};
+use crate::domain::account::role::Role;
+use crate::domain::case::reference::normalize_reference;
+use crate::domain::case::search;
 use crate::domain::language::Language;
-use crate::domain::reference::normalize_reference;
-use crate::domain::role::Role;
-use crate::domain::search;
 use crate::web::manage::cases::waited;
 use crate::web::session::SignedIn;
 use crate::web::{render, AppError, AppState};
@@ -279,7 +280,11 @@ pub async fn inbox(
                 format!(
                     "{} · {}",
                     status_label(lang, case),
-                    crate::domain::formats::date_time(lang, &location.time_zone, case.created_at)
+                    crate::domain::language::formats::date_time(
+                        lang,
+                        &location.time_zone,
+                        case.created_at
+                    )
                 )
             } else {
                 let time = waited(lang, case.created_at, case.acknowledged_at.unwrap_or(now));
@@ -294,7 +299,7 @@ pub async fn inbox(
                 reference: case.reference.clone(),
                 store: location.name.clone(),
                 category: labels.label(Some(&location.id), &case.category, lang),
-                words: crate::domain::email::one_line(&case.body, 60),
+                words: crate::domain::mail::one_line(&case.body, 60),
                 note,
                 overdue,
                 flag: case.flagged_at.map(|_| lang.text("alert.unhappy_subject")),
@@ -319,7 +324,7 @@ pub async fn inbox(
             serde_urlencoded::to_string(&params).unwrap_or_default()
         )
     });
-    let mut categories: Vec<String> = crate::domain::complaint::DEFAULT_CATEGORIES
+    let mut categories: Vec<String> = crate::domain::case::complaint::DEFAULT_CATEGORIES
         .iter()
         .map(|c| (*c).to_owned())
         .collect();

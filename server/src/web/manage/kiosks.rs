@@ -8,8 +8,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::queries::kiosks;
-use crate::domain::formats;
 use crate::domain::kiosk::{is_online, register_at, KioskAdminError};
+use crate::domain::language::formats;
 use crate::domain::language::Language;
 use crate::web::manage::managed_location;
 use crate::web::session::{csrf_token, verify_csrf, SignedIn};

@@ -7,10 +7,10 @@ use askama::Template;
 use super::cases::{mail_kind_label, mail_state};
 use crate::db::models::{Location, OutboxMessage};
 use crate::db::queries::{locations, outbox};
-use crate::domain::formats;
+use crate::domain::account::role::Role;
+use crate::domain::language::formats;
 use crate::domain::language::Language;
-use crate::domain::role::Role;
-use crate::jobs::outbox::mask;
+use crate::domain::mail::mask;
 use crate::web::session::{csrf_token, SignedIn};
 use crate::web::{render, AppError, AppState};
 

@@ -5,8 +5,8 @@ use askama::Template;
 
 use crate::db::models::AdminLogEntry;
 use crate::db::queries::admin_log;
+use crate::domain::account::role::Role;
 use crate::domain::language::Language;
-use crate::domain::role::Role;
 use crate::web::session::SignedIn;
 use crate::web::{render, AppError, AppState};
 

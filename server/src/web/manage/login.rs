@@ -8,8 +8,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::queries::users;
+use crate::domain::account::password::{hash_password, verify_password};
 use crate::domain::language::Language;
-use crate::domain::password::{hash_password, verify_password};
 use crate::web::client::client_ip;
 use crate::web::reader;
 use crate::web::session::{csrf_token, safe_next, sign_in, sign_out_everywhere, verify_csrf};

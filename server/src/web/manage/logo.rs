@@ -6,8 +6,8 @@ use serde::Deserialize;
 
 use super::stickers::{sheet_response, SheetChoice};
 use crate::db::queries::locations;
-use crate::domain::logo::{self, LogoError};
-use crate::domain::sticker_sheet::{Paper, StickerSize};
+use crate::domain::sticker::logo::{self, LogoError};
+use crate::domain::sticker::sheet::{Paper, StickerSize};
 use crate::web::session::{verify_csrf, SignedIn};
 use crate::web::{AppError, AppState};
 

@@ -8,11 +8,11 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::queries::users;
-use crate::domain::accounts::{
+use crate::domain::account::password_link;
+use crate::domain::account::{
     request_reset, set_password_by_link, AccountError, MIN_PASSWORD_CHARS,
 };
 use crate::domain::language::Language;
-use crate::domain::password_link;
 use crate::domain::signed_link::LinkError;
 use crate::web::client::client_ip;
 use crate::web::reader;

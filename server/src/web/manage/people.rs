@@ -7,10 +7,10 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::queries::{locations, users};
-use crate::domain::access::may_manage_person;
-use crate::domain::accounts::{invite as invite_user, AccountError, Invitation};
+use crate::domain::account::access::may_manage_person;
+use crate::domain::account::role::Role;
+use crate::domain::account::{invite as invite_user, AccountError, Invitation};
 use crate::domain::language::Language;
-use crate::domain::role::Role;
 use crate::web::session::{csrf_token, verify_csrf, SignedIn};
 use crate::web::{render, AppError, AppState};
 
@@ -403,7 +403,7 @@ pub async fn resend(
     verify_csrf(&who.session, &form.csrf)?;
     let person = managed_person(&state, &who, &form.email).await?;
     let (db, now, id) = (state.db.clone(), state.clock.now(), person.id.clone());
-    match web::block(move || crate::domain::accounts::resend_invitation(&db, &id, now)).await? {
+    match web::block(move || crate::domain::account::resend_invitation(&db, &id, now)).await? {
         Ok(()) => {
             state.outbox_waker.wake();
             Ok(HttpResponse::SeeOther()

@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::domain::alert_settings::{apply_as, show, AlertSettingsChange, AlertSettingsError};
+use crate::domain::alert::settings::{apply_as, show, AlertSettingsChange, AlertSettingsError};
 use crate::domain::language::{Language, Refusal};
 use crate::web::manage::managed_location;
 use crate::web::session::{csrf_token, verify_csrf, SignedIn};
@@ -112,7 +112,7 @@ pub async fn form(
         sent: query
             .sent
             .as_deref()
-            .and_then(crate::domain::test_mail::Sample::parse)
+            .and_then(crate::domain::mail::Sample::parse)
             .map(|s| {
                 who.language().text_with(
                     "test_mail.sent",
@@ -126,7 +126,7 @@ pub async fn form(
 }
 
 fn samples(lang: Language) -> Vec<(&'static str, String)> {
-    crate::domain::test_mail::Sample::ALL
+    crate::domain::mail::Sample::ALL
         .into_iter()
         .map(|s| (s.key(), s.label(lang)))
         .collect()

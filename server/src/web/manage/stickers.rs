@@ -7,8 +7,8 @@ use serde::Deserialize;
 use crate::db::models::{Location, Touchpoint};
 use crate::db::queries::locations;
 use crate::domain::language::Language;
-use crate::domain::qr::{self, SvgLogo};
-use crate::domain::sticker_sheet::{Paper, SheetLayout, StickerSize, GAP_MM, MARGIN_MM};
+use crate::domain::sticker::qr::{self, SvgLogo};
+use crate::domain::sticker::sheet::{Paper, SheetLayout, StickerSize, GAP_MM, MARGIN_MM};
 use crate::web::session::{csrf_token, SignedIn};
 use crate::web::{render, AppError, AppState};
 

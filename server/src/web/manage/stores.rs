@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use crate::db::models::{Spot, Store};
 use crate::db::queries::{spots as spot_queries, stores as store_queries};
+use crate::domain::account::role::Role;
 use crate::domain::language::Language;
-use crate::domain::role::Role;
 use crate::domain::setup::stores::{StoreChange, StoreInput};
 use crate::domain::setup::{spots, stores, Actor, SetupError};
 use crate::web::session::{csrf_token, verify_csrf, SignedIn};

@@ -1,11 +1,12 @@
 //! `/manage/locations/{id}/test/{sample}`: "send a test to me". GET shows the email in the
 //! browser; POST sends it now to the manager asking (through the outbox, like any mail).
-//! The samples and how they are made are in [`crate::domain::test_mail`].
+//! The samples and how they are made are in [`crate::domain::mail::test_mail`].
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
-use crate::domain::test_mail::{self, Sample};
+use crate::domain::mail::test_mail;
+use crate::domain::mail::Sample;
 use crate::web::session::{verify_csrf, SignedIn};
 use crate::web::{AppError, AppState};
 
@@ -24,8 +25,11 @@ pub async fn preview(
     let (id, key) = path.into_inner();
     let sample = sample_of(&key)?;
     let location = managed_location(&state, &who, id).await?;
-    let ctx =
-        crate::startup::alert_context(&state.settings, state.base_url.clone(), state.clock.clone());
+    let ctx = crate::domain::alert::AlertContext::new(
+        &state.settings,
+        state.base_url.clone(),
+        state.clock.clone(),
+    );
     let (db, lang, to) = (state.db.clone(), who.language(), who.user.email.clone());
     let email = web::block(move || test_mail::compose(&db, &ctx, &location.id, sample, lang, &to))
         .await??

@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::queries::stores;
-use crate::domain::formats;
+use crate::domain::language::formats;
 use crate::domain::language::Language;
 use crate::domain::process_changes::{self, Texts};
 use crate::web::{render, AppError, AppState};

@@ -9,12 +9,12 @@ use serde::Deserialize;
 
 use crate::db::models::{Location, Touchpoint};
 use crate::db::queries::touchpoints;
-use crate::domain::complaint::{validate, ComplaintForm, Field};
-use crate::domain::intake::Submission;
-use crate::domain::kiosk_handoff;
+use crate::domain::case::complaint::{validate, ComplaintForm, Field};
+use crate::domain::case::intake::Submission;
+use crate::domain::case::photo;
+use crate::domain::case::render_stamp::{self, StampError};
+use crate::domain::kiosk::handoff;
 use crate::domain::language::Language;
-use crate::domain::photo;
-use crate::domain::render_stamp::{self, StampError};
 use crate::domain::signed_link::LinkError;
 use crate::web::client::client_ip;
 use crate::web::public::qr::normalize_code;
@@ -134,7 +134,8 @@ async fn find_place(
             let found = sticker_lookup(c, &lookup)?;
             let (categories, latest) = match &found {
                 Sticker::Open(f) => {
-                    let today = crate::domain::formats::local_day(&f.location.time_zone, now);
+                    let today =
+                        crate::domain::language::formats::local_day(&f.location.time_zone, now);
                     (
                         crate::domain::setup::categories::in_use(c, &f.location.id)?,
                         crate::domain::process_changes::shown_at(c, &f.location.id, today, 1)?
@@ -302,7 +303,7 @@ fn render(
             let text = texts.pick(lang, &place.location.default_language);
             (
                 lang.text("changes.form_line"),
-                crate::domain::email::one_line(text, 140),
+                crate::domain::mail::one_line(text, 140),
                 format!("/s/{}/changes?lang={}", place.location.id, lang.code()),
                 lang.text("changes.more"),
             )
@@ -316,7 +317,7 @@ fn render(
 #[derive(Deserialize)]
 pub struct LangQuery {
     lang: Option<String>,
-    /// A kiosk's one-time handoff (see `domain::kiosk_handoff`).
+    /// A kiosk's one-time handoff (see `domain::kiosk::handoff`).
     h: Option<String>,
 }
 
@@ -329,21 +330,20 @@ async fn usable_handoff(
     lang: Language,
 ) -> Result<Option<String>, AppError> {
     let Some(h) = h else { return Ok(None) };
-    let tap_key =
-        match kiosk_handoff::verify(state.settings.secret.expose_bytes(), code, h, now_unix()) {
-            Ok(k) => k,
-            Err(LinkError::Expired) => return Ok(None),
-            Err(LinkError::Invalid) => {
-                return Err(AppError::Customer {
-                    status: StatusCode::BAD_REQUEST,
-                    lang,
-                    title_key: "form.title",
-                    message_key: "error.rejected",
-                })
-            }
-        };
+    let tap_key = match handoff::verify(state.settings.secret.expose_bytes(), code, h, now_unix()) {
+        Ok(k) => k,
+        Err(LinkError::Expired) => return Ok(None),
+        Err(LinkError::Invalid) => {
+            return Err(AppError::Customer {
+                status: StatusCode::BAD_REQUEST,
+                lang,
+                title_key: "form.title",
+                message_key: "error.rejected",
+            })
+        }
+    };
     let db = state.db.clone();
-    let used = web::block(move || db.read(|c| kiosk_handoff::used(c, &tap_key))).await??;
+    let used = web::block(move || db.read(|c| handoff::used(c, &tap_key))).await??;
     Ok((!used).then(|| h.trim().to_owned()))
 }
 
@@ -411,7 +411,7 @@ fn device_hash(req: &HttpRequest) -> Option<String> {
     let cookie = req.cookie(DEVICE_COOKIE)?;
     let id = cookie.value();
     (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| crate::domain::reference::token_hash(id))
+        .then(|| crate::domain::case::reference::token_hash(id))
 }
 
 /// Today in the store's time zone: counts by the store's day, not the server's.
@@ -571,7 +571,7 @@ pub async fn submit(
         .categories
         .iter()
         .any(|k| k.key == complaint.category && k.severe)
-        || crate::domain::routing::is_severe(
+        || crate::domain::alert::routing::is_severe(
             &complaint.category,
             complaint.text.as_str(),
             place.severe_categories.as_deref(),
@@ -591,7 +591,7 @@ pub async fn submit(
                 device_hash: device_hash(&req),
                 // Judged as of when the form was shown: typing may outlast the link.
                 kiosk_tap: typed.handoff.as_deref().and_then(|h| {
-                    kiosk_handoff::verify(key, &place.touchpoint.code, h, stamp.issued_at).ok()
+                    handoff::verify(key, &place.touchpoint.code, h, stamp.issued_at).ok()
                 }),
                 severe,
             },

@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::db::queries::{locations, touchpoints};
-use crate::domain::{logo, qr};
+use crate::domain::sticker::{logo, qr};
 use crate::web::{AppError, AppState};
 
 /// A month: a sticker's image changes only when the base URL or the logo does, and the

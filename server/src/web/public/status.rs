@@ -7,8 +7,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::queries::cases;
+use crate::domain::case::reference::{constant_time_eq, normalize_reference, token_hash};
 use crate::domain::language::Language;
-use crate::domain::reference::{constant_time_eq, normalize_reference, token_hash};
 use crate::web::{render, AppError, AppState};
 
 #[derive(Template)]
@@ -86,7 +86,7 @@ pub async fn erase(
         state.clock.now(),
     );
     web::block(move || {
-        crate::domain::customer_data::erase_case(&db, &dir, &case.id, now)
+        crate::domain::privacy::customer_data::erase_case(&db, &dir, &case.id, now)
             .map_err(|e| AppError::Internal(e.into()))
     })
     .await??;
@@ -166,7 +166,7 @@ pub async fn show(
             let updates = cases::events_of_kind(c, &case.id, "public_update")?;
             let survey = crate::db::queries::surveys::for_case(c, &case.id)?
                 .into_iter()
-                .find(|s| s.kind == crate::domain::surveys::SATISFACTION);
+                .find(|s| s.kind == crate::domain::survey::SATISFACTION);
             let changes = crate::domain::process_changes::answering(c, &case)?;
             Ok(Some((case, location, updates, survey, changes)))
         })
@@ -180,17 +180,18 @@ pub async fn show(
     }
 
     let lang = Language::negotiate(query.lang.as_deref(), None, &case.language);
-    let when =
-        |t: chrono::NaiveDateTime| crate::domain::formats::date_time(lang, &location.time_zone, t);
+    let when = |t: chrono::NaiveDateTime| {
+        crate::domain::language::formats::date_time(lang, &location.time_zone, t)
+    };
     let fixing = matches!(case.status.as_str(), "in_progress" | "resolved");
     // A resolved case's survey, open to a customer without email too.
-    let open_until = chrono::Duration::days(crate::domain::surveys::VALID_DAYS);
+    let open_until = chrono::Duration::days(crate::domain::survey::VALID_DAYS);
     let survey_link = survey
         .filter(|s| s.answered_at.is_none() && case.resolved_at.is_some())
         .filter(|s| state.clock.now() <= s.created_at + open_until)
         .map(|s| {
             (
-                crate::domain::surveys::survey_path(state.settings.secret.expose_bytes(), &s.id),
+                crate::domain::survey::survey_path(state.settings.secret.expose_bytes(), &s.id),
                 lang.text("survey.on_status_page"),
             )
         });
@@ -235,7 +236,7 @@ pub async fn show(
         changes: changes
             .iter()
             .map(|ch| {
-                let day = crate::domain::formats::date(lang, ch.effective_on);
+                let day = crate::domain::language::formats::date(lang, ch.effective_on);
                 let text = crate::domain::process_changes::Texts::parse(&ch.texts)
                     .pick(lang, &location.default_language)
                     .to_owned();

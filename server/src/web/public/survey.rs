@@ -10,9 +10,9 @@ use serde::Deserialize;
 
 use crate::db::models::Survey;
 use crate::db::queries::surveys;
+use crate::domain::case::reference::token_hash;
 use crate::domain::language::Language;
-use crate::domain::reference::token_hash;
-use crate::domain::surveys::{answer, parse_answer, Answered, FOLLOW_UP, VALID_DAYS};
+use crate::domain::survey::{answer, parse_answer, Answered, FOLLOW_UP, VALID_DAYS};
 use crate::web::{render, AppError, AppState};
 
 struct Texts {
@@ -100,7 +100,7 @@ async fn find(
             let Some(survey) = surveys::find_by_token_hash(c, &hash)? else {
                 return Ok(None);
             };
-            let report = crate::domain::surveys::Report::load(c, &survey.case_id)?;
+            let report = crate::domain::survey::Report::load(c, &survey.case_id)?;
             Ok(Some((survey, report)))
         })
     })
@@ -285,7 +285,11 @@ fn checked(
     let lang = Language::negotiate(None, accept, "en");
     match (&q.e, &q.s) {
         (Some(e), Some(s))
-            if crate::domain::unsubscribe::verify(state.settings.secret.expose_bytes(), e, s) =>
+            if crate::domain::mail::unsubscribe::verify(
+                state.settings.secret.expose_bytes(),
+                e,
+                s,
+            ) =>
         {
             Ok((e.clone(), lang))
         }

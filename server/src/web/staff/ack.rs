@@ -9,11 +9,11 @@ use serde::Deserialize;
 
 use crate::db::models::Case;
 use crate::db::queries::{cases, locations, touchpoints, users};
-use crate::domain::alerts::ACK_PURPOSE;
-use crate::domain::escalation::{acknowledge as acknowledge_case, Acknowledged};
-use crate::domain::formats;
+use crate::domain::alert::escalation::{acknowledge as acknowledge_case, Acknowledged};
+use crate::domain::alert::ACK_PURPOSE;
+use crate::domain::case::reference::normalize_reference;
+use crate::domain::language::formats;
 use crate::domain::language::Language;
-use crate::domain::reference::normalize_reference;
 use crate::domain::signed_link::{self, LinkError};
 use crate::web::{render, AppError, AppState};
 
