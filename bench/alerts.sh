@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -c "import aiosmtpd" || { echo "pip install aiosmtpd"; exit 1; }
-cargo build --release -q -p mend-server --bin mend-server
+cargo build --profile dist -q -p mend-server --bin mend-server
 python3 bench/alert_latency.py "${SINGLE:-200}" "${BURST:-1000}"

@@ -10,9 +10,9 @@ DURATION=${DURATION:-10s}
 DAYS=${DAYS:-365}
 STORES=${STORES:-20}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
-[ -n "${BENCH_NO_BUILD:-}" ] || cargo build --release -q -p mend-server --bin mend-server
+[ -n "${BENCH_NO_BUILD:-}" ] || cargo build --profile dist -q -p mend-server --bin mend-server
 # MEND_BIN: another build of the server to measure (a before/after on the same machine).
-MEND_BIN=${MEND_BIN:-target/release/mend-server}
+MEND_BIN=${MEND_BIN:-target/dist/mend-server}
 work=$(mktemp -d)
 cleanup() { kill "$mend" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT

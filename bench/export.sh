@@ -5,12 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-1000000}
-cargo build --release -q -p mend-server --bin mend-server
+cargo build --profile dist -q -p mend-server --bin mend-server
 work=$(mktemp -d)
 cleanup() { kill "$mend" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 export MEND_DATA_DIR="$work" MEND_BIND=127.0.0.1:18093 RUST_LOG=warn MEND_DEMO_PASSWORD=bench-password-1
-target/release/mend-server seed-demo >/dev/null
+target/dist/mend-server seed-demo >/dev/null
 python3 bench/seed_surveys.py "$work/mend.db" "$N"
 # shellcheck source=bench/manager.sh
 source bench/manager.sh

@@ -20,10 +20,10 @@ wants() { [[ " $2 " == *" $1 "* ]]; }
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
 # BENCH_NO_BUILD=1: use the release binaries already built (to compare two builds copied
 # aside, with MEND_BIN, without a rebuild between them).
-[ -n "${BENCH_NO_BUILD:-}" ] || cargo build --release -q -p mend-server --bin mend-server --example hello --example commit_rate
+[ -n "${BENCH_NO_BUILD:-}" ] || cargo build --profile dist -q -p mend-server --bin mend-server --example hello --example commit_rate
 # MEND_BIN: another build of the server to measure (say, a copy of the last commit's, for
 # a before/after on the same machine); the default is the one just built.
-MEND_BIN=${MEND_BIN:-target/release/mend-server}
+MEND_BIN=${MEND_BIN:-target/dist/mend-server}
 PG=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 
 work=$(mktemp -d)
@@ -36,11 +36,11 @@ cleanup() {
   rm -rf "$work" "${shm:-}"
 }
 trap cleanup EXIT
-HELLO_BIND=127.0.0.1:18090 target/release/examples/hello &
+HELLO_BIND=127.0.0.1:18090 target/dist/examples/hello &
 pids+=("$!")
 echo "machine: $(nproc) cores; wrk -t2; duration $DURATION (POST $POST_DURATION)"
 echo "### raw SQLite, one insert per commit, WAL + synchronous=FULL, same disk"
-target/release/examples/commit_rate "$work/raw.db" 5
+target/dist/examples/commit_rate "$work/raw.db" 5
 
 start_mend() { # port, data dir, database URL
   mkdir -p "$2"

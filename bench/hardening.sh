@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
 if [ -z "${MEND_BIN:-}" ]; then
-  cargo build --release -q -p mend-server --bin mend-server
-  MEND_BIN=target/release/mend-server
+  cargo build --profile dist -q -p mend-server --bin mend-server
+  MEND_BIN=target/dist/mend-server
 fi
 work=$(mktemp -d)
 trap 'kill "${pid:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -8,9 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 STORES=${STORES:-10000}
 SPOTS=${SPOTS:-5}
-cargo build --release -q -p mend-server --bin mend-server
+cargo build --profile dist -q -p mend-server --bin mend-server
 export RUST_LOG=warn
-BIN=${MEND_BIN:-target/release/mend-server}
+BIN=${MEND_BIN:-target/dist/mend-server}
 PG=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 work=$(mktemp -d)
 schema="bench_import_$$"

@@ -14,20 +14,20 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-20s}
 N=${N:-100000}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
-cargo build --release -q -p mend-server -p mend-kiosk
+cargo build --profile dist -q -p mend-server -p mend-kiosk
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 export RUST_LOG=warn MEND_DATA_DIR="$work/server" MEND_BIND=127.0.0.1:18095 MEND_DEMO_PASSWORD=bench-password-1
 mkdir -p "$work/server"
-target/release/mend-server seed-demo >/dev/null
-token=$(target/release/mend-server kiosk add --location "Mend Demo Café" --name Bench | awk '{print $3}')
+target/dist/mend-server seed-demo >/dev/null
+token=$(target/dist/mend-server kiosk add --location "Mend Demo Café" --name Bench | awk '{print $3}')
 rss() { awk '/VmRSS/ { printf "%.1f MB", $2 / 1024 }' "/proc/$1/status"; }
 start_kiosk() { # server URL
   MEND_KIOSK_SERVER_URL="$1" MEND_KIOSK_TOKEN="$token" MEND_KIOSK_BIND=127.0.0.1:18096 \
     MEND_KIOSK_DATA_DIR="$work/kiosk" MEND_KIOSK_REPEAT_SECONDS=0 MEND_KIOSK_RETRY_MAX_SECONDS=1 \
-    target/release/mend-kiosk >>"$work/kiosk.log" 2>&1 &
+    target/dist/mend-kiosk >>"$work/kiosk.log" 2>&1 &
   kiosk=$!
   pids+=("$kiosk")
   for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18096/status >/dev/null && break; sleep 0.1; done
@@ -53,7 +53,7 @@ with db:
     db.execute("DELETE FROM taps")
 PY
 python3 bench/kiosk_fill.py "$work/kiosk/kiosk.sqlite" "$N"
-target/release/mend-server 2>"$work/mend.log" &
+target/dist/mend-server 2>"$work/mend.log" &
 pids+=("$!")
 for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18095/healthz >/dev/null && break; sleep 0.1; done
 start=$(date +%s.%N)

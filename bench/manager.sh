@@ -3,7 +3,7 @@
 # Usage: start_and_sign_in PORT WORKDIR
 start_and_sign_in() {
   local base="http://127.0.0.1:$1"
-  "${MEND_BIN:-target/release/mend-server}" 2>"$2/mend.log" &
+  "${MEND_BIN:-target/dist/mend-server}" 2>"$2/mend.log" &
   mend=$!
   for _ in $(seq 1 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
   jar="$2/cookies"

@@ -13,8 +13,8 @@ POST_DURATION=${POST_DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-50}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
 python3 -c "import aiosmtpd" 2>/dev/null || { echo "aiosmtpd is not installed (pip install aiosmtpd)"; exit 1; }
-[ -n "${BENCH_NO_BUILD:-}" ] || cargo build --release -q -p mend-server --bin mend-server
-MEND_BIN=${MEND_BIN:-target/release/mend-server}
+[ -n "${BENCH_NO_BUILD:-}" ] || cargo build --profile dist -q -p mend-server --bin mend-server
+MEND_BIN=${MEND_BIN:-target/dist/mend-server}
 
 work=$(mktemp -d)
 pids=()

@@ -17,8 +17,8 @@ DAYS=${DAYS:-1400}
 STORES=${STORES:-200}
 PORT=18095
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
-[ -n "${BENCH_NO_BUILD:-}" ] || cargo build --release -q -p mend-server --bin mend-server
-MEND_BIN=${MEND_BIN:-target/release/mend-server}
+[ -n "${BENCH_NO_BUILD:-}" ] || cargo build --profile dist -q -p mend-server --bin mend-server
+MEND_BIN=${MEND_BIN:-target/dist/mend-server}
 work=${BENCH_DATA_DIR:-$(mktemp -d)}
 schema=""
 cleanup() {

@@ -17,7 +17,6 @@ use crate::db::models::{SessionRow, User};
 use crate::db::queries::{sessions, users};
 use crate::db::DbError;
 use crate::domain::account::role::Role;
-use crate::domain::case::reference::constant_time_eq;
 use crate::web::{AppError, AppState};
 
 const USER_KEY: &str = "uid";
@@ -125,7 +124,14 @@ fn new_csrf_token() -> String {
 pub fn verify_csrf(session: &Session, submitted: &str) -> Result<(), AppError> {
     let expected = session.get::<String>(CSRF_KEY).map_err(session_error)?;
     match expected {
-        Some(e) if constant_time_eq(e.as_bytes(), submitted.as_bytes()) => Ok(()),
+        Some(e)
+            if bool::from(subtle::ConstantTimeEq::ct_eq(
+                e.as_bytes(),
+                submitted.as_bytes(),
+            )) =>
+        {
+            Ok(())
+        }
         _ => Err(AppError::BadRequest(
             "This form has expired. Please go back, reload the page and try again.".into(),
         )),

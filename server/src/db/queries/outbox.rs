@@ -162,14 +162,6 @@ pub fn mark_failed(
         .map(|_| ())
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OutboxMessage>> {
-    outbox::table
-        .find(id)
-        .select(OutboxMessage::as_select())
-        .first(conn)
-        .optional()
-}
-
 /// Messages about a case, oldest first.
 pub fn for_case(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<OutboxMessage>> {
     outbox::table
@@ -189,13 +181,4 @@ pub fn undelivered(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<Outbo
         .limit(limit)
         .select(OutboxMessage::as_select())
         .load(conn)
-}
-
-/// When the next message is due, if any is waiting (for the worker's sleep).
-pub fn next_due(conn: &mut DbConnection) -> QueryResult<Option<NaiveDateTime>> {
-    outbox::table
-        .filter(outbox::sent_at.is_null())
-        .filter(outbox::failed_at.is_null())
-        .select(diesel::dsl::min(outbox::next_attempt_at))
-        .first(conn)
 }
