@@ -162,7 +162,7 @@ async fn recovery_path(db: TestDb) {
     )
     .await;
     let case = case_of(&app, &reference);
-    assert_eq!(case.status, "resolved");
+    assert_eq!(case.status.as_str(), "resolved");
     assert!(case.resolved_at.is_some());
     assert_eq!(case.root_cause.as_deref(), Some("equipment"));
     assert_eq!(
@@ -217,7 +217,7 @@ async fn recovery_path(db: TestDb) {
     )
     .await;
     let case = case_of(&app, &reference);
-    assert_eq!(case.status, "in_progress");
+    assert_eq!(case.status.as_str(), "in_progress");
     assert!(case.resolved_at.is_none());
     assert!(app.page(&staff, "/manage/cases").await.contains(&reference));
     let events = app.db.read(|c| cases::events(c, &case.id)).unwrap();
@@ -359,7 +359,7 @@ async fn a_merged_duplicate_is_resolved_with_its_case_and_every_reporter_is_told
     .await;
     for reference in [&first, &second] {
         let case = case_of(&app, reference);
-        assert_eq!(case.status, "resolved", "{reference}");
+        assert_eq!(case.status.as_str(), "resolved", "{reference}");
         assert_eq!(case.resolution.as_deref(), Some("Refilled the soap."));
     }
     assert!(case_of(&app, &other).resolved_at.is_none());

@@ -132,7 +132,7 @@ async fn a_complaint_is_stored_and_leads_to_its_status_page() {
     assert_eq!(case.body, "The restroom has no soap.");
     assert_eq!(case.contact_email.as_deref(), Some("guest@example.com"));
     assert!(case.contact_consent);
-    assert_eq!(case.status, "new");
+    assert_eq!(case.status.as_str(), "new");
     let received = app
         .db
         .read(|c| cases::events_of_kind(c, &case.id, "received"))

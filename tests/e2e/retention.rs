@@ -29,7 +29,7 @@ fn resolved_case(
     case.contact_email = Some(format!("{}@customer.example", reference.to_lowercase()));
     case.contact_consent = true;
     case.device_hash = Some("d".repeat(64));
-    case.status = "resolved".into();
+    case.status = mend_server::db::states::CaseStatus::Resolved;
     case.acknowledged_at = Some(case.created_at + Duration::minutes(3));
     case.resolved_at = Some(now - Duration::days(days_ago));
     case.category = "cleanliness".into();

@@ -60,7 +60,7 @@ fn every_table_stores_and_returns_its_rows(t: &TestDb) {
         contact_email: Some("guest@example.com".into()),
         contact_consent: true,
         language: "ko".into(),
-        status: "new".into(),
+        status: mend_server::db::states::CaseStatus::New,
         created_at: now_utc(),
         acknowledged_at: None,
         resolved_at: Some(now_utc()),

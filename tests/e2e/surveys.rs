@@ -89,7 +89,7 @@ fn case_status(app: &TestApp, reference: &str) -> (String, bool) {
         .read(|c| cases::find_by_reference(c, reference))
         .unwrap()
         .unwrap();
-    (case.status, case.resolved_at.is_some())
+    (case.status.as_str().to_owned(), case.resolved_at.is_some())
 }
 
 fn survey_rows(app: &TestApp, reference: &str) -> Vec<mend_server::db::models::Survey> {

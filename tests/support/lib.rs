@@ -979,7 +979,7 @@ pub fn plain_case(
         contact_email: None,
         contact_consent: false,
         language: "en".into(),
-        status: "new".into(),
+        status: mend_server::db::states::CaseStatus::New,
         created_at,
         acknowledged_at: None,
         resolved_at: None,

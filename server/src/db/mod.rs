@@ -10,6 +10,7 @@ pub mod migrations;
 pub mod models;
 pub mod queries;
 pub mod schema;
+pub mod states;
 pub mod stored_time;
 
 use std::sync::{Arc, Mutex};

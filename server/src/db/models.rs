@@ -9,6 +9,7 @@ use super::schema::{
     locations, outbox, process_change_stores, process_changes, sessions, store_categories, surveys,
     touchpoints, user_locations, users,
 };
+use crate::db::states::CaseStatus;
 
 /// A new time-ordered id: ordered ids keep inserts at the end of every index.
 pub fn new_id() -> String {
@@ -173,7 +174,7 @@ pub struct Case {
     pub contact_email: Option<String>,
     pub contact_consent: bool,
     pub language: String,
-    pub status: String,
+    pub status: CaseStatus,
     pub created_at: NaiveDateTime,
     pub acknowledged_at: Option<NaiveDateTime>,
     pub resolved_at: Option<NaiveDateTime>,

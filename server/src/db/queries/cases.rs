@@ -4,6 +4,7 @@ use diesel::sql_types::{Array, Text};
 use crate::db::models::{Case, CaseEvent, Location};
 use crate::db::queries::search::Cursor;
 use crate::db::schema::{case_events, cases, locations};
+use crate::db::states::CaseStatus;
 use crate::db::DbConnection;
 
 pub fn insert(conn: &mut DbConnection, case: &Case) -> QueryResult<()> {
@@ -408,11 +409,8 @@ impl CaseSearch {
     pub fn admits(&self, c: &Case) -> bool {
         let status = match self.status {
             SearchStatus::Open => c.resolved_at.is_none() && c.merged_into.is_none(),
-            SearchStatus::New => c.status == "new" && c.merged_into.is_none(),
-            SearchStatus::InProgress => {
-                matches!(c.status.as_str(), "acknowledged" | "in_progress")
-                    && c.merged_into.is_none()
-            }
+            SearchStatus::New => c.status == CaseStatus::New && c.merged_into.is_none(),
+            SearchStatus::InProgress => c.status.is_being_worked() && c.merged_into.is_none(),
             SearchStatus::Resolved => c.resolved_at.is_some() && c.merged_into.is_none(),
             SearchStatus::Merged => c.merged_into.is_some(),
             SearchStatus::Any => true,
@@ -461,10 +459,10 @@ fn filtered(
             .filter(cases::resolved_at.is_null())
             .filter(cases::merged_into.is_null()),
         SearchStatus::New => query
-            .filter(cases::status.eq("new"))
+            .filter(cases::status.eq(CaseStatus::New))
             .filter(cases::merged_into.is_null()),
         SearchStatus::InProgress => query
-            .filter(cases::status.eq_any(["acknowledged", "in_progress"]))
+            .filter(cases::status.eq_any([CaseStatus::Acknowledged, CaseStatus::InProgress]))
             .filter(cases::merged_into.is_null()),
         SearchStatus::Resolved => query
             .filter(cases::resolved_at.is_not_null())
@@ -518,7 +516,7 @@ fn filtered(
 pub fn reopen_by_customer(conn: &mut DbConnection, case_id: &str) -> QueryResult<()> {
     diesel::update(cases::table.find(case_id))
         .set((
-            cases::status.eq("in_progress"),
+            cases::status.eq(CaseStatus::InProgress),
             cases::resolved_at.eq(None::<chrono::NaiveDateTime>),
         ))
         .execute(conn)

@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::db::models::{new_id, Case, CaseEvent, Escalation, Location, OutboxMessage, Touchpoint};
 use crate::db::queries::{cases, escalations, outbox};
+use crate::db::states::CaseStatus;
 use crate::db::{Db, DbError};
 use crate::domain::alert::{alert_new_case, AlertContext, AudienceCache, NewCaseAlert};
 use crate::domain::case::complaint::Complaint;
@@ -84,7 +85,7 @@ fn rows(s: &Submission<'_>, token: &str, now: NaiveDateTime) -> (Case, CaseEvent
         contact_email: s.complaint.contact.as_ref().map(|c| c.as_str().to_owned()),
         contact_consent: s.complaint.consent,
         language: s.language.code().to_owned(),
-        status: "new".into(),
+        status: CaseStatus::New,
         created_at: now,
         acknowledged_at: None,
         resolved_at: None,

@@ -4,6 +4,7 @@
 //! through the outbox in the same transaction, in the customer's language, and only when
 //! they gave an email and agreed to be contacted.
 
+use crate::db::states::CaseStatus;
 use crate::domain::language::Refusal;
 use crate::domain::mail::CaseMailKind;
 use crate::domain::mail::CustomerMailKind;
@@ -191,7 +192,7 @@ fn record(
     Ok(event)
 }
 
-fn set_status(c: &mut DbConnection, case_id: &str, status: &str) -> QueryResult<()> {
+fn set_status(c: &mut DbConnection, case_id: &str, status: CaseStatus) -> QueryResult<()> {
     diesel::update(cases_table::table.find(case_id))
         .set(cases_table::status.eq(status))
         .execute(c)
@@ -272,7 +273,7 @@ pub fn assign(
     )
     .set((
         cases_table::assignee_id.eq(&assignee.id),
-        cases_table::status.eq("in_progress"),
+        cases_table::status.eq(CaseStatus::InProgress),
     ))
     .execute(c)?;
     if changed == 0 {
@@ -360,7 +361,7 @@ pub fn public_update(
 ) -> Result<(), WorkflowError> {
     let text = staff_text(StaffText::Update, text)?;
     if case.resolved_at.is_none() {
-        set_status(c, &case.id, "in_progress")?;
+        set_status(c, &case.id, CaseStatus::InProgress)?;
     }
     let event = record(
         c,
@@ -441,7 +442,7 @@ pub fn resolve(
                 .filter(cases_table::resolved_at.is_null()),
         )
         .set((
-            cases_table::status.eq("resolved"),
+            cases_table::status.eq(CaseStatus::Resolved),
             cases_table::resolved_at.eq(now),
             cases_table::resolution.eq(&r.what_was_done),
             cases_table::root_cause.eq(&r.root_cause),
@@ -502,7 +503,7 @@ pub fn reopen(
             .filter(cases_table::resolved_at.is_not_null()),
     )
     .set((
-        cases_table::status.eq("in_progress"),
+        cases_table::status.eq(CaseStatus::InProgress),
         cases_table::resolved_at.eq(None::<NaiveDateTime>),
     ))
     .execute(c)?;

@@ -17,6 +17,7 @@ use rand::{Rng, SeedableRng};
 use crate::db::models::{new_id, Case, Location, Survey, Touchpoint};
 use crate::db::queries::{locations, touchpoints, users};
 use crate::db::schema::{cases, surveys, touchpoint_scans};
+use crate::db::states::CaseStatus;
 use crate::db::{Db, DbConnection};
 use crate::domain::case::complaint::DEFAULT_CATEGORIES;
 use crate::domain::case::workflow::DEFAULT_ROOT_CAUSES;
@@ -468,11 +469,10 @@ fn seed_day(
             contact_email: email.clone(),
             language: language.to_owned(),
             status: match (acknowledged, resolved) {
-                (_, Some(_)) => "resolved",
-                (Some(_), None) => "acknowledged",
-                _ => "new",
-            }
-            .to_owned(),
+                (_, Some(_)) => CaseStatus::Resolved,
+                (Some(_), None) => CaseStatus::Acknowledged,
+                _ => CaseStatus::New,
+            },
             created_at: created,
             acknowledged_at: acknowledged,
             resolved_at: resolved,

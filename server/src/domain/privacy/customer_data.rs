@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::db::schema::{
     case_events, cases, locations, mail_opt_outs, outbox, surveys, touchpoints,
 };
+use crate::db::states::CaseStatus;
 use crate::db::{Db, DbError};
 use crate::domain::privacy::retention::{anonymize_case, delete_photos, freed_photos, ERASED};
 
@@ -39,7 +40,7 @@ pub struct CaseData {
     pub what_they_wrote: String,
     pub contact_consent: bool,
     pub language: String,
-    pub status: String,
+    pub status: CaseStatus,
     pub received_at: NaiveDateTime,
     pub resolved_at: Option<NaiveDateTime>,
     pub resolution: Option<String>,

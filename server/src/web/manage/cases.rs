@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::db::models::{Case, CaseEvent, Location, OutboxMessage, User};
 use crate::db::queries::{cases, locations, outbox, users};
+use crate::db::states::CaseStatus;
 use crate::domain::account::role::Role;
 use crate::domain::alert::escalation::acknowledge as acknowledge_case;
 use crate::domain::alert::CaseFacts;
@@ -240,7 +241,7 @@ fn status_label(lang: Language, case: &Case) -> String {
         "case_status.merged"
     } else if case.acknowledged_at.is_none() {
         "case_status.new"
-    } else if case.status == "in_progress" {
+    } else if case.status == CaseStatus::InProgress {
         "case_status.in_progress"
     } else {
         "case_status.acknowledged"

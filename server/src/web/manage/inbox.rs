@@ -13,6 +13,7 @@ use crate::db::models::{Case, Location};
 use crate::db::queries::cases::{self, CaseSearch, InboxFilter, SearchStatus};
 use crate::db::queries::search::Cursor;
 use crate::db::queries::{locations, touchpoints, users};
+use crate::db::states::CaseStatus;
 use crate::domain::account::role::Role;
 use crate::domain::case::reference::normalize_reference;
 use crate::domain::case::search;
@@ -386,11 +387,11 @@ fn status_label(lang: Language, case: &Case) -> String {
     let key = if case.merged_into.is_some() {
         "case_status.merged"
     } else {
-        match case.status.as_str() {
-            "new" => "case_status.new_short",
-            "resolved" => "case_status.resolved",
-            "acknowledged" => "case_status.acknowledged",
-            _ => "case_status.in_progress",
+        match case.status {
+            CaseStatus::New => "case_status.new_short",
+            CaseStatus::Resolved => "case_status.resolved",
+            CaseStatus::Acknowledged => "case_status.acknowledged",
+            CaseStatus::InProgress => "case_status.in_progress",
         }
     };
     lang.text(key)

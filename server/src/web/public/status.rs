@@ -7,6 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::queries::cases;
+use crate::db::states::CaseStatus;
 use subtle::ConstantTimeEq;
 
 use crate::domain::case::reference::{normalize_reference, token_hash};
@@ -186,7 +187,7 @@ pub async fn show(
     let when = |t: chrono::NaiveDateTime| {
         crate::domain::language::formats::date_time(lang, &location.time_zone, t)
     };
-    let fixing = matches!(case.status.as_str(), "in_progress" | "resolved");
+    let fixing = matches!(case.status, CaseStatus::InProgress | CaseStatus::Resolved);
     // A resolved case's survey, open to a customer without email too.
     let open_until = chrono::Duration::days(crate::domain::survey::VALID_DAYS);
     let survey_link = survey

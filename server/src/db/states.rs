@@ -1,0 +1,161 @@
+//! States stored as text, read and written as enums: a match over them is exhaustive, and
+//! no other spelling reaches the database or comes back from it unnoticed. The stored
+//! words are the ones the rows already hold, so no data migration is needed.
+//!
+//! One generic `ToSql`/`FromSql` per enum serves SQLite, PostgreSQL and the
+//! `MultiConnection` backend over both (the text goes through `str`'s and `String`'s own
+//! impls; vaultwarden's `impl_FromToSqlText` is the same idea).
+
+/// An enum stored as one of a fixed set of words in a `Text` column.
+macro_rules! text_state {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, diesel::AsExpression, diesel::FromSqlRow)]
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The word stored in the database.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<$name> {
+                match s {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, DB>,
+            ) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, DB>>::to_sql(
+                    self.as_str(),
+                    out,
+                )
+            }
+        }
+
+        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                let text = <String as diesel::deserialize::FromSql<
+                    diesel::sql_types::Text,
+                    DB,
+                >>::from_sql(bytes)?;
+                $name::parse(&text)
+                    .ok_or_else(|| format!("not a {}: {text:?}", stringify!($name)).into())
+            }
+        }
+    };
+}
+
+text_state! {
+    /// Where a case stands. Acknowledging sets `acknowledged_at` and leaves a case `New`
+    /// until someone acts on it; `Acknowledged` is held by older rows and the demo history,
+    /// and reads as being worked on. A merged case keeps its status and names the case it
+    /// went into (`merged_into`).
+    pub enum CaseStatus {
+        New = "new",
+        Acknowledged = "acknowledged",
+        InProgress = "in_progress",
+        Resolved = "resolved",
+    }
+}
+
+impl CaseStatus {
+    /// Someone is on it and it is not done.
+    pub fn is_being_worked(self) -> bool {
+        matches!(self, CaseStatus::Acknowledged | CaseStatus::InProgress)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::config::DatabaseUrl;
+    use crate::db::schema::cases;
+    use crate::db::Db;
+    use diesel::prelude::*;
+
+    #[test]
+    fn every_state_reads_back_its_word_and_nothing_else_parses() {
+        for s in CaseStatus::ALL {
+            assert_eq!(CaseStatus::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(CaseStatus::parse("Resolved"), None);
+        assert_eq!(CaseStatus::parse(""), None);
+    }
+
+    #[test]
+    fn a_word_no_state_has_is_an_error_when_read_not_a_silent_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("mend.db").display());
+        let db = Db::open(&DatabaseUrl::parse(&url).unwrap()).unwrap();
+        db.migrate().unwrap();
+        let read = db.read(|c| {
+            diesel::sql_query(
+                "INSERT INTO locations (id, name, time_zone, default_language, sla_minutes, created_at) \
+                 VALUES ('l', 'S', 'UTC', 'en', 15, '2026-01-01 00:00:00')",
+            )
+            .execute(c)?;
+            diesel::sql_query(
+                "INSERT INTO touchpoints (id, location_id, label, code, created_at) \
+                 VALUES ('t', 'l', 'Door', 'ABCDEFGH', '2026-01-01 00:00:00')",
+            )
+            .execute(c)?;
+            diesel::sql_query(
+                "INSERT INTO cases (id, reference, location_id, touchpoint_id, category, body, \
+                 contact_consent, language, status, created_at) VALUES \
+                 ('a', 'AAA-AAA', 'l', 't', 'other', 'x', 0, 'en', 'resolved', '2026-01-01 00:00:00'), \
+                 ('b', 'BBB-BBB', 'l', 't', 'other', 'x', 0, 'en', 'lost', '2026-01-01 00:00:00')",
+            )
+            .execute(c)?;
+            let good: CaseStatus = cases::table.find("a").select(cases::status).first(c)?;
+            assert_eq!(good, CaseStatus::Resolved);
+            let n: i64 = cases::table
+                .filter(cases::status.eq(CaseStatus::Resolved))
+                .count()
+                .get_result(c)?;
+            assert_eq!(n, 1);
+            cases::table
+                .find("b")
+                .select(cases::status)
+                .first::<CaseStatus>(c)
+        });
+        assert!(read.is_err(), "{read:?}");
+    }
+}
