@@ -396,6 +396,8 @@ async fn status(screen: web::Data<Screen>) -> HttpResponse {
                 "buffered": buffered,
                 "rejected": rejected,
                 "token_refused": screen.store.refused(),
+                // Taps wait for the first heartbeat's answer (the server's clock).
+                "clock_known": screen.store.clock_known(),
                 "heartbeat_error": screen.store.heartbeat_error(),
                 "last_synced": screen.store.last_synced_ms().map(crate::server_api::rfc3339_ms),
                 "store": screen.store.info().location_name,

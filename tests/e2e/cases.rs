@@ -867,11 +867,14 @@ async fn assigning_and_reopening_tell_the_person_who_must_act() {
         })
         .unwrap();
     let reference = complain(&app, code, Post::valid()).await;
+    // Every alert of the complaint sent (there may be several), before counting them.
+    app.drain_outbox().await;
     let alerts = sink.wait_for(1, WAIT).await.len();
     let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
 
     app.case_action_done(&manager, &reference, "assign", &[("assignee", &staff_id)])
         .await;
+    app.drain_outbox().await;
     let mails = sink.wait_for(alerts + 1, WAIT).await;
     let given = mails
         .iter()

@@ -284,6 +284,11 @@ async fn kill_mid_batch(db: TestDb) {
     let proxy = Proxy::start(site.server_port, 0).await;
     let proxied = format!("http://127.0.0.1:{}", proxy.port);
     let mut kiosk = Kiosk::start(&site, &proxied).await;
+    // Hold answers only once the first heartbeat's is in: taps wait for the server's
+    // clock, and a held heartbeat would keep every tap at the kiosk.
+    kiosk
+        .status_until(|s| s["clock_known"].as_bool() == Some(true))
+        .await;
     proxy.hold.store(true, Ordering::SeqCst);
     let mut made = BTreeSet::new();
     for i in 0..120 {

@@ -46,7 +46,7 @@ fn every_table_stores_and_returns_its_rows(t: &TestDb) {
         id: new_id(),
         email: "staff@example.com".into(),
         password_hash: "$argon2id$placeholder".into(),
-        role: "staff".into(),
+        role: mend_server::db::states::Role::Staff,
         language: "ko".into(),
         created_at: now_utc(),
     };
@@ -388,7 +388,7 @@ fn seeding_with_a_new_password_changes_the_login(t: &TestDb) {
         .unwrap();
     assert!(verify_password(&manager.password_hash, "new-password"));
     assert!(!verify_password(&manager.password_hash, "old-password"));
-    assert_eq!(manager.role, "manager");
+    assert_eq!(manager.role.as_str(), "manager");
     assert_eq!(
         db.read(|c| user_queries::location_ids(c, &manager.id))
             .unwrap()
@@ -832,7 +832,7 @@ fn cases_are_visible_only_to_their_locations_people(t: &TestDb) {
         id: new_id(),
         email: email.into(),
         password_hash: "x".into(),
-        role: role.into(),
+        role: mend_server::db::states::Role::parse(role).unwrap(),
         language: "en".into(),
         created_at: now_utc(),
     };
@@ -861,7 +861,7 @@ fn cases_are_visible_only_to_their_locations_people(t: &TestDb) {
         q::insert(c, &case(&b, &tb, "BBB-BBB", 40, false))
     });
     let visible = |who: &User, r: &str| {
-        db.read(|c| q::find_visible(c, r, &who.id, who.role == "admin"))
+        db.read(|c| q::find_visible(c, r, &who.id, who.role.as_str() == "admin"))
             .unwrap()
             .is_some()
     };
@@ -869,7 +869,7 @@ fn cases_are_visible_only_to_their_locations_people(t: &TestDb) {
     assert!(!visible(&staff_a, "BBB-BBB"));
     assert!(visible(&admin, "BBB-BBB"));
     let inbox = |who: &User, filter: q::InboxFilter| -> Vec<String> {
-        db.read(|c| q::inbox(c, &who.id, who.role == "admin", &filter, 100))
+        db.read(|c| q::inbox(c, &who.id, who.role.as_str() == "admin", &filter, 100))
             .unwrap()
             .into_iter()
             .map(|(case, _)| case.reference)

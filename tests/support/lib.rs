@@ -275,7 +275,8 @@ impl TestApp {
             id: new_id(),
             email: email.to_lowercase(),
             password_hash: mend_server::domain::account::password::hash_password(password).unwrap(),
-            role: role.into(),
+            role: mend_server::db::states::Role::parse(role)
+                .expect("a role: staff, manager or admin"),
             language: "en".into(),
             created_at: now_utc(),
         };

@@ -10,6 +10,7 @@ use super::schema::{
     touchpoints, user_locations, users,
 };
 use crate::db::states::CaseStatus;
+use crate::db::states::Role;
 
 /// A new time-ordered id: ordered ids keep inserts at the end of every index.
 pub fn new_id() -> String {
@@ -139,7 +140,7 @@ pub struct User {
     pub id: String,
     pub email: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub language: String,
     pub created_at: NaiveDateTime,
 }

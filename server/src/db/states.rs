@@ -95,6 +95,18 @@ text_state! {
     }
 }
 
+text_state! {
+    /// What a staff account may do.
+    pub enum Role {
+        /// Works the cases of their locations.
+        Staff = "staff",
+        /// Everything of their locations: cases, routing, stickers, exports, settings.
+        Manager = "manager",
+        /// Everything, including users.
+        Admin = "admin",
+    }
+}
+
 impl CaseStatus {
     /// Someone is on it and it is not done.
     pub fn is_being_worked(self) -> bool {
@@ -118,6 +130,10 @@ mod tests {
         }
         assert_eq!(CaseStatus::parse("Resolved"), None);
         assert_eq!(CaseStatus::parse(""), None);
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(*role));
+        }
+        assert_eq!(Role::parse("Admin"), None);
     }
 
     #[test]

@@ -15,8 +15,8 @@ use rand::RngCore;
 use crate::config::SigningKey;
 use crate::db::models::{SessionRow, User};
 use crate::db::queries::{sessions, users};
+use crate::db::states::Role;
 use crate::db::DbError;
-use crate::domain::account::role::Role;
 use crate::web::{AppError, AppState};
 
 const USER_KEY: &str = "uid";
@@ -185,7 +185,10 @@ impl FromRequest for SignedIn {
                 })
             })
             .await??;
-            let Some((user, role)) = user.and_then(|u| Role::parse(&u.role).map(|r| (u, r))) else {
+            let Some((user, role)) = user.map(|u| {
+                let role = u.role;
+                (u, role)
+            }) else {
                 // Ended on the server, or the account is gone or deactivated.
                 session.purge();
                 return Err(AppError::SignInRequired(back_to));

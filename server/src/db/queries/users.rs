@@ -2,6 +2,7 @@ use diesel::prelude::*;
 
 use crate::db::models::{User, UserLocation};
 use crate::db::schema::{user_locations, users};
+use crate::db::states::Role;
 use crate::db::DbConnection;
 
 pub fn insert(conn: &mut DbConnection, user: &User) -> QueryResult<()> {
@@ -69,7 +70,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
 pub fn with_role_at(
     conn: &mut DbConnection,
     location_id: &str,
-    roles: &[&str],
+    roles: &[Role],
 ) -> QueryResult<Vec<User>> {
     users::table
         .inner_join(user_locations::table)
@@ -82,7 +83,7 @@ pub fn with_role_at(
 }
 
 /// Active users of a role, wherever they work, by email.
-pub fn with_role(conn: &mut DbConnection, role: &str) -> QueryResult<Vec<User>> {
+pub fn with_role(conn: &mut DbConnection, role: Role) -> QueryResult<Vec<User>> {
     users::table
         .filter(users::role.eq(role))
         .filter(users::deactivated_at.is_null())

@@ -1,6 +1,6 @@
 //! Who may do what with a location.
 
-use super::role::Role;
+use crate::db::states::Role;
 
 /// Managers manage their own locations; admins manage every location; staff manage none.
 pub fn may_manage_location(role: Role, own_locations: &[String], location_id: &str) -> bool {

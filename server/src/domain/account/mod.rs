@@ -7,13 +7,12 @@
 pub mod access;
 pub mod password;
 pub mod password_link;
-pub mod role;
 
 use crate::db::models::{new_id, now_utc, User};
 use crate::db::queries::{locations, users};
+use crate::db::states::Role;
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::account::password::{hash_password, PasswordError};
-use crate::domain::account::role::Role;
 use crate::domain::case::complaint::ContactEmail;
 use crate::domain::language::Language;
 
@@ -101,7 +100,7 @@ pub fn add_user(db: &Db, new: &NewUser) -> Result<User, AccountError> {
             id: new_id(),
             email: email.as_str().to_owned(),
             password_hash: hash,
-            role: role.as_str().to_owned(),
+            role,
             language: language.code().to_owned(),
             created_at: now_utc(),
         };
@@ -156,7 +155,7 @@ pub fn invite(
             id: new_id(),
             email: email.as_str().to_owned(),
             password_hash: hash,
-            role: role.as_str().to_owned(),
+            role,
             language: language.code().to_owned(),
             created_at: now,
         };

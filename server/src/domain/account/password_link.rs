@@ -59,7 +59,7 @@ mod tests {
             id: "u1".into(),
             email: "a@b.example".into(),
             password_hash: hash.into(),
-            role: "staff".into(),
+            role: crate::db::states::Role::Staff,
             language: "en".into(),
             created_at: crate::db::models::now_utc(),
         }

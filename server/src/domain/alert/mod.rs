@@ -26,6 +26,7 @@ use crate::db::models::{
 };
 use crate::db::queries::routing as routing_rows;
 use crate::db::queries::{cases, escalations, locations, outbox, touchpoints, users};
+use crate::db::states::Role;
 use crate::db::{DbConnection, DbError};
 use crate::domain::clock::Clock;
 use crate::domain::language::Language;
@@ -459,7 +460,7 @@ pub struct Audience {
     routing: Routing,
     hours: Option<OpeningHours>,
     /// (email, role) of the users who work at the location.
-    people: Vec<(String, String)>,
+    people: Vec<(String, Role)>,
     admins: Vec<String>,
     languages: HashMap<String, String>,
 }
@@ -474,12 +475,12 @@ impl Audience {
             return Ok(None);
         };
         let mut routing = Routing::from_rows(&routing_rows::recipients(c, location_id)?);
-        let people: Vec<(String, String)> =
-            users::with_role_at(c, location_id, &["staff", "manager"])?
+        let people: Vec<(String, Role)> =
+            users::with_role_at(c, location_id, &[Role::Staff, Role::Manager])?
                 .into_iter()
                 .map(|u| (u.email, u.role))
                 .collect();
-        let admins: Vec<String> = users::with_role(c, "admin")?
+        let admins: Vec<String> = users::with_role(c, Role::Admin)?
             .into_iter()
             .map(|u| u.email)
             .collect();
@@ -551,7 +552,7 @@ impl Audience {
         if level == 1 {
             self.people
                 .iter()
-                .filter(|(_, role)| role == "manager")
+                .filter(|(_, role)| *role == Role::Manager)
                 .map(|(e, _)| e.clone())
                 .collect()
         } else {

@@ -253,7 +253,7 @@ pub fn assign(
     refuse_if_resolved(case)?;
     let assignee =
         users::find(c, assignee_id)?.ok_or_else(|| invalid("account_error.no_account"))?;
-    let works_here = assignee.role == "admin"
+    let works_here = assignee.role == crate::db::states::Role::Admin
         || users::location_ids(c, &assignee.id)?.contains(&case.location_id);
     if !works_here || users::deactivated_at(c, &assignee.id)?.is_some() {
         return Err(invalid_with(

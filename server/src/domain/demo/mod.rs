@@ -8,9 +8,9 @@ pub mod history;
 
 use crate::db::models::{new_id, now_utc, Location, Touchpoint, User};
 use crate::db::queries::{locations, touchpoints, users};
+use crate::db::states::Role;
 use crate::db::{Db, DbError};
 use crate::domain::account::password::{hash_password, verify_password, PasswordError};
-use crate::domain::account::role::Role;
 use crate::domain::sticker::codes::new_touchpoint_code;
 
 pub const LOCATION_NAME: &str = "Mend Demo Café";
@@ -99,7 +99,7 @@ pub fn seed_demo(db: &Db, base_url: &str, manager_password: &str) -> Result<Demo
                     id: new_id(),
                     email: MANAGER_EMAIL.into(),
                     password_hash: hash,
-                    role: Role::Manager.as_str().into(),
+                    role: Role::Manager,
                     language: "en".into(),
                     created_at: now_utc(),
                 };

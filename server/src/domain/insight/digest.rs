@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use crate::db::queries::exports::Scope;
 use crate::db::queries::users;
 use crate::db::schema::locations;
+use crate::db::states::Role;
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::alert::AlertContext;
 use crate::domain::insight::dashboard::{build, Period};
@@ -57,7 +58,7 @@ fn enqueue_for_managers(
     now: NaiveDateTime,
 ) -> Result<usize, DbError> {
     let mut queued = 0;
-    for manager in users::with_role_at(c, location_id, &["manager"])? {
+    for manager in users::with_role_at(c, location_id, &[Role::Manager])? {
         let payload = MailPayload::DigestMail {
             location_id: location_id.to_owned(),
             week: week.to_string(),

@@ -2,8 +2,8 @@
 //! is valid by construction. Errors name the field and the problem, and are shown in the
 //! reader's language (catalog keys `setup.field.*` and `setup.problem.*`).
 
+use crate::db::states::Role;
 use crate::db::DbError;
-use crate::domain::account::role::Role;
 use crate::domain::language::Language;
 
 /// Longest store name, spot label, address or region we keep (characters).

@@ -6,9 +6,9 @@ use chrono::NaiveDateTime;
 
 use crate::db::models::{new_id, now_utc, Spot, Store, User};
 use crate::db::queries::users;
+use crate::db::states::Role;
 use crate::db::Db;
 use crate::domain::account::password::hash_password;
-use crate::domain::account::role::Role;
 use crate::domain::account::MIN_PASSWORD_CHARS;
 use crate::domain::signed_link::{self, LinkError};
 
@@ -78,7 +78,7 @@ pub fn complete(db: &Db, input: &FirstRun) -> Result<SetUp, SetupError> {
             id: new_id(),
             email: email.clone(),
             password_hash: hash,
-            role: Role::Admin.as_str().into(),
+            role: Role::Admin,
             language: store.default_language.clone(),
             created_at: now_utc(),
         };

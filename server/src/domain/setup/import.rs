@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use crate::db::models::{new_id, now_utc, AdminLogEntry, Spot, Store, User};
 use crate::db::queries::{admin_log, spots, stores, users};
+use crate::db::states::Role;
 use crate::db::{Db, DbConnection, DbError};
-use crate::domain::account::role::Role;
 use crate::domain::mail::PasswordMail;
 use crate::domain::sticker::codes::new_touchpoint_code;
 
@@ -716,7 +716,7 @@ pub fn plan_people(c: &mut DbConnection, table: &Table) -> Result<PeoplePlan, Im
                         email,
                         // Nobody knows a password for this: the invitation's link is the way in.
                         password_hash: "!invited".into(),
-                        role: role.as_str().into(),
+                        role,
                         language,
                         created_at: now_utc(),
                     },

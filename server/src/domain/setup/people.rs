@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use crate::db::models::{new_id, CaseEvent, User};
 use crate::db::queries::{cases, sessions, stores, users};
+use crate::db::states::Role;
 use crate::db::{Db, DbConnection};
-use crate::domain::account::role::Role;
 
 use super::audit::{record, Actor};
 use super::fields::{self, FieldError, Problem, SetupError};
@@ -37,7 +37,7 @@ fn person(c: &mut DbConnection, u: User) -> diesel::QueryResult<Person> {
         store_ids: places.into_iter().map(|s| s.id).collect(),
         id: u.id,
         email: u.email,
-        role: u.role,
+        role: u.role.as_str().to_owned(),
         language: u.language,
         active,
     })
@@ -63,7 +63,7 @@ pub fn list(
             active: !deactivated.contains(&u.id),
             id: u.id,
             email: u.email,
-            role: u.role,
+            role: u.role.as_str().to_owned(),
             language: u.language,
         };
         let visible = match only_stores {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::db::models::{Case, CaseEvent, Location, OutboxMessage, User};
 use crate::db::queries::{cases, locations, outbox, users};
 use crate::db::states::CaseStatus;
-use crate::domain::account::role::Role;
+use crate::db::states::Role;
 use crate::domain::alert::escalation::acknowledge as acknowledge_case;
 use crate::domain::alert::CaseFacts;
 use crate::domain::case::reference::normalize_reference;
@@ -120,7 +120,11 @@ async fn load(state: &AppState, who: &SignedIn, reference: &str) -> Result<Loade
             };
             Ok(Some(Loaded {
                 mail: outbox::for_case(c, &case.id)?,
-                colleagues: users::with_role_at(c, &case.location_id, &["staff", "manager"])?,
+                colleagues: users::with_role_at(
+                    c,
+                    &case.location_id,
+                    &[Role::Staff, Role::Manager],
+                )?,
                 duplicates: workflow::possible_duplicates(c, &case)?,
                 merged: cases::merged_into(c, &case.id)?,
                 root_causes: locations::root_causes(c, &case.location_id)?,
@@ -467,7 +471,7 @@ pub async fn act(
             let r = normalize_reference(r).ok_or_else(|| {
                 WorkflowError::Invalid(Refusal::new("workflow.not_reference").with("reference", r))
             })?;
-            cases::find_visible(c, &r, &actor.id, actor.role == "admin")?.ok_or_else(|| {
+            cases::find_visible(c, &r, &actor.id, actor.role == Role::Admin)?.ok_or_else(|| {
                 WorkflowError::Invalid(Refusal::new("workflow.no_case").with("reference", r))
             })
         };

@@ -10,7 +10,7 @@ use askama::Template;
 
 use crate::db::queries::exports::Scope as StoreScope;
 use crate::db::queries::insight::{locations_in_scope, LocationInfo};
-use crate::domain::account::role::Role;
+use crate::db::states::Role;
 use crate::domain::language::formats;
 use crate::domain::language::Language;
 use crate::domain::process_changes::{self as changes, Draft, Listed, Scope, Texts};

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::db::queries::exports::Scope;
 use crate::db::queries::insight::{locations_in_scope, LocationInfo};
-use crate::domain::account::role::Role;
+use crate::db::states::Role;
 use crate::domain::insight::charts::{self, ChartError};
 use crate::domain::insight::dashboard::{build, Dashboard, Period};
 use crate::domain::insight::{one_decimal, ParetoBar, Shown};

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use crate::db::queries::exports::{ExportFilter, Scope};
-use crate::domain::account::role::Role;
+use crate::db::states::Role;
 use crate::domain::insight::export::{
     columns, csv_chunk, headers, json_chunk, read_pages, write_xlsx, Dataset, ExportLabels, Format,
 };

@@ -9,7 +9,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::domain::account::role::Role;
+use crate::db::states::Role;
 use crate::domain::language::Language;
 use crate::domain::setup::import::{
     import_locations, import_people, Counts, ImportError, Planned, LOCATION_COLUMNS,

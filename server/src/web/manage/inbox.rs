@@ -14,7 +14,7 @@ use crate::db::queries::cases::{self, CaseSearch, InboxFilter, SearchStatus};
 use crate::db::queries::search::Cursor;
 use crate::db::queries::{locations, touchpoints, users};
 use crate::db::states::CaseStatus;
-use crate::domain::account::role::Role;
+use crate::db::states::Role;
 use crate::domain::case::reference::normalize_reference;
 use crate::domain::case::search;
 use crate::domain::language::Language;
@@ -246,7 +246,7 @@ pub async fn inbox(
             let (spots, people) = match chosen {
                 Some(id) => (
                     touchpoints::for_location(c, id)?,
-                    users::with_role_at(c, id, &["staff", "manager"])?,
+                    users::with_role_at(c, id, &[Role::Staff, Role::Manager])?,
                 ),
                 None => (Vec::new(), Vec::new()),
             };

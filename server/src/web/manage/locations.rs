@@ -7,7 +7,7 @@ use askama::Template;
 use super::cases::{mail_kind_label, mail_state};
 use crate::db::models::{Location, OutboxMessage};
 use crate::db::queries::{locations, outbox};
-use crate::domain::account::role::Role;
+use crate::db::states::Role;
 use crate::domain::language::formats;
 use crate::domain::language::Language;
 use crate::domain::mail::mask;

@@ -5,7 +5,7 @@ use askama::Template;
 
 use crate::db::models::AdminLogEntry;
 use crate::db::queries::admin_log;
-use crate::domain::account::role::Role;
+use crate::db::states::Role;
 use crate::domain::language::Language;
 use crate::web::session::SignedIn;
 use crate::web::{render, AppError, AppState};

@@ -23,8 +23,8 @@ use actix_web::web;
 
 use crate::db::models::Location;
 use crate::db::queries::{locations as location_queries, users};
+use crate::db::states::Role;
 use crate::domain::account::access::may_manage_location;
-use crate::domain::account::role::Role;
 use crate::web::session::SignedIn;
 use crate::web::{AppError, AppState};
 

@@ -7,8 +7,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::queries::{locations, users};
+use crate::db::states::Role;
 use crate::domain::account::access::may_manage_person;
-use crate::domain::account::role::Role;
 use crate::domain::account::{invite as invite_user, AccountError, Invitation};
 use crate::domain::language::Language;
 use crate::web::session::{csrf_token, verify_csrf, SignedIn};

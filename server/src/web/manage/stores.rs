@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::db::models::{Spot, Store};
 use crate::db::queries::{spots as spot_queries, stores as store_queries};
-use crate::domain::account::role::Role;
+use crate::db::states::Role;
 use crate::domain::language::Language;
 use crate::domain::setup::stores::{StoreChange, StoreInput};
 use crate::domain::setup::{spots, stores, Actor, SetupError};
