@@ -1,5 +1,5 @@
-//! People who sign in: their accounts (here), roles and what each role may open
-//! (`role`, `access`), passwords and the signed links that set them.
+//! People who sign in: their accounts (here), what each role may open (`access`; the
+//! roles themselves are `db::states::Role`), passwords and the signed links that set them.
 //!
 //! Staff accounts: creating one with every input checked first (address, role, language,
 //! locations), the password hashed before the write transaction takes the writer's turn.
