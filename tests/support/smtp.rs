@@ -24,7 +24,10 @@ pub fn aiosmtpd_available() -> bool {
         if std::env::var_os(SMTP_ENV).is_some() {
             panic!("{SMTP_ENV} is set but python3 with aiosmtpd is missing (pip install aiosmtpd)");
         }
-        eprintln!("skipped: no python3 aiosmtpd; set {SMTP_ENV} to require it");
+        crate::skips::skipped(
+            crate::skips::Needs::Smtp,
+            &format!("no python3 aiosmtpd; set {SMTP_ENV} to require it"),
+        );
     }
     found
 }
