@@ -23,7 +23,7 @@ fn open(settings: &Settings) -> Result<Db, ExitCode> {
 fn setup_failed(e: &SetupError) -> ExitCode {
     match e {
         SetupError::Invalid(_) | SetupError::NotFound(_) => fail(EXIT_CONFIG, e),
-        SetupError::Db(_) => fail(1, e),
+        SetupError::Db(_) | SetupError::Password(_) => fail(1, e),
     }
 }
 

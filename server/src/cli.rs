@@ -397,8 +397,7 @@ fn customer(settings: &Settings, action: CustomerAction) -> ExitCode {
     };
     let result = match action {
         CustomerAction::Export { email } => export(&db, &email).and_then(|data| {
-            serde_json::to_string_pretty(&data)
-                .map_err(|e| CustomerDataError::Db(crate::db::DbError::Other(e.to_string())))
+            serde_json::to_string_pretty(&data).map_err(|e| CustomerDataError::Db(e.into()))
         }),
         CustomerAction::Erase { email } => erase(
             &db,

@@ -2,6 +2,7 @@
 //! link that works once and expires, and an admin's invitation in the invitee's language.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use mend_server::db::states::MailKind;
 use std::time::Duration;
 
 use mend_testing::smtp::SmtpSink;
@@ -357,7 +358,7 @@ async fn strangers_asking_for_resets_neither_lock_the_owner_out_nor_flood_their_
     // One reset email, not six: the other five were refused before anything was queued.
     let resets = |rows: &[mend_server::db::models::OutboxMessage]| {
         rows.iter()
-            .filter(|r| r.recipient == email && r.kind == "password_reset")
+            .filter(|r| r.recipient == email && r.kind == MailKind::PasswordReset)
             .count()
     };
     let rows = app

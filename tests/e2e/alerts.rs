@@ -327,7 +327,13 @@ async fn the_ack_link_asks_on_get_acknowledges_on_post_once_and_then_expires() {
     let acknowledged_at = case.acknowledged_at.expect("acknowledged");
     let events = app
         .db
-        .read(|c| cases::events_of_kind(c, &case.id, "acknowledged"))
+        .read(|c| {
+            cases::events_of_kind(
+                c,
+                &case.id,
+                mend_server::db::states::EventKind::Acknowledged,
+            )
+        })
         .unwrap();
     assert_eq!(events.len(), 1);
     assert!(events[0].detail.contains(&store.manager_email));

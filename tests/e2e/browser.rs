@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use fantoccini::Locator;
+use mend_server::db::states::MailKind;
 use mend_testing::{seed_demo, Browser, TestApp, TestDb};
 
 const TEXTS: [(&str, &str, &str); 4] = [
@@ -210,11 +211,11 @@ async fn staff_take_a_case_from_the_alert_on_a_phone_and_work_it_to_resolution()
             std::time::Duration::from_secs(20),
             |rows| {
                 rows.iter()
-                    .any(|r| r.kind == "alert" && r.sent_at.is_some())
+                    .any(|r| r.kind == MailKind::Alert && r.sent_at.is_some())
             },
         )
         .await;
-    let alert = rows.iter().find(|r| r.kind == "alert").unwrap();
+    let alert = rows.iter().find(|r| r.kind == MailKind::Alert).unwrap();
     let eml = std::fs::read(app.data_dir.path().join(format!("mail/{}.eml", alert.id))).unwrap();
     let parsed = mail_parser::MessageParser::default().parse(&eml).unwrap();
     let text = parsed.body_text(0).unwrap().into_owned();
@@ -286,8 +287,8 @@ async fn staff_take_a_case_from_the_alert_on_a_phone_and_work_it_to_resolution()
         .await;
     browser.close().await;
     let status = app.outbox_rows();
-    assert!(status.iter().any(|r| r.kind == "customer_update"));
-    assert!(status.iter().any(|r| r.kind == "customer_resolved"));
+    assert!(status.iter().any(|r| r.kind == MailKind::CustomerUpdate));
+    assert!(status.iter().any(|r| r.kind == MailKind::CustomerResolved));
 }
 
 /// Waits until the page shows `text`.

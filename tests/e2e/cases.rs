@@ -3,6 +3,7 @@
 //! duplicates, and mistakes refused with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use mend_server::db::states::{EventKind, MailKind};
 use std::time::Duration;
 
 use mend_server::db::queries::cases;
@@ -236,7 +237,7 @@ async fn recovery_path(db: TestDb) {
     assert!(
         events
             .iter()
-            .filter(|e| e.kind != "received" && e.kind != "alerted")
+            .filter(|e| e.kind != EventKind::Received && e.kind != EventKind::Alerted)
             .all(|e| e.actor_user_id.as_deref() == Some(staff_id.as_str())),
         "every action records who"
     );
@@ -643,10 +644,10 @@ async fn managers_set_routing_and_root_causes_on_a_page_and_bad_addresses_change
     let reference = complain(&app, code, Post::valid()).await;
     let rows = app
         .wait_for_outbox("the alert", WAIT, |rows| {
-            rows.iter().any(|r| r.kind == "alert")
+            rows.iter().any(|r| r.kind == MailKind::Alert)
         })
         .await;
-    let alert = rows.iter().find(|r| r.kind == "alert").unwrap();
+    let alert = rows.iter().find(|r| r.kind == MailKind::Alert).unwrap();
     assert_eq!(alert.recipient, "clean@shop.example");
     let case_page = app
         .page(&manager, &format!("/manage/cases/{reference}"))
@@ -715,7 +716,7 @@ async fn a_double_click_does_one_thing_once(db: TestDb) {
     )
     .await;
     let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
-    let count = |app: &TestApp, kind: &str| {
+    let count = |app: &TestApp, kind: EventKind| {
         let case = case_of(app, &reference);
         app.db
             .read(|c| cases::events(c, &case.id))
@@ -742,7 +743,7 @@ async fn a_double_click_does_one_thing_once(db: TestDb) {
         [303, 303],
         "the second is a no-op"
     );
-    assert_eq!(count(&app, "assigned"), 1);
+    assert_eq!(count(&app, EventKind::Assigned), 1);
     let resolution = [
         ("resolution", "New batch brewed."),
         ("root_cause", "equipment"),
@@ -751,11 +752,11 @@ async fn a_double_click_does_one_thing_once(db: TestDb) {
         twice(&app, &manager, &reference, "resolve", &resolution).await,
         [303, 400]
     );
-    assert_eq!(count(&app, "resolved"), 1);
+    assert_eq!(count(&app, EventKind::Resolved), 1);
     let told = app
         .outbox_rows()
         .iter()
-        .filter(|r| r.kind == "customer_resolved")
+        .filter(|r| r.kind == MailKind::CustomerResolved)
         .count();
     assert_eq!(told, 1, "one 'resolved' email");
     assert_eq!(
@@ -769,7 +770,7 @@ async fn a_double_click_does_one_thing_once(db: TestDb) {
         .await,
         [303, 400]
     );
-    assert_eq!(count(&app, "reopened"), 1);
+    assert_eq!(count(&app, EventKind::Reopened), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

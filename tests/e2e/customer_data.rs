@@ -4,6 +4,7 @@
 //! anonymized, for the figures. Other customers are untouched.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use mend_server::db::states::MailKind;
 use mend_server::domain::privacy::customer_data::ERASED_TEXT;
 use mend_testing::processes::{binary, run};
 use mend_testing::{spawn_demo, Post, TestApp, TestDb};
@@ -201,13 +202,13 @@ async fn a_customer_erases_their_data_from_their_status_page_and_is_told_by_emai
             std::time::Duration::from_secs(20),
             |rows| {
                 rows.iter()
-                    .any(|r| r.kind == "erasure_confirmation" && r.sent_at.is_some())
+                    .any(|r| r.kind == MailKind::ErasureConfirmation && r.sent_at.is_some())
             },
         )
         .await;
     let row = rows
         .iter()
-        .find(|r| r.kind == "erasure_confirmation")
+        .find(|r| r.kind == MailKind::ErasureConfirmation)
         .unwrap();
     assert_eq!(row.recipient, "guest@example.com");
     let eml =

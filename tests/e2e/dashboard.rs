@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use mend_server::db::models::{new_id, Case, Survey};
 use mend_server::db::schema::{cases, surveys, touchpoint_scans};
+use mend_server::db::states::SurveyKind;
 use mend_testing::{plain_case, spawn_demo, TestApp, TestDb};
 
 fn utc(s: &str) -> NaiveDateTime {
@@ -29,7 +30,7 @@ fn answered(case: &Case, at: &str, csat: i32, fixed: &str) -> Survey {
         return_likelihood: Some(7),
         comment: None,
         created_at: utc(at),
-        kind: "satisfaction".into(),
+        kind: SurveyKind::Satisfaction,
         recipient: None,
         language: "en".into(),
         due_at: Some(utc(at)),

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use mend_server::db::queries::{cases, scans};
+use mend_server::db::states::{EventKind, MailKind};
 use mend_testing::{input_value, png_bomb, seed_demo, Post, TestApp, TestDb};
 
 /// An app with the abuse guards off (each test turns on the one it checks) and a code.
@@ -135,7 +136,7 @@ async fn a_complaint_is_stored_and_leads_to_its_status_page() {
     assert_eq!(case.status.as_str(), "new");
     let received = app
         .db
-        .read(|c| cases::events_of_kind(c, &case.id, "received"))
+        .read(|c| cases::events_of_kind(c, &case.id, mend_server::db::states::EventKind::Received))
         .unwrap();
     assert_eq!(received.len(), 1, "the timeline starts with the case");
 
@@ -544,7 +545,7 @@ async fn the_status_page_shows_staff_updates_and_progress_escaped_in_the_store_t
                     id: new_id(),
                     case_id: case.id.clone(),
                     actor_user_id: None,
-                    kind: "public_update".into(),
+                    kind: EventKind::PublicUpdate,
                     detail: r#"{"text":"Soap refilled <b>now</b>"}"#.into(),
                     created_at: at,
                 },
@@ -612,7 +613,7 @@ async fn a_case_and_its_alert_rows_are_stamped_by_one_clock() {
     let alert = app
         .outbox_rows()
         .into_iter()
-        .find(|r| r.kind == "alert")
+        .find(|r| r.kind == MailKind::Alert)
         .unwrap();
     assert!(
         case.created_at > chrono::Utc::now().naive_utc() + chrono::Duration::hours(2),

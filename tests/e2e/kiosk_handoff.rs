@@ -3,6 +3,7 @@
 //! complaint; unhappy taps piling up send one alert per window through real SMTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use mend_server::db::states::MailKind;
 use std::time::Duration;
 
 use mend_server::domain::demo::LOCATION_NAME;
@@ -237,7 +238,7 @@ async fn five_unhappy_taps_in_fifteen_minutes_send_one_alert_per_window() {
     let alerts = |app: &TestApp| {
         app.outbox_rows()
             .into_iter()
-            .filter(|r| r.kind == "kiosk_unhappy")
+            .filter(|r| r.kind == MailKind::KioskUnhappy)
             .count()
     };
 
@@ -256,10 +257,13 @@ async fn five_unhappy_taps_in_fifteen_minutes_send_one_alert_per_window() {
     let rows = app
         .wait_for_outbox("the kiosk alert", Duration::from_secs(10), |rows| {
             rows.iter()
-                .any(|r| r.kind == "kiosk_unhappy" && r.sent_at.is_some())
+                .any(|r| r.kind == MailKind::KioskUnhappy && r.sent_at.is_some())
         })
         .await;
-    let sent: Vec<_> = rows.iter().filter(|r| r.kind == "kiosk_unhappy").collect();
+    let sent: Vec<_> = rows
+        .iter()
+        .filter(|r| r.kind == MailKind::KioskUnhappy)
+        .collect();
     assert!(!sent.is_empty());
     let recipients = sent.len();
     // More unhappy taps in the same window: no second alert.

@@ -7,6 +7,7 @@ use chrono::Duration;
 use diesel::prelude::*;
 use mend_server::db::models::{new_id, OutboxMessage};
 use mend_server::db::schema::{cases, outbox};
+use mend_server::db::states::MailKind;
 use mend_testing::{plain_case, spawn_demo, Post, TestApp, TestDb};
 
 async fn metrics(app: &TestApp, token: Option<&str>) -> (u16, String) {
@@ -48,7 +49,7 @@ async fn requests_outbox_and_overdue_cases_are_counted() {
             }
             let row = OutboxMessage {
                 id: new_id(),
-                kind: "alert".into(),
+                kind: MailKind::Alert,
                 recipient: "someone@example.com".into(),
                 payload: "{}".into(),
                 attempts: 1,

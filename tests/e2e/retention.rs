@@ -4,6 +4,7 @@
 //! unless a case still in its period shares it, and the case stays for the figures.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use mend_server::db::states::MailKind;
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
@@ -43,7 +44,7 @@ fn resolved_case(
     case.photo_thumb_path = Some(thumb);
     let survey = mend_server::domain::survey::survey_for_case(
         &case,
-        mend_server::domain::survey::SATISFACTION,
+        mend_server::domain::survey::SurveyKind::Satisfaction,
         case.contact_email.clone(),
         None,
         b"0123456789abcdef0123456789abcdef",
@@ -51,7 +52,7 @@ fn resolved_case(
     );
     let mail = OutboxMessage {
         id: new_id(),
-        kind: "customer_resolved".into(),
+        kind: MailKind::CustomerResolved,
         recipient: case.contact_email.clone().unwrap(),
         payload: "{}".into(),
         attempts: 1,

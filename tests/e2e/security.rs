@@ -5,6 +5,7 @@
 //! links, CSRF, session fixation, security headers on every kind of response, size limits.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use mend_server::db::states::MailKind;
 use std::time::Duration;
 
 use mend_testing::{csrf_in, spawn_demo, Post, TestApp, TestDb};
@@ -35,10 +36,10 @@ async fn alert_eml(app: &TestApp) -> Vec<u8> {
     let rows = app
         .wait_for_outbox("the alert", Duration::from_secs(20), |rows| {
             rows.iter()
-                .any(|r| r.kind == "alert" && r.sent_at.is_some())
+                .any(|r| r.kind == MailKind::Alert && r.sent_at.is_some())
         })
         .await;
-    let alert = rows.iter().find(|r| r.kind == "alert").unwrap();
+    let alert = rows.iter().find(|r| r.kind == MailKind::Alert).unwrap();
     std::fs::read(app.data_dir.path().join(format!("mail/{}.eml", alert.id))).unwrap()
 }
 

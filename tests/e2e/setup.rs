@@ -2,6 +2,7 @@
 //! the web and files; retired stickers; deactivated people locked out at once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use mend_server::db::states::{EventKind, MailKind};
 use std::process::Command;
 
 use mend_server::domain::setup::import::{import_locations, import_people, ImportError};
@@ -748,7 +749,7 @@ async fn a_deactivated_person_is_locked_out_at_once_and_alerted_no_more(t: TestD
     assert_eq!(app.submit(&code, Post::valid()).await.status(), 303);
     let alert_to_leaver = |rows: &[mend_server::db::models::OutboxMessage]| {
         rows.iter()
-            .filter(|r| r.recipient == "leaver@demo.example" && r.kind == "alert")
+            .filter(|r| r.recipient == "leaver@demo.example" && r.kind == MailKind::Alert)
             .count()
     };
     assert_eq!(
@@ -831,10 +832,10 @@ async fn a_deactivated_person_is_locked_out_at_once_and_alerted_no_more(t: TestD
         .unwrap();
     assert!(events
         .iter()
-        .any(|e| e.kind == "returned_to_queue" && e.detail.contains("leaver@demo.example")));
+        .any(|e| e.kind == EventKind::ReturnedToQueue && e.detail.contains("leaver@demo.example")));
     assert!(events
         .iter()
-        .any(|e| e.kind == "assigned" && e.detail.contains("leaver@demo.example")));
+        .any(|e| e.kind == EventKind::Assigned && e.detail.contains("leaver@demo.example")));
 
     // No more alerts, and escalations skip them too.
     assert_eq!(
@@ -851,12 +852,12 @@ async fn a_deactivated_person_is_locked_out_at_once_and_alerted_no_more(t: TestD
     app.advance(std::time::Duration::from_secs(3 * 3600));
     let rows = app
         .wait_for_outbox("escalations", std::time::Duration::from_secs(20), |rows| {
-            rows.iter().any(|r| r.kind == "escalation")
+            rows.iter().any(|r| r.kind == MailKind::Escalation)
         })
         .await;
     assert!(rows
         .iter()
-        .all(|r| !(r.kind == "escalation" && r.recipient == "leaver@demo.example")));
+        .all(|r| !(r.kind == MailKind::Escalation && r.recipient == "leaver@demo.example")));
 
     // A password reset for them sends nothing.
     let res = post_form(
@@ -871,7 +872,7 @@ async fn a_deactivated_person_is_locked_out_at_once_and_alerted_no_more(t: TestD
     // (Escalations of the earlier cases may still be firing: count only reset mail.)
     let resets = |rows: &[mend_server::db::models::OutboxMessage]| {
         rows.iter()
-            .filter(|r| r.kind == "password_reset" && r.recipient == "leaver@demo.example")
+            .filter(|r| r.kind == MailKind::PasswordReset && r.recipient == "leaver@demo.example")
             .count()
     };
     assert_eq!(resets(&app.outbox_rows()), 0);
@@ -1901,7 +1902,7 @@ async fn managers_manage_the_staff_of_their_own_stores_only(t: TestDb) {
     let invitations = |app: &TestApp| {
         app.outbox_rows()
             .iter()
-            .filter(|r| r.kind == "invitation" && r.recipient == "new@demo.example")
+            .filter(|r| r.kind == MailKind::Invitation && r.recipient == "new@demo.example")
             .count()
     };
     assert_eq!(invitations(&app), 1);
@@ -2104,7 +2105,7 @@ async fn an_admin_previews_an_import_on_the_web_and_nothing_changes_until_confir
     assert!(app
         .outbox_rows()
         .iter()
-        .any(|r| r.kind == "invitation" && r.recipient == "ola@demo.example"));
+        .any(|r| r.kind == MailKind::Invitation && r.recipient == "ola@demo.example"));
 }
 
 http_on_both_backends!(

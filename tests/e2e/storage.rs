@@ -1,6 +1,7 @@
 //! The storage suite: the same tests on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use mend_server::db::states::{EventKind, MailKind, SurveyKind};
 use std::sync::Arc;
 
 use chrono::NaiveDateTime;
@@ -84,13 +85,13 @@ fn every_table_stores_and_returns_its_rows(t: &TestDb) {
         id: new_id(),
         case_id: case.id.clone(),
         actor_user_id: Some(user.id.clone()),
-        kind: "acknowledged".into(),
+        kind: EventKind::Acknowledged,
         detail: r#"{"note":"on it"}"#.into(),
         created_at: now_utc(),
     };
     let mail = OutboxMessage {
         id: new_id(),
-        kind: "alert".into(),
+        kind: MailKind::Alert,
         recipient: "staff@example.com".into(),
         payload: r#"{"case":"MND-7K2Q"}"#.into(),
         attempts: 0,
@@ -127,7 +128,7 @@ fn every_table_stores_and_returns_its_rows(t: &TestDb) {
         return_likelihood: Some(9),
         comment: Some("ok".into()),
         created_at: now_utc(),
-        kind: "satisfaction".into(),
+        kind: SurveyKind::Satisfaction,
         recipient: Some("guest@example.com".into()),
         language: "ko".into(),
         due_at: Some(now_utc()),
@@ -632,7 +633,7 @@ fn outbox_message(key: &str) -> OutboxMessage {
     let now = now_utc();
     OutboxMessage {
         id: new_id(),
-        kind: "alert".into(),
+        kind: MailKind::Alert,
         recipient: "a@shop.example".into(),
         payload: "{}".into(),
         attempts: 0,

@@ -4,6 +4,7 @@
 //! follow-up, one survey per address per 30 days, unsubscribing, and bad links.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use mend_server::db::states::SurveyKind;
 use std::time::Duration;
 
 use mend_server::db::queries::{cases, surveys};
@@ -293,7 +294,10 @@ async fn a_reminder_after_three_days_a_follow_up_after_seven_and_one_survey_per_
         "no reopens"
     );
     let rows = survey_rows(&app, &reference);
-    let follow = rows.iter().find(|s| s.kind == "follow_up").unwrap();
+    let follow = rows
+        .iter()
+        .find(|s| s.kind == SurveyKind::FollowUp)
+        .unwrap();
     assert_eq!(follow.still_working, Some(false));
     assert_eq!(
         to(&sink, "ann@customer.example", "Are you satisfied").len(),

@@ -48,8 +48,15 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
     #[error("migration failed: {0}")]
     Migration(String),
-    #[error("{0}")]
-    Other(String),
+    /// A value to be stored (an email's payload, a change's texts) would not encode.
+    #[error("cannot encode for storage: {0}")]
+    Encode(#[from] serde_json::Error),
+    /// The thread that was to do the work (the intake writer, a reader) is gone.
+    #[error("{0} has stopped")]
+    Stopped(&'static str),
+    /// The shared transaction this write was batched into failed; nothing of it is stored.
+    #[error("the batch this write was part of failed: {0}")]
+    Batch(String),
 }
 
 /// How long a request waits for a pooled connection before it is told to come back later.

@@ -9,8 +9,7 @@ use super::schema::{
     locations, outbox, process_change_stores, process_changes, sessions, store_categories, surveys,
     touchpoints, user_locations, users,
 };
-use crate::db::states::CaseStatus;
-use crate::db::states::Role;
+use crate::db::states::{CaseStatus, EventKind, MailKind, Role, SurveyKind};
 
 /// A new time-ordered id: ordered ids keep inserts at the end of every index.
 pub fn new_id() -> String {
@@ -211,17 +210,37 @@ pub struct CaseEvent {
     pub id: String,
     pub case_id: String,
     pub actor_user_id: Option<String>,
-    pub kind: String,
+    pub kind: EventKind,
     /// JSON text: what happened, in the shape the event kind defines.
     pub detail: String,
     pub created_at: NaiveDateTime,
+}
+
+impl CaseEvent {
+    /// A new line for a case's timeline; `actor` is None for what Mend or the customer did.
+    pub fn new(
+        case_id: &str,
+        actor: Option<&str>,
+        kind: EventKind,
+        detail: serde_json::Value,
+        at: NaiveDateTime,
+    ) -> CaseEvent {
+        CaseEvent {
+            id: new_id(),
+            case_id: case_id.to_owned(),
+            actor_user_id: actor.map(str::to_owned),
+            kind,
+            detail: detail.to_string(),
+            created_at: at,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = outbox, treat_none_as_default_value = false)]
 pub struct OutboxMessage {
     pub id: String,
-    pub kind: String,
+    pub kind: MailKind,
     pub recipient: String,
     /// JSON text: everything the worker needs to render and send the message.
     pub payload: String,
@@ -300,8 +319,7 @@ pub struct Survey {
     pub return_likelihood: Option<i32>,
     pub comment: Option<String>,
     pub created_at: NaiveDateTime,
-    /// `satisfaction` (after resolution) or `follow_up` (days later).
-    pub kind: String,
+    pub kind: SurveyKind,
     /// None: the customer left no email and answers on their status page.
     pub recipient: Option<String>,
     pub language: String,
@@ -317,6 +335,38 @@ pub struct Survey {
     pub compensation_type: Option<String>,
     pub compensation_minor: Option<i32>,
     pub compensation_currency: Option<String>,
+}
+
+impl Survey {
+    /// A survey nobody was sent nor answered yet, not tied to a case: the caller fills in
+    /// the id, case, token, recipient and due time (`Survey { id, .., ..unanswered }`).
+    pub fn unanswered(kind: SurveyKind, language: &str, created_at: NaiveDateTime) -> Survey {
+        Survey {
+            id: String::new(),
+            case_id: String::new(),
+            token_hash: String::new(),
+            sent_at: None,
+            answered_at: None,
+            csat: None,
+            fixed: None,
+            return_likelihood: None,
+            comment: None,
+            created_at,
+            kind,
+            recipient: None,
+            language: language.to_owned(),
+            due_at: None,
+            reminded_at: None,
+            still_working: None,
+            location_id: None,
+            touchpoint_id: None,
+            category: None,
+            root_cause: None,
+            compensation_type: None,
+            compensation_minor: None,
+            compensation_currency: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

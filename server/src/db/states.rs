@@ -107,6 +107,93 @@ text_state! {
     }
 }
 
+text_state! {
+    /// What happened to a case: one line of its timeline (`case_events.kind`). The event's
+    /// `detail` JSON has the shape its kind defines; the timeline's words are
+    /// `event.{kind}` in the catalogs.
+    pub enum EventKind {
+        Received = "received",
+        Alerted = "alerted",
+        Escalated = "escalated",
+        Acknowledged = "acknowledged",
+        Assigned = "assigned",
+        Note = "note",
+        PublicUpdate = "public_update",
+        Resolved = "resolved",
+        Reopened = "reopened",
+        Merged = "merged",
+        MergedIn = "merged_in",
+        /// The person who had the case left: it went back to the store's queue.
+        ReturnedToQueue = "returned_to_queue",
+        SurveyAnswered = "survey_answered",
+        /// An unhappy survey answer, kept in the inbox until handled.
+        Flagged = "flagged",
+        FlagCleared = "flag_cleared",
+    }
+}
+
+text_state! {
+    /// Which survey: the one after resolution, or the check days later.
+    pub enum SurveyKind {
+        Satisfaction = "satisfaction",
+        FollowUp = "follow_up",
+    }
+}
+
+text_state! {
+    /// Which email an outbox row holds (`outbox.kind`): what the delivery log and the case
+    /// page call it (`mail_kind.{kind}` in the catalogs), and what a mailing counts.
+    pub enum MailKind {
+        Alert = "alert",
+        Escalation = "escalation",
+        UnhappyCustomer = "unhappy_customer",
+        Assigned = "assigned",
+        Reopened = "reopened",
+        KioskUnhappy = "kiosk_unhappy",
+        Digest = "digest",
+        Invitation = "invitation",
+        PasswordReset = "password_reset",
+        Survey = "survey",
+        SurveyReminder = "survey_reminder",
+        FollowUp = "follow_up",
+        CustomerReceipt = "customer_receipt",
+        CustomerUpdate = "customer_update",
+        CustomerResolved = "customer_resolved",
+        /// "You said, we did".
+        CustomerChanged = "customer_changed",
+        ErasureConfirmation = "erasure_confirmation",
+        /// "Send a test to me".
+        Test = "test",
+    }
+}
+
+impl EventKind {
+    /// Staff's own words are in its detail, so search indexes them.
+    pub fn carries_staff_words(self) -> bool {
+        matches!(
+            self,
+            EventKind::Note | EventKind::PublicUpdate | EventKind::Resolved | EventKind::Reopened
+        )
+    }
+}
+
+impl MailKind {
+    /// Sent to the customer rather than to staff.
+    pub fn is_to_customer(self) -> bool {
+        matches!(
+            self,
+            MailKind::Survey
+                | MailKind::SurveyReminder
+                | MailKind::FollowUp
+                | MailKind::CustomerReceipt
+                | MailKind::CustomerUpdate
+                | MailKind::CustomerResolved
+                | MailKind::CustomerChanged
+                | MailKind::ErasureConfirmation
+        )
+    }
+}
+
 impl CaseStatus {
     /// Someone is on it and it is not done.
     pub fn is_being_worked(self) -> bool {

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::db::models::{new_id, ProcessChange, ProcessChangeStore};
 use crate::db::queries::process_changes as q;
 use crate::db::queries::stores;
+use crate::db::states::MailKind;
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::case::workflow::root_causes_of;
 use crate::domain::language::Language;
@@ -29,7 +30,7 @@ pub const MAX_TEXT_CHARS: usize = 500;
 /// Public pages show changes that took effect this many days back at most.
 pub const SHOWN_DAYS: i64 = 180;
 /// The outbox kind of the email to customers.
-pub const MAIL_KIND: &str = crate::domain::mail::CHANGED_KIND;
+pub const MAIL_KIND: MailKind = MailKind::CustomerChanged;
 /// Cases a mailing step looks at, in one transaction. The worker takes one step a second
 /// (`outbox::POLL_EVERY`), so a mailing goes out at 25 emails a second at most: 10,000
 /// customers in under seven minutes, while complaints arriving meanwhile find the machine
@@ -242,8 +243,7 @@ pub fn record(
             effective_on: checked.effective_on,
             category: checked.category.clone(),
             root_cause: checked.root_cause.clone(),
-            texts: serde_json::to_string(&checked.texts.0)
-                .map_err(|e| DbError::Other(e.to_string()))?,
+            texts: serde_json::to_string(&checked.texts.0).map_err(DbError::Encode)?,
             mail_from: checked.mail.map(|m| m.0),
             mail_to: checked.mail.map(|m| m.1),
             mail_cursor: None,

@@ -1,9 +1,66 @@
-//! Links that act without a login (acknowledge from an alert, answer a survey): what they
-//! are for, about whom, and until when, signed with the server key. A changed part or a
-//! passed expiry makes the link refuse.
+//! Every HMAC Mend makes with the server key lives here, in three shapes:
+//! - signed links that act without a login (acknowledge from an alert, a password link):
+//!   what they are for, about whom, and until when ([`sign`], [`verify`]); a changed part
+//!   or a passed expiry makes the link refuse;
+//! - tokens that name one thing for good (a survey, a status page, an unsubscribe
+//!   address): [`token`], 128 bits, checked with [`token_matches`];
+//! - the stamp a form carries from render to post ([`stamp_signature`], checked with
+//!   [`stamp_signature_matches`]).
+//!
+//! The bytes each shape signs are fixed: links and tokens already mailed keep working.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+/// HMAC-SHA256 over `message` with the server key (HMAC takes a key of any length).
+fn hmac(key: &[u8], message: &[&[u8]]) -> Option<Hmac<Sha256>> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).ok()?;
+    for part in message {
+        mac.update(part);
+    }
+    Some(mac)
+}
+
+/// A token for `subject` under `label` (`survey`, `status link`, `unsubscribe`): the first
+/// 16 bytes of the HMAC of `mend {label}|{subject}`, in hex.
+pub fn token(key: &[u8], label: &str, subject: &str) -> String {
+    hmac(key, &[b"mend ", label.as_bytes(), b"|", subject.as_bytes()])
+        .map(|m| hex::encode(&m.finalize().into_bytes()[..16]))
+        .unwrap_or_default()
+}
+
+/// Whether `candidate` is the token of `subject`, without an early exit: timing does not
+/// reveal how much matched.
+pub fn token_matches(key: &[u8], label: &str, subject: &str, candidate: &str) -> bool {
+    bool::from(
+        token(key, label, subject)
+            .as_bytes()
+            .ct_eq(candidate.trim().as_bytes()),
+    )
+}
+
+/// The signature (hex) of a form's render stamp: `mend form|{form}|{issued_at}|{nonce}`.
+pub fn stamp_signature(key: &[u8], form: &str, issued_at: i64, nonce: &str) -> String {
+    let message = format!("mend form|{form}|{issued_at}|{nonce}");
+    hmac(key, &[message.as_bytes()])
+        .map(|m| hex::encode(m.finalize().into_bytes()))
+        .unwrap_or_default()
+}
+
+pub fn stamp_signature_matches(
+    key: &[u8],
+    form: &str,
+    issued_at: i64,
+    nonce: &str,
+    signature: &str,
+) -> bool {
+    let Ok(sig) = hex::decode(signature) else {
+        return false;
+    };
+    let message = format!("mend form|{form}|{issued_at}|{nonce}");
+    hmac(key, &[message.as_bytes()]).is_some_and(|m| m.verify_slice(&sig).is_ok())
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkError {
@@ -13,8 +70,7 @@ pub enum LinkError {
 }
 
 fn mac(key: &[u8], purpose: &str, parts: &[&str], expires: i64) -> Option<Hmac<Sha256>> {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).ok()?;
-    mac.update(purpose.as_bytes());
+    let mut mac = hmac(key, &[purpose.as_bytes()])?;
     for part in parts {
         // Length-prefixed, so ("ab", "c") and ("a", "bc") sign differently.
         mac.update(&(part.len() as u64).to_be_bytes());
@@ -54,6 +110,42 @@ mod tests {
     use super::*;
 
     const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    /// The values an independent HMAC (Python's `hmac`) gives for the same inputs: tokens
+    /// already in customers' mailboxes must keep matching.
+    #[test]
+    fn tokens_and_stamps_keep_the_bytes_already_mailed() {
+        assert_eq!(
+            token(KEY, "survey", "abc"),
+            "9b8d02d4f40ff926fe6133dc3619ba3a"
+        );
+        assert_eq!(
+            token(KEY, "status link", "n1"),
+            "a33057581d0788c509eb2faaa07cb7e3"
+        );
+        assert_eq!(
+            token(KEY, "unsubscribe", "a@b.co"),
+            "ce53bd30238315f7e8ca7968bb9031ce"
+        );
+        let stamp = "6deeaf5d452fff930d5f2fc949721b461946139cf1f2d79daa583189ed554145";
+        assert_eq!(stamp_signature(KEY, "T1", 1000, "ab"), stamp);
+        assert!(stamp_signature_matches(KEY, "T1", 1000, "ab", stamp));
+        assert!(!stamp_signature_matches(KEY, "T1", 1001, "ab", stamp));
+        assert!(!stamp_signature_matches(KEY, "T1", 1000, "ab", "zz"));
+        assert!(token_matches(
+            KEY,
+            "survey",
+            "abc",
+            "9b8d02d4f40ff926fe6133dc3619ba3a"
+        ));
+        assert!(!token_matches(
+            KEY,
+            "survey",
+            "abd",
+            "9b8d02d4f40ff926fe6133dc3619ba3a"
+        ));
+        assert!(!token_matches(KEY, "survey", "abc", ""));
+    }
 
     #[test]
     fn a_link_verifies_until_it_expires() {

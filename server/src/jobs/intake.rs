@@ -124,10 +124,10 @@ impl IntakeQueue {
                 queued_at: Instant::now(),
                 reply,
             })
-            .map_err(|_| DbError::Other("the intake writer has stopped".into()))?;
+            .map_err(|_| DbError::Stopped("the intake writer"))?;
         let (reference, repeated) = answer
             .await
-            .map_err(|_| DbError::Other("the intake writer dropped a complaint".into()))??;
+            .map_err(|_| DbError::Stopped("the intake writer"))??;
         Ok(Receipt {
             reference,
             token,
@@ -186,7 +186,7 @@ fn write_batches(
                 let message = e.to_string();
                 tracing::error!(error = %message, size = replies.len(), "complaint batch not stored");
                 for reply in replies {
-                    let _ = reply.send(Err(DbError::Other(message.clone())));
+                    let _ = reply.send(Err(DbError::Batch(message.clone())));
                 }
             }
         }

@@ -13,7 +13,7 @@ use secrecy::ExposeSecret;
 
 use crate::config::Settings;
 use crate::db::models::OutboxMessage;
-use crate::domain::mail::OutgoingEmail;
+use crate::domain::mail::{MailError, OutgoingEmail};
 
 /// Each SMTP command (connect included) must answer within this.
 pub const SMTP_COMMAND_TIMEOUT: Duration = Duration::from_secs(20);
@@ -22,14 +22,6 @@ pub const SMTP_COMMAND_TIMEOUT: Duration = Duration::from_secs(20);
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Idle SMTP connections kept open for the next messages.
 pub const SMTP_POOL_SIZE: u32 = 32;
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SendError {
-    #[error("{0}")]
-    Transient(String),
-    #[error("{0}")]
-    Permanent(String),
-}
 
 pub enum Mailer {
     Smtp {
@@ -110,8 +102,8 @@ impl Mailer {
     /// lock (32 at once spent their time spinning on it).
     pub async fn deliver_all(
         &self,
-        rows: Vec<(OutboxMessage, Result<OutgoingEmail, SendError>)>,
-    ) -> Vec<(OutboxMessage, Result<(), SendError>)> {
+        rows: Vec<(OutboxMessage, Result<OutgoingEmail, MailError>)>,
+    ) -> Vec<(OutboxMessage, Result<(), MailError>)> {
         let (from, data_dir) = match self {
             Mailer::Smtp { from, data_dir, .. } | Mailer::Files { from, data_dir, .. } => {
                 (from.clone(), data_dir.clone())
@@ -134,7 +126,7 @@ impl Mailer {
         let messages = match built {
             Ok(messages) => messages,
             Err(e) => {
-                let e = SendError::Transient(format!("building the messages failed: {e}"));
+                let e = MailError::Transient(format!("building the messages failed: {e}"));
                 return rows.into_iter().map(|row| (row, Err(e.clone()))).collect();
             }
         };
@@ -158,23 +150,23 @@ impl Mailer {
 async fn smtp_send(
     transport: &AsyncSmtpTransport<Tokio1Executor>,
     message: Message,
-) -> Result<(), SendError> {
+) -> Result<(), MailError> {
     match tokio::time::timeout(SEND_TIMEOUT, transport.send(message)).await {
-        Err(_) => Err(SendError::Transient(format!(
+        Err(_) => Err(MailError::Transient(format!(
             "no answer from the SMTP server within {} s",
             SEND_TIMEOUT.as_secs()
         ))),
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
-        Ok(Err(e)) => Err(SendError::Transient(e.to_string())),
+        Ok(Err(e)) if e.is_permanent() => Err(MailError::Permanent(e.to_string())),
+        Ok(Err(e)) => Err(MailError::Transient(e.to_string())),
     }
 }
 
 async fn write_files(
     dir: &Path,
     rows: Vec<OutboxMessage>,
-    messages: Vec<Result<Message, SendError>>,
-) -> Vec<(OutboxMessage, Result<(), SendError>)> {
+    messages: Vec<Result<Message, MailError>>,
+) -> Vec<(OutboxMessage, Result<(), MailError>)> {
     let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
     let dir = dir.to_path_buf();
     let written = crate::jobs::background::spawn_blocking(move || {
@@ -190,10 +182,10 @@ async fn write_files(
                 Err(e) => Err(e),
                 Ok(_) => match written.next() {
                     Some(Ok(())) => Ok(()),
-                    Some(Err(e)) => Err(SendError::Transient(format!(
+                    Some(Err(e)) => Err(MailError::Transient(format!(
                         "cannot write the .eml file: {e}"
                     ))),
-                    None => Err(SendError::Transient("the .eml file was not written".into())),
+                    None => Err(MailError::Transient("the .eml file was not written".into())),
                 },
             })
             .collect::<Vec<_>>()
@@ -202,7 +194,7 @@ async fn write_files(
     match written {
         Ok(outcomes) => rows.into_iter().zip(outcomes).collect(),
         Err(e) => {
-            let e = SendError::Transient(e.to_string());
+            let e = MailError::Transient(e.to_string());
             rows.into_iter().map(|row| (row, Err(e.clone()))).collect()
         }
     }
@@ -218,11 +210,11 @@ pub fn build_message(
     row: &OutboxMessage,
     email: OutgoingEmail,
     data_dir: &Path,
-) -> Result<Message, SendError> {
+) -> Result<Message, MailError> {
     let to: Mailbox = row
         .recipient
         .parse()
-        .map_err(|e| SendError::Permanent(format!("bad recipient address: {e}")))?;
+        .map_err(|e| MailError::Permanent(format!("bad recipient address: {e}")))?;
     let mut related = MultiPart::related().singlepart(SinglePart::html(email.html));
     for image in &email.inline_images {
         let content_type = ContentType::parse(&image.content_type);
@@ -245,7 +237,7 @@ pub fn build_message(
     // it is, for a mail rule (alerts to one folder, say).
     let mut builder = Message::builder()
         .header(AutoSubmitted)
-        .header(MendKind(row.kind.clone()));
+        .header(MendKind(row.kind.as_str().to_owned()));
     if let Some(url) = &email.list_unsubscribe {
         // RFC 8058: mail programs show an unsubscribe button that POSTs to the URL.
         builder = builder
@@ -263,7 +255,7 @@ pub fn build_message(
                 .singlepart(SinglePart::plain(email.text))
                 .multipart(related),
         )
-        .map_err(|e| SendError::Permanent(format!("cannot build the message: {e}")))
+        .map_err(|e| MailError::Permanent(format!("cannot build the message: {e}")))
 }
 
 #[derive(Clone)]
@@ -418,7 +410,7 @@ mod tests {
         let now = crate::db::models::now_utc();
         OutboxMessage {
             id: "0190-abc".into(),
-            kind: "alert".into(),
+            kind: crate::db::states::MailKind::Alert,
             recipient: recipient.into(),
             payload: "{}".into(),
             attempts: 0,
@@ -457,6 +449,6 @@ mod tests {
         let from: Mailbox = "mend@shop.example".parse().unwrap();
         let err =
             build_message(&from, &row("not an address"), email("Hi"), Path::new("/x")).unwrap_err();
-        assert!(matches!(err, SendError::Permanent(_)), "{err:?}");
+        assert!(matches!(err, MailError::Permanent(_)), "{err:?}");
     }
 }

@@ -22,8 +22,9 @@ use crate::db::{Db, DbError};
 use crate::domain::alert::escalation::{self, Fired};
 use crate::domain::alert::AlertContext;
 use crate::domain::mail::mask;
-use crate::domain::mail::render::{render_batch, RenderError};
-use crate::jobs::mailer::{retry_delay, Mailer, SendError, SEND_TIMEOUT};
+use crate::domain::mail::render::render_batch;
+use crate::domain::mail::MailError;
+use crate::jobs::mailer::{retry_delay, Mailer, SEND_TIMEOUT};
 
 /// How often due retries and escalations are looked for when nothing wakes the worker.
 pub const POLL_EVERY: Duration = Duration::from_secs(1);
@@ -100,7 +101,7 @@ pub struct OutboxWorker {
     pub waker: OutboxWaker,
 }
 
-type Delivery = (OutboxMessage, Result<(), SendError>);
+type Delivery = (OutboxMessage, Result<(), MailError>);
 
 impl OutboxWorker {
     /// Runs until the future is dropped: delivery, and beside it (never in its way) the
@@ -204,20 +205,10 @@ impl OutboxWorker {
             crate::jobs::background::spawn_blocking(move || render_batch(&db, &ctx, &claimed))
                 .await
                 .unwrap_or_else(|e| {
-                    let failed = RenderError::Transient(format!("rendering failed: {e}"));
+                    let failed = MailError::Transient(format!("rendering failed: {e}"));
                     rows.iter().map(|_| Err(failed.clone())).collect()
                 });
-        let rows: Vec<_> = rows
-            .into_iter()
-            .zip(rendered)
-            .map(|(row, email)| {
-                let email = email.map_err(|e| match e {
-                    RenderError::Permanent(e) => SendError::Permanent(e),
-                    RenderError::Transient(e) => SendError::Transient(e),
-                });
-                (row, email)
-            })
-            .collect();
+        let rows: Vec<_> = rows.into_iter().zip(rendered).collect();
         if self.mailer.writes_files() {
             let mailer = self.mailer.clone();
             in_flight.spawn(async move { mailer.deliver_all(rows).await });
@@ -278,12 +269,12 @@ impl OutboxWorker {
                 for (row, result) in &outcomes {
                     match result {
                         Ok(()) => {}
-                        Err(SendError::Permanent(e)) => outbox::mark_failed(c, &row.id, now, e)?,
-                        Err(SendError::Transient(e)) if row.attempts >= MAX_ATTEMPTS => {
+                        Err(MailError::Permanent(e)) => outbox::mark_failed(c, &row.id, now, e)?,
+                        Err(MailError::Transient(e)) if row.attempts >= MAX_ATTEMPTS => {
                             let e = format!("gave up after {} attempts: {e}", row.attempts);
                             outbox::mark_failed(c, &row.id, now, &e)?
                         }
-                        Err(SendError::Transient(e)) => {
+                        Err(MailError::Transient(e)) => {
                             let delay = retry_delay(row.attempts, rng.random::<f64>());
                             let next = now + chrono::Duration::from_std(delay).unwrap_or_default();
                             outbox::mark_retry(c, &row.id, next, e)?
@@ -294,7 +285,8 @@ impl OutboxWorker {
             })
         })
         .await;
-        if let Ok(Err(e)) | Err(e) = written.map_err(|e| DbError::Other(e.to_string())) {
+        if let Ok(Err(e)) | Err(e) = written.map_err(|_| DbError::Stopped("the delivery recorder"))
+        {
             // Rows sent but not marked come back after their lease: sent twice at most,
             // with the same Message-ID.
             tracing::error!(error = %e, "outbox: cannot record delivery results");

@@ -62,6 +62,12 @@ impl From<DbError> for AppError {
     }
 }
 
+impl From<crate::domain::mail::MailError> for AppError {
+    fn from(e: crate::domain::mail::MailError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         AppError::from(DbError::Query(e))

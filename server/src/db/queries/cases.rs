@@ -4,7 +4,7 @@ use diesel::sql_types::{Array, Text};
 use crate::db::models::{Case, CaseEvent, Location};
 use crate::db::queries::search::Cursor;
 use crate::db::schema::{case_events, cases, locations};
-use crate::db::states::CaseStatus;
+use crate::db::states::{CaseStatus, EventKind};
 use crate::db::DbConnection;
 
 pub fn insert(conn: &mut DbConnection, case: &Case) -> QueryResult<()> {
@@ -112,11 +112,11 @@ pub fn add_events(conn: &mut DbConnection, rows: &[CaseEvent]) -> QueryResult<()
     insert_all!(conn, case_events::table, rows)
 }
 
-/// Events of these kinds, oldest first.
+/// Events of this kind, oldest first.
 pub fn events_of_kind(
     conn: &mut DbConnection,
     case_id: &str,
-    kind: &str,
+    kind: EventKind,
 ) -> QueryResult<Vec<CaseEvent>> {
     case_events::table
         .filter(case_events::case_id.eq(case_id))
@@ -537,7 +537,7 @@ pub fn open_assigned_to(conn: &mut DbConnection, user_id: &str) -> QueryResult<V
 pub fn acknowledged_by(conn: &mut DbConnection, case_id: &str) -> QueryResult<Option<String>> {
     let detail: Option<String> = case_events::table
         .filter(case_events::case_id.eq(case_id))
-        .filter(case_events::kind.eq("acknowledged"))
+        .filter(case_events::kind.eq(EventKind::Acknowledged))
         .order(case_events::created_at.asc())
         .select(case_events::detail)
         .first(conn)

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::models::{ProcessChange, ProcessChangeStore};
 use crate::db::schema::{cases, mail_opt_outs, outbox, process_change_stores, process_changes};
+use crate::db::states::MailKind;
 use crate::db::DbConnection;
 
 pub fn insert(
@@ -186,7 +187,7 @@ pub fn opted_out_of(conn: &mut DbConnection, emails: &[&str]) -> QueryResult<Vec
 }
 
 /// Messages of a kind not yet sent nor given up on: the mailing's backlog.
-pub fn unsent_of_kind(conn: &mut DbConnection, kind: &str) -> QueryResult<i64> {
+pub fn unsent_of_kind(conn: &mut DbConnection, kind: MailKind) -> QueryResult<i64> {
     outbox::table
         .filter(outbox::sent_at.is_null())
         .filter(outbox::failed_at.is_null())
@@ -233,7 +234,7 @@ pub fn add_mailed(conn: &mut DbConnection, id: &str, added: i32) -> QueryResult<
 /// Drops a withdrawn change's emails still waiting (the payload names the change).
 pub fn drop_unsent_mail(
     conn: &mut DbConnection,
-    kind: &str,
+    kind: MailKind,
     change_id: &str,
 ) -> QueryResult<usize> {
     diesel::delete(

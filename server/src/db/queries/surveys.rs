@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::models::Survey;
 use crate::db::schema::{mail_opt_outs, surveys};
+use crate::db::states::SurveyKind;
 use crate::db::DbConnection;
 
 pub fn insert(conn: &mut DbConnection, survey: &Survey) -> QueryResult<()> {
@@ -42,7 +43,7 @@ pub fn for_case(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<Surve
 pub fn count_to_recipient_since(
     conn: &mut DbConnection,
     recipient: &str,
-    kind: &str,
+    kind: SurveyKind,
     since: NaiveDateTime,
 ) -> QueryResult<i64> {
     surveys::table
@@ -76,7 +77,7 @@ pub fn due_for_reminder(
     limit: i64,
 ) -> QueryResult<Vec<Survey>> {
     surveys::table
-        .filter(surveys::kind.eq("satisfaction"))
+        .filter(surveys::kind.eq(SurveyKind::Satisfaction))
         .filter(surveys::sent_at.le(sent_before))
         .filter(surveys::answered_at.is_null())
         .filter(surveys::reminded_at.is_null())

@@ -10,6 +10,7 @@ pub mod password_link;
 
 use crate::db::models::{new_id, now_utc, User};
 use crate::db::queries::{locations, users};
+use crate::db::states::MailKind;
 use crate::db::states::Role;
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::account::password::{hash_password, PasswordError};
@@ -179,18 +180,14 @@ pub(crate) fn queue_password_mail(
     use crate::domain::account::password_link::{INVITE_VALID, RESET_VALID};
     use crate::domain::mail::PasswordMail;
     use crate::domain::mail::{enqueue, Enqueue, MailPayload};
-    let (kind, valid, dedupe) = match mail {
-        PasswordMail::Invite => ("invitation", INVITE_VALID, format!("invite:{}", user.id)),
-        PasswordMail::Reset => (
-            "password_reset",
-            RESET_VALID,
-            format!("reset:{}:{now}", user.id),
-        ),
+    let (valid, dedupe) = match mail {
+        PasswordMail::Invite => (INVITE_VALID, format!("invite:{}", user.id)),
+        PasswordMail::Reset => (RESET_VALID, format!("reset:{}:{now}", user.id)),
     };
     enqueue(
         c,
         Enqueue {
-            kind,
+            kind: mail.mail_kind(),
             recipient: &user.email,
             payload: &MailPayload::PasswordMail {
                 user_id: user.id.clone(),
@@ -224,7 +221,7 @@ pub fn resend_invitation(
         enqueue(
             c,
             Enqueue {
-                kind: "invitation",
+                kind: MailKind::Invitation,
                 recipient: &user.email,
                 payload: &MailPayload::PasswordMail {
                     user_id: user.id.clone(),

@@ -5,31 +5,15 @@
 
 use chrono::{Duration, NaiveDateTime};
 
-use crate::db::models::{new_id, Case, CaseEvent, Escalation};
+use crate::db::models::{Case, CaseEvent, Escalation};
 use crate::db::queries::{cases, escalations, routing, users};
+use crate::db::states::EventKind;
 use crate::db::{DbConnection, DbError};
 use crate::domain::alert::{AlertContext, Audience};
 use crate::domain::mail::CaseMailKind;
 
 /// The last level: the admins.
 pub const TOP_LEVEL: i32 = 2;
-
-fn event(
-    case_id: &str,
-    actor: Option<&str>,
-    kind: &str,
-    detail: serde_json::Value,
-    at: NaiveDateTime,
-) -> CaseEvent {
-    CaseEvent {
-        id: new_id(),
-        case_id: case_id.to_owned(),
-        actor_user_id: actor.map(str::to_owned),
-        kind: kind.to_owned(),
-        detail: detail.to_string(),
-        created_at: at,
-    }
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fired {
@@ -69,10 +53,10 @@ pub fn fire(c: &mut DbConnection, ctx: &AlertContext, due: &Escalation) -> Resul
     )?;
     cases::add_event(
         c,
-        &event(
+        &CaseEvent::new(
             &case.id,
             None,
-            "escalated",
+            EventKind::Escalated,
             serde_json::json!({ "level": due.level, "to": to }),
             now,
         ),
@@ -138,10 +122,10 @@ pub fn acknowledge(
     }
     cases::add_event(
         c,
-        &event(
+        &CaseEvent::new(
             &case.id,
             actor.as_deref(),
-            "acknowledged",
+            EventKind::Acknowledged,
             serde_json::json!({ "by": by, "via": via }),
             now,
         ),

@@ -22,15 +22,17 @@ use diesel::QueryResult;
 use self::routing::{is_severe, OpeningHours, Routing};
 use crate::config::SigningKey;
 use crate::db::models::{
-    new_id, Case, CaseEvent, Escalation, Location, LocationAlerting, OutboxMessage, Touchpoint,
+    Case, CaseEvent, Escalation, Location, LocationAlerting, OutboxMessage, Touchpoint,
 };
 use crate::db::queries::routing as routing_rows;
 use crate::db::queries::{cases, escalations, locations, outbox, touchpoints, users};
+use crate::db::states::EventKind;
 use crate::db::states::Role;
 use crate::db::{DbConnection, DbError};
 use crate::domain::clock::Clock;
 use crate::domain::language::Language;
 use crate::domain::mail::CaseMailKind;
+use crate::domain::mail::MailError;
 use crate::domain::mail::{one_line, outbox_row, Enqueue, InlineImage, MailPayload, OutgoingEmail};
 use crate::domain::signed_link;
 
@@ -155,10 +157,6 @@ email_template!(AlertHtml, "email/alert/body.html");
 email_template!(EscalationSubject, "email/escalation/subject.txt");
 email_template!(EscalationText, "email/escalation/body.txt");
 email_template!(EscalationHtml, "email/escalation/body.html");
-
-fn render_err(e: askama::Error) -> DbError {
-    DbError::Other(format!("email template failed to render: {e}"))
-}
 
 fn render(kind: CaseMailKind, m: &CaseMail) -> Result<(String, String, String), askama::Error> {
     Ok(match kind {
@@ -297,7 +295,7 @@ impl CaseFacts {
         match kind {
             CaseMailKind::Unhappy => self.answer = latest_answer(c, &self.case.id)?,
             CaseMailKind::Escalation { .. } => {
-                self.alerted = cases::events_of_kind(c, &self.case.id, "alerted")?
+                self.alerted = cases::events_of_kind(c, &self.case.id, EventKind::Alerted)?
                     .into_iter()
                     .next()
                     .map(|e| {
@@ -337,7 +335,7 @@ impl CaseFacts {
         kind: CaseMailKind,
         recipient: &str,
         lang: Language,
-    ) -> Result<OutgoingEmail, DbError> {
+    ) -> Result<OutgoingEmail, MailError> {
         let case = &self.case;
         let mut flags = Vec::new();
         let mut subject_flags = Vec::new();
@@ -431,7 +429,7 @@ impl CaseFacts {
             on_it_hint,
             why: lang.text_with("alert.why", &[("store", &self.location.name)]),
         };
-        let (subject, text, html) = render(kind, &m).map_err(render_err)?;
+        let (subject, text, html) = render(kind, &m)?;
         Ok(OutgoingEmail {
             subject: one_line(&subject, 200),
             text,
@@ -586,13 +584,6 @@ impl Audience {
         dedupe: &str,
         now: NaiveDateTime,
     ) -> Result<Vec<OutboxMessage>, DbError> {
-        let label = match kind {
-            CaseMailKind::Alert => "alert",
-            CaseMailKind::Escalation { .. } => "escalation",
-            CaseMailKind::Unhappy => "unhappy_customer",
-            CaseMailKind::Assigned => "assigned",
-            CaseMailKind::Reopened => "reopened",
-        };
         recipients
             .iter()
             .map(|recipient| {
@@ -602,7 +593,7 @@ impl Audience {
                     lang: self.language_of(recipient).code().to_owned(),
                 };
                 outbox_row(Enqueue {
-                    kind: label,
+                    kind: kind.mail_kind(),
                     recipient,
                     payload: &payload,
                     dedupe_key: format!("{dedupe}:{case_id}:{recipient}"),
@@ -638,7 +629,7 @@ impl AudienceCache {
         location_id: &str,
     ) -> Result<&Audience, DbError> {
         self.get(c, location_id)?
-            .ok_or_else(|| DbError::Other(format!("location {location_id} is gone")))
+            .ok_or(DbError::Query(diesel::result::Error::NotFound))
     }
 }
 
@@ -655,14 +646,13 @@ impl NewCaseAlert {
         let now = ctx.clock.now();
         let to = audience.recipients_for_new_case(&case.category, now);
         let mails = audience.case_mail_rows(&case.id, CaseMailKind::Alert, &to, "alert", now)?;
-        let event = CaseEvent {
-            id: new_id(),
-            case_id: case.id.clone(),
-            actor_user_id: None,
-            kind: "alerted".into(),
-            detail: serde_json::json!({ "to": to }).to_string(),
-            created_at: now,
-        };
+        let event = CaseEvent::new(
+            &case.id,
+            None,
+            EventKind::Alerted,
+            serde_json::json!({ "to": to }),
+            now,
+        );
         let escalation = Escalation {
             case_id: case.id.clone(),
             level: 1,

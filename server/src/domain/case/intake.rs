@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use crate::db::models::{new_id, Case, CaseEvent, Escalation, Location, OutboxMessage, Touchpoint};
 use crate::db::queries::{cases, escalations, outbox};
 use crate::db::states::CaseStatus;
+use crate::db::states::EventKind;
 use crate::db::{Db, DbError};
 use crate::domain::alert::{alert_new_case, AlertContext, AudienceCache, NewCaseAlert};
 use crate::domain::case::complaint::Complaint;
@@ -105,14 +106,13 @@ fn rows(s: &Submission<'_>, token: &str, now: NaiveDateTime) -> (Case, CaseEvent
         erased_at: None,
         flagged_at: None,
     };
-    let event = CaseEvent {
-        id: new_id(),
-        case_id: case.id.clone(),
-        actor_user_id: None,
-        kind: "received".into(),
-        detail: "{}".into(),
-        created_at: now,
-    };
+    let event = CaseEvent::new(
+        &case.id,
+        None,
+        EventKind::Received,
+        serde_json::json!({}),
+        now,
+    );
     (case, event)
 }
 

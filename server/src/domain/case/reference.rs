@@ -5,7 +5,6 @@
 //! form render's nonce with the server key, so a double tap on "send" leads to the same
 //! link, and only its hash is stored.
 
-use hmac::{Hmac, Mac};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
@@ -31,14 +30,9 @@ pub fn normalize_reference(s: &str) -> Option<String> {
         .then(|| format!("{}-{}", &clean[..3], &clean[3..]))
 }
 
+/// The token of a case's status page, from the render that made it.
 pub fn status_token(key: &[u8], render_nonce: &str) -> String {
-    // HMAC accepts keys of any length, so this never returns early.
-    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) else {
-        return String::new();
-    };
-    mac.update(b"mend status link|");
-    mac.update(render_nonce.as_bytes());
-    hex::encode(&mac.finalize().into_bytes()[..16])
+    crate::domain::signed_link::token(key, "status link", render_nonce)
 }
 
 pub fn token_hash(token: &str) -> String {

@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use crate::db::models::Case;
 use crate::db::queries::cases;
 use crate::db::queries::search::{self, Entry};
+use crate::db::states::EventKind;
 use crate::db::{Db, DbConnection, DbError};
 
 /// The most words a query may have; more are ignored.
@@ -171,11 +172,11 @@ pub fn queries(parts: &[Part], stores: Option<&[String]>) -> (String, String) {
 }
 
 /// Events whose text staff wrote, and the field it is in.
-const TEXT_EVENTS: &[(&str, &str)] = &[
-    ("note", "text"),
-    ("public_update", "text"),
-    ("resolved", "what_was_done"),
-    ("reopened", "reason"),
+const TEXT_EVENTS: &[(EventKind, &str)] = &[
+    (EventKind::Note, "text"),
+    (EventKind::PublicUpdate, "text"),
+    (EventKind::Resolved, "what_was_done"),
+    (EventKind::Reopened, "reason"),
 ];
 
 /// Indexes cases as they are written (inside the transaction that writes them).
@@ -202,7 +203,7 @@ pub fn reindex(c: &mut DbConnection, case_id: &str) -> Result<(), DbError> {
     let Some(case) = cases::find(c, case_id)? else {
         return Ok(());
     };
-    let details: Vec<(String, String)> = case_events::table
+    let details: Vec<(EventKind, String)> = case_events::table
         .filter(case_events::case_id.eq(case_id))
         .filter(case_events::kind.eq_any(TEXT_EVENTS.iter().map(|(k, _)| *k)))
         .select((case_events::kind, case_events::detail))

@@ -5,13 +5,14 @@
 //! they gave an email and agreed to be contacted.
 
 use crate::db::states::CaseStatus;
+use crate::db::states::EventKind;
 use crate::domain::language::Refusal;
 use crate::domain::mail::CaseMailKind;
 use crate::domain::mail::CustomerMailKind;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::db::models::{new_id, Case, CaseEvent, User};
+use crate::db::models::{Case, CaseEvent, User};
 use crate::db::queries::{cases, escalations, users};
 use crate::db::schema::cases as cases_table;
 use crate::db::{DbConnection, DbError};
@@ -172,21 +173,14 @@ fn record(
     c: &mut DbConnection,
     case: &Case,
     actor: &User,
-    kind: &str,
+    kind: EventKind,
     detail: serde_json::Value,
     now: NaiveDateTime,
 ) -> Result<CaseEvent, DbError> {
-    let event = CaseEvent {
-        id: new_id(),
-        case_id: case.id.clone(),
-        actor_user_id: Some(actor.id.clone()),
-        kind: kind.to_owned(),
-        detail: detail.to_string(),
-        created_at: now,
-    };
+    let event = CaseEvent::new(&case.id, Some(&actor.id), kind, detail, now);
     cases::add_event(c, &event)?;
     // Staff's words find the case too (its resolution, notes, updates, reasons).
-    if matches!(kind, "note" | "public_update" | "resolved" | "reopened") {
+    if kind.carries_staff_words() {
         crate::domain::case::search::reindex(c, &case.id)?;
     }
     Ok(event)
@@ -227,7 +221,7 @@ fn tell_customer(
     enqueue(
         c,
         Enqueue {
-            kind: mail.label(),
+            kind: mail.mail_kind(),
             recipient: to,
             payload: &MailPayload::CustomerMail {
                 case_id: case.id.clone(),
@@ -283,7 +277,7 @@ pub fn assign(
         c,
         case,
         actor,
-        "assigned",
+        EventKind::Assigned,
         serde_json::json!({ "to": assignee.email }),
         now,
     )?;
@@ -312,7 +306,14 @@ pub fn clear_flag(
     if !cases::unflag(c, &case.id)? {
         return Err(invalid("workflow.not_flagged"));
     }
-    record(c, case, actor, "flag_cleared", serde_json::json!({}), now)?;
+    record(
+        c,
+        case,
+        actor,
+        EventKind::FlagCleared,
+        serde_json::json!({}),
+        now,
+    )?;
     Ok(())
 }
 
@@ -344,7 +345,7 @@ pub fn add_note(
         c,
         case,
         actor,
-        "note",
+        EventKind::Note,
         serde_json::json!({ "text": text }),
         now,
     )?;
@@ -367,7 +368,7 @@ pub fn public_update(
         c,
         case,
         actor,
-        "public_update",
+        EventKind::PublicUpdate,
         serde_json::json!({ "text": text }),
         now,
     )?;
@@ -462,7 +463,7 @@ pub fn resolve(
             c,
             each,
             actor,
-            "resolved",
+            EventKind::Resolved,
             serde_json::json!({
                 "what_was_done": r.what_was_done,
                 "root_cause": r.root_cause,
@@ -516,7 +517,7 @@ pub fn reopen(
         c,
         case,
         actor,
-        "reopened",
+        EventKind::Reopened,
         serde_json::json!({ "reason": reason }),
         now,
     )?;
@@ -593,7 +594,7 @@ pub fn merge(
         c,
         duplicate,
         actor,
-        "merged",
+        EventKind::Merged,
         serde_json::json!({ "into": case.reference }),
         now,
     )?;
@@ -601,7 +602,7 @@ pub fn merge(
         c,
         case,
         actor,
-        "merged_in",
+        EventKind::MergedIn,
         serde_json::json!({ "from": duplicate.reference }),
         now,
     )?;

@@ -564,7 +564,7 @@ fn survey_for(
     rng.fill(&mut hash);
     let blank = survey_for_case(
         case,
-        "satisfaction",
+        crate::domain::survey::SurveyKind::Satisfaction,
         case.contact_email.clone(),
         Some(due),
         &[],

@@ -162,7 +162,7 @@ pub fn build(
         });
         let cases = cases
             .join()
-            .unwrap_or_else(|_| Err(DbError::Other("reading the cases failed".into())));
+            .unwrap_or_else(|_| Err(DbError::Stopped("the case reader")));
         (cases, rest)
     });
     let (cases, (customers, answers, touchpoints, scans)) = (cases?, rest?);

@@ -10,11 +10,13 @@ use diesel::prelude::*;
 use crate::db::queries::exports::Scope;
 use crate::db::queries::users;
 use crate::db::schema::locations;
+use crate::db::states::MailKind;
 use crate::db::states::Role;
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::alert::AlertContext;
 use crate::domain::insight::dashboard::{build, Period};
 use crate::domain::language::Language;
+use crate::domain::mail::MailError;
 use crate::domain::mail::{enqueue, one_line, Enqueue, MailPayload, OutgoingEmail};
 
 /// Store-local hour on Monday from which last week's email goes out.
@@ -67,7 +69,7 @@ fn enqueue_for_managers(
         let fresh = enqueue(
             c,
             Enqueue {
-                kind: "digest",
+                kind: MailKind::Digest,
                 recipient: &manager.email,
                 payload: &payload,
                 dedupe_key: format!("digest:{location_id}:{week}:{}", manager.id),
@@ -119,7 +121,7 @@ pub fn compose(
     location_id: &str,
     week: NaiveDate,
     lang: Language,
-) -> Result<Option<OutgoingEmail>, DbError> {
+) -> Result<Option<OutgoingEmail>, MailError> {
     let everyone = Scope {
         user_id: String::new(),
         is_admin: true,
@@ -207,11 +209,10 @@ pub fn compose(
         ),
         settings_note: lang.text("digest.settings_note"),
     };
-    let err = |e: askama::Error| DbError::Other(format!("email template failed: {e}"));
     Ok(Some(OutgoingEmail {
-        subject: one_line(&Subject { m: &m }.render().map_err(err)?, 200),
-        text: Text { m: &m }.render().map_err(err)?,
-        html: Html { m: &m }.render().map_err(err)?,
+        subject: one_line(&Subject { m: &m }.render()?, 200),
+        text: Text { m: &m }.render()?,
+        html: Html { m: &m }.render()?,
         inline_images: Vec::new(),
         list_unsubscribe: None,
     }))

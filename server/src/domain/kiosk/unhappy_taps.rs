@@ -9,9 +9,11 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::schema::{kiosk_ratings, locations};
+use crate::db::states::MailKind;
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::alert::{AlertContext, Audience};
 use crate::domain::language::Language;
+use crate::domain::mail::MailError;
 use crate::domain::mail::{enqueue, one_line, Enqueue, MailPayload, OutgoingEmail};
 
 /// Ratings at or under this are unhappy.
@@ -113,7 +115,7 @@ fn enqueue_alert(
         enqueue(
             c,
             Enqueue {
-                kind: "kiosk_unhappy",
+                kind: MailKind::KioskUnhappy,
                 recipient: &recipient,
                 payload: &payload,
                 dedupe_key: format!("kiosk-unhappy:{location_id}:{}:{recipient}", stamp(to)),
@@ -159,7 +161,7 @@ pub fn compose(
     (from, to): (NaiveDateTime, NaiveDateTime),
     count: i64,
     lang: Language,
-) -> Result<Option<OutgoingEmail>, DbError> {
+) -> Result<Option<OutgoingEmail>, MailError> {
     let Some(location) = db.read(|c| crate::db::queries::locations::find(c, location_id))? else {
         return Ok(None);
     };
@@ -194,11 +196,10 @@ pub fn compose(
         link_label: lang.text("kiosk_alert.open_kiosks"),
         url: format!("{}/manage/locations/{location_id}/kiosks", ctx.base_url),
     };
-    let err = |e: askama::Error| DbError::Other(format!("email template failed: {e}"));
     Ok(Some(OutgoingEmail {
-        subject: one_line(&Subject { m: &m }.render().map_err(err)?, 200),
-        text: Text { m: &m }.render().map_err(err)?,
-        html: Html { m: &m }.render().map_err(err)?,
+        subject: one_line(&Subject { m: &m }.render()?, 200),
+        text: Text { m: &m }.render()?,
+        html: Html { m: &m }.render()?,
         inline_images: Vec::new(),
         list_unsubscribe: None,
     }))

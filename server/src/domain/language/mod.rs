@@ -430,6 +430,24 @@ mod tests {
         assert_eq!(Language::parse("de"), None);
         assert_eq!(Language::or_default("xx"), Language::EN);
     }
+    /// What the timeline and the delivery log build from a stored kind exists in every
+    /// language: a new kind without its words fails here, not on a page.
+    #[test]
+    fn every_stored_kind_has_its_words_in_every_language() {
+        use crate::db::states::{EventKind, MailKind, Role};
+        for lang in Language::all() {
+            let keys = catalog(lang);
+            let missing: Vec<String> = EventKind::ALL
+                .iter()
+                .map(|k| format!("event.{k}"))
+                .chain(MailKind::ALL.iter().map(|k| format!("mail_kind.{k}")))
+                .chain(Role::ALL.iter().map(|k| format!("role.{k}")))
+                .filter(|key| !keys.contains(key))
+                .collect();
+            assert!(missing.is_empty(), "{}: {missing:?}", lang.code());
+        }
+    }
+
     /// Every text of the catalogs is used somewhere: named in the code or a template, or in
     /// a section whose keys are built from data (a category, an event kind, a plural form).
     #[test]

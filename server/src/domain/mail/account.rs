@@ -5,10 +5,10 @@ use askama::Template;
 use chrono::DateTime;
 
 use crate::db::models::User;
-use crate::db::DbError;
 use crate::domain::account::password_link::link_query;
 use crate::domain::alert::AlertContext;
 use crate::domain::language::Language;
+use crate::domain::mail::MailError;
 use crate::domain::mail::PasswordMail;
 use crate::domain::mail::{one_line, OutgoingEmail};
 
@@ -42,7 +42,7 @@ pub fn compose(
     user: &User,
     mail: PasswordMail,
     expires: i64,
-) -> Result<OutgoingEmail, DbError> {
+) -> Result<OutgoingEmail, MailError> {
     let lang = Language::or_default(&user.language);
     let expires_at = DateTime::from_timestamp(expires, 0)
         .map(|d| d.naive_utc())
@@ -72,11 +72,10 @@ pub fn compose(
         url,
         note,
     };
-    let err = |e: askama::Error| DbError::Other(format!("email template failed: {e}"));
     Ok(OutgoingEmail {
-        subject: one_line(&Subject { m: &m }.render().map_err(err)?, 200),
-        text: Text { m: &m }.render().map_err(err)?,
-        html: Html { m: &m }.render().map_err(err)?,
+        subject: one_line(&Subject { m: &m }.render()?, 200),
+        text: Text { m: &m }.render()?,
+        html: Html { m: &m }.render()?,
         inline_images: Vec::new(),
         list_unsubscribe: None,
     })

@@ -11,6 +11,7 @@ use crate::domain::alert::AlertContext;
 use crate::domain::case::reference::status_token;
 use crate::domain::language::Language;
 use crate::domain::mail::CustomerMailKind;
+use crate::domain::mail::MailError;
 use crate::domain::mail::{one_line, OutgoingEmail};
 
 pub struct CustomerFacts {
@@ -74,7 +75,7 @@ pub fn receipt(
     }
     let kind = CustomerMailKind::Receipt;
     crate::domain::mail::outbox_row(crate::domain::mail::Enqueue {
-        kind: kind.label(),
+        kind: kind.mail_kind(),
         recipient: to,
         payload: &crate::domain::mail::MailPayload::CustomerMail {
             case_id: case.id.clone(),
@@ -147,7 +148,7 @@ impl CustomerFacts {
         ctx: &AlertContext,
         kind: &CustomerMailKind,
         lang: Language,
-    ) -> Result<OutgoingEmail, DbError> {
+    ) -> Result<OutgoingEmail, MailError> {
         let case = &self.case;
         let store = [("store", self.location.name.as_str())];
         let status_url = case.render_nonce.as_deref().map(|nonce| {
@@ -223,11 +224,10 @@ impl CustomerFacts {
                 ResolvedHtml { m: &m }.render(),
             ),
         };
-        let err = |e: askama::Error| DbError::Other(format!("email template failed: {e}"));
         Ok(OutgoingEmail {
-            subject: one_line(&rendered.0.map_err(err)?, 200),
-            text: rendered.1.map_err(err)?,
-            html: rendered.2.map_err(err)?,
+            subject: one_line(&rendered.0?, 200),
+            text: rendered.1?,
+            html: rendered.2?,
             inline_images: Vec::new(),
             list_unsubscribe: m.unsubscribe_url.clone(),
         })

@@ -17,11 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::models::{new_id, OutboxMessage};
 use crate::db::queries::outbox;
+pub use crate::db::states::MailKind;
 use crate::db::DbConnection;
 use crate::domain::language::Language;
-
-/// The outbox kind of a "you said, we did" email.
-pub const CHANGED_KIND: &str = "customer_changed";
 
 /// Which email: the first alert, or an escalation after `minutes` without acknowledgement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -56,13 +54,27 @@ pub enum CustomerMailKind {
     },
 }
 
-impl CustomerMailKind {
-    pub fn label(&self) -> &'static str {
+impl CaseMailKind {
+    /// Its outbox kind.
+    pub fn mail_kind(self) -> MailKind {
         match self {
-            CustomerMailKind::Update { .. } => "customer_update",
-            CustomerMailKind::Resolved => "customer_resolved",
-            CustomerMailKind::Receipt => "customer_receipt",
-            CustomerMailKind::Changed { .. } => CHANGED_KIND,
+            CaseMailKind::Alert => MailKind::Alert,
+            CaseMailKind::Escalation { .. } => MailKind::Escalation,
+            CaseMailKind::Unhappy => MailKind::UnhappyCustomer,
+            CaseMailKind::Assigned => MailKind::Assigned,
+            CaseMailKind::Reopened => MailKind::Reopened,
+        }
+    }
+}
+
+impl CustomerMailKind {
+    /// Its outbox kind.
+    pub fn mail_kind(&self) -> MailKind {
+        match self {
+            CustomerMailKind::Update { .. } => MailKind::CustomerUpdate,
+            CustomerMailKind::Resolved => MailKind::CustomerResolved,
+            CustomerMailKind::Receipt => MailKind::CustomerReceipt,
+            CustomerMailKind::Changed { .. } => MailKind::CustomerChanged,
         }
     }
 }
@@ -84,8 +96,26 @@ pub enum PasswordMail {
     Invite,
 }
 
-/// The outbox kind of the confirmation of an erasure.
-pub const ERASURE_MAIL: &str = "erasure_confirmation";
+impl SurveyMail {
+    /// Its outbox kind.
+    pub fn mail_kind(self) -> MailKind {
+        match self {
+            SurveyMail::Ask => MailKind::Survey,
+            SurveyMail::Reminder => MailKind::SurveyReminder,
+            SurveyMail::FollowUp => MailKind::FollowUp,
+        }
+    }
+}
+
+impl PasswordMail {
+    /// Its outbox kind.
+    pub fn mail_kind(self) -> MailKind {
+        match self {
+            PasswordMail::Reset => MailKind::PasswordReset,
+            PasswordMail::Invite => MailKind::Invitation,
+        }
+    }
+}
 
 /// What "send a test to me" can send (`test_mail`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -114,6 +144,44 @@ impl Sample {
     /// Its name for people (`test_mail.{key}`).
     pub fn label(self, lang: Language) -> String {
         lang.text(&format!("test_mail.{}", self.key()))
+    }
+}
+
+/// Why an email was not sent. Permanent: trying again cannot help (a template that fails,
+/// a recipient the server refuses, a case that is gone); the outbox gives up on it at once.
+/// Transient: a timeout, a database or mail server away for now; the outbox tries again.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    #[error("{0}")]
+    Transient(String),
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<askama::Error> for MailError {
+    fn from(e: askama::Error) -> Self {
+        MailError::Permanent(format!("email template failed: {e}"))
+    }
+}
+
+/// A database that did not answer is worth another try; anything else fails the same way
+/// every time, and is given up at once instead of retried for hours.
+impl From<crate::db::DbError> for MailError {
+    fn from(e: crate::db::DbError) -> Self {
+        use crate::db::DbError;
+        match e {
+            DbError::Connect(_) | DbError::Unavailable(_) | DbError::Query(_) => {
+                MailError::Transient(e.to_string())
+            }
+            DbError::Stopped(_) | DbError::Batch(_) => MailError::Transient(e.to_string()),
+            DbError::Migration(_) | DbError::Encode(_) => MailError::Permanent(e.to_string()),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for MailError {
+    fn from(e: diesel::result::Error) -> Self {
+        MailError::from(crate::db::DbError::Query(e))
     }
 }
 
@@ -213,7 +281,7 @@ pub fn one_line(s: &str, max: usize) -> String {
 }
 
 pub struct Enqueue<'a> {
-    pub kind: &'a str,
+    pub kind: MailKind,
     pub recipient: &'a str,
     pub payload: &'a MailPayload,
     /// One message per key, ever: the same event enqueued twice sends once.
@@ -224,11 +292,10 @@ pub struct Enqueue<'a> {
 
 /// The outbox row of a message, due at once.
 pub fn outbox_row(e: Enqueue<'_>) -> Result<OutboxMessage, crate::db::DbError> {
-    let payload = serde_json::to_string(e.payload)
-        .map_err(|err| crate::db::DbError::Other(format!("email not serialisable: {err}")))?;
+    let payload = serde_json::to_string(e.payload).map_err(crate::db::DbError::Encode)?;
     Ok(OutboxMessage {
         id: new_id(),
-        kind: e.kind.to_owned(),
+        kind: e.kind,
         recipient: e.recipient.to_owned(),
         payload,
         attempts: 0,

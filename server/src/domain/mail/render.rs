@@ -7,7 +7,7 @@ use crate::db::queries::cases;
 use crate::domain::alert::{AlertContext, CaseFacts, PlaceCache};
 use crate::domain::language::Language;
 use crate::domain::mail::customer;
-use crate::domain::mail::{MailPayload, OutgoingEmail};
+use crate::domain::mail::{MailError, MailPayload, OutgoingEmail};
 
 /// What a message says, when the worker is about to send it: rendered now from the case
 /// as it stands. An error is permanent (the case is gone, or a template is broken); a
@@ -17,9 +17,9 @@ pub fn render_payload(
     ctx: &AlertContext,
     recipient: &str,
     payload: &str,
-) -> Result<OutgoingEmail, RenderError> {
+) -> Result<OutgoingEmail, MailError> {
     let payload: MailPayload = serde_json::from_str(payload)
-        .map_err(|e| RenderError::Permanent(format!("unreadable outbox payload: {e}")))?;
+        .map_err(|e| MailError::Permanent(format!("unreadable outbox payload: {e}")))?;
     match payload {
         MailPayload::CaseMail {
             case_id,
@@ -33,11 +33,9 @@ pub fn render_payload(
                         .transpose(),
                     None => Ok(None),
                 })
-                .map_err(|e| RenderError::Transient(e.to_string()))?
-                .ok_or_else(|| RenderError::Permanent(format!("case {case_id} is gone")))?;
-            facts
-                .compose(ctx, mail, recipient, Language::or_default(&lang))
-                .map_err(|e| RenderError::Permanent(e.to_string()))
+                .map_err(|e| MailError::Transient(e.to_string()))?
+                .ok_or_else(|| MailError::Permanent(format!("case {case_id} is gone")))?;
+            facts.compose(ctx, mail, recipient, Language::or_default(&lang))
         }
         MailPayload::PasswordMail {
             user_id,
@@ -46,19 +44,16 @@ pub fn render_payload(
         } => {
             let user = db
                 .read(|c| crate::db::queries::users::find(c, &user_id))
-                .map_err(|e| RenderError::Transient(e.to_string()))?
-                .ok_or_else(|| RenderError::Permanent(format!("account {user_id} is gone")))?;
+                .map_err(|e| MailError::Transient(e.to_string()))?
+                .ok_or_else(|| MailError::Permanent(format!("account {user_id} is gone")))?;
             crate::domain::mail::account::compose(ctx, &user, mail, expires)
-                .map_err(|e| RenderError::Permanent(e.to_string()))
         }
         MailPayload::SurveyMail { survey_id, mail } => {
             let facts = db
                 .read(|c| crate::domain::mail::survey::SurveyFacts::load(c, &survey_id))
-                .map_err(|e| RenderError::Transient(e.to_string()))?
-                .ok_or_else(|| RenderError::Permanent(format!("survey {survey_id} is gone")))?;
-            facts
-                .compose(ctx, mail, recipient)
-                .map_err(|e| RenderError::Permanent(e.to_string()))
+                .map_err(|e| MailError::Transient(e.to_string()))?
+                .ok_or_else(|| MailError::Permanent(format!("survey {survey_id} is gone")))?;
+            facts.compose(ctx, mail, recipient)
         }
         MailPayload::CustomerMail {
             case_id,
@@ -67,11 +62,9 @@ pub fn render_payload(
         } => {
             let found = db
                 .read(|c| customer::CustomerFacts::load(c, &case_id, &mail))
-                .map_err(|e| RenderError::Transient(e.to_string()))?
-                .ok_or_else(|| RenderError::Permanent(format!("case {case_id} is gone")))?;
-            found
-                .compose(ctx, &mail, Language::or_default(&lang))
-                .map_err(|e| RenderError::Permanent(e.to_string()))
+                .map_err(|e| MailError::Transient(e.to_string()))?
+                .ok_or_else(|| MailError::Permanent(format!("case {case_id} is gone")))?;
+            found.compose(ctx, &mail, Language::or_default(&lang))
         }
         MailPayload::DigestMail {
             location_id,
@@ -79,16 +72,15 @@ pub fn render_payload(
             lang,
         } => {
             let week = chrono::NaiveDate::parse_from_str(&week, "%Y-%m-%d")
-                .map_err(|e| RenderError::Permanent(format!("digest week \"{week}\": {e}")))?;
+                .map_err(|e| MailError::Permanent(format!("digest week \"{week}\": {e}")))?;
             crate::domain::insight::digest::compose(
                 db,
                 ctx,
                 &location_id,
                 week,
                 Language::or_default(&lang),
-            )
-            .map_err(compose_failed)?
-            .ok_or_else(|| RenderError::Permanent(format!("location {location_id} is gone")))
+            )?
+            .ok_or_else(|| MailError::Permanent(format!("location {location_id} is gone")))
         }
         MailPayload::ErasureMail {
             reference,
@@ -99,7 +91,7 @@ pub fn render_payload(
             &store,
             Language::or_default(&lang),
         )
-        .map_err(|e| RenderError::Permanent(e.to_string())),
+        .map_err(MailError::from),
         MailPayload::TestMail {
             location_id,
             sample,
@@ -111,9 +103,8 @@ pub fn render_payload(
             sample,
             Language::or_default(&lang),
             recipient,
-        )
-        .map_err(compose_failed)?
-        .ok_or_else(|| RenderError::Permanent(format!("location {location_id} is gone"))),
+        )?
+        .ok_or_else(|| MailError::Permanent(format!("location {location_id} is gone"))),
         MailPayload::KioskAlert {
             location_id,
             from,
@@ -124,7 +115,7 @@ pub fn render_payload(
             let time = |s: &str| {
                 chrono::DateTime::parse_from_rfc3339(s)
                     .map(|t| t.naive_utc())
-                    .map_err(|e| RenderError::Permanent(format!("kiosk alert time \"{s}\": {e}")))
+                    .map_err(|e| MailError::Permanent(format!("kiosk alert time \"{s}\": {e}")))
             };
             let window = (time(&from)?, time(&to)?);
             crate::domain::kiosk::unhappy_taps::compose(
@@ -134,23 +125,9 @@ pub fn render_payload(
                 window,
                 count,
                 Language::or_default(&lang),
-            )
-            .map_err(compose_failed)?
-            .ok_or_else(|| RenderError::Permanent(format!("location {location_id} is gone")))
+            )?
+            .ok_or_else(|| MailError::Permanent(format!("location {location_id} is gone")))
         }
-    }
-}
-
-/// Why composing a mail failed: a database that did not answer is worth another try;
-/// anything else (a template that does not render) fails the same way every time, and is
-/// given up at once instead of retried for hours.
-fn compose_failed(e: crate::db::DbError) -> RenderError {
-    use crate::db::DbError;
-    match e {
-        DbError::Connect(_) | DbError::Unavailable(_) | DbError::Query(_) => {
-            RenderError::Transient(e.to_string())
-        }
-        DbError::Migration(_) | DbError::Other(_) => RenderError::Permanent(e.to_string()),
     }
 }
 
@@ -162,8 +139,8 @@ pub fn render_batch(
     db: &crate::db::Db,
     ctx: &AlertContext,
     rows: &[OutboxMessage],
-) -> Vec<Result<OutgoingEmail, RenderError>> {
-    let mut rendered: Vec<Option<Result<OutgoingEmail, RenderError>>> = Vec::new();
+) -> Vec<Result<OutgoingEmail, MailError>> {
+    let mut rendered: Vec<Option<Result<OutgoingEmail, MailError>>> = Vec::new();
     let mut case_mails = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         match serde_json::from_str::<MailPayload>(&row.payload) {
@@ -201,28 +178,20 @@ pub fn render_batch(
     });
     for (n, (i, case_id, mail, lang)) in case_mails.into_iter().enumerate() {
         let email = match &facts {
-            Err(e) => Err(RenderError::Transient(e.to_string())),
+            Err(e) => Err(MailError::Transient(e.to_string())),
             Ok(all) => match &all[n] {
-                None => Err(RenderError::Permanent(format!("case {case_id} is gone"))),
+                None => Err(MailError::Permanent(format!("case {case_id} is gone"))),
                 Some(facts) => facts
                     .compose(ctx, mail, &rows[i].recipient, Language::or_default(&lang))
-                    .map_err(|e| RenderError::Permanent(e.to_string())),
+                    .map_err(|e| MailError::Permanent(e.to_string())),
             },
         };
         rendered[i] = Some(email);
     }
     rendered
         .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(RenderError::Transient("not rendered".into()))))
+        .map(|r| r.unwrap_or_else(|| Err(MailError::Transient("not rendered".into()))))
         .collect()
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RenderError {
-    #[error("{0}")]
-    Transient(String),
-    #[error("{0}")]
-    Permanent(String),
 }
 
 #[cfg(test)]
@@ -231,12 +200,9 @@ mod failure_tests {
 
     #[test]
     fn a_template_that_fails_is_permanent_and_a_database_that_fails_is_not() {
-        let template = crate::db::DbError::Other("email template failed: x".into());
-        assert!(matches!(
-            compose_failed(template),
-            RenderError::Permanent(_)
-        ));
+        let template = askama::Error::Custom("x".into());
+        assert!(matches!(MailError::from(template), MailError::Permanent(_)));
         let db = crate::db::DbError::Query(diesel::result::Error::BrokenTransactionManager);
-        assert!(matches!(compose_failed(db), RenderError::Transient(_)));
+        assert!(matches!(MailError::from(db), MailError::Transient(_)));
     }
 }

@@ -7,10 +7,11 @@ use askama::Template;
 
 use crate::db::models::Survey;
 use crate::db::queries::{cases, locations};
-use crate::db::{DbConnection, DbError};
+use crate::db::DbConnection;
 use crate::domain::alert::AlertContext;
 use crate::domain::language::Language;
 use crate::domain::mail::unsubscribe::unsubscribe_url;
+use crate::domain::mail::MailError;
 use crate::domain::mail::SurveyMail;
 use crate::domain::mail::{one_line, OutgoingEmail};
 use crate::domain::survey::survey_path;
@@ -83,28 +84,11 @@ impl SurveyFacts {
         let received = now - chrono::Duration::days(3);
         let survey = Survey {
             id: "sample".to_owned(),
-            case_id: String::new(),
-            token_hash: String::new(),
-            sent_at: None,
-            answered_at: None,
-            csat: None,
-            fixed: None,
-            return_likelihood: None,
-            comment: None,
-            created_at: received,
-            kind: crate::domain::survey::SATISFACTION.to_owned(),
-            recipient: None,
-            language: lang.code().to_owned(),
-            due_at: None,
-            reminded_at: None,
-            still_working: None,
-            location_id: None,
-            touchpoint_id: None,
-            category: None,
-            root_cause: None,
-            compensation_type: None,
-            compensation_minor: None,
-            compensation_currency: None,
+            ..Survey::unanswered(
+                crate::domain::survey::SurveyKind::Satisfaction,
+                lang.code(),
+                received,
+            )
         };
         SurveyFacts {
             survey,
@@ -124,7 +108,7 @@ impl SurveyFacts {
         ctx: &AlertContext,
         mail: SurveyMail,
         recipient: &str,
-    ) -> Result<OutgoingEmail, DbError> {
+    ) -> Result<OutgoingEmail, MailError> {
         let lang = Language::or_default(&self.survey.language);
         let store = [
             ("store", self.store.as_str()),
@@ -179,11 +163,10 @@ impl SurveyFacts {
             unsubscribe_url: unsubscribe_url(ctx, recipient),
         };
         let list_unsubscribe = Some(m.unsubscribe_url.clone());
-        let err = |e: askama::Error| DbError::Other(format!("email template failed: {e}"));
         Ok(OutgoingEmail {
-            subject: one_line(&Subject { m: &m }.render().map_err(err)?, 200),
-            text: Text { m: &m }.render().map_err(err)?,
-            html: Html { m: &m }.render().map_err(err)?,
+            subject: one_line(&Subject { m: &m }.render()?, 200),
+            text: Text { m: &m }.render()?,
+            html: Html { m: &m }.render()?,
             inline_images: Vec::new(),
             list_unsubscribe,
         })

@@ -8,9 +8,11 @@ use chrono::{Duration, NaiveDateTime};
 
 use crate::db::models::User;
 use crate::db::queries::locations;
+use crate::db::states::MailKind;
 use crate::db::{Db, DbError};
 use crate::domain::alert::AlertContext;
 use crate::domain::language::Language;
+use crate::domain::mail::MailError;
 use crate::domain::mail::SurveyMail;
 use crate::domain::mail::{enqueue, Enqueue, MailPayload, OutgoingEmail, Sample};
 
@@ -32,7 +34,7 @@ pub fn compose(
     sample: Sample,
     lang: Language,
     recipient: &str,
-) -> Result<Option<OutgoingEmail>, DbError> {
+) -> Result<Option<OutgoingEmail>, MailError> {
     let Some(location) = db.read(|c| locations::find(c, location_id))? else {
         return Ok(None);
     };
@@ -82,7 +84,7 @@ pub fn enqueue_for(
         enqueue(
             c,
             Enqueue {
-                kind: "test",
+                kind: MailKind::Test,
                 recipient: &user.email,
                 payload: &MailPayload::TestMail {
                     location_id: location_id.to_owned(),

@@ -11,6 +11,7 @@ use crate::db::schema::{
     case_events, cases, locations, mail_opt_outs, outbox, surveys, touchpoints,
 };
 use crate::db::states::CaseStatus;
+use crate::db::states::{EventKind, MailKind};
 use crate::db::{Db, DbError};
 use crate::domain::privacy::retention::{anonymize_case, delete_photos, freed_photos, ERASED};
 
@@ -100,7 +101,7 @@ pub fn export(db: &Db, email: &str) -> Result<CustomerData, CustomerDataError> {
         for (case, store, spot) in rows {
             let updates: Vec<String> = case_events::table
                 .filter(case_events::case_id.eq(&case.id))
-                .filter(case_events::kind.eq("public_update"))
+                .filter(case_events::kind.eq(EventKind::PublicUpdate))
                 .order(case_events::created_at.asc())
                 .select(case_events::detail)
                 .load::<String>(c)?
@@ -273,7 +274,7 @@ pub fn erase_case(
             crate::domain::mail::enqueue(
                 c,
                 crate::domain::mail::Enqueue {
-                    kind: crate::domain::mail::ERASURE_MAIL,
+                    kind: MailKind::ErasureConfirmation,
                     recipient: email,
                     payload: &crate::domain::mail::MailPayload::ErasureMail {
                         reference: case.reference.clone(),

@@ -16,6 +16,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::schema::{cases, locations, outbox, surveys};
+use crate::db::states::MailKind;
 use crate::db::{Db, DbConnection, DbError};
 
 pub const DEFAULT_DAYS: i32 = 180;
@@ -155,7 +156,7 @@ pub fn apply(
     db.write(|c| -> Result<usize, DbError> {
         Ok(diesel::update(
             outbox::table
-                .filter(outbox::kind.eq(crate::domain::mail::ERASURE_MAIL))
+                .filter(outbox::kind.eq(MailKind::ErasureConfirmation))
                 .filter(outbox::sent_at.is_not_null())
                 .filter(outbox::recipient.ne(ERASED)),
         )

@@ -116,6 +116,8 @@ pub enum SetupError {
     NotFound(&'static str),
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error(transparent)]
+    Password(#[from] crate::domain::account::password::PasswordError),
 }
 
 impl From<diesel::result::Error> for SetupError {

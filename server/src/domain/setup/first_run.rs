@@ -68,8 +68,7 @@ pub fn complete(db: &Db, input: &FirstRun) -> Result<SetUp, SetupError> {
         .map(|s| fields::name("touchpoint", s))
         .collect::<Result<_, _>>()?;
     // Hash outside the write transaction: argon2 is slow and the writer's turn is shared.
-    let hash = hash_password(&input.password)
-        .map_err(|e| SetupError::Db(crate::db::DbError::Other(e.to_string())))?;
+    let hash = hash_password(&input.password)?;
     db.write(|c| {
         if !users::all(c)?.is_empty() {
             return Err(FieldError::new("email", Problem::AlreadySetUp, "").into());

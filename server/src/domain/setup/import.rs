@@ -57,6 +57,12 @@ pub enum ImportError {
     Lines(Vec<LineError>),
     #[error(transparent)]
     Db(#[from] DbError),
+    /// A person's change the lines passed but the store refused (checked again inside the
+    /// write, against what it holds now).
+    #[error(transparent)]
+    Refused(#[from] super::SetupError),
+    #[error(transparent)]
+    Account(#[from] crate::domain::account::AccountError),
 }
 
 impl From<diesel::result::Error> for ImportError {
@@ -771,8 +777,7 @@ pub fn import_people(
         for (user, store_ids) in &plan.new_people {
             users::insert(c, user)?;
             users::set_locations(c, &user.id, store_ids)?;
-            crate::domain::account::queue_password_mail(c, user, PasswordMail::Invite, now)
-                .map_err(|e| DbError::Other(e.to_string()))?;
+            crate::domain::account::queue_password_mail(c, user, PasswordMail::Invite, now)?;
             log.push(entry(
                 actor,
                 "person.invite",
@@ -784,7 +789,7 @@ pub fn import_people(
         for (email, change) in &plan.changed_people {
             super::people::apply_change(c, actor, email, change, None).map_err(|e| match e {
                 super::SetupError::Db(d) => ImportError::Db(d),
-                other => ImportError::Db(DbError::Other(other.to_string())),
+                other => ImportError::Refused(other),
             })?;
         }
         log.push(entry(

@@ -8,8 +8,9 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use crate::db::models::{new_id, CaseEvent, User};
+use crate::db::models::{CaseEvent, User};
 use crate::db::queries::{cases, sessions, stores, users};
+use crate::db::states::EventKind;
 use crate::db::states::Role;
 use crate::db::{Db, DbConnection};
 
@@ -192,19 +193,16 @@ pub fn deactivate(
                 cases::unassign(c, &case.id)?;
                 cases::add_event(
                     c,
-                    &CaseEvent {
-                        id: new_id(),
-                        case_id: case.id.clone(),
-                        actor_user_id: match actor {
-                            Actor::User { id, .. } => Some(id.clone()),
+                    &CaseEvent::new(
+                        &case.id,
+                        match actor {
+                            Actor::User { id, .. } => Some(id.as_str()),
                             Actor::CommandLine => None,
                         },
-                        kind: "returned_to_queue".into(),
-                        detail:
-                            serde_json::json!({ "from": before.email, "reason": "deactivated" })
-                                .to_string(),
-                        created_at: now,
-                    },
+                        EventKind::ReturnedToQueue,
+                        serde_json::json!({ "from": before.email, "reason": "deactivated" }),
+                        now,
+                    ),
                 )?;
                 returned.push(case.reference);
             }

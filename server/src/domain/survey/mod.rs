@@ -10,10 +10,10 @@
 pub mod answer_lines;
 
 use chrono::{Duration, NaiveDateTime};
-use hmac::{Hmac, Mac};
 
 use crate::db::models::{new_id, Case, CaseEvent, Survey};
 use crate::db::queries::{cases, routing, surveys, users};
+use crate::db::states::EventKind;
 use crate::db::{DbConnection, DbError};
 use crate::domain::alert::Audience;
 use crate::domain::case::reference::token_hash;
@@ -21,8 +21,7 @@ use crate::domain::mail::CaseMailKind;
 use crate::domain::mail::SurveyMail;
 use crate::domain::mail::{enqueue, Enqueue, MailPayload};
 
-pub const SATISFACTION: &str = "satisfaction";
-pub const FOLLOW_UP: &str = "follow_up";
+pub use crate::db::states::SurveyKind;
 /// A survey link works this long.
 pub const VALID_DAYS: i64 = 30;
 /// One survey per customer address in this many days.
@@ -31,12 +30,7 @@ pub const ONE_PER_DAYS: i64 = 30;
 pub const REMIND_AFTER_DAYS: i64 = 3;
 
 pub fn survey_token(key: &[u8], survey_id: &str) -> String {
-    let Ok(mut mac) = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key) else {
-        return String::new();
-    };
-    mac.update(b"mend survey|");
-    mac.update(survey_id.as_bytes());
-    hex::encode(&mac.finalize().into_bytes()[..16])
+    crate::domain::signed_link::token(key, "survey", survey_id)
 }
 
 pub fn survey_path(key: &[u8], survey_id: &str) -> String {
@@ -46,7 +40,7 @@ pub fn survey_path(key: &[u8], survey_id: &str) -> String {
 /// A new, unsent survey of a case (its token is derived from its id with `key`).
 pub fn survey_for_case(
     case: &Case,
-    kind: &str,
+    kind: SurveyKind,
     recipient: Option<String>,
     due_at: Option<NaiveDateTime>,
     key: &[u8],
@@ -57,26 +51,9 @@ pub fn survey_for_case(
         token_hash: token_hash(&survey_token(key, &id)),
         id,
         case_id: case.id.clone(),
-        sent_at: None,
-        answered_at: None,
-        csat: None,
-        fixed: None,
-        return_likelihood: None,
-        comment: None,
-        created_at: now,
-        kind: kind.to_owned(),
         recipient,
-        language: case.language.clone(),
         due_at,
-        reminded_at: None,
-        still_working: None,
-        location_id: None,
-        touchpoint_id: None,
-        category: None,
-        root_cause: None,
-        compensation_type: None,
-        compensation_minor: None,
-        compensation_currency: None,
+        ..Survey::unanswered(kind, &case.language, now)
     }
 }
 
@@ -85,7 +62,7 @@ pub fn survey_for_case(
 fn may_email(
     c: &mut DbConnection,
     case: &Case,
-    kind: &str,
+    kind: SurveyKind,
     now: NaiveDateTime,
 ) -> Result<Option<String>, DbError> {
     let Some(to) = case.contact_email.clone().filter(|_| case.contact_consent) else {
@@ -110,25 +87,32 @@ pub fn schedule_after_resolution(
     now: NaiveDateTime,
 ) -> Result<(), DbError> {
     let existing = surveys::for_case(c, &case.id)?;
-    if existing.iter().any(|s| s.kind == SATISFACTION) {
+    if existing.iter().any(|s| s.kind == SurveyKind::Satisfaction) {
         return Ok(());
     }
     let Some(settings) = routing::alerting(c, &case.location_id)? else {
         return Ok(());
     };
-    let to = may_email(c, case, SATISFACTION, now)?;
+    let to = may_email(c, case, SurveyKind::Satisfaction, now)?;
     let due = to
         .as_ref()
         .map(|_| now + Duration::minutes(i64::from(settings.survey_delay_minutes)));
     surveys::insert(
         c,
-        &survey_for_case(case, SATISFACTION, to.clone(), due, key, now),
+        &survey_for_case(case, SurveyKind::Satisfaction, to.clone(), due, key, now),
     )?;
     if let Some(to) = to {
         let follow_up_at = now + Duration::days(i64::from(settings.follow_up_days));
         surveys::insert(
             c,
-            &survey_for_case(case, FOLLOW_UP, Some(to), Some(follow_up_at), key, now),
+            &survey_for_case(
+                case,
+                SurveyKind::FollowUp,
+                Some(to),
+                Some(follow_up_at),
+                key,
+                now,
+            ),
         )?;
     }
     Ok(())
@@ -146,11 +130,7 @@ fn queue(
     enqueue(
         c,
         Enqueue {
-            kind: match mail {
-                SurveyMail::Ask => "survey",
-                SurveyMail::Reminder => "survey_reminder",
-                SurveyMail::FollowUp => "follow_up",
-            },
+            kind: mail.mail_kind(),
             recipient: to,
             payload: &MailPayload::SurveyMail {
                 survey_id: survey.id.clone(),
@@ -185,7 +165,7 @@ pub fn send_due(db: &crate::db::Db, now: NaiveDateTime) -> Result<usize, DbError
             if !settled || opted_out {
                 return Ok(0);
             }
-            let mail = if survey.kind == FOLLOW_UP {
+            let mail = if survey.kind == SurveyKind::FollowUp {
                 SurveyMail::FollowUp
             } else {
                 SurveyMail::Ask
@@ -228,7 +208,7 @@ pub enum Answer {
 
 /// Errors are catalog keys, shown in the customer's language.
 pub fn parse_answer(
-    kind: &str,
+    kind: SurveyKind,
     csat: Option<&str>,
     fixed: Option<&str>,
     return_likelihood: Option<&str>,
@@ -238,7 +218,7 @@ pub fn parse_answer(
     fn blank(s: Option<&str>) -> Option<&str> {
         s.map(str::trim).filter(|s| !s.is_empty())
     }
-    if kind == FOLLOW_UP {
+    if kind == SurveyKind::FollowUp {
         return match blank(still_working) {
             Some("yes") => Ok(Answer::FollowUp {
                 still_working: true,
@@ -423,7 +403,7 @@ pub fn answer(
         "still_working": stored.still_working,
         "comment": stored.comment,
     });
-    add_event(c, &case, "survey_answered", detail, now)?;
+    add_event(c, &case, EventKind::SurveyAnswered, detail, now)?;
     if unhappy {
         let reopens = routing::alerting(c, &case.location_id)?.is_some_and(|a| a.unhappy_reopens);
         if reopens && case.resolved_at.is_some() {
@@ -431,7 +411,7 @@ pub fn answer(
             add_event(
                 c,
                 &case,
-                "reopened",
+                EventKind::Reopened,
                 // Who reopened it, not a sentence: the timeline says it in the reader's
                 // language.
                 serde_json::json!({ "by_customer": true }),
@@ -443,7 +423,7 @@ pub fn answer(
             add_event(
                 c,
                 &case,
-                "flagged",
+                EventKind::Flagged,
                 serde_json::json!({ "reason": "Unhappy survey answer" }),
                 now,
             )?;
@@ -474,25 +454,18 @@ pub fn answer(
     Ok(Answered::Saved { unhappy })
 }
 
+/// The customer's doing: an event with no staff actor.
 fn add_event(
     c: &mut DbConnection,
     case: &Case,
-    kind: &str,
+    kind: EventKind,
     detail: serde_json::Value,
     now: NaiveDateTime,
 ) -> Result<(), DbError> {
-    cases::add_event(
+    Ok(cases::add_event(
         c,
-        &CaseEvent {
-            id: new_id(),
-            case_id: case.id.clone(),
-            actor_user_id: None,
-            kind: kind.to_owned(),
-            detail: detail.to_string(),
-            created_at: now,
-        },
-    )?;
-    Ok(())
+        &CaseEvent::new(&case.id, None, kind, detail, now),
+    )?)
 }
 
 #[cfg(test)]
@@ -501,8 +474,9 @@ mod tests {
 
     #[test]
     fn answers_are_checked_and_unhappy_ones_recognised() {
-        let sat =
-            |csat, fixed, ret, comment| parse_answer(SATISFACTION, csat, fixed, ret, comment, None);
+        let sat = |csat, fixed, ret, comment| {
+            parse_answer(SurveyKind::Satisfaction, csat, fixed, ret, comment, None)
+        };
         let a = sat(Some("4"), Some("yes"), Some("9"), Some(" Thanks ")).unwrap();
         assert_eq!(
             a,
@@ -533,7 +507,7 @@ mod tests {
             sat(Some("3"), None, None, Some(&long)),
             Err("survey.error_comment")
         );
-        let f = |w| parse_answer(FOLLOW_UP, None, None, None, None, w);
+        let f = |w| parse_answer(SurveyKind::FollowUp, None, None, None, None, w);
         assert!(f(Some("no")).unwrap().is_unhappy());
         assert!(!f(Some("yes")).unwrap().is_unhappy());
         assert_eq!(f(None), Err("survey.error_still_working"));

@@ -10,8 +10,7 @@ use serde::Deserialize;
 
 use crate::db::models::{Case, CaseEvent, Location, OutboxMessage, User};
 use crate::db::queries::{cases, locations, outbox, users};
-use crate::db::states::CaseStatus;
-use crate::db::states::Role;
+use crate::db::states::{CaseStatus, EventKind, MailKind, Role};
 use crate::domain::alert::escalation::acknowledge as acknowledge_case;
 use crate::domain::alert::CaseFacts;
 use crate::domain::case::reference::normalize_reference;
@@ -169,18 +168,18 @@ fn describe(lang: Language, event: &CaseEvent, actors: &[(String, String)]) -> (
         .map(|(_, email)| email.clone())
         .unwrap_or_else(|| "Mend".into());
     let say = |key: &str, args: &[(&str, &str)]| lang.text_with(&format!("event.{key}"), args);
-    let what = match event.kind.as_str() {
-        "received" => say("received", &[]),
-        "alerted" => say("alerted", &[("to", &list("to"))]),
-        "escalated" => say(
+    let what = match event.kind {
+        EventKind::Received => say("received", &[]),
+        EventKind::Alerted => say("alerted", &[("to", &list("to"))]),
+        EventKind::Escalated => say(
             "escalated",
             &[("level", &detail["level"].to_string()), ("to", &list("to"))],
         ),
-        "acknowledged" => say("acknowledged", &[("by", &text("by"))]),
-        "assigned" => say("assigned", &[("to", &text("to"))]),
-        "note" => say("note", &[("text", &text("text"))]),
-        "public_update" => say("public_update", &[("text", &text("text"))]),
-        "resolved" => say(
+        EventKind::Acknowledged => say("acknowledged", &[("by", &text("by"))]),
+        EventKind::Assigned => say("assigned", &[("to", &text("to"))]),
+        EventKind::Note => say("note", &[("text", &text("text"))]),
+        EventKind::PublicUpdate => say("public_update", &[("text", &text("text"))]),
+        EventKind::Resolved => say(
             "resolved",
             &[
                 ("cause", &lang.root_cause_label(&text("root_cause"))),
@@ -188,13 +187,13 @@ fn describe(lang: Language, event: &CaseEvent, actors: &[(String, String)]) -> (
             ],
         ),
         // Reopened by the customer's survey answer (older events carry an English reason).
-        "reopened" if detail["by_customer"] == true || event.actor_user_id.is_none() => {
+        EventKind::Reopened if detail["by_customer"] == true || event.actor_user_id.is_none() => {
             say("reopened_by_customer", &[])
         }
-        "reopened" => say("reopened", &[("text", &text("reason"))]),
-        "merged" => say("merged", &[("reference", &text("into"))]),
-        "merged_in" => say("merged_in", &[("reference", &text("from"))]),
-        "survey_answered" => {
+        EventKind::Reopened => say("reopened", &[("text", &text("reason"))]),
+        EventKind::Merged => say("merged", &[("reference", &text("into"))]),
+        EventKind::MergedIn => say("merged_in", &[("reference", &text("from"))]),
+        EventKind::SurveyAnswered => {
             let lines = crate::domain::survey::answer_lines::answer_lines(
                 lang,
                 detail["csat"].as_i64(),
@@ -205,15 +204,9 @@ fn describe(lang: Language, event: &CaseEvent, actors: &[(String, String)]) -> (
             );
             say("survey_answered", &[("answer", &lines.join(" · "))])
         }
-        other => {
-            let key = format!("event.{other}");
-            let label = lang.text(&key);
-            if label == key {
-                other.replace('_', " ")
-            } else {
-                label
-            }
-        }
+        EventKind::ReturnedToQueue => say("returned_to_queue", &[]),
+        EventKind::Flagged => say("flagged", &[]),
+        EventKind::FlagCleared => say("flag_cleared", &[]),
     };
     (who, what)
 }
@@ -385,27 +378,16 @@ fn page(
             .map(|m| {
                 // Colleagues are told apart by their whole address; a customer's stays
                 // masked, as everywhere a list shows it.
-                let to = if CUSTOMER_MAIL.contains(&m.kind.as_str()) {
+                let to = if m.kind.is_to_customer() {
                     mask(&m.recipient)
                 } else {
                     m.recipient.clone()
                 };
-                (mail_kind_label(lang, &m.kind), to, mail_state(lang, m))
+                (mail_kind_label(lang, m.kind), to, mail_state(lang, m))
             })
             .collect(),
     })
 }
-
-/// The kinds of mail that go to the customer.
-const CUSTOMER_MAIL: &[&str] = &[
-    "customer_receipt",
-    "customer_update",
-    "customer_resolved",
-    "survey",
-    "survey_reminder",
-    "follow_up",
-    "erasure_confirmation",
-];
 
 pub async fn show(
     state: web::Data<AppState>,
@@ -554,14 +536,8 @@ pub async fn act(
 }
 
 /// A kind of email, by its name in the reader's language.
-pub fn mail_kind_label(lang: Language, kind: &str) -> String {
-    let key = format!("mail_kind.{kind}");
-    let label = lang.text(&key);
-    if label == key {
-        kind.replace('_', " ")
-    } else {
-        label
-    }
+pub fn mail_kind_label(lang: Language, kind: MailKind) -> String {
+    lang.text(&format!("mail_kind.{kind}"))
 }
 
 /// Where a message stands: sent, queued, retrying (why) or refused (why).

@@ -177,6 +177,9 @@ fn outcome(
             done: false,
         }),
         Err(ImportError::Db(e)) => Err(AppError::from(e)),
+        Err(e @ (ImportError::Refused(_) | ImportError::Account(_))) => {
+            Err(AppError::Internal(e.into()))
+        }
     }
 }
 

@@ -31,7 +31,7 @@ struct LocationsPage<'a> {
 fn undelivered_row(lang: Language, m: &OutboxMessage) -> (String, String, String, String) {
     (
         formats::date_time(lang, "UTC", m.created_at),
-        mail_kind_label(lang, &m.kind),
+        mail_kind_label(lang, m.kind),
         mask(&m.recipient),
         mail_state(lang, m),
     )

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::db::queries::cases;
 use crate::db::states::CaseStatus;
+use crate::db::states::EventKind;
 use subtle::ConstantTimeEq;
 
 use crate::domain::case::reference::{normalize_reference, token_hash};
@@ -167,10 +168,10 @@ pub async fn show(
             else {
                 return Ok(None);
             };
-            let updates = cases::events_of_kind(c, &case.id, "public_update")?;
+            let updates = cases::events_of_kind(c, &case.id, EventKind::PublicUpdate)?;
             let survey = crate::db::queries::surveys::for_case(c, &case.id)?
                 .into_iter()
-                .find(|s| s.kind == crate::domain::survey::SATISFACTION);
+                .find(|s| s.kind == crate::domain::survey::SurveyKind::Satisfaction);
             let changes = crate::domain::process_changes::answering(c, &case)?;
             Ok(Some((case, location, updates, survey, changes)))
         })

@@ -12,7 +12,7 @@ use crate::db::models::Survey;
 use crate::db::queries::surveys;
 use crate::domain::case::reference::token_hash;
 use crate::domain::language::Language;
-use crate::domain::survey::{answer, parse_answer, Answered, FOLLOW_UP, VALID_DAYS};
+use crate::domain::survey::{answer, parse_answer, Answered, SurveyKind, VALID_DAYS};
 use crate::web::{render, AppError, AppState};
 
 struct Texts {
@@ -153,7 +153,7 @@ fn page(
 ) -> SurveyPage {
     let t = Texts {
         title: lang.text("survey.title"),
-        heading: if survey.kind == FOLLOW_UP {
+        heading: if survey.kind == SurveyKind::FollowUp {
             lang.text("survey.follow_up_heading")
         } else {
             lang.text("survey.title")
@@ -178,7 +178,7 @@ fn page(
         lang: lang.code(),
         about,
         action: format!("/s/{token}"),
-        follow_up: survey.kind == FOLLOW_UP,
+        follow_up: survey.kind == SurveyKind::FollowUp,
         error,
         chosen_r: number(&posted.csat),
         chosen_b: number(&posted.return_likelihood),
@@ -227,7 +227,7 @@ pub async fn submit(
     }
     let posted = form.into_inner();
     let parsed = parse_answer(
-        &survey.kind,
+        survey.kind,
         posted.csat.as_deref(),
         posted.fixed.as_deref(),
         posted.return_likelihood.as_deref(),
