@@ -121,6 +121,13 @@ fn new_csrf_token() -> String {
     hex::encode(bytes)
 }
 
+/// A form that carries nothing but its CSRF token (a button that acts).
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
 pub fn verify_csrf(session: &Session, submitted: &str) -> Result<(), AppError> {
     let expected = session.get::<String>(CSRF_KEY).map_err(session_error)?;
     match expected {

@@ -126,6 +126,37 @@ pub fn events_of_kind(
         .load(conn)
 }
 
+/// Other open, unmerged cases of the same spot and category within `window` of `case`.
+pub fn open_alike(
+    conn: &mut DbConnection,
+    case: &Case,
+    window: chrono::Duration,
+) -> QueryResult<Vec<Case>> {
+    cases::table
+        .filter(cases::touchpoint_id.eq(&case.touchpoint_id))
+        .filter(cases::category.eq(&case.category))
+        .filter(cases::id.ne(&case.id))
+        .filter(cases::created_at.between(case.created_at - window, case.created_at + window))
+        .filter(cases::resolved_at.is_null())
+        .filter(cases::merged_into.is_null())
+        .order(cases::created_at.asc())
+        .select(Case::as_select())
+        .load(conn)
+}
+
+/// The kind and detail of a case's events of these kinds.
+pub fn event_details(
+    conn: &mut DbConnection,
+    case_id: &str,
+    kinds: &[EventKind],
+) -> QueryResult<Vec<(EventKind, String)>> {
+    case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .filter(case_events::kind.eq_any(kinds))
+        .select((case_events::kind, case_events::detail))
+        .load(conn)
+}
+
 /// The cases with these ids (those that still exist), in no particular order.
 pub fn find_many(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<Vec<Case>> {
     cases::table
@@ -586,4 +617,94 @@ pub fn unassign(conn: &mut DbConnection, case_id: &str) -> QueryResult<()> {
         .set(cases::assignee_id.eq(None::<String>))
         .execute(conn)
         .map(|_| ())
+}
+
+/// A case's state changes, each conditional on the state it leaves: of two racing clicks
+/// (PostgreSQL runs them at once), the second finds the row changed and changes nothing.
+/// Each returns whether it changed the case.
+pub mod transitions {
+    use chrono::NaiveDateTime;
+    use diesel::prelude::*;
+
+    use crate::db::schema::cases;
+    use crate::db::states::CaseStatus;
+    use crate::db::DbConnection;
+
+    pub fn set_status(c: &mut DbConnection, case_id: &str, status: CaseStatus) -> QueryResult<()> {
+        diesel::update(cases::table.find(case_id))
+            .set(cases::status.eq(status))
+            .execute(c)
+            .map(drop)
+    }
+
+    /// Gives the case to `assignee_id`, unless it is theirs already.
+    pub fn assign(c: &mut DbConnection, case_id: &str, assignee_id: &str) -> QueryResult<bool> {
+        diesel::update(
+            cases::table.find(case_id).filter(
+                cases::assignee_id
+                    .is_null()
+                    .or(cases::assignee_id.ne(assignee_id)),
+            ),
+        )
+        .set((
+            cases::assignee_id.eq(assignee_id),
+            cases::status.eq(CaseStatus::InProgress),
+        ))
+        .execute(c)
+        .map(|n| n > 0)
+    }
+
+    /// What resolving writes; a compensation left out is stored as none (NULL), not kept
+    /// from an earlier resolution.
+    #[derive(AsChangeset)]
+    #[diesel(table_name = cases, treat_none_as_null = true)]
+    pub struct Resolved<'a> {
+        pub status: CaseStatus,
+        pub resolved_at: NaiveDateTime,
+        pub resolution: &'a str,
+        pub root_cause: &'a str,
+        pub compensation_type: Option<&'a str>,
+        pub compensation_minor: Option<i32>,
+        pub compensation_currency: Option<&'a str>,
+    }
+
+    /// Resolves the case while it is unresolved.
+    pub fn resolve(c: &mut DbConnection, case_id: &str, r: &Resolved<'_>) -> QueryResult<bool> {
+        diesel::update(
+            cases::table
+                .find(case_id)
+                .filter(cases::resolved_at.is_null()),
+        )
+        .set(r)
+        .execute(c)
+        .map(|n| n > 0)
+    }
+
+    /// Opens a resolved case again (in progress).
+    pub fn reopen(c: &mut DbConnection, case_id: &str) -> QueryResult<bool> {
+        diesel::update(
+            cases::table
+                .find(case_id)
+                .filter(cases::resolved_at.is_not_null()),
+        )
+        .set((
+            cases::status.eq(CaseStatus::InProgress),
+            cases::resolved_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(c)
+        .map(|n| n > 0)
+    }
+
+    /// Marks `duplicate_id` merged into `into_id`, while it is neither merged nor resolved.
+    pub fn merge(c: &mut DbConnection, duplicate_id: &str, into_id: &str) -> QueryResult<bool> {
+        diesel::update(
+            cases::table
+                .find(duplicate_id)
+                .filter(cases::merged_into.is_null())
+                .filter(cases::resolved_at.is_null()),
+        )
+        .set(cases::merged_into.eq(into_id))
+        .execute(c)
+        .map(|n| n > 0)
+    }
 }

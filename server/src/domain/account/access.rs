@@ -16,25 +16,17 @@ pub fn may_manage_location(role: Role, own_locations: &[String], location_id: &s
 pub fn may_manage_person(
     role: Role,
     own_locations: &[String],
-    person_role: &str,
+    person_role: Role,
     person_locations: &[String],
 ) -> bool {
     match role {
         Role::Admin => true,
         Role::Manager => {
-            person_role == Role::Staff.as_str()
+            person_role == Role::Staff
                 && !person_locations.is_empty()
                 && person_locations.iter().all(|l| own_locations.contains(l))
         }
         Role::Staff => false,
-    }
-}
-
-/// Staff and managers work the cases of their own locations; admins, every case.
-pub fn may_work_cases(role: Role, own_locations: &[String], location_id: &str) -> bool {
-    match role {
-        Role::Admin => true,
-        Role::Manager | Role::Staff => own_locations.iter().any(|l| l == location_id),
     }
 }
 
@@ -43,34 +35,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn staff_and_managers_work_their_own_locations_cases_and_admins_all() {
-        let mine = vec!["loc-a".to_owned()];
-        assert!(may_work_cases(Role::Staff, &mine, "loc-a"));
-        assert!(may_work_cases(Role::Manager, &mine, "loc-a"));
-        assert!(!may_work_cases(Role::Staff, &mine, "loc-b"));
-        assert!(!may_work_cases(Role::Manager, &mine, "loc-b"));
-        assert!(may_work_cases(Role::Admin, &[], "loc-b"));
-    }
-
-    #[test]
     fn managers_manage_only_staff_of_their_own_stores() {
         let mine = vec!["a".to_owned(), "b".to_owned()];
         let here = vec!["a".to_owned()];
         let also_elsewhere = vec!["a".to_owned(), "c".to_owned()];
-        assert!(may_manage_person(Role::Manager, &mine, "staff", &here));
+        assert!(may_manage_person(Role::Manager, &mine, Role::Staff, &here));
         assert!(!may_manage_person(
             Role::Manager,
             &mine,
-            "staff",
+            Role::Staff,
             &also_elsewhere
         ));
-        assert!(!may_manage_person(Role::Manager, &mine, "manager", &here));
-        assert!(!may_manage_person(Role::Manager, &mine, "admin", &[]));
-        assert!(!may_manage_person(Role::Staff, &mine, "staff", &here));
+        assert!(!may_manage_person(
+            Role::Manager,
+            &mine,
+            Role::Manager,
+            &here
+        ));
+        assert!(!may_manage_person(Role::Manager, &mine, Role::Admin, &[]));
+        assert!(!may_manage_person(Role::Staff, &mine, Role::Staff, &here));
         assert!(may_manage_person(
             Role::Admin,
             &[],
-            "manager",
+            Role::Manager,
             &also_elsewhere
         ));
     }

@@ -7,8 +7,6 @@
 //! is "화장 장실", found as a phrase in "화장실에 비누가 없어요", and "비누" (a two-syllable
 //! word, too short for a trigram index) is one piece.
 
-use diesel::prelude::*;
-
 use crate::db::models::Case;
 use crate::db::queries::cases;
 use crate::db::queries::search::{self, Entry};
@@ -199,15 +197,11 @@ pub fn index_new(c: &mut DbConnection, new: &[Case]) -> Result<(), DbError> {
 /// Indexes a case again after its text changed: a note, an update, a resolution, an
 /// erasure (whose complaint text then no longer finds it).
 pub fn reindex(c: &mut DbConnection, case_id: &str) -> Result<(), DbError> {
-    use crate::db::schema::case_events;
     let Some(case) = cases::find(c, case_id)? else {
         return Ok(());
     };
-    let details: Vec<(EventKind, String)> = case_events::table
-        .filter(case_events::case_id.eq(case_id))
-        .filter(case_events::kind.eq_any(TEXT_EVENTS.iter().map(|(k, _)| *k)))
-        .select((case_events::kind, case_events::detail))
-        .load(c)?;
+    let kinds: Vec<EventKind> = TEXT_EVENTS.iter().map(|(k, _)| *k).collect();
+    let details = cases::event_details(c, case_id, &kinds)?;
     let texts: Vec<String> = details
         .iter()
         .filter_map(|(kind, detail)| {

@@ -4,8 +4,6 @@
 //! through the outbox in the same transaction, in the customer's language, and only when
 //! they gave an email and agreed to be contacted.
 
-use crate::db::states::CaseStatus;
-use crate::db::states::EventKind;
 use crate::domain::language::Refusal;
 use crate::domain::mail::CaseMailKind;
 use crate::domain::mail::CustomerMailKind;
@@ -13,8 +11,9 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::models::{Case, CaseEvent, User};
+use crate::db::queries::cases::transitions;
 use crate::db::queries::{cases, escalations, users};
-use crate::db::schema::cases as cases_table;
+use crate::db::states::{CaseStatus, EventKind};
 use crate::db::{DbConnection, DbError};
 use crate::domain::mail::{enqueue, Enqueue, MailPayload};
 
@@ -186,13 +185,6 @@ fn record(
     Ok(event)
 }
 
-fn set_status(c: &mut DbConnection, case_id: &str, status: CaseStatus) -> QueryResult<()> {
-    diesel::update(cases_table::table.find(case_id))
-        .set(cases_table::status.eq(status))
-        .execute(c)
-        .map(|_| ())
-}
-
 fn refuse_if_resolved(case: &Case) -> Result<(), WorkflowError> {
     if case.resolved_at.is_some() {
         return Err(invalid("workflow.resolved_reopen_first"));
@@ -258,19 +250,7 @@ pub fn assign(
     }
     // Only if it is not theirs already: of two racing clicks (PostgreSQL), the second
     // waits for the first's row, finds it theirs, and changes and records nothing.
-    let changed = diesel::update(
-        cases_table::table.find(&case.id).filter(
-            cases_table::assignee_id
-                .is_null()
-                .or(cases_table::assignee_id.ne(&assignee.id)),
-        ),
-    )
-    .set((
-        cases_table::assignee_id.eq(&assignee.id),
-        cases_table::status.eq(CaseStatus::InProgress),
-    ))
-    .execute(c)?;
-    if changed == 0 {
+    if !transitions::assign(c, &case.id, &assignee.id)? {
         return Ok(());
     }
     let event = record(
@@ -362,7 +342,7 @@ pub fn public_update(
 ) -> Result<(), WorkflowError> {
     let text = staff_text(StaffText::Update, text)?;
     if case.resolved_at.is_none() {
-        set_status(c, &case.id, CaseStatus::InProgress)?;
+        transitions::set_status(c, &case.id, CaseStatus::InProgress)?;
     }
     let event = record(
         c,
@@ -437,22 +417,16 @@ pub fn resolve(
         }
         // Only while unresolved: of two resolutions racing each other (a double click on
         // PostgreSQL), the second changes nothing and says so.
-        let changed = diesel::update(
-            cases_table::table
-                .find(&each.id)
-                .filter(cases_table::resolved_at.is_null()),
-        )
-        .set((
-            cases_table::status.eq(CaseStatus::Resolved),
-            cases_table::resolved_at.eq(now),
-            cases_table::resolution.eq(&r.what_was_done),
-            cases_table::root_cause.eq(&r.root_cause),
-            cases_table::compensation_type.eq(&kind),
-            cases_table::compensation_minor.eq(minor),
-            cases_table::compensation_currency.eq(&currency),
-        ))
-        .execute(c)?;
-        if changed == 0 {
+        let resolved = transitions::Resolved {
+            status: CaseStatus::Resolved,
+            resolved_at: now,
+            resolution: &r.what_was_done,
+            root_cause: &r.root_cause,
+            compensation_type: kind.as_deref(),
+            compensation_minor: minor,
+            compensation_currency: currency.as_deref(),
+        };
+        if !transitions::resolve(c, &each.id, &resolved)? {
             if each.id == case.id {
                 return Err(invalid("workflow.resolved_reopen_first"));
             }
@@ -498,17 +472,7 @@ pub fn reopen(
         return Err(invalid("workflow.not_resolved"));
     }
     let reason = staff_text(StaffText::ReopenReason, reason)?;
-    let changed = diesel::update(
-        cases_table::table
-            .find(&case.id)
-            .filter(cases_table::resolved_at.is_not_null()),
-    )
-    .set((
-        cases_table::status.eq(CaseStatus::InProgress),
-        cases_table::resolved_at.eq(None::<NaiveDateTime>),
-    ))
-    .execute(c)?;
-    if changed == 0 {
+    if !transitions::reopen(c, &case.id)? {
         return Err(invalid("workflow.not_resolved"));
     }
     // Reopening is handling an unhappy answer's flag.
@@ -542,17 +506,7 @@ pub fn reopen(
 /// Cases that look like the same problem: same touchpoint and category, within half an
 /// hour, not resolved, not merged.
 pub fn possible_duplicates(c: &mut DbConnection, case: &Case) -> QueryResult<Vec<Case>> {
-    let window = Duration::minutes(DUPLICATE_WINDOW_MINUTES);
-    cases_table::table
-        .filter(cases_table::touchpoint_id.eq(&case.touchpoint_id))
-        .filter(cases_table::category.eq(&case.category))
-        .filter(cases_table::id.ne(&case.id))
-        .filter(cases_table::created_at.between(case.created_at - window, case.created_at + window))
-        .filter(cases_table::resolved_at.is_null())
-        .filter(cases_table::merged_into.is_null())
-        .order(cases_table::created_at.asc())
-        .select(Case::as_select())
-        .load(c)
+    cases::open_alike(c, case, Duration::minutes(DUPLICATE_WINDOW_MINUTES))
 }
 
 /// Merges `duplicate` into `case`: it leaves the inbox and is resolved with it.
@@ -574,15 +528,7 @@ pub fn merge(
             duplicate.reference.clone(),
         ));
     }
-    let changed = diesel::update(
-        cases_table::table
-            .find(&duplicate.id)
-            .filter(cases_table::merged_into.is_null())
-            .filter(cases_table::resolved_at.is_null()),
-    )
-    .set(cases_table::merged_into.eq(&case.id))
-    .execute(c)?;
-    if changed == 0 {
+    if !transitions::merge(c, &duplicate.id, &case.id)? {
         return Err(invalid_with(
             "workflow.already_merged",
             "reference",

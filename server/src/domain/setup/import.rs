@@ -732,7 +732,7 @@ pub fn plan_people(c: &mut DbConnection, table: &Table) -> Result<PeoplePlan, Im
             Some(p) => {
                 let mut theirs = p.store_ids.clone();
                 theirs.sort();
-                if p.role == role.as_str() && p.language == language && theirs == ids {
+                if p.role == role && p.language == language && theirs == ids {
                     plan.people.unchanged += 1;
                 } else {
                     plan.people.changed += 1;

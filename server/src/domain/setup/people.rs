@@ -22,7 +22,7 @@ use super::fields::{self, FieldError, Problem, SetupError};
 pub struct Person {
     pub id: String,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub language: String,
     /// Store names.
     pub stores: Vec<String>,
@@ -38,7 +38,7 @@ fn person(c: &mut DbConnection, u: User) -> diesel::QueryResult<Person> {
         store_ids: places.into_iter().map(|s| s.id).collect(),
         id: u.id,
         email: u.email,
-        role: u.role.as_str().to_owned(),
+        role: u.role,
         language: u.language,
         active,
     })
@@ -64,14 +64,12 @@ pub fn list(
             active: !deactivated.contains(&u.id),
             id: u.id,
             email: u.email,
-            role: u.role.as_str().to_owned(),
+            role: u.role,
             language: u.language,
         };
         let visible = match only_stores {
             None => true,
-            Some(mine) => {
-                p.role != Role::Admin.as_str() && p.store_ids.iter().any(|s| mine.contains(s))
-            }
+            Some(mine) => p.role != Role::Admin && p.store_ids.iter().any(|s| mine.contains(s)),
         };
         if visible {
             out.push(p);
@@ -120,7 +118,7 @@ pub fn apply_change(
     let before = find(c, email)?;
     let role = match &change.role {
         Some(r) => fields::role(r)?,
-        None => Role::parse(&before.role).unwrap_or(Role::Staff),
+        None => before.role,
     };
     let language = match &change.language {
         Some(l) => fields::language(l)?.code().to_owned(),

@@ -16,7 +16,7 @@ use crate::domain::language::Language;
 use crate::domain::process_changes::{self as changes, Draft, Listed, Scope, Texts};
 use crate::domain::setup::categories::Labels;
 use crate::domain::setup::{Actor, SetupError};
-use crate::web::session::{csrf_token, verify_csrf, SignedIn};
+use crate::web::session::{csrf_token, verify_csrf, CsrfForm, SignedIn};
 use crate::web::{render, AppError, AppState};
 
 /// How many changes the page lists.
@@ -366,11 +366,6 @@ fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to.to_owned()))
         .finish()
-}
-
-#[derive(serde::Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 /// `POST /manage/changes/{id}/withdraw`

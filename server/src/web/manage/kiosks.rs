@@ -12,7 +12,7 @@ use crate::domain::kiosk::{is_online, register_at, KioskAdminError};
 use crate::domain::language::formats;
 use crate::domain::language::Language;
 use crate::web::manage::managed_location;
-use crate::web::session::{csrf_token, verify_csrf, SignedIn};
+use crate::web::session::{csrf_token, verify_csrf, CsrfForm, SignedIn};
 use crate::web::{render, AppError, AppState};
 
 /// One row of the list: id, name, state, last seen, taps waiting, version.
@@ -53,12 +53,6 @@ pub struct RegisterForm {
     name: String,
     #[serde(default)]
     spot: String,
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn page(

@@ -12,7 +12,9 @@ use crate::domain::account::password::{hash_password, verify_password};
 use crate::domain::language::Language;
 use crate::web::client::client_ip;
 use crate::web::reader;
-use crate::web::session::{csrf_token, safe_next, sign_in, sign_out_everywhere, verify_csrf};
+use crate::web::session::{
+    csrf_token, safe_next, sign_in, sign_out_everywhere, verify_csrf, CsrfForm,
+};
 use crate::web::{render, AppError, AppState};
 
 #[derive(Template)]
@@ -129,11 +131,6 @@ pub async fn submit(
             Ok(response)
         }
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 pub async fn logout(

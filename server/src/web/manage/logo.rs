@@ -2,13 +2,12 @@
 
 use actix_multipart::form::{bytes::Bytes as UploadBytes, text::Text, MultipartForm};
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
 
 use super::stickers::{sheet_response, SheetChoice};
 use crate::db::queries::locations;
 use crate::domain::sticker::logo::{self, LogoError};
 use crate::domain::sticker::sheet::{Paper, StickerSize};
-use crate::web::session::{verify_csrf, SignedIn};
+use crate::web::session::{verify_csrf, CsrfForm, SignedIn};
 use crate::web::{AppError, AppState};
 
 #[derive(MultipartForm)]
@@ -84,11 +83,6 @@ pub async fn upload(
     })
     .await??;
     Ok(back_to_sheet(&location.id))
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 pub async fn remove(

@@ -63,7 +63,7 @@ async fn page(
                 .into_iter()
                 .filter(|p| {
                     mine.as_ref()
-                        .is_none_or(|m| may_manage_person(Role::Manager, m, &p.role, &p.store_ids))
+                        .is_none_or(|m| may_manage_person(Role::Manager, m, p.role, &p.store_ids))
                 })
                 .map(|p| {
                     let role = lang.text(&format!("role.{}", p.role));
@@ -247,7 +247,7 @@ async fn managed_person(
         if !person.store_ids.iter().any(|s| mine.contains(s)) {
             return Err(AppError::NotFound);
         }
-        if !may_manage_person(who.role, &mine, &person.role, &person.store_ids) {
+        if !may_manage_person(who.role, &mine, person.role, &person.store_ids) {
             return Err(AppError::Forbidden);
         }
     }

@@ -13,7 +13,7 @@ use crate::db::states::Role;
 use crate::domain::language::Language;
 use crate::domain::setup::stores::{StoreChange, StoreInput};
 use crate::domain::setup::{spots, stores, Actor, SetupError};
-use crate::web::session::{csrf_token, verify_csrf, SignedIn};
+use crate::web::session::{csrf_token, verify_csrf, CsrfForm, SignedIn};
 use crate::web::{render, AppError, AppState};
 
 use super::managed_location;
@@ -269,11 +269,6 @@ pub async fn save(
     let (db, a, id) = (state.db.clone(), actor(&who), location.id.clone());
     let done = web::block(move || stores::edit(&db, &a, &id, &change).map(drop)).await?;
     answer(&state, &who, location.id, done).await
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 /// `archive` or `restore` (admins only).

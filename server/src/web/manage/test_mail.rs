@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 
 use crate::domain::mail::test_mail;
 use crate::domain::mail::Sample;
-use crate::web::session::{verify_csrf, SignedIn};
+use crate::web::session::{verify_csrf, CsrfForm, SignedIn};
 use crate::web::{AppError, AppState};
 
 use super::managed_location;
@@ -37,11 +37,6 @@ pub async fn preview(
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(email.html))
-}
-
-#[derive(serde::Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 /// `POST`: queues the test to the signed-in manager; back to the settings, which say so.
