@@ -155,9 +155,6 @@ fn no_layer_imports_from_a_layer_above_it() {
 /// `db::queries`, where both backends' tests reach it.
 const DOMAIN_FILES_WITH_SQL: &[&str] = &[
     "domain::demo::history",
-    "domain::insight::digest",
-    "domain::kiosk::handoff",
-    "domain::kiosk::unhappy_taps",
     "domain::privacy::customer_data",
     "domain::privacy::retention",
 ];

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::models::{KioskDevice, KioskRating};
-use crate::db::schema::{kiosk_devices, kiosk_ratings};
+use crate::db::schema::{kiosk_devices, kiosk_handoffs, kiosk_ratings, locations};
 use crate::db::DbConnection;
 
 pub fn insert(conn: &mut DbConnection, device: &KioskDevice) -> QueryResult<()> {
@@ -108,4 +108,101 @@ pub fn set_touchpoint(
         .set(kiosk_devices::touchpoint_id.eq(touchpoint_id))
         .execute(conn)
         .map(|n| n == 1)
+}
+
+/// True when a complaint already came through this tap's handoff.
+pub fn handoff_used(c: &mut DbConnection, tap_key: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        kiosk_handoffs::table.filter(kiosk_handoffs::tap_key.eq(tap_key)),
+    ))
+    .get_result(c)
+}
+
+macro_rules! claim_once {
+    ($conn:expr, $row:expr) => {
+        diesel::insert_into(kiosk_handoffs::table)
+            .values($row)
+            .on_conflict(kiosk_handoffs::tap_key)
+            .do_nothing()
+            .execute($conn)
+    };
+}
+
+/// Tags a new case with the tap it came from; false (and no tag) when the handoff was
+/// used before. Runs in the case's transaction.
+pub fn claim_handoff(
+    c: &mut DbConnection,
+    tap_key: &str,
+    case_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let row = (
+        kiosk_handoffs::tap_key.eq(tap_key),
+        kiosk_handoffs::case_id.eq(case_id),
+        kiosk_handoffs::created_at.eq(now),
+    );
+    let inserted = match c {
+        DbConnection::Sqlite(c) => claim_once!(c, row),
+        DbConnection::Postgres(c) => claim_once!(c, row),
+    }?;
+    Ok(inserted == 1)
+}
+
+/// The rating of the tap a case came from, once that tap has reached the server.
+pub fn tap_of_case(
+    c: &mut DbConnection,
+    case_id: &str,
+) -> QueryResult<Option<(String, Option<i32>)>> {
+    kiosk_handoffs::table
+        .left_join(
+            kiosk_ratings::table.on(kiosk_ratings::idempotency_key.eq(kiosk_handoffs::tap_key)),
+        )
+        .filter(kiosk_handoffs::case_id.eq(case_id))
+        .select((kiosk_handoffs::tap_key, kiosk_ratings::rating.nullable()))
+        .first(c)
+        .optional()
+}
+
+/// Unhappy taps (rating at most `max_rating`) at a location between two times.
+pub fn unhappy_between(
+    c: &mut DbConnection,
+    location_id: &str,
+    max_rating: i32,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<i64> {
+    kiosk_ratings::table
+        .filter(kiosk_ratings::location_id.eq(location_id))
+        .filter(kiosk_ratings::rating.le(max_rating))
+        .filter(kiosk_ratings::tapped_at.ge(from))
+        .filter(kiosk_ratings::tapped_at.le(to))
+        .count()
+        .get_result(c)
+}
+
+/// A location's unhappy-tap rule: how many taps, within how many minutes, and when it
+/// last alerted.
+pub fn unhappy_rule(
+    c: &mut DbConnection,
+    location_id: &str,
+) -> QueryResult<(i32, i32, Option<NaiveDateTime>)> {
+    locations::table
+        .find(location_id)
+        .select((
+            locations::unhappy_taps,
+            locations::unhappy_tap_minutes,
+            locations::unhappy_alerted_at,
+        ))
+        .first(c)
+}
+
+pub fn set_unhappy_alerted_at(
+    c: &mut DbConnection,
+    location_id: &str,
+    at: Option<NaiveDateTime>,
+) -> QueryResult<()> {
+    diesel::update(locations::table.find(location_id))
+        .set(locations::unhappy_alerted_at.eq(at))
+        .execute(c)
+        .map(drop)
 }

@@ -19,6 +19,14 @@ pub fn find_by_name(conn: &mut DbConnection, name: &str) -> QueryResult<Option<L
         .optional()
 }
 
+/// (id, time zone) of the locations whose managers get the weekly email.
+pub fn with_weekly_digest(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
+    locations::table
+        .filter(locations::weekly_digest.eq(true))
+        .select((locations::id, locations::time_zone))
+        .load(conn)
+}
+
 pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
     locations::table.count().get_result(conn)
 }

@@ -139,7 +139,7 @@ fn insert_rows(
     cases::add_event(c, &job.event)?;
     if let Some(tap) = &job.kiosk_tap {
         // A second complaint through the same handoff is kept, untagged.
-        crate::domain::kiosk::handoff::claim(c, tap, &job.case.id, job.case.created_at)?;
+        crate::db::queries::kiosks::claim_handoff(c, tap, &job.case.id, job.case.created_at)?;
     }
     if let Some(receipt) = crate::domain::mail::customer::receipt(c, &job.case)? {
         crate::db::queries::outbox::enqueue(c, &receipt)?;
@@ -286,7 +286,7 @@ fn insert_batch(
     for job in &new {
         if let Some(tap) = &job.kiosk_tap {
             // A second complaint through the same handoff is kept, untagged.
-            crate::domain::kiosk::handoff::claim(c, tap, &job.case.id, job.case.created_at)?;
+            crate::db::queries::kiosks::claim_handoff(c, tap, &job.case.id, job.case.created_at)?;
         }
     }
     Ok(batch

@@ -5,11 +5,9 @@
 
 use askama::Template;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone};
-use diesel::prelude::*;
 
 use crate::db::queries::exports::Scope;
 use crate::db::queries::users;
-use crate::db::schema::locations;
 use crate::db::states::MailKind;
 use crate::db::states::Role;
 use crate::db::{Db, DbConnection, DbError};
@@ -36,12 +34,7 @@ pub fn due_week(tz: chrono_tz::Tz, now: NaiveDateTime) -> Option<NaiveDate> {
 /// Queues the due weekly emails of every location that wants them; returns how many
 /// were new. Safe to run as often as one likes: each (location, week, manager) once.
 pub fn enqueue_due(db: &Db, now: NaiveDateTime) -> Result<usize, DbError> {
-    let wanted: Vec<(String, String)> = db.read(|c| {
-        locations::table
-            .filter(locations::weekly_digest.eq(true))
-            .select((locations::id, locations::time_zone))
-            .load(c)
-    })?;
+    let wanted = db.read(crate::db::queries::locations::with_weekly_digest)?;
     let mut queued = 0;
     for (location_id, time_zone) in wanted {
         let tz = time_zone.parse().unwrap_or(chrono_tz::UTC);

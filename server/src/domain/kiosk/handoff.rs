@@ -8,11 +8,9 @@
 //! still complain, the complaint is just not tagged).
 
 use chrono::{Duration, NaiveDateTime};
-use diesel::prelude::*;
 
 use crate::db::models::{KioskDevice, Location, Touchpoint};
 use crate::db::queries::{locations, touchpoints};
-use crate::db::schema::kiosk_handoffs;
 use crate::db::DbConnection;
 use crate::domain::signed_link::{self, LinkError};
 
@@ -25,7 +23,7 @@ pub const VALID_FOR: Duration = Duration::minutes(10);
 pub fn kiosk_place(
     c: &mut DbConnection,
     device: &KioskDevice,
-) -> QueryResult<Option<(Location, Option<Touchpoint>)>> {
+) -> diesel::QueryResult<Option<(Location, Option<Touchpoint>)>> {
     let Some(location) = locations::find(c, &device.location_id)? else {
         return Ok(None);
     };
@@ -67,60 +65,6 @@ pub fn verify(key: &[u8], code: &str, h: &str, at: i64) -> Result<String, LinkEr
     let expires: i64 = expires.parse().map_err(|_| LinkError::Invalid)?;
     signed_link::verify(key, PURPOSE, &[code, &tap_key], expires, sig, at)?;
     Ok(tap_key)
-}
-
-/// True when a complaint already came through this tap's handoff.
-pub fn used(c: &mut DbConnection, tap_key: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        kiosk_handoffs::table.filter(kiosk_handoffs::tap_key.eq(tap_key)),
-    ))
-    .get_result(c)
-}
-
-macro_rules! claim_once {
-    ($conn:expr, $row:expr) => {
-        diesel::insert_into(kiosk_handoffs::table)
-            .values($row)
-            .on_conflict(kiosk_handoffs::tap_key)
-            .do_nothing()
-            .execute($conn)
-    };
-}
-
-/// Tags a new case with the tap it came from; false (and no tag) when the handoff was
-/// used before. Runs in the case's transaction.
-pub fn claim(
-    c: &mut DbConnection,
-    tap_key: &str,
-    case_id: &str,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
-    let row = (
-        kiosk_handoffs::tap_key.eq(tap_key),
-        kiosk_handoffs::case_id.eq(case_id),
-        kiosk_handoffs::created_at.eq(now),
-    );
-    let inserted = match c {
-        DbConnection::Sqlite(c) => claim_once!(c, row),
-        DbConnection::Postgres(c) => claim_once!(c, row),
-    }?;
-    Ok(inserted == 1)
-}
-
-/// The rating of the tap a case came from, once that tap has reached the server.
-pub fn tap_of_case(
-    c: &mut DbConnection,
-    case_id: &str,
-) -> QueryResult<Option<(String, Option<i32>)>> {
-    use crate::db::schema::kiosk_ratings;
-    kiosk_handoffs::table
-        .left_join(
-            kiosk_ratings::table.on(kiosk_ratings::idempotency_key.eq(kiosk_handoffs::tap_key)),
-        )
-        .filter(kiosk_handoffs::case_id.eq(case_id))
-        .select((kiosk_handoffs::tap_key, kiosk_ratings::rating.nullable()))
-        .first(c)
-        .optional()
 }
 
 #[cfg(test)]

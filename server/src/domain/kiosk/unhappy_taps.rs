@@ -6,9 +6,8 @@
 
 use askama::Template;
 use chrono::{Duration, NaiveDateTime};
-use diesel::prelude::*;
 
-use crate::db::schema::{kiosk_ratings, locations};
+use crate::db::queries::kiosks;
 use crate::db::states::MailKind;
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::alert::{AlertContext, Audience};
@@ -27,21 +26,6 @@ pub const DEFAULT_MINUTES: i32 = 15;
 /// The routing category the alert goes by (its fallback, after-hours and people rules).
 const ROUTING_CATEGORY: &str = "kiosk";
 
-fn unhappy_between(
-    c: &mut DbConnection,
-    location_id: &str,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> QueryResult<i64> {
-    kiosk_ratings::table
-        .filter(kiosk_ratings::location_id.eq(location_id))
-        .filter(kiosk_ratings::rating.le(UNHAPPY_MAX_RATING))
-        .filter(kiosk_ratings::tapped_at.ge(from))
-        .filter(kiosk_ratings::tapped_at.le(to))
-        .count()
-        .get_result(c)
-}
-
 /// After taps were stored at a location (`new_unhappy`: when the new unhappy ones were
 /// tapped), sends an alert for each window that reached the threshold. Returns how many
 /// alerts were queued (one per window, however many recipients).
@@ -55,14 +39,7 @@ pub fn check(
     if new_unhappy.is_empty() {
         return Ok(0);
     }
-    let (threshold, minutes, alerted_at): (i32, i32, Option<NaiveDateTime>) = locations::table
-        .find(location_id)
-        .select((
-            locations::unhappy_taps,
-            locations::unhappy_tap_minutes,
-            locations::unhappy_alerted_at,
-        ))
-        .first(c)?;
+    let (threshold, minutes, alerted_at) = kiosks::unhappy_rule(c, location_id)?;
     if threshold <= 0 || minutes <= 0 {
         return Ok(0);
     }
@@ -74,7 +51,7 @@ pub fn check(
         if last.is_some_and(|l| t < l + window) {
             continue;
         }
-        let count = unhappy_between(c, location_id, t - window, t)?;
+        let count = kiosks::unhappy_between(c, location_id, UNHAPPY_MAX_RATING, t - window, t)?;
         if count >= i64::from(threshold) {
             enqueue_alert(c, location_id, t - window, t, count, now)?;
             last = Some(t);
@@ -82,9 +59,7 @@ pub fn check(
         }
     }
     if last != alerted_at {
-        diesel::update(locations::table.find(location_id))
-            .set(locations::unhappy_alerted_at.eq(last))
-            .execute(c)?;
+        kiosks::set_unhappy_alerted_at(c, location_id, last)?;
     }
     Ok(sent)
 }

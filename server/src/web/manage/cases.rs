@@ -130,7 +130,7 @@ async fn load(state: &AppState, who: &SignedIn, reference: &str) -> Result<Loade
                 currency: crate::db::queries::stores::find(c, &case.location_id)?
                     .map(|s| s.currency)
                     .unwrap_or_else(|| "EUR".into()),
-                kiosk_tap: crate::domain::kiosk::handoff::tap_of_case(c, &case.id)?,
+                kiosk_tap: crate::db::queries::kiosks::tap_of_case(c, &case.id)?,
                 merged_into,
                 actors,
                 events,

@@ -343,7 +343,9 @@ async fn usable_handoff(
         }
     };
     let db = state.db.clone();
-    let used = web::block(move || db.read(|c| handoff::used(c, &tap_key))).await??;
+    let used =
+        web::block(move || db.read(|c| crate::db::queries::kiosks::handoff_used(c, &tap_key)))
+            .await??;
     Ok((!used).then(|| h.trim().to_owned()))
 }
 
