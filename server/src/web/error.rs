@@ -15,6 +15,9 @@ pub enum AppError {
     /// The message is shown to the user as it is.
     #[error("{0}")]
     BadRequest(String),
+    /// Refused with a catalog key: the error page says it in the reader's language.
+    #[error("{0}")]
+    Refused(&'static str),
     /// Something that was valid once and no longer is (an expired link); the message is
     /// shown as it is.
     #[error("{0}")]
@@ -93,7 +96,7 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::BadRequest(_) | AppError::Refused(_) => StatusCode::BAD_REQUEST,
             AppError::Gone(_) => StatusCode::GONE,
             AppError::SignInRequired(_) => StatusCode::SEE_OTHER,
             AppError::Forbidden => StatusCode::FORBIDDEN,
@@ -143,6 +146,7 @@ impl ResponseError for AppError {
             AppError::BadRequest(message) => {
                 ("error_page.bad_request", Message::Text(message.clone()))
             }
+            AppError::Refused(key) => ("error_page.bad_request", Message::Key(key)),
             AppError::Gone(message) => ("error_page.gone", Message::Text(message.clone())),
             AppError::SignInRequired(_) => (
                 "error_page.sign_in",

@@ -52,13 +52,15 @@ pub struct AppState {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // Malformed query strings get our error page, not actix's plain-text one.
     cfg.app_data(web::QueryConfig::default().error_handler(|e, _| {
-        AppError::BadRequest(format!("The address has a malformed query: {e}")).into()
+        tracing::debug!(error = %e, "malformed query");
+        AppError::Refused("error_page.bad_query").into()
     }))
     .app_data(
         web::FormConfig::default()
             .limit(64 * 1024)
             .error_handler(|e, _| {
-                AppError::BadRequest(format!("The form could not be read: {e}")).into()
+                tracing::debug!(error = %e, "unreadable form");
+                AppError::Refused("error_page.bad_form").into()
             }),
     )
     .route("/", web::get().to(home::show))

@@ -139,9 +139,7 @@ pub fn verify_csrf(session: &Session, submitted: &str) -> Result<(), AppError> {
         {
             Ok(())
         }
-        _ => Err(AppError::BadRequest(
-            "This form has expired. Please go back, reload the page and try again.".into(),
-        )),
+        _ => Err(AppError::Refused("error_page.form_expired")),
     }
 }
 

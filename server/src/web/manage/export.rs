@@ -32,7 +32,8 @@ fn date(name: &str, s: &Option<String>) -> Result<Option<NaiveDate>, AppError> {
         Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
             .map(Some)
             .map_err(|_| {
-                AppError::BadRequest(format!("{name}: \"{v}\" is not a date like 2026-11-23."))
+                tracing::debug!(field = name, value = v, "export date not read");
+                AppError::Refused("error_page.bad_date")
             }),
     }
 }
