@@ -5,7 +5,9 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::cli::{fail, ImportWhat, LocationAction, TouchpointAction, UserAction, EXIT_CONFIG};
+use crate::cli::{
+    fail, ImportWhat, LocationAction, TokenAction, TouchpointAction, UserAction, EXIT_CONFIG,
+};
 use crate::config::Settings;
 use crate::db::models::now_utc;
 use crate::db::Db;
@@ -265,6 +267,79 @@ pub fn people(settings: &Settings, action: UserAction) -> ExitCode {
         UserAction::Reactivate { email } => {
             people::reactivate(&db, &actor, &email).map(|p| vec![line(&p)])
         }
+    };
+    match result {
+        Ok(lines) => print(&lines),
+        Err(e) => setup_failed(&e),
+    }
+}
+
+pub fn token(settings: &Settings, action: TokenAction) -> ExitCode {
+    use crate::domain::account::api_token::{self, TokenRequest};
+    let db = match open(settings) {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let now = now_utc();
+    let result = match action {
+        TokenAction::Add {
+            email,
+            name,
+            scope,
+            locations,
+            expires_days,
+        } => api_token::make(
+            &db,
+            &Actor::CommandLine,
+            None,
+            &TokenRequest {
+                email,
+                name,
+                scope,
+                stores: locations,
+                expires_in_days: expires_days,
+            },
+            now,
+        )
+        .map(|made| {
+            vec![
+                format!("token {}", made.token),
+                format!("id {}", made.row.id),
+            ]
+        }),
+        TokenAction::List => db
+            .read(|c| crate::db::queries::api_tokens::list(c, None))
+            .map_err(SetupError::from)
+            .map(|all| {
+                let when = |t: Option<chrono::NaiveDateTime>, none: &str| {
+                    t.map_or(none.to_owned(), |t| {
+                        format!("{} UTC", t.format("%Y-%m-%d %H:%M"))
+                    })
+                };
+                all.into_iter()
+                    .map(|(t, email)| {
+                        format!(
+                            "token {} {email} {} \"{}\" created {}, last used {}, expires {}{}",
+                            t.id,
+                            t.scope,
+                            t.name,
+                            when(Some(t.created_at), "-"),
+                            when(t.last_used_at, "never"),
+                            when(t.expires_at, "never"),
+                            if t.revoked_at.is_some() {
+                                ", revoked"
+                            } else {
+                                ""
+                            },
+                        )
+                    })
+                    .collect()
+            }),
+        TokenAction::Revoke { id } => match api_token::revoke(&db, &Actor::CommandLine, &id, now) {
+            Ok(true) => Ok(vec![format!("revoked {id}")]),
+            Ok(false) => Err(SetupError::NotFound("active token with this id")),
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(lines) => print(&lines),

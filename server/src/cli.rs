@@ -76,6 +76,11 @@ pub enum Command {
         #[command(subcommand)]
         action: KioskAction,
     },
+    /// Make, list and revoke REST API tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// One customer's data, by email, for a request under the GDPR.
     Customer {
         #[command(subcommand)]
@@ -87,6 +92,37 @@ pub enum Command {
     Backup {
         /// The new file to write; an existing file is never overwritten.
         file: std::path::PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Make a token acting for the person with this email; prints `token <TOKEN>` (shown
+    /// only now: only its hash is kept) and `id <ID>`.
+    Add {
+        #[arg(long)]
+        email: String,
+        /// What it is for, e.g. "HR sync".
+        #[arg(long)]
+        name: String,
+        /// read, write (also work cases) or admin (also stores, spots, categories, people;
+        /// for admins only).
+        #[arg(long, default_value = "read")]
+        scope: String,
+        /// Limit it to this store (name or reference); repeat for several. Default: all of
+        /// the person's stores.
+        #[arg(long = "location", value_name = "NAME")]
+        locations: Vec<String>,
+        /// Days until it stops working; default: it does not expire.
+        #[arg(long, value_name = "DAYS")]
+        expires_days: Option<i64>,
+    },
+    /// List tokens: `token <ID> <EMAIL> <SCOPE> "<NAME>" created ..., last used ..., ...`.
+    List,
+    /// Revoke a token: its requests are refused from now on.
+    Revoke {
+        #[arg(long)]
+        id: String,
     },
 }
 
@@ -368,6 +404,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Touchpoint { action } => crate::admin_cli::touchpoint(&settings, action),
         Command::Import { what } => crate::admin_cli::import(&settings, what),
         Command::Kiosk { action } => kiosk(&settings, action),
+        Command::Token { action } => crate::admin_cli::token(&settings, action),
         Command::Backup { file } => backup(&settings, &file),
         Command::Customer { action } => customer(&settings, action),
     }

@@ -152,6 +152,7 @@ impl Application {
             form_rate_limit: crate::web::rate_limit::FormRateLimit::per_minute(
                 settings.form_rate_limit,
             ),
+            api_rate_limit: crate::web::rate_limit::KeyedLimit::per_minute(settings.api_rate_limit),
             login_rate_limit: crate::web::rate_limit::LoginRateLimit::default(),
             reset_rate_limit: crate::web::rate_limit::ResetRateLimit::default(),
             in_flight: crate::web::limits::InFlight::default(),

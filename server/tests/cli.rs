@@ -523,3 +523,87 @@ fn kiosk_add_shows_the_token_once_list_shows_the_device_and_revoke_revokes() {
     assert_eq!(code, Some(2));
     assert!(err.contains("no location is named \"Nowhere\""), "{err}");
 }
+
+#[test]
+fn token_add_shows_the_token_once_list_shows_it_and_revoke_revokes() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = mend(&dir).args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(run(&["seed-demo"]).0, Some(0));
+    let manager = "manager@demo.mend.example";
+    let (code, out, err) = run(&[
+        "token",
+        "add",
+        "--email",
+        manager,
+        "--name",
+        "HR sync",
+        "--scope",
+        "write",
+        "--location",
+        "Mend Demo Café",
+        "--expires-days",
+        "30",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    let token = lines[0].strip_prefix("token ").unwrap();
+    assert!(token.starts_with("mend_") && token.len() == 69, "{out}");
+    let id = lines[1].strip_prefix("id ").unwrap();
+
+    let (code, listed, _) = run(&["token", "list"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        listed.contains(&format!("token {id} {manager} write \"HR sync\"")),
+        "{listed}"
+    );
+    assert!(listed.contains("last used never"), "{listed}");
+    assert!(!listed.contains(token), "the token is never shown again");
+
+    assert_eq!(run(&["token", "revoke", "--id", id]).0, Some(0));
+    assert!(run(&["token", "list"]).1.contains(", revoked"));
+    assert_eq!(
+        run(&["token", "revoke", "--id", id]).0,
+        Some(2),
+        "revoked twice"
+    );
+
+    // Each mistake: one line, exit 2, nothing stored.
+    for (args, says) in [
+        (
+            vec!["--email", "nobody@example.com", "--name", "x"],
+            "no such person",
+        ),
+        (
+            vec!["--email", manager, "--name", "x", "--scope", "root"],
+            "scope",
+        ),
+        (
+            vec!["--email", manager, "--name", "x", "--scope", "admin"],
+            "scope",
+        ),
+        (
+            vec!["--email", manager, "--name", "x", "--location", "Nowhere"],
+            "Nowhere",
+        ),
+        (vec!["--email", manager, "--name", " "], "Name"),
+        (
+            vec!["--email", manager, "--name", "x", "--expires-days", "0"],
+            "Expires",
+        ),
+    ] {
+        let mut all = vec!["token", "add"];
+        all.extend(args);
+        let (code, _, err) = run(&all);
+        assert_eq!(code, Some(2), "{all:?}: {err}");
+        assert!(err.contains(says), "{all:?}: {err}");
+    }
+    assert_eq!(run(&["token", "list"]).1.lines().count(), 1);
+}

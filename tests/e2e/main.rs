@@ -24,6 +24,7 @@ mod print;
 mod properties;
 mod pseudo;
 mod resilience;
+mod rest_api;
 mod retention;
 mod search;
 mod security;

@@ -132,6 +132,10 @@ pub struct Settings {
     pub form_rate_limit: u32,
     /// A form posted sooner than this after it was rendered is taken for a bot; 0 = off.
     pub form_min_seconds: u32,
+    /// REST API requests per minute per token (per instance); 0 turns the limit off.
+    pub api_rate_limit: u32,
+    /// Webhooks may be delivered to loopback and private addresses (tests, on-premise).
+    pub webhook_allow_private: bool,
     /// Largest customer photo accepted, in bytes.
     pub photo_max_bytes: usize,
     /// Reverse proxies whose `X-Forwarded-For` is believed (for per-client limits).
@@ -152,6 +156,7 @@ pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_MAIL_FROM: &str = "Mend <mend@localhost>";
 pub const DEFAULT_FORM_RATE_LIMIT: u32 = 10;
 pub const DEFAULT_FORM_MIN_SECONDS: u32 = 2;
+pub const DEFAULT_API_RATE_LIMIT: u32 = 600;
 pub const DEFAULT_PHOTO_MAX_MB: u32 = 8;
 pub const DEFAULT_REQUEST_DEADLINE_SECONDS: u32 = 30;
 pub const DEFAULT_MAX_REQUESTS_PER_CLIENT: u32 = 64;
@@ -208,6 +213,8 @@ impl Settings {
         let form_rate_limit = parse_count(&raw, "MEND_FORM_RATE_LIMIT", DEFAULT_FORM_RATE_LIMIT)?;
         let form_min_seconds =
             parse_count(&raw, "MEND_FORM_MIN_SECONDS", DEFAULT_FORM_MIN_SECONDS)?;
+        let api_rate_limit = parse_count(&raw, "MEND_API_RATE_LIMIT", DEFAULT_API_RATE_LIMIT)?;
+        let webhook_allow_private = parse_switch(&raw, "MEND_WEBHOOK_ALLOW_PRIVATE")?;
 
         let request_deadline_seconds = parse_count(
             &raw,
@@ -262,11 +269,7 @@ impl Settings {
             .transpose()
             .map_err(|p| raw.error("MEND_METRICS_TOKEN", p))?;
 
-        let pseudo_locale = match raw.get("MEND_PSEUDO_LOCALE").map(|v| v.value.trim()) {
-            None | Some("" | "0" | "false" | "no") => false,
-            Some("1" | "true" | "yes") => true,
-            Some(_) => return Err(raw.error("MEND_PSEUDO_LOCALE", "use true or false")),
-        };
+        let pseudo_locale = parse_switch(&raw, "MEND_PSEUDO_LOCALE")?;
 
         let secret = match raw.get("MEND_SECRET") {
             Some(v) => SigningKey::parse(v.value).map_err(|p| raw.error("MEND_SECRET", p))?,
@@ -284,6 +287,8 @@ impl Settings {
             secret,
             form_rate_limit,
             form_min_seconds,
+            api_rate_limit,
+            webhook_allow_private,
             photo_max_bytes: photo_max_mb as usize * 1024 * 1024,
             trusted_proxies,
             ack_link_hours,
@@ -344,6 +349,14 @@ fn parse_smtp_url(value: &str) -> Result<SecretString, String> {
         return Err("the URL has no host name".into());
     }
     Ok(SecretString::from(value.trim().to_owned()))
+}
+
+fn parse_switch(raw: &RawConfig, name: &str) -> Result<bool, ConfigError> {
+    match raw.get(name).map(|v| v.value.trim()) {
+        None | Some("" | "0" | "false" | "no") => Ok(false),
+        Some("1" | "true" | "yes") => Ok(true),
+        Some(_) => Err(raw.error(name, "use true or false")),
+    }
 }
 
 fn parse_count(raw: &RawConfig, name: &str, default: u32) -> Result<u32, ConfigError> {

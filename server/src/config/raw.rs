@@ -24,6 +24,8 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("MEND_REQUEST_DEADLINE_SECONDS", "request_deadline_seconds"),
     ("MEND_MAX_REQUESTS_PER_CLIENT", "max_requests_per_client"),
     ("MEND_PSEUDO_LOCALE", "pseudo_locale"),
+    ("MEND_API_RATE_LIMIT", "api_rate_limit"),
+    ("MEND_WEBHOOK_ALLOW_PRIVATE", "webhook_allow_private"),
 ];
 
 #[derive(Debug, Clone)]

@@ -5,9 +5,9 @@ use chrono::{NaiveDateTime, Timelike};
 use diesel::prelude::*;
 
 use super::schema::{
-    admin_log, alert_recipients, case_events, cases, escalations, kiosk_devices, kiosk_ratings,
-    locations, outbox, process_change_stores, process_changes, sessions, store_categories, surveys,
-    touchpoints, user_locations, users,
+    admin_log, alert_recipients, api_tokens, case_events, cases, escalations, kiosk_devices,
+    kiosk_ratings, locations, outbox, process_change_stores, process_changes, sessions,
+    store_categories, surveys, touchpoints, user_locations, users,
 };
 use crate::db::states::{CaseStatus, EventKind, MailKind, Role, SurveyKind};
 
@@ -367,6 +367,21 @@ impl Survey {
             compensation_currency: None,
         }
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_tokens)]
+pub struct ApiToken {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub token_hash: String,
+    pub scope: crate::db::states::TokenScope,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub last_used_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

@@ -284,6 +284,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        token_hash -> Text,
+        scope -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    api_token_locations (token_id, location_id) {
+        token_id -> Text,
+        location_id -> Text,
+    }
+}
+
+diesel::table! {
+    api_idempotency (token_id, key) {
+        token_id -> Text,
+        key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(api_token_locations -> api_tokens (token_id));
+diesel::joinable!(api_token_locations -> locations (location_id));
 diesel::joinable!(process_change_stores -> process_changes (change_id));
 diesel::joinable!(process_change_stores -> locations (location_id));
 diesel::joinable!(store_categories -> locations (location_id));
@@ -325,4 +361,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     store_categories,
     process_changes,
     process_change_stores,
+    api_tokens,
+    api_token_locations,
+    api_idempotency,
 );

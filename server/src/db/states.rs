@@ -167,6 +167,30 @@ text_state! {
     }
 }
 
+text_state! {
+    /// What an API token may do, each including the one before.
+    pub enum TokenScope {
+        /// Read cases, answers, stores, spots, categories and people.
+        Read = "read",
+        /// Also work cases: acknowledge, assign, note, update, resolve, reopen.
+        Write = "write",
+        /// Also create, change and archive stores, spots, categories and people.
+        Admin = "admin",
+    }
+}
+
+impl TokenScope {
+    /// This scope may do what `needed` allows.
+    pub fn allows(self, needed: TokenScope) -> bool {
+        let rank = |s: TokenScope| match s {
+            TokenScope::Read => 0,
+            TokenScope::Write => 1,
+            TokenScope::Admin => 2,
+        };
+        rank(self) >= rank(needed)
+    }
+}
+
 impl EventKind {
     /// Staff's own words are in its detail, so search indexes them.
     pub fn carries_staff_words(self) -> bool {

@@ -14,6 +14,7 @@ pub mod qr_cache;
 pub mod rate_limit;
 pub mod reader;
 pub mod render;
+pub mod rest_api;
 pub mod session;
 mod setup;
 pub mod staff;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub scans: std::sync::Arc<crate::jobs::scans::ScanCounter>,
     pub form_rate_limit: rate_limit::FormRateLimit,
     pub login_rate_limit: rate_limit::LoginRateLimit,
+    /// REST API requests per token.
+    pub api_rate_limit: rate_limit::KeyedLimit<String>,
     pub reset_rate_limit: rate_limit::ResetRateLimit,
     pub password_set_rate_limit: rate_limit::KeyedLimit<std::net::IpAddr>,
     /// Requests in progress per client (see [`limits`]).
@@ -84,6 +87,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/u", web::get().to(public::survey::unsubscribe_form))
     .route("/u", web::post().to(public::survey::unsubscribe))
     .configure(kiosk_api::routes)
+    .configure(rest_api::routes)
     .configure(staff::routes)
     .configure(manage::routes)
     .configure(setup::routes)

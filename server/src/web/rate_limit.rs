@@ -17,6 +17,20 @@ impl<K: Hash + Eq + Clone> KeyedLimit<K> {
         KeyedLimit(NonZeroU32::new(limit).map(|n| RateLimiter::keyed(Quota::per_minute(n))))
     }
 
+    /// How long `key` must wait before it may try again; `None`: it may now (and this try
+    /// is counted).
+    pub fn wait(&self, key: &K) -> Option<std::time::Duration> {
+        use governor::clock::{Clock, DefaultClock};
+        let limiter = self.0.as_ref()?;
+        if limiter.len() > 100_000 {
+            limiter.retain_recent();
+        }
+        limiter
+            .check_key(key)
+            .err()
+            .map(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+
     /// True when `key` may try again now (and counts this try). No key, no limit.
     pub fn allow(&self, key: Option<&K>) -> bool {
         match (&self.0, key) {

@@ -315,6 +315,8 @@ pub fn inbox(
 pub struct CaseSearch {
     pub status: SearchStatus,
     pub location_id: Option<String>,
+    /// Only these stores, besides the reader's own (an API token limited to some stores).
+    pub within: Option<Vec<String>>,
     pub category: Option<String>,
     pub touchpoint_id: Option<String>,
     /// `Some(None)`: nobody has it.
@@ -451,6 +453,10 @@ impl CaseSearch {
                 .location_id
                 .as_ref()
                 .is_none_or(|v| *v == c.location_id)
+            && self
+                .within
+                .as_ref()
+                .is_none_or(|v| v.contains(&c.location_id))
             && self.category.as_ref().is_none_or(|v| *v == c.category)
             && self
                 .touchpoint_id
@@ -503,6 +509,9 @@ fn filtered(
     };
     if let Some(id) = &s.location_id {
         query = query.filter(cases::location_id.eq(id.clone()));
+    }
+    if let Some(ids) = &s.within {
+        query = query.filter(cases::location_id.eq_any(ids.clone()));
     }
     if let Some(category) = &s.category {
         query = query.filter(cases::category.eq(category.clone()));

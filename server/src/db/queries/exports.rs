@@ -17,6 +17,8 @@ pub struct ExportFilter {
     /// Exclusive, UTC.
     pub to: Option<NaiveDateTime>,
     pub location_id: Option<String>,
+    /// Only these stores, besides the reader's own (an API token limited to some).
+    pub within: Option<Vec<String>>,
     pub category: Option<String>,
 }
 
@@ -118,6 +120,9 @@ pub fn survey_page(
     }
     if let Some(l) = &f.location_id {
         q = q.filter(surveys::location_id.eq(l.clone()));
+    }
+    if let Some(ids) = &f.within {
+        q = q.filter(surveys::location_id.eq_any(ids.clone()));
     }
     if let Some(cat) = &f.category {
         q = q.filter(cases::category.eq(cat.clone()));

@@ -18,6 +18,7 @@ macro_rules! insert_all {
 }
 
 pub mod admin_log;
+pub mod api_tokens;
 pub mod cases;
 pub mod categories;
 pub mod escalations;

@@ -88,3 +88,11 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Touchpoint>
         .first(conn)
         .optional()
 }
+
+/// (id, label) of these spots.
+pub fn labels(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    touchpoints::table
+        .filter(touchpoints::id.eq_any(ids))
+        .select((touchpoints::id, touchpoints::label))
+        .load(conn)
+}

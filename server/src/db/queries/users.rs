@@ -199,3 +199,11 @@ pub fn set_language(conn: &mut DbConnection, user_id: &str, language: &str) -> Q
         .execute(conn)?;
     Ok(())
 }
+
+/// (id, email) of these people.
+pub fn emails(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::email))
+        .load(conn)
+}

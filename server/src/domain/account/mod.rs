@@ -5,6 +5,7 @@
 //! locations), the password hashed before the write transaction takes the writer's turn.
 
 pub mod access;
+pub mod api_token;
 pub mod password;
 pub mod password_link;
 
@@ -122,14 +123,17 @@ pub struct Invitation {
     pub language: String,
 }
 
-/// Creates the account (with a password nobody knows) and queues the invitation with its
-/// set-password link, in one transaction.
-pub fn invite(
-    db: &Db,
-    invitation: &Invitation,
-    now: chrono::NaiveDateTime,
-) -> Result<User, AccountError> {
-    use crate::domain::mail::PasswordMail;
+/// An invitation checked, with the password hash nobody knows made before the write
+/// transaction takes the writer's turn.
+pub struct CheckedInvitation {
+    email: String,
+    role: Role,
+    language: Language,
+    location_ids: Vec<String>,
+    hash: String,
+}
+
+pub fn check_invitation(invitation: &Invitation) -> Result<CheckedInvitation, AccountError> {
     let email = ContactEmail::parse(&invitation.email)
         .map_err(|_| invalid_with("account_error.not_email", "email", &invitation.email))?;
     let role =
@@ -142,31 +146,55 @@ pub fn invite(
     // Nobody knows this password: the invitation's link is the way in.
     let mut unknown = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut unknown);
-    let hash = hash_password(&hex::encode(unknown))?;
-    db.write(|c| -> Result<User, AccountError> {
-        if users::find_by_email(c, email.as_str())?.is_some() {
-            return Err(invalid_with("account_error.taken", "email", email.as_str()));
-        }
-        for id in &invitation.location_ids {
-            if locations::find(c, id)?.is_none() {
-                return Err(invalid("account_error.no_location"));
-            }
-        }
-        let user = User {
-            id: new_id(),
-            email: email.as_str().to_owned(),
-            password_hash: hash,
-            role,
-            language: language.code().to_owned(),
-            created_at: now,
-        };
-        users::insert(c, &user)?;
-        for id in &invitation.location_ids {
-            users::grant_location(c, &user.id, id)?;
-        }
-        queue_password_mail(c, &user, PasswordMail::Invite, now)?;
-        Ok(user)
+    Ok(CheckedInvitation {
+        email: email.as_str().to_owned(),
+        role,
+        language,
+        location_ids: invitation.location_ids.clone(),
+        hash: hash_password(&hex::encode(unknown))?,
     })
+}
+
+/// Creates the account (with a password nobody knows) and queues the invitation with its
+/// set-password link, in one transaction.
+pub fn invite(
+    db: &Db,
+    invitation: &Invitation,
+    now: chrono::NaiveDateTime,
+) -> Result<User, AccountError> {
+    let checked = check_invitation(invitation)?;
+    db.write(|c| invite_in(c, &checked, now))
+}
+
+/// [`invite`] inside the caller's transaction.
+pub fn invite_in(
+    c: &mut DbConnection,
+    checked: &CheckedInvitation,
+    now: chrono::NaiveDateTime,
+) -> Result<User, AccountError> {
+    use crate::domain::mail::PasswordMail;
+    if users::find_by_email(c, &checked.email)?.is_some() {
+        return Err(invalid_with("account_error.taken", "email", &checked.email));
+    }
+    for id in &checked.location_ids {
+        if locations::find(c, id)?.is_none() {
+            return Err(invalid("account_error.no_location"));
+        }
+    }
+    let user = User {
+        id: new_id(),
+        email: checked.email.clone(),
+        password_hash: checked.hash.clone(),
+        role: checked.role,
+        language: checked.language.code().to_owned(),
+        created_at: now,
+    };
+    users::insert(c, &user)?;
+    for id in &checked.location_ids {
+        users::grant_location(c, &user.id, id)?;
+    }
+    queue_password_mail(c, &user, PasswordMail::Invite, now)?;
+    Ok(user)
 }
 
 /// Queues a set-password email (an invitation, or a reset) for `user`; its link expires

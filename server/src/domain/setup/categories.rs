@@ -223,31 +223,40 @@ pub fn add(
     labels: &[(Language, String)],
     severe: bool,
 ) -> Result<Category, SetupError> {
-    db.write(|c| {
-        let store = stores::find(c, location_id)?.ok_or(SetupError::NotFound("store"))?;
-        let labels = parse_labels(labels, &store.default_language)?;
-        let rows = materialize(c, location_id)?;
-        let taken: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
-        let row = StoreCategory {
-            location_id: location_id.to_owned(),
-            key: new_key(&labels, &store.default_language, &taken),
-            labels: serde_json::to_string(&labels).unwrap_or_else(|_| "{}".into()),
-            position: rows.iter().map(|r| r.position + 1).max().unwrap_or(0),
-            severe,
-            retired_at: None,
-        };
-        categories::insert(c, &row)?;
-        let made = Category::from_row(&row);
-        record(
-            c,
-            actor,
-            "category.create",
-            &format!("{} / {}", store.name, row.key),
-            None::<&()>,
-            Some(&made),
-        )?;
-        Ok(made)
-    })
+    db.write(|c| add_in(c, actor, location_id, labels, severe))
+}
+
+/// [`add`] inside the caller's transaction.
+pub fn add_in(
+    c: &mut DbConnection,
+    actor: &Actor,
+    location_id: &str,
+    labels: &[(Language, String)],
+    severe: bool,
+) -> Result<Category, SetupError> {
+    let store = stores::find(c, location_id)?.ok_or(SetupError::NotFound("store"))?;
+    let labels = parse_labels(labels, &store.default_language)?;
+    let rows = materialize(c, location_id)?;
+    let taken: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
+    let row = StoreCategory {
+        location_id: location_id.to_owned(),
+        key: new_key(&labels, &store.default_language, &taken),
+        labels: serde_json::to_string(&labels).unwrap_or_else(|_| "{}".into()),
+        position: rows.iter().map(|r| r.position + 1).max().unwrap_or(0),
+        severe,
+        retired_at: None,
+    };
+    categories::insert(c, &row)?;
+    let made = Category::from_row(&row);
+    record(
+        c,
+        actor,
+        "category.create",
+        &format!("{} / {}", store.name, row.key),
+        None::<&()>,
+        Some(&made),
+    )?;
+    Ok(made)
 }
 
 /// What to do to one category.

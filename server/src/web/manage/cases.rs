@@ -11,12 +11,11 @@ use serde::Deserialize;
 use crate::db::models::{Case, CaseEvent, Location, OutboxMessage, User};
 use crate::db::queries::{cases, locations, outbox, users};
 use crate::db::states::{CaseStatus, EventKind, MailKind, Role};
-use crate::domain::alert::escalation::acknowledge as acknowledge_case;
 use crate::domain::alert::CaseFacts;
+use crate::domain::case::actions::{self, CaseAction, ResolutionInput};
 use crate::domain::case::reference::normalize_reference;
 use crate::domain::case::workflow::{
-    self as workflow, parse_compensation, parse_resolution, root_causes_of, WorkflowError,
-    COMPENSATION_TYPES,
+    self as workflow, root_causes_of, WorkflowError, COMPENSATION_TYPES,
 };
 use crate::domain::language::formats;
 use crate::domain::language::{Language, Refusal};
@@ -441,81 +440,51 @@ pub async fn act(
     let case = find_case(&state, &who, &reference).await?;
     let form = form.into_inner();
     let back_to = case.reference.clone();
-    let key = state.settings.secret.clone();
-    let (db, actor, now, typed) = (
-        state.db.clone(),
-        who.user.clone(),
-        state.clock.now(),
-        form.clone(),
-    );
-    let done = web::block(move || -> Result<(), WorkflowError> {
-        let found = |c: &mut crate::db::DbConnection, r: &str| -> Result<Case, WorkflowError> {
-            let r = normalize_reference(r).ok_or_else(|| {
-                WorkflowError::Invalid(Refusal::new("workflow.not_reference").with("reference", r))
-            })?;
-            cases::find_visible(c, &r, &actor.id, actor.role == Role::Admin)?.ok_or_else(|| {
-                WorkflowError::Invalid(Refusal::new("workflow.no_case").with("reference", r))
-            })
-        };
-        let act_on = |c: &mut crate::db::DbConnection,
-                      action: &str,
-                      case: &Case|
-         -> Result<(), WorkflowError> {
-            match action {
-                "acknowledge" => acknowledge_case(c, case, &actor.email, "case_page", now)
-                    .map(|_| ())
-                    .map_err(WorkflowError::from),
-                "assign" => {
-                    // "Take it" sends no one: the one who pressed it. The list's "nobody
-                    // yet" sends an empty choice: nobody was chosen.
-                    let to = match form.assignee.as_deref() {
-                        None => actor.id.as_str(),
-                        Some(id) if id.trim().is_empty() => {
-                            return Err(WorkflowError::Invalid(Refusal::new(
-                                "workflow.choose_person",
-                            )))
-                        }
-                        Some(id) => id,
-                    };
-                    workflow::assign(c, &actor, case, to, now)
-                }
-                "note" => workflow::add_note(c, &actor, case, form.text(), now),
-                "update" => workflow::public_update(c, &actor, case, form.text(), now),
-                "resolve" => {
-                    let causes =
-                        root_causes_of(locations::root_causes(c, &case.location_id)?.as_deref());
-                    let compensation = parse_compensation(
-                        form.compensation_type.as_deref().unwrap_or_default(),
-                        form.value(),
-                        form.currency(),
-                    )?;
-                    let r = parse_resolution(
-                        form.resolution(),
-                        form.root_cause.as_deref().unwrap_or_default(),
-                        &causes,
-                        compensation,
-                    )?;
-                    workflow::resolve(c, key.expose_bytes(), &actor, case, &r, now)
-                }
-                "reopen" => workflow::reopen(c, &actor, case, form.text(), now),
-                "handled" => workflow::clear_flag(c, &actor, case, now),
-                "merge" => {
-                    let duplicate = found(c, form.duplicate.as_deref().unwrap_or_default())?;
-                    workflow::merge(c, &actor, case, &duplicate, now)
-                }
-                _ => Err(WorkflowError::Invalid(Refusal::new("workflow.no_action"))),
-            }
-        };
-        db.write(|c| {
-            // Checked on the case as it is now, inside the transaction that changes it: a
-            // double click's second request sees what the first one did.
-            let case = cases::find(c, &case.id)?.ok_or_else(|| {
-                WorkflowError::Invalid(Refusal::new("workflow.no_case").with("reference", ""))
-            })?;
-            act_on(c, &action, &case)
+    let action = (|| {
+        Some(match action.as_str() {
+            "acknowledge" => CaseAction::Acknowledge { via: "case_page" },
+            // "Take it" sends no one: the one who pressed it. The list's "nobody yet" sends an
+            // empty choice: nobody was chosen.
+            "assign" => CaseAction::Assign {
+                to: form.assignee.clone(),
+            },
+            "note" => CaseAction::Note {
+                text: form.text().to_owned(),
+            },
+            "update" => CaseAction::Update {
+                text: form.text().to_owned(),
+            },
+            "resolve" => CaseAction::Resolve(ResolutionInput {
+                what_was_done: form.resolution().to_owned(),
+                root_cause: form.root_cause.clone().unwrap_or_default(),
+                compensation_type: form.compensation_type.clone().unwrap_or_default(),
+                compensation_value: form.value().to_owned(),
+                compensation_currency: form.currency().to_owned(),
+            }),
+            "reopen" => CaseAction::Reopen {
+                reason: form.text().to_owned(),
+            },
+            "handled" => CaseAction::ClearFlag,
+            "merge" => CaseAction::Merge {
+                duplicate: form.duplicate.clone().unwrap_or_default(),
+            },
+            _ => return None,
         })
-    })
-    .await?;
+    })();
+    let key = state.settings.secret.clone();
+    let (db, actor, now) = (state.db.clone(), who.user.clone(), state.clock.now());
+    let done = match action {
+        Some(action) => {
+            web::block(move || {
+                db.write(|c| {
+                    actions::perform(c, key.expose_bytes(), &actor, &case.id, &action, now)
+                })
+            })
+            .await?
+        }
+        None => Err(WorkflowError::Invalid(Refusal::new("workflow.no_action"))),
+    };
+    let typed = form;
     match done {
         Ok(()) => {
             // An update or a resolution may have queued a message to the customer.

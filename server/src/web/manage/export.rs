@@ -77,6 +77,7 @@ pub async fn download(
         // "to" is the last day wanted, so the bound is the next midnight.
         to: to.and_then(|d| (d + Duration::days(1)).and_hms_opt(0, 0, 0)),
         location_id: query.location.clone().filter(|l| !l.trim().is_empty()),
+        within: None,
         category: query.category.clone().filter(|c| !c.trim().is_empty()),
     };
     let scope = Scope {

@@ -196,6 +196,7 @@ pub async fn inbox(
                 let s = CaseSearch {
                     status,
                     location_id: location_id.clone(),
+                    within: None,
                     category: category.clone(),
                     touchpoint_id: spot.clone(),
                     assignee: assignee2

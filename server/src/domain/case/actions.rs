@@ -1,0 +1,121 @@
+//! One entry for every way staff act on a case, used by the case page and the REST API
+//! alike, so both check the same rules and record the same events.
+
+use chrono::NaiveDateTime;
+
+use crate::db::models::{Case, User};
+use crate::db::queries::{cases, locations};
+use crate::db::states::Role;
+use crate::db::DbConnection;
+use crate::domain::alert::escalation::acknowledge;
+use crate::domain::case::reference::normalize_reference;
+use crate::domain::case::workflow::{
+    self, parse_compensation, parse_resolution, root_causes_of, WorkflowError,
+};
+use crate::domain::language::Refusal;
+
+/// What someone does to a case, with what they typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseAction {
+    /// `via` says where: "case_page", "api".
+    Acknowledge {
+        via: &'static str,
+    },
+    /// `None`: the one acting takes it.
+    Assign {
+        to: Option<String>,
+    },
+    Note {
+        text: String,
+    },
+    /// A message the customer reads.
+    Update {
+        text: String,
+    },
+    Resolve(ResolutionInput),
+    Reopen {
+        reason: String,
+    },
+    /// An unhappy answer's flag, handled.
+    ClearFlag,
+    /// The other case (a reference) goes into this one.
+    Merge {
+        duplicate: String,
+    },
+}
+
+/// A resolution as typed: checked against the store's root causes and its currency's
+/// minor unit when performed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResolutionInput {
+    pub what_was_done: String,
+    pub root_cause: String,
+    pub compensation_type: String,
+    pub compensation_value: String,
+    pub compensation_currency: String,
+}
+
+fn refused(key: &'static str) -> WorkflowError {
+    WorkflowError::Invalid(Refusal::new(key))
+}
+
+/// Performs `action` by `actor` on the case as it is now, inside the caller's write
+/// transaction: a double click's second request sees what the first one did. `key`
+/// signs the survey links a resolution schedules.
+pub fn perform(
+    c: &mut DbConnection,
+    key: &[u8],
+    actor: &User,
+    case_id: &str,
+    action: &CaseAction,
+    now: NaiveDateTime,
+) -> Result<(), WorkflowError> {
+    let case = cases::find(c, case_id)?.ok_or_else(|| {
+        WorkflowError::Invalid(Refusal::new("workflow.no_case").with("reference", ""))
+    })?;
+    match action {
+        CaseAction::Acknowledge { via } => acknowledge(c, &case, &actor.email, via, now)
+            .map(|_| ())
+            .map_err(WorkflowError::from),
+        CaseAction::Assign { to } => {
+            let to = to.as_deref().unwrap_or(actor.id.as_str());
+            if to.trim().is_empty() {
+                return Err(refused("workflow.choose_person"));
+            }
+            workflow::assign(c, actor, &case, to, now)
+        }
+        CaseAction::Note { text } => workflow::add_note(c, actor, &case, text, now),
+        CaseAction::Update { text } => workflow::public_update(c, actor, &case, text, now),
+        CaseAction::Resolve(input) => {
+            let causes = root_causes_of(locations::root_causes(c, &case.location_id)?.as_deref());
+            let compensation = parse_compensation(
+                &input.compensation_type,
+                &input.compensation_value,
+                &input.compensation_currency,
+            )?;
+            let r = parse_resolution(
+                &input.what_was_done,
+                &input.root_cause,
+                &causes,
+                compensation,
+            )?;
+            workflow::resolve(c, key, actor, &case, &r, now)
+        }
+        CaseAction::Reopen { reason } => workflow::reopen(c, actor, &case, reason, now),
+        CaseAction::ClearFlag => workflow::clear_flag(c, actor, &case, now),
+        CaseAction::Merge { duplicate } => {
+            let other = visible(c, actor, duplicate)?;
+            workflow::merge(c, actor, &case, &other, now)
+        }
+    }
+}
+
+/// A case by its reference as typed, if `actor` may see it.
+fn visible(c: &mut DbConnection, actor: &User, typed: &str) -> Result<Case, WorkflowError> {
+    let r = normalize_reference(typed).ok_or_else(|| {
+        WorkflowError::Invalid(Refusal::new("workflow.not_reference").with("reference", typed))
+    })?;
+    cases::find_visible(c, &r, &actor.id, actor.role == Role::Admin)?.ok_or_else(|| {
+        WorkflowError::Invalid(Refusal::new("workflow.no_case").with("reference", r))
+    })
+}
