@@ -447,6 +447,27 @@ async fn provisioning(db: TestDb) {
     )
     .await;
     assert_eq!(status, 201, "{spot}");
+    // A reference names one spot (found by schemathesis: it was a database error).
+    let (status, _) = post(
+        app,
+        &format!("/api/v1/stores/{krakow}/spots"),
+        &admin,
+        json!({"label": "Wejście", "ref": "K1"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, body) = post(
+        app,
+        &format!("/api/v1/stores/{krakow}/spots"),
+        &admin,
+        json!({"label": "Toaleta", "ref": "K1"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("ref")),
+        "{body}"
+    );
     let form = app
         .client
         .get(

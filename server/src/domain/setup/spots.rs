@@ -50,6 +50,15 @@ pub fn insert_checked(
     let label = fields::name("touchpoint", label)?;
     let external_ref = fields::external_ref(external_ref)?;
     let all = spots::for_location(c, &store.id)?;
+    // A reference names one spot of a store (the import matches on it).
+    if let Some(r) = &external_ref {
+        if all
+            .iter()
+            .any(|s| s.label != label && s.external_ref.as_ref() == Some(r))
+        {
+            return Err(fields::FieldError::new("ref", fields::Problem::DuplicateRef, r).into());
+        }
+    }
     if let Some(existing) = all.iter().find(|s| s.label == label) {
         let mut back = existing.clone();
         back.retired_at = None;

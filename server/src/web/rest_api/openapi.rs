@@ -30,6 +30,54 @@ impl Modify for BearerToken {
                     .build(),
             ),
         );
+        // What any operation may answer besides its own outcomes, so the document
+        // describes every answer the server gives.
+        let common: &[(&str, &str, bool)] = &[
+            ("400", "A parameter or the body could not be read", false),
+            (
+                "401",
+                "No valid token (missing, unknown, revoked or expired)",
+                false,
+            ),
+            ("403", "The token's scope or stores do not allow this", true),
+            ("413", "The body is larger than 64 KiB", true),
+            (
+                "429",
+                "Too many requests for this token: wait Retry-After seconds",
+                false,
+            ),
+            ("503", "Temporarily unavailable: try again", false),
+        ];
+        let error = |about: &str| {
+            utoipa::openapi::ResponseBuilder::new()
+                .description(about)
+                .content(
+                    "application/json",
+                    utoipa::openapi::ContentBuilder::new()
+                        .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in doc.paths.paths.values_mut() {
+            let ops = [
+                (&mut item.get, false),
+                (&mut item.post, true),
+                (&mut item.patch, true),
+            ];
+            for (op, changes) in ops {
+                let Some(op) = op.as_mut() else { continue };
+                for (status, about, only_changes) in common {
+                    if *only_changes && !changes {
+                        continue;
+                    }
+                    op.responses
+                        .responses
+                        .entry((*status).to_owned())
+                        .or_insert_with(|| error(about).into());
+                }
+            }
+        }
     }
 }
 
