@@ -6,7 +6,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use crate::cli::{
-    fail, ImportWhat, LocationAction, TokenAction, TouchpointAction, UserAction, EXIT_CONFIG,
+    fail, ImportWhat, LocationAction, TokenAction, TouchpointAction, UserAction, WebhookAction,
+    EXIT_CONFIG,
 };
 use crate::config::Settings;
 use crate::db::models::now_utc;
@@ -340,6 +341,75 @@ pub fn token(settings: &Settings, action: TokenAction) -> ExitCode {
             Ok(false) => Err(SetupError::NotFound("active token with this id")),
             Err(e) => Err(e),
         },
+    };
+    match result {
+        Ok(lines) => print(&lines),
+        Err(e) => setup_failed(&e),
+    }
+}
+
+pub fn webhook(settings: &Settings, action: WebhookAction) -> ExitCode {
+    use crate::domain::webhook::{self, SubscriptionRequest};
+    let db = match open(settings) {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    let now = now_utc();
+    let result = match action {
+        WebhookAction::Add {
+            url,
+            location,
+            events,
+            format,
+            with_contact,
+        } => crate::jobs::webhooks::check_destination(&url, settings.webhook_allow_private)
+            .map_err(SetupError::from)
+            .and_then(|()| {
+                webhook::subscribe(
+                    &db,
+                    &Actor::CommandLine,
+                    &SubscriptionRequest {
+                        url,
+                        location,
+                        events: events.into_iter().collect(),
+                        format,
+                        with_contact,
+                    },
+                    now,
+                )
+            })
+            .map(|s| vec![format!("webhook {} {}", s.id, s.secret)]),
+        WebhookAction::List => db
+            .read(|c| {
+                let mut lines = Vec::new();
+                for s in crate::db::queries::webhooks::all(c)? {
+                    let events = crate::db::queries::webhooks::events_of(c, &s.id)?.join(",");
+                    let state = match (&s.disabled_at, &s.disabled_reason) {
+                        (Some(_), Some(why)) => format!("disabled ({why})"),
+                        (Some(_), None) => "disabled".to_owned(),
+                        (None, _) if s.failing_since.is_some() => "failing".to_owned(),
+                        (None, _) => "active".to_owned(),
+                    };
+                    lines.push(format!(
+                        "webhook {} {} {} {} {events} {state}",
+                        s.id,
+                        s.format,
+                        s.url,
+                        s.location_id.as_deref().unwrap_or("all"),
+                    ));
+                }
+                Ok(lines)
+            })
+            .map_err(SetupError::from),
+        WebhookAction::Rotate { id } => webhook::rotate(&db, &Actor::CommandLine, &id, now)
+            .map(|secret| vec![format!("webhook {id} {secret}")]),
+        WebhookAction::Remove { id } => {
+            match webhook::disable(&db, &Actor::CommandLine, &id, now) {
+                Ok(true) => Ok(vec![format!("removed {id}")]),
+                Ok(false) => Err(SetupError::NotFound("active webhook with this id")),
+                Err(e) => Err(e),
+            }
+        }
     };
     match result {
         Ok(lines) => print(&lines),

@@ -81,6 +81,11 @@ pub enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// Send events to other systems, chats and phones: add, list, rotate, remove.
+    Webhook {
+        #[command(subcommand)]
+        action: WebhookAction,
+    },
     /// One customer's data, by email, for a request under the GDPR.
     Customer {
         #[command(subcommand)]
@@ -92,6 +97,41 @@ pub enum Command {
     Backup {
         /// The new file to write; an existing file is never overwritten.
         file: std::path::PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookAction {
+    /// Subscribe a URL; prints `webhook <ID> <SECRET>` (the secret signs every delivery,
+    /// Standard Webhooks).
+    Add {
+        #[arg(long)]
+        url: String,
+        /// Only this store's events (name or reference); default: every store's.
+        #[arg(long)]
+        location: Option<String>,
+        /// Comma-separated: case.created, case.acknowledged, case.assigned, case.updated,
+        /// case.resolved, case.reopened, survey.answered, kiosk.unhappy_taps; default: all.
+        #[arg(long)]
+        events: Option<String>,
+        /// standard, slack, teams, google-chat or ntfy.
+        #[arg(long, default_value = "standard")]
+        format: String,
+        /// Payloads carry the customer's email address.
+        #[arg(long)]
+        with_contact: bool,
+    },
+    /// One line per subscription: `webhook <ID> <FORMAT> <URL> <STORE|all> <EVENTS> <STATE>`.
+    List,
+    /// A new secret, printed as `webhook <ID> <SECRET>`; the old one keeps signing for a day.
+    Rotate {
+        #[arg(long)]
+        id: String,
+    },
+    /// Stop sending to a subscription.
+    Remove {
+        #[arg(long)]
+        id: String,
     },
 }
 
@@ -405,6 +445,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Import { what } => crate::admin_cli::import(&settings, what),
         Command::Kiosk { action } => kiosk(&settings, action),
         Command::Token { action } => crate::admin_cli::token(&settings, action),
+        Command::Webhook { action } => crate::admin_cli::webhook(&settings, action),
         Command::Backup { file } => backup(&settings, &file),
         Command::Customer { action } => customer(&settings, action),
     }

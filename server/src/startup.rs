@@ -33,6 +33,8 @@ pub enum StartupError {
     },
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    #[error("webhooks: cannot set up the HTTP client: {0}")]
+    Webhooks(String),
 }
 
 /// libpq's messages span several lines; an operator should get one.
@@ -78,8 +80,11 @@ pub fn outbox_worker(
     waker: OutboxWaker,
 ) -> Result<OutboxWorker, StartupError> {
     let mailer = Mailer::from_settings(settings)?;
+    let webhooks = crate::jobs::webhooks::WebhookSender::new(settings.webhook_allow_private)
+        .map_err(|e| StartupError::Webhooks(e.to_string()))?;
     Ok(OutboxWorker {
         db,
+        webhooks: Arc::new(webhooks),
         mailer: Arc::new(mailer),
         ctx: AlertContext::new(settings, base_url, clock),
         waker,

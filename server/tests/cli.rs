@@ -607,3 +607,77 @@ fn token_add_shows_the_token_once_list_shows_it_and_revoke_revokes() {
     }
     assert_eq!(run(&["token", "list"]).1.lines().count(), 1);
 }
+
+#[test]
+fn webhook_add_prints_the_id_and_secret_and_refuses_private_addresses_without_the_switch() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], allow: bool| {
+        let mut cmd = mend(&dir);
+        if allow {
+            cmd.env("MEND_WEBHOOK_ALLOW_PRIVATE", "1");
+        }
+        let out = cmd.args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(run(&["seed-demo"], false).0, Some(0));
+    let add = [
+        "webhook",
+        "add",
+        "--url",
+        "http://127.0.0.1:9/hooks",
+        "--location",
+        "Mend Demo Café",
+        "--events",
+        "case.created,case.resolved",
+        "--format",
+        "slack",
+    ];
+    let (code, _, err) = run(&add, false);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("private network"), "{err}");
+    let (code, out, err) = run(&add, true);
+    assert_eq!(code, Some(0), "{err}");
+    let words: Vec<&str> = out.trim().split(' ').collect();
+    assert_eq!((words.len(), words[0]), (3, "webhook"), "{out}");
+    assert!(words[2].starts_with("whsec_"), "{out}");
+    let listed = run(&["webhook", "list"], false).1;
+    assert!(
+        listed.contains(&format!(
+            "webhook {} slack http://127.0.0.1:9/hooks",
+            words[1]
+        )) && listed.contains("case.created,case.resolved active"),
+        "{listed}"
+    );
+    let (code, rotated, _) = run(&["webhook", "rotate", "--id", words[1]], false);
+    assert_eq!(code, Some(0));
+    assert!(
+        rotated.starts_with(&format!("webhook {} whsec_", words[1])) && !rotated.contains(words[2])
+    );
+    assert_eq!(
+        run(&["webhook", "remove", "--id", words[1]], false).0,
+        Some(0)
+    );
+    assert!(run(&["webhook", "list"], false)
+        .1
+        .contains("disabled (removed)"));
+    for bad in [
+        vec!["--url", "ftp://example.com/x"],
+        vec![
+            "--url",
+            "https://example.com/x",
+            "--events",
+            "case.exploded",
+        ],
+        vec!["--url", "https://example.com/x", "--format", "fax"],
+        vec!["--url", "https://ntfy.sh/", "--format", "ntfy"],
+    ] {
+        let mut all = vec!["webhook", "add"];
+        all.extend(bad);
+        let (code, _, err) = run(&all, true);
+        assert_eq!(code, Some(2), "{all:?}: {err}");
+    }
+}

@@ -32,3 +32,4 @@ mod setup;
 mod stickers;
 mod storage;
 mod surveys;
+mod webhooks;

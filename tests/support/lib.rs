@@ -5,6 +5,7 @@
 //! - `browser`: headless Chromium, printing, screenshots and WebDriver;
 //! - `fixtures`: made-up rows and images, QR decoding;
 //! - `smtp`, `processes`: a real SMTP server, and Mend's binaries as processes;
+//! - `webhooks`: a real webhook receiver that checks signatures its own way;
 //! - `skips`: what could not run here, summed up in one line at the end.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -16,6 +17,7 @@ pub mod forms;
 pub mod processes;
 pub mod skips;
 pub mod smtp;
+pub mod webhooks;
 
 pub use app::{cookies_of, raw_client, seed_demo, spawn_demo, TestApp};
 pub use browser::{browser_tools, Browser, BrowserTools, BROWSER_ENV};

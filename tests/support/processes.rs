@@ -8,6 +8,25 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// A Python peer of the tests (`tests/support/*.py`), started and waited for until it
+/// prints "ready".
+pub fn start_python_peer(script: &str, args: &[&str], what: &str) -> Child {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new("python3")
+        .arg(script)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3 runs");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready", "{what} did not start");
+    child
+}
+
 /// A binary of this workspace, built beside the test.
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();

@@ -11,6 +11,7 @@ pub enum Needs {
     Postgres,
     Browser,
     Smtp,
+    WebhookReceiver,
 }
 
 impl Needs {
@@ -19,6 +20,7 @@ impl Needs {
             Needs::Postgres => "PostgreSQL",
             Needs::Browser => "browser",
             Needs::Smtp => "SMTP",
+            Needs::WebhookReceiver => "the webhook receiver",
         }
     }
 }

@@ -3,7 +3,6 @@
 //! When `MEND_TEST_REQUIRE_SMTP` is set (CI sets it), a missing aiosmtpd fails the test
 //! instead of skipping it.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -144,20 +143,12 @@ impl SmtpSink {
     }
 
     fn launch(&mut self) {
-        let mut child = Command::new("python3")
-            .arg(SCRIPT)
-            .arg(self.port.to_string())
-            .arg(self.dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 runs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready", "the SMTP sink did not start");
-        self.child = Some(child);
+        let (port, dir) = (self.port.to_string(), self.dir.path().display().to_string());
+        self.child = Some(crate::processes::start_python_peer(
+            SCRIPT,
+            &[&port, &dir],
+            "the SMTP sink",
+        ));
     }
 
     pub fn url(&self) -> String {

@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use super::schema::{
     admin_log, alert_recipients, api_tokens, case_events, cases, escalations, kiosk_devices,
     kiosk_ratings, locations, outbox, process_change_stores, process_changes, sessions,
-    store_categories, surveys, touchpoints, user_locations, users,
+    store_categories, surveys, touchpoints, user_locations, users, webhook_deliveries,
+    webhook_subscriptions,
 };
 use crate::db::states::{CaseStatus, EventKind, MailKind, Role, SurveyKind};
 
@@ -367,6 +368,46 @@ impl Survey {
             compensation_currency: None,
         }
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhook_subscriptions)]
+pub struct WebhookSubscription {
+    pub id: String,
+    /// None: every store.
+    pub location_id: Option<String>,
+    pub url: String,
+    pub format: crate::db::states::WebhookFormat,
+    /// `whsec_` and the base64 of the key.
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    pub previous_secret_until: Option<NaiveDateTime>,
+    pub with_contact: bool,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub failing_since: Option<NaiveDateTime>,
+    pub disabled_at: Option<NaiveDateTime>,
+    pub disabled_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhook_deliveries)]
+pub struct WebhookDelivery {
+    pub id: String,
+    pub subscription_id: String,
+    pub event: crate::db::states::WebhookEvent,
+    pub location_id: String,
+    pub case_id: Option<String>,
+    pub case_event_id: Option<String>,
+    pub detail: String,
+    pub created_at: NaiveDateTime,
+    pub next_attempt_at: NaiveDateTime,
+    pub attempts: i32,
+    pub leased_until: Option<NaiveDateTime>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub failed_at: Option<NaiveDateTime>,
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

@@ -317,6 +317,53 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> Text,
+        location_id -> Nullable<Text>,
+        url -> Text,
+        format -> Text,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        with_contact -> Bool,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        failing_since -> Nullable<Timestamp>,
+        disabled_at -> Nullable<Timestamp>,
+        disabled_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_subscription_events (subscription_id, event) {
+        subscription_id -> Text,
+        event -> Text,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        subscription_id -> Text,
+        event -> Text,
+        location_id -> Text,
+        case_id -> Nullable<Text>,
+        case_event_id -> Nullable<Text>,
+        detail -> Text,
+        created_at -> Timestamp,
+        next_attempt_at -> Timestamp,
+        attempts -> Integer,
+        leased_until -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        failed_at -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(webhook_subscription_events -> webhook_subscriptions (subscription_id));
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(api_token_locations -> api_tokens (token_id));
 diesel::joinable!(api_token_locations -> locations (location_id));
@@ -364,4 +411,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     api_token_locations,
     api_idempotency,
+    webhook_subscriptions,
+    webhook_subscription_events,
+    webhook_deliveries,
 );

@@ -179,6 +179,55 @@ text_state! {
     }
 }
 
+text_state! {
+    /// What a webhook tells: one of the documented event types.
+    pub enum WebhookEvent {
+        CaseCreated = "case.created",
+        CaseAcknowledged = "case.acknowledged",
+        CaseAssigned = "case.assigned",
+        /// A note or a message to the customer.
+        CaseUpdated = "case.updated",
+        CaseResolved = "case.resolved",
+        CaseReopened = "case.reopened",
+        SurveyAnswered = "survey.answered",
+        KioskUnhappyTaps = "kiosk.unhappy_taps",
+    }
+}
+
+text_state! {
+    /// How a webhook's body is shaped: Standard Webhooks JSON, or what a chat or push
+    /// service takes as it is.
+    pub enum WebhookFormat {
+        Standard = "standard",
+        Slack = "slack",
+        Teams = "teams",
+        GoogleChat = "google-chat",
+        Ntfy = "ntfy",
+    }
+}
+
+impl WebhookEvent {
+    /// The webhook event a timeline event is, if any.
+    pub fn of_case_event(kind: EventKind) -> Option<WebhookEvent> {
+        match kind {
+            EventKind::Received => Some(WebhookEvent::CaseCreated),
+            EventKind::Acknowledged => Some(WebhookEvent::CaseAcknowledged),
+            EventKind::Assigned => Some(WebhookEvent::CaseAssigned),
+            EventKind::Note | EventKind::PublicUpdate => Some(WebhookEvent::CaseUpdated),
+            EventKind::Resolved => Some(WebhookEvent::CaseResolved),
+            EventKind::Reopened => Some(WebhookEvent::CaseReopened),
+            EventKind::SurveyAnswered => Some(WebhookEvent::SurveyAnswered),
+            EventKind::Alerted
+            | EventKind::Escalated
+            | EventKind::Merged
+            | EventKind::MergedIn
+            | EventKind::ReturnedToQueue
+            | EventKind::Flagged
+            | EventKind::FlagCleared => None,
+        }
+    }
+}
+
 impl TokenScope {
     /// This scope may do what `needed` allows.
     pub fn allows(self, needed: TokenScope) -> bool {

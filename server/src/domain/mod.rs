@@ -15,3 +15,4 @@ pub mod setup;
 pub mod signed_link;
 pub mod sticker;
 pub mod survey;
+pub mod webhook;

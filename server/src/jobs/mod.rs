@@ -7,3 +7,4 @@ pub mod mailer;
 pub mod outbox;
 pub mod photos;
 pub mod scans;
+pub mod webhooks;

@@ -99,9 +99,14 @@ pub struct OutboxWorker {
     pub mailer: Arc<Mailer>,
     pub ctx: AlertContext,
     pub waker: OutboxWaker,
+    pub webhooks: Arc<crate::jobs::webhooks::WebhookSender>,
 }
 
 type Delivery = (OutboxMessage, Result<(), MailError>);
+type Posted = (
+    crate::jobs::webhooks::Prepared,
+    crate::jobs::webhooks::Outcome,
+);
 
 impl OutboxWorker {
     /// Runs until the future is dropped: delivery, and beside it (never in its way) the
@@ -131,6 +136,7 @@ impl OutboxWorker {
             }
         }
         let mut in_flight: JoinSet<Vec<Delivery>> = JoinSet::new();
+        let mut posting: JoinSet<Posted> = JoinSet::new();
         let mut next_poll = tokio::time::Instant::now();
         let mut digests_checked = None;
         let mut answered = 0;
@@ -143,8 +149,9 @@ impl OutboxWorker {
                 self.queue_weekly_digests(&mut digests_checked).await;
                 next_poll = tokio::time::Instant::now() + POLL_EVERY;
             }
-            let claimed = self.claim_and_send(&mut in_flight).await;
-            if asked > answered && claimed == 0 && in_flight.is_empty() {
+            let claimed =
+                self.claim_and_send(&mut in_flight).await + self.claim_and_post(&mut posting).await;
+            if asked > answered && claimed == 0 && in_flight.is_empty() && posting.is_empty() {
                 answered = asked;
                 self.waker.answer(asked);
                 continue;
@@ -156,6 +163,13 @@ impl OutboxWorker {
                         finished.push(more);
                     }
                     self.record(finished).await;
+                }
+                Some(done) = posting.join_next(), if !posting.is_empty() => {
+                    let mut finished = vec![done];
+                    while let Some(more) = posting.try_join_next() {
+                        finished.push(more);
+                    }
+                    self.record_posts(finished).await;
                 }
                 () = self.waker.0.notified() => {}
                 () = tokio::time::sleep_until(next_poll) => {}
@@ -220,6 +234,90 @@ impl OutboxWorker {
             in_flight.spawn(async move { mailer.deliver_all(vec![row]).await });
         }
         count
+    }
+
+    /// Claims the webhook deliveries that are due and starts posting them; the number
+    /// claimed.
+    async fn claim_and_post(&self, posting: &mut JoinSet<Posted>) -> usize {
+        use crate::jobs::webhooks::{claim, Outcome, MAX_IN_FLIGHT as MAX_POSTS};
+        let room = MAX_POSTS.saturating_sub(posting.len());
+        if room == 0 {
+            return 0;
+        }
+        let (db, ctx) = (self.db.clone(), self.ctx.clone());
+        let claimed = crate::jobs::background::spawn_blocking(move || claim(&db, &ctx, room)).await;
+        let prepared = match claimed {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "webhooks: cannot claim deliveries; will retry");
+                return 0;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "webhooks: claim task failed");
+                return 0;
+            }
+        };
+        let count = prepared.len();
+        for p in prepared {
+            let (sender, now) = (self.webhooks.clone(), self.ctx.clock.now());
+            posting.spawn(async move {
+                let outcome = match &p.request {
+                    None => Outcome::Refused("what it was about is gone".into()),
+                    Some(request) => {
+                        let secrets: Vec<String> =
+                            crate::domain::webhook::secrets_in_use(&p.subscription, now)
+                                .into_iter()
+                                .map(str::to_owned)
+                                .collect();
+                        // The signature's time is the real one (receivers refuse a
+                        // stale or future timestamp), whatever the app's clock says.
+                        let sent_at = chrono::Utc::now().timestamp();
+                        sender
+                            .post(&p.delivery.id, &secrets, request.clone(), sent_at)
+                            .await
+                    }
+                };
+                (p, outcome)
+            });
+        }
+        count
+    }
+
+    /// Records finished webhook posts, in one transaction.
+    async fn record_posts(&self, finished: Vec<Result<Posted, tokio::task::JoinError>>) {
+        let done: Vec<Posted> = finished
+            .into_iter()
+            .filter_map(|f| {
+                f.map_err(|e| tracing::error!(error = %e, "webhooks: a post task failed"))
+                    .ok()
+            })
+            .collect();
+        for (p, outcome) in &done {
+            tracing::info!(
+                id = %p.delivery.id,
+                event = %p.delivery.event,
+                subscription = %p.subscription.id,
+                attempt = p.delivery.attempts,
+                outcome = ?outcome,
+                "webhook posted"
+            );
+        }
+        let (db, now) = (self.db.clone(), self.ctx.clock.now());
+        let written = crate::jobs::background::spawn_blocking(move || {
+            crate::jobs::webhooks::record(&db, now, &done)
+        })
+        .await;
+        match written {
+            Ok(Ok(disabled)) => {
+                for id in disabled {
+                    tracing::warn!(subscription = %id, "webhook subscription disabled");
+                }
+            }
+            // Posted but not recorded: sent again after the lease, with the same
+            // webhook-id, which receivers use to drop duplicates.
+            Ok(Err(e)) => tracing::error!(error = %e, "webhooks: cannot record results"),
+            Err(e) => tracing::error!(error = %e, "webhooks: record task failed"),
+        }
     }
 
     /// Records the outcome of finished sends, in one transaction.

@@ -101,15 +101,20 @@ pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
     cases::table.count().get_result(conn)
 }
 
+/// Records an event on a case's timeline, with a webhook delivery for each subscription
+/// that wants it, in the caller's transaction: an event is never told without having
+/// happened, nor happens without being told.
 pub fn add_event(conn: &mut DbConnection, event: &CaseEvent) -> QueryResult<()> {
     diesel::insert_into(case_events::table)
         .values(event)
-        .execute(conn)
-        .map(|_| ())
+        .execute(conn)?;
+    super::webhooks::fan_out(conn, std::slice::from_ref(event))
 }
 
+/// [`add_event`] for many events in one statement.
 pub fn add_events(conn: &mut DbConnection, rows: &[CaseEvent]) -> QueryResult<()> {
-    insert_all!(conn, case_events::table, rows)
+    insert_all!(conn, case_events::table, rows)?;
+    super::webhooks::fan_out(conn, rows)
 }
 
 /// Events of this kind, oldest first.

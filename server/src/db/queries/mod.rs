@@ -39,3 +39,4 @@ pub mod stores;
 pub mod surveys;
 pub mod touchpoints;
 pub mod users;
+pub mod webhooks;

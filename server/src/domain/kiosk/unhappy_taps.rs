@@ -72,12 +72,19 @@ fn enqueue_alert(
     count: i64,
     now: NaiveDateTime,
 ) -> Result<(), DbError> {
-    let Some(audience) = Audience::load(c, location_id)? else {
-        return Ok(());
-    };
     let stamp = |t: NaiveDateTime| {
         t.and_utc()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    crate::db::queries::webhooks::fan_out_store_event(
+        c,
+        location_id,
+        crate::db::states::WebhookEvent::KioskUnhappyTaps,
+        &serde_json::json!({ "from": stamp(from), "to": stamp(to), "count": count }),
+        now,
+    )?;
+    let Some(audience) = Audience::load(c, location_id)? else {
+        return Ok(());
     };
     for recipient in audience.recipients_for_new_case(ROUTING_CATEGORY, now) {
         let payload = MailPayload::KioskAlert {

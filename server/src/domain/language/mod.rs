@@ -442,6 +442,11 @@ mod tests {
                 .map(|k| format!("event.{k}"))
                 .chain(MailKind::ALL.iter().map(|k| format!("mail_kind.{k}")))
                 .chain(Role::ALL.iter().map(|k| format!("role.{k}")))
+                .chain(
+                    crate::db::states::WebhookEvent::ALL
+                        .iter()
+                        .map(|k| format!("webhook.title.{}", k.as_str().replace('.', "_"))),
+                )
                 .filter(|key| !keys.contains(key))
                 .collect();
             assert!(missing.is_empty(), "{}: {missing:?}", lang.code());
@@ -481,6 +486,7 @@ mod tests {
             "log.",
             "export_column.",
             "currency_symbol.",
+            "webhook.title.",
         ];
         let mut unused = Vec::new();
         for key in catalog(Language::EN) {

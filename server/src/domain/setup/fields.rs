@@ -40,6 +40,9 @@ pub enum Problem {
     NotOffered,
     TooFar,
     BadPeriod,
+    NotAUrl,
+    PrivateAddress,
+    Unresolvable,
 }
 
 impl Problem {
@@ -70,6 +73,9 @@ impl Problem {
             Problem::NotOffered => "not_offered",
             Problem::TooFar => "too_far",
             Problem::BadPeriod => "bad_period",
+            Problem::NotAUrl => "not_a_url",
+            Problem::PrivateAddress => "private_address",
+            Problem::Unresolvable => "unresolvable",
         }
     }
 }
