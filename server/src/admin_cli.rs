@@ -292,7 +292,7 @@ pub fn token(settings: &Settings, action: TokenAction) -> ExitCode {
         } => api_token::make(
             &db,
             &Actor::CommandLine,
-            None,
+            api_token::Maker::Anyone,
             &TokenRequest {
                 email,
                 name,
@@ -336,11 +336,13 @@ pub fn token(settings: &Settings, action: TokenAction) -> ExitCode {
                     })
                     .collect()
             }),
-        TokenAction::Revoke { id } => match api_token::revoke(&db, &Actor::CommandLine, &id, now) {
-            Ok(true) => Ok(vec![format!("revoked {id}")]),
-            Ok(false) => Err(SetupError::NotFound("active token with this id")),
-            Err(e) => Err(e),
-        },
+        TokenAction::Revoke { id } => {
+            match api_token::revoke(&db, &Actor::CommandLine, api_token::Maker::Anyone, &id, now) {
+                Ok(true) => Ok(vec![format!("revoked {id}")]),
+                Ok(false) => Err(SetupError::NotFound("active token with this id")),
+                Err(e) => Err(e),
+            }
+        }
     };
     match result {
         Ok(lines) => print(&lines),
@@ -349,7 +351,7 @@ pub fn token(settings: &Settings, action: TokenAction) -> ExitCode {
 }
 
 pub fn webhook(settings: &Settings, action: WebhookAction) -> ExitCode {
-    use crate::domain::webhook::{self, SubscriptionRequest};
+    use crate::domain::webhook::{self, SubscriptionRequest, Within};
     let db = match open(settings) {
         Ok(db) => db,
         Err(code) => return code,
@@ -368,6 +370,7 @@ pub fn webhook(settings: &Settings, action: WebhookAction) -> ExitCode {
                 webhook::subscribe(
                     &db,
                     &Actor::CommandLine,
+                    Within::Everywhere,
                     &SubscriptionRequest {
                         url,
                         location,
@@ -401,10 +404,12 @@ pub fn webhook(settings: &Settings, action: WebhookAction) -> ExitCode {
                 Ok(lines)
             })
             .map_err(SetupError::from),
-        WebhookAction::Rotate { id } => webhook::rotate(&db, &Actor::CommandLine, &id, now)
-            .map(|secret| vec![format!("webhook {id} {secret}")]),
+        WebhookAction::Rotate { id } => {
+            webhook::rotate(&db, &Actor::CommandLine, Within::Everywhere, &id, now)
+                .map(|secret| vec![format!("webhook {id} {secret}")])
+        }
         WebhookAction::Remove { id } => {
-            match webhook::disable(&db, &Actor::CommandLine, &id, now) {
+            match webhook::disable(&db, &Actor::CommandLine, Within::Everywhere, &id, now) {
                 Ok(true) => Ok(vec![format!("removed {id}")]),
                 Ok(false) => Err(SetupError::NotFound("active webhook with this id")),
                 Err(e) => Err(e),

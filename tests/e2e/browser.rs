@@ -957,3 +957,116 @@ async fn a_korean_manager_records_a_change_and_the_customers_who_told_us_hear_it
         .full_page_screenshot_to(&screenshots().join("changes-public-ja-laptop.png"))
         .await;
 }
+
+/// A Korean manager connects their store on a phone: an API token (shown once), an ntfy
+/// webhook (its secret shown once), and the webhook's delivery log; then the same pages
+/// in Japanese on a laptop. No English on them; nothing sticks out at 390 or 1280 px.
+#[tokio::test]
+async fn a_korean_manager_connects_the_store_on_a_phone_and_reads_it_in_japanese_on_a_laptop() {
+    const PASSWORD: &str = "a long enough password";
+    let (app, store) =
+        mend_testing::spawn_demo(TestDb::sqlite(), &[("MEND_WEBHOOK_ALLOW_PRIVATE", "1")]).await;
+    let location = app.location_of(&store.touchpoints[0].code);
+    let manager = "jiwoo@shop.example";
+    let id = app.add_user("manager", manager, PASSWORD, &[&location]);
+    app.test_db.execute_behind_the_back(&format!(
+        "UPDATE users SET language = 'ko' WHERE id = '{id}'"
+    ));
+    let english = [
+        "Integrations",
+        "API tokens",
+        "Deliveries",
+        "Revoke",
+        "Active",
+        "Send again",
+        "Create token",
+        "Person",
+        "Stores",
+        "Every event",
+        "Not yet",
+        "Will try again",
+    ];
+    let no_english = |page: &str, what: &str| {
+        for word in english {
+            assert!(!page.contains(word), "{what} has \"{word}\"");
+        }
+    };
+
+    let Some(browser) = Browser::phone(false).await else {
+        return;
+    };
+    let c = &browser.client;
+    sign_in_in_browser(&browser, &app, manager, PASSWORD).await;
+    c.goto(&app.url("/manage/integrations")).await.unwrap();
+    wait_for_text(c, "API 토큰").await;
+    browser.click("details summary").await;
+    browser.type_into("token-name", "인사 시스템").await;
+    browser.click("form[action$='/tokens'] button").await;
+    wait_for_text(c, "이번 한 번만").await;
+    let page = c.source().await.unwrap();
+    assert!(page.contains("mend_"), "{page}");
+    no_english(&page, "the Korean integrations page");
+    fits_the_width(c, "the Korean integrations page").await;
+    browser
+        .full_page_screenshot_to(&screenshots().join("integrations-ko-phone.png"))
+        .await;
+    c.find(Locator::Css(
+        "#webhooks + p + details summary, #webhooks ~ details summary",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    // Nothing listens on port 9: the delivery fails and waits for its next try.
+    browser
+        .type_into("hook-url", "http://127.0.0.1:9/mend-alerts")
+        .await;
+    browser.click("#hook-format option[value=ntfy]").await;
+    browser
+        .type_into("hook-store", mend_server::domain::demo::LOCATION_NAME)
+        .await;
+    browser.click("form[action$='/webhooks'] button").await;
+    wait_for_text(c, "whsec_").await;
+    no_english(&c.source().await.unwrap(), "the Korean webhook secret");
+    app.complain(&store.touchpoints[0].code, mend_testing::Post::valid())
+        .await;
+    app.drain_outbox().await;
+    c.goto(&app.url("/manage/integrations")).await.unwrap();
+    browser.click("#webhook-list a").await;
+    wait_for_text(c, "다시 시도").await;
+    let page = c.source().await.unwrap();
+    assert!(page.contains("불편 접수"), "the event by its Korean label");
+    assert!(
+        page.contains("연결할 수 없음"),
+        "why it missed, in Korean: {page}"
+    );
+    no_english(&page, "the Korean delivery log");
+    fits_the_width(c, "the Korean delivery log").await;
+    browser
+        .full_page_screenshot_to(&screenshots().join("webhook-log-ko-phone.png"))
+        .await;
+    let log_url = c.current_url().await.unwrap();
+
+    app.test_db.execute_behind_the_back(&format!(
+        "UPDATE users SET language = 'ja' WHERE id = '{id}'"
+    ));
+    browser.laptop(1280, 900).await;
+    c.goto(&app.url("/manage/integrations")).await.unwrap();
+    wait_for_text(c, "API トークン").await;
+    let page = c.source().await.unwrap();
+    assert!(page.contains("ntfy（スマートフォンにプッシュ）"), "{page}");
+    no_english(&page, "the Japanese integrations page");
+    fits_the_width(c, "the Japanese integrations page on a laptop").await;
+    browser
+        .full_page_screenshot_to(&screenshots().join("integrations-ja-laptop.png"))
+        .await;
+    c.goto(log_url.as_str()).await.unwrap();
+    wait_for_text(c, "再試行").await;
+    no_english(&c.source().await.unwrap(), "the Japanese delivery log");
+    fits_the_width(c, "the Japanese delivery log on a laptop").await;
+    browser
+        .full_page_screenshot_to(&screenshots().join("webhook-log-ja-laptop.png"))
+        .await;
+    browser.close().await;
+}

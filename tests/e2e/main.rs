@@ -13,6 +13,7 @@ mod digest;
 mod exports;
 mod form;
 mod http;
+mod integrations;
 mod kiosk_api;
 mod kiosk_e2e;
 mod kiosk_handoff;

@@ -3,7 +3,7 @@
 //! language, idempotency keys, cursor paging, rate limits, and the OpenAPI document.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use mend_server::domain::account::api_token::{make, TokenRequest};
+use mend_server::domain::account::api_token::{make, Maker, TokenRequest};
 use mend_server::domain::setup::stores::StoreInput;
 use mend_server::domain::setup::{spots, stores, Actor};
 use mend_testing::{spawn_demo, Post, TestApp, TestDb};
@@ -15,7 +15,7 @@ fn token(app: &TestApp, email: &str, scope: &str, stores: &[&str]) -> String {
     make(
         &app.db,
         &Actor::CommandLine,
-        None,
+        Maker::Anyone,
         &TokenRequest {
             email: email.into(),
             name: format!("{scope} test"),
@@ -326,7 +326,7 @@ async fn access(db: TestDb) {
     let refused = make(
         &app.db,
         &Actor::CommandLine,
-        None,
+        Maker::Anyone,
         &TokenRequest {
             email: "busan@example.com".into(),
             name: "n".into(),
@@ -345,7 +345,7 @@ async fn an_admin_scope_is_refused_for_anyone_but_an_admin() {
     let made = make(
         &app.db,
         &Actor::CommandLine,
-        None,
+        Maker::Anyone,
         &TokenRequest {
             email: mend_server::domain::demo::MANAGER_EMAIL.into(),
             name: "n".into(),
@@ -565,7 +565,7 @@ async fn a_revoked_expired_or_departed_token_stops_at_once() {
     let made = make(
         &app.db,
         &Actor::CommandLine,
-        None,
+        Maker::Anyone,
         &TokenRequest {
             email: "busan@example.com".into(),
             name: "expiring".into(),
@@ -608,6 +608,7 @@ async fn a_revoked_expired_or_departed_token_stops_at_once() {
     assert!(mend_server::domain::account::api_token::revoke(
         &app.db,
         &Actor::CommandLine,
+        Maker::Anyone,
         &id,
         app.clock.now()
     )

@@ -20,6 +20,7 @@ fn subscribe(
     webhook::subscribe(
         &app.db,
         &Actor::CommandLine,
+        webhook::Within::Everywhere,
         &SubscriptionRequest {
             url: url.into(),
             events: events.iter().map(|e| e.to_string()).collect(),
@@ -42,7 +43,7 @@ async fn act(app: &TestApp, reference: &str, action: &str) {
     let token = mend_server::domain::account::api_token::make(
         &app.db,
         &Actor::CommandLine,
-        None,
+        mend_server::domain::account::api_token::Maker::Anyone,
         &mend_server::domain::account::api_token::TokenRequest {
             email: mend_server::domain::demo::MANAGER_EMAIL.into(),
             name: "t".into(),
@@ -190,8 +191,8 @@ async fn a_410_gone_disables_the_subscription() {
     let sub = app.db.read(|c| queries::find(c, &sub.id)).unwrap().unwrap();
     assert!(sub.disabled_at.is_some(), "disabled");
     assert_eq!(
-        sub.disabled_reason.as_deref(),
-        Some("the receiver answered 410 Gone")
+        sub.disabled_reason,
+        Some(mend_server::db::states::WebhookStop::Gone)
     );
     app.complain(&demo.touchpoints[0].code, Post::valid()).await;
     app.drain_outbox().await;
@@ -251,7 +252,14 @@ async fn a_rotated_secret_and_the_old_one_both_verify_for_a_day() {
     };
     let (app, demo) = spawn_demo(TestDb::sqlite(), &[("MEND_WEBHOOK_ALLOW_PRIVATE", "1")]).await;
     let sub = subscribe(&app, &receiver.url("/r"), "standard", &["case.created"]);
-    let new = webhook::rotate(&app.db, &Actor::CommandLine, &sub.id, app.clock.now()).unwrap();
+    let new = webhook::rotate(
+        &app.db,
+        &Actor::CommandLine,
+        webhook::Within::Everywhere,
+        &sub.id,
+        app.clock.now(),
+    )
+    .unwrap();
     receiver.configure(&[&sub.secret], 200).await;
     app.complain(&demo.touchpoints[0].code, Post::valid()).await;
     app.drain_outbox().await;

@@ -387,7 +387,7 @@ pub struct WebhookSubscription {
     pub created_at: NaiveDateTime,
     pub failing_since: Option<NaiveDateTime>,
     pub disabled_at: Option<NaiveDateTime>,
-    pub disabled_reason: Option<String>,
+    pub disabled_reason: Option<crate::db::states::WebhookStop>,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]

@@ -206,6 +206,18 @@ text_state! {
     }
 }
 
+text_state! {
+    /// Why a webhook subscription stopped.
+    pub enum WebhookStop {
+        /// Someone removed it.
+        Removed = "removed",
+        /// Its receiver answered 410 Gone.
+        Gone = "gone",
+        /// Its deliveries failed for `DISABLE_AFTER_DAYS` days.
+        Failing = "failing",
+    }
+}
+
 impl WebhookEvent {
     /// The webhook event a timeline event is, if any.
     pub fn of_case_event(kind: EventKind) -> Option<WebhookEvent> {

@@ -13,12 +13,13 @@ use rand::Rng;
 
 use crate::db::models::{WebhookDelivery, WebhookSubscription};
 use crate::db::queries::webhooks;
+use crate::db::states::WebhookStop;
 use crate::db::{Db, DbError};
 use crate::domain::alert::AlertContext;
 use crate::domain::language::Language;
 use crate::domain::setup::fields::{FieldError, Problem};
 use crate::domain::webhook::address::is_public;
-use crate::domain::webhook::{self, payload, presets, signing};
+use crate::domain::webhook::{self, payload, presets, signing, Miss};
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(15);
@@ -132,13 +133,15 @@ impl WebhookSender {
         at: i64,
     ) -> Outcome {
         let Ok(url) = url::Url::parse(&request.url) else {
-            return Outcome::Refused("not a URL".into());
+            return Outcome::Refused(Miss::Other.describe("not a URL"));
         };
         // A literal address is never resolved, so the resolver cannot check it.
         if let Some(host) = url.host_str() {
             if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
                 if !self.allow_private && !is_public(ip) {
-                    return Outcome::Refused(format!("{ip} is not a public address"));
+                    return Outcome::Refused(
+                        Miss::NotPublic.describe(&format!("{ip} is not a public address")),
+                    );
                 }
             }
         }
@@ -159,10 +162,13 @@ impl WebhookSender {
             Ok(res) if res.status() == reqwest::StatusCode::GONE => Outcome::Gone,
             Ok(res) => Outcome::Failed(
                 Some(res.status().as_u16()),
-                format!("the receiver answered {}", res.status()),
+                Miss::Answered.describe(&res.status().to_string()),
             ),
-            Err(e) if e.is_timeout() => Outcome::Failed(None, "timed out".into()),
-            Err(e) => Outcome::Failed(None, error_chain(&e)),
+            Err(e) if e.is_timeout() => Outcome::Failed(None, Miss::TimedOut.describe("timed out")),
+            Err(e) if e.is_connect() => {
+                Outcome::Failed(None, Miss::Unreachable.describe(&error_chain(&e)))
+            }
+            Err(e) => Outcome::Failed(None, Miss::Other.describe(&error_chain(&e))),
         }
     }
 }
@@ -249,14 +255,9 @@ pub fn record(
                     webhooks::set_failing(c, &sub.id, None)?;
                 }
                 Outcome::Gone => {
-                    webhooks::mark_failed(
-                        c,
-                        &d.id,
-                        Some(410),
-                        "the receiver answered 410 Gone",
-                        now,
-                    )?;
-                    if webhooks::disable(c, &sub.id, now, "the receiver answered 410 Gone")? {
+                    let e = Miss::Answered.describe("410 Gone");
+                    webhooks::mark_failed(c, &d.id, Some(410), &e, now)?;
+                    if webhooks::disable(c, &sub.id, now, WebhookStop::Gone)? {
                         disabled.push(sub.id.clone());
                     }
                 }
@@ -268,16 +269,13 @@ pub fn record(
                             let next = now + chrono::Duration::from_std(wait).unwrap_or_default();
                             webhooks::mark_retry(c, &d.id, status, e, next)?;
                         }
-                        None => {
-                            let e = format!("gave up after {} attempts: {e}", d.attempts);
-                            webhooks::mark_failed(c, &d.id, status, &e, now)?;
-                        }
+                        None => webhooks::mark_failed(c, &d.id, status, e, now)?,
                     }
                     webhooks::set_failing(c, &sub.id, Some(now))?;
                     let failing_for = sub.failing_since.map(|since| now - since);
                     if failing_for
                         .is_some_and(|f| f >= chrono::Duration::days(webhook::DISABLE_AFTER_DAYS))
-                        && webhooks::disable(c, &sub.id, now, "failing for days")?
+                        && webhooks::disable(c, &sub.id, now, WebhookStop::Failing)?
                     {
                         disabled.push(sub.id.clone());
                     }

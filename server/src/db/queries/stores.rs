@@ -40,8 +40,12 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Store>> {
         .optional()
 }
 
-/// By external reference first, then by name: how people and files name a store.
-pub fn find_by_ref_or_name(conn: &mut DbConnection, key: &str) -> QueryResult<Option<Store>> {
+/// A store by its id, then by external reference, then by name: pages send ids, people
+/// and files name a store by the others.
+pub fn find_by_key(conn: &mut DbConnection, key: &str) -> QueryResult<Option<Store>> {
+    if let Some(store) = find(conn, key)? {
+        return Ok(Some(store));
+    }
     let by_ref = locations::table
         .filter(locations::external_ref.eq(key))
         .select(Store::as_select())

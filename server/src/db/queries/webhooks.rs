@@ -10,7 +10,7 @@ use crate::db::models::{new_id, CaseEvent, WebhookDelivery, WebhookSubscription}
 use crate::db::schema::{
     cases, webhook_deliveries, webhook_subscription_events, webhook_subscriptions,
 };
-use crate::db::states::WebhookEvent;
+use crate::db::states::{WebhookEvent, WebhookStop};
 use crate::db::DbConnection;
 
 pub fn insert(
@@ -61,7 +61,7 @@ pub fn disable(
     conn: &mut DbConnection,
     id: &str,
     now: NaiveDateTime,
-    reason: &str,
+    reason: WebhookStop,
 ) -> QueryResult<bool> {
     diesel::update(webhook_subscriptions::table.find(id))
         .filter(webhook_subscriptions::disabled_at.is_null())
@@ -324,6 +324,14 @@ pub fn mark_failed(
         ))
         .execute(conn)
         .map(|_| ())
+}
+
+pub fn delivery(conn: &mut DbConnection, id: &str) -> QueryResult<Option<WebhookDelivery>> {
+    webhook_deliveries::table
+        .find(id)
+        .select(WebhookDelivery::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// A subscription's latest deliveries, newest first.

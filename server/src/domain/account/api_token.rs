@@ -52,12 +52,34 @@ pub fn parse_scope(raw: &str) -> Result<TokenScope, FieldError> {
     TokenScope::parse(raw.trim()).ok_or_else(|| FieldError::new("scope", Problem::NotOffered, raw))
 }
 
-/// Makes a token for the person `req.email`, logged. `by_stores` is the maker's own stores
-/// when the maker is a manager (they make tokens for their stores only).
+/// Who makes, sees and revokes tokens.
+#[derive(Debug, Clone, Copy)]
+pub enum Maker<'a> {
+    /// The command line or an admin: anyone's.
+    Anyone,
+    /// A manager: their own, and those of their stores' staff, reaching their stores
+    /// only. Never another manager's or an admin's: a token acts as its person, and a
+    /// manager who could hold one for a peer could act in the peer's name.
+    Manager { id: &'a str, stores: &'a [String] },
+}
+
+impl Maker<'_> {
+    /// Whether this maker may see and revoke the token.
+    pub fn reaches(&self, token: &ApiToken) -> bool {
+        match self {
+            Maker::Anyone => true,
+            Maker::Manager { id, .. } => {
+                token.user_id == *id || token.created_by.as_deref() == Some(*id)
+            }
+        }
+    }
+}
+
+/// Makes a token for the person `req.email`, logged.
 pub fn make(
     db: &Db,
     actor: &Actor,
-    by_stores: Option<&[String]>,
+    maker: Maker,
     req: &TokenRequest,
     now: NaiveDateTime,
 ) -> Result<Made, SetupError> {
@@ -81,6 +103,17 @@ pub fn make(
             return Err(FieldError::new("scope", Problem::NotYours, scope.as_str()).into());
         }
         let theirs = users::location_ids(c, &person.id)?;
+        let by_stores = match maker {
+            Maker::Anyone => None,
+            Maker::Manager { id, stores } => {
+                let staff_here =
+                    person.role == Role::Staff && theirs.iter().any(|s| stores.contains(s));
+                if person.id != id && !staff_here {
+                    return Err(FieldError::new("email", Problem::NotYours, &email).into());
+                }
+                Some(stores)
+            }
+        };
         let mut ids = Vec::new();
         for key in req
             .stores
@@ -88,7 +121,7 @@ pub fn make(
             .map(|k| k.trim())
             .filter(|k| !k.is_empty())
         {
-            let store = stores::find_by_ref_or_name(c, key)?
+            let store = stores::find_by_key(c, key)?
                 .ok_or_else(|| FieldError::new("locations", Problem::UnknownStore, key))?;
             let allowed = (person.role == Role::Admin || theirs.contains(&store.id))
                 && by_stores.is_none_or(|mine| mine.contains(&store.id));
@@ -140,10 +173,16 @@ pub fn make(
     })
 }
 
-/// Revokes a token, logged; false if it was not active.
-pub fn revoke(db: &Db, actor: &Actor, id: &str, now: NaiveDateTime) -> Result<bool, SetupError> {
+/// Revokes a token, logged; false if it was not active (or not the maker's to revoke).
+pub fn revoke(
+    db: &Db,
+    actor: &Actor,
+    maker: Maker,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, SetupError> {
     db.write(|c| {
-        let Some(token) = api_tokens::find(c, id)? else {
+        let Some(token) = api_tokens::find(c, id)?.filter(|t| maker.reaches(t)) else {
             return Ok(false);
         };
         if !api_tokens::revoke(c, id, now)? {
@@ -238,10 +277,10 @@ pub fn authenticate(
     }))
 }
 
-/// Tokens a reader may see: an admin every token, anyone else their own.
-pub fn list(c: &mut DbConnection, reader: &User) -> diesel::QueryResult<Vec<(ApiToken, String)>> {
-    api_tokens::list(
-        c,
-        (reader.role != Role::Admin).then_some(reader.id.as_str()),
-    )
+/// The tokens a maker may see, with their person's email, newest first.
+pub fn list(c: &mut DbConnection, maker: Maker) -> diesel::QueryResult<Vec<(ApiToken, String)>> {
+    Ok(api_tokens::list(c, None)?
+        .into_iter()
+        .filter(|(t, _)| maker.reaches(t))
+        .collect())
 }

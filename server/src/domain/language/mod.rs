@@ -434,7 +434,9 @@ mod tests {
     /// language: a new kind without its words fails here, not on a page.
     #[test]
     fn every_stored_kind_has_its_words_in_every_language() {
-        use crate::db::states::{EventKind, MailKind, Role};
+        use crate::db::states::{
+            EventKind, MailKind, Role, TokenScope, WebhookEvent, WebhookFormat, WebhookStop,
+        };
         for lang in Language::all() {
             let keys = catalog(lang);
             let missing: Vec<String> = EventKind::ALL
@@ -446,6 +448,26 @@ mod tests {
                     crate::db::states::WebhookEvent::ALL
                         .iter()
                         .map(|k| format!("webhook.title.{}", k.as_str().replace('.', "_"))),
+                )
+                .chain(
+                    WebhookEvent::ALL
+                        .iter()
+                        .map(|k| format!("integrations.event.{}", k.as_str().replace('.', "_"))),
+                )
+                .chain(
+                    WebhookFormat::ALL
+                        .iter()
+                        .map(|k| format!("integrations.format.{}", k.as_str().replace('-', "_"))),
+                )
+                .chain(
+                    TokenScope::ALL
+                        .iter()
+                        .map(|k| format!("integrations.scope.{k}")),
+                )
+                .chain(
+                    WebhookStop::ALL
+                        .iter()
+                        .map(|k| format!("integrations.stopped.{k}")),
                 )
                 .filter(|key| !keys.contains(key))
                 .collect();
@@ -487,6 +509,11 @@ mod tests {
             "export_column.",
             "currency_symbol.",
             "webhook.title.",
+            "integrations.event.",
+            "integrations.format.",
+            "integrations.scope.",
+            "integrations.stopped.",
+            "integrations.miss.",
         ];
         let mut unused = Vec::new();
         for key in catalog(Language::EN) {

@@ -97,7 +97,7 @@ pub struct PersonChange {
 pub fn resolve_stores(c: &mut DbConnection, keys: &[String]) -> Result<Vec<String>, SetupError> {
     let mut ids = Vec::new();
     for key in keys.iter().map(|k| k.trim()).filter(|k| !k.is_empty()) {
-        let store = stores::find_by_ref_or_name(c, key)?
+        let store = stores::find_by_key(c, key)?
             .ok_or_else(|| FieldError::new("locations", Problem::UnknownStore, key))?;
         if !ids.contains(&store.id) {
             ids.push(store.id);

@@ -101,9 +101,9 @@ impl StoreChange {
 /// Refuses a name or reference another store already has.
 pub fn check_unique(c: &mut DbConnection, store: &Store) -> Result<(), SetupError> {
     for other in [
-        stores::find_by_ref_or_name(c, &store.name)?,
+        stores::find_by_key(c, &store.name)?,
         match &store.external_ref {
-            Some(r) => stores::find_by_ref_or_name(c, r)?,
+            Some(r) => stores::find_by_key(c, r)?,
             None => None,
         },
     ]
@@ -210,7 +210,7 @@ pub fn set_archived(db: &Db, actor: &Actor, id: &str, archived: bool) -> Result<
 
 /// A store by external reference or name.
 pub fn resolve(c: &mut DbConnection, key: &str) -> Result<Store, SetupError> {
-    stores::find_by_ref_or_name(c, key.trim())?
+    stores::find_by_key(c, key.trim())?
         .ok_or_else(|| FieldError::new("location", Problem::UnknownStore, key).into())
 }
 

@@ -13,8 +13,8 @@ use chrono::NaiveDateTime;
 
 use crate::db::models::{new_id, WebhookSubscription};
 use crate::db::queries::webhooks;
-use crate::db::states::{WebhookEvent, WebhookFormat};
-use crate::db::Db;
+use crate::db::states::{WebhookEvent, WebhookFormat, WebhookStop};
+use crate::db::{Db, DbConnection};
 use crate::domain::setup::audit::{record, Actor};
 use crate::domain::setup::fields::{FieldError, Problem, SetupError};
 use crate::domain::setup::stores;
@@ -25,6 +25,53 @@ pub const MAX_URL_CHARS: usize = 2_000;
 pub const DISABLE_AFTER_DAYS: i64 = 3;
 /// How long the previous secret keeps signing after a rotation.
 pub const ROTATION_HOURS: i64 = 24;
+
+/// Why a delivery did not arrive, as its log says it. Stored at the head of the
+/// delivery's `last_error` ("unreachable: <the client's words>"), so the page can say it
+/// in the reader's language and keep the technical words for a tooltip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Miss {
+    TimedOut,
+    Unreachable,
+    NotPublic,
+    /// The receiver answered with a status that is not a success.
+    Answered,
+    Other,
+}
+
+impl Miss {
+    pub const ALL: [Miss; 5] = [
+        Miss::TimedOut,
+        Miss::Unreachable,
+        Miss::NotPublic,
+        Miss::Answered,
+        Miss::Other,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Miss::TimedOut => "timed_out",
+            Miss::Unreachable => "unreachable",
+            Miss::NotPublic => "not_public",
+            Miss::Answered => "answered",
+            Miss::Other => "other",
+        }
+    }
+
+    /// The text stored for it: "code: detail".
+    pub fn describe(self, detail: &str) -> String {
+        format!("{}: {detail}", self.code())
+    }
+
+    /// The miss a stored text names, and its detail.
+    pub fn of_stored(text: &str) -> (Miss, &str) {
+        let (code, detail) = text.split_once(": ").unwrap_or(("", text));
+        Miss::ALL
+            .into_iter()
+            .find(|m| m.code() == code)
+            .map_or((Miss::Other, text), |m| (m, detail))
+    }
+}
 
 /// A subscription as asked for.
 #[derive(Debug, Clone, Default)]
@@ -76,11 +123,52 @@ pub fn parse_events(raw: &[String]) -> Result<Vec<WebhookEvent>, FieldError> {
     Ok(events)
 }
 
+/// Whose subscriptions one may make and manage: every one (the command line, an admin),
+/// or those of some stores (a manager's); a subscription for all stores is an admin's.
+#[derive(Debug, Clone, Copy)]
+pub enum Within<'a> {
+    Everywhere,
+    Stores(&'a [String]),
+}
+
+impl Within<'_> {
+    pub fn reaches(&self, sub: &WebhookSubscription) -> bool {
+        match (self, &sub.location_id) {
+            (Within::Everywhere, _) => true,
+            (Within::Stores(mine), Some(store)) => mine.contains(store),
+            (Within::Stores(_), None) => false,
+        }
+    }
+}
+
+/// The subscriptions one may see, oldest first.
+pub fn visible(
+    c: &mut DbConnection,
+    within: Within,
+) -> diesel::QueryResult<Vec<WebhookSubscription>> {
+    Ok(webhooks::all(c)?
+        .into_iter()
+        .filter(|s| within.reaches(s))
+        .collect())
+}
+
+/// One subscription, if it is there and one may manage it.
+pub fn managed(
+    c: &mut DbConnection,
+    within: Within,
+    id: &str,
+) -> Result<WebhookSubscription, SetupError> {
+    webhooks::find(c, id)?
+        .filter(|s| within.reaches(s))
+        .ok_or(SetupError::NotFound("webhook"))
+}
+
 /// Makes a subscription with a new secret, logged. `url` was checked by the caller
 /// (`jobs::webhooks::check_destination`).
 pub fn subscribe(
     db: &Db,
     actor: &Actor,
+    within: Within,
     req: &SubscriptionRequest,
     now: NaiveDateTime,
 ) -> Result<WebhookSubscription, SetupError> {
@@ -101,6 +189,15 @@ pub fn subscribe(
             Some(key) => Some(stores::resolve(c, key)?.id),
             None => None,
         };
+        let allowed = match (within, &location_id) {
+            (Within::Everywhere, _) => true,
+            (Within::Stores(mine), Some(id)) => mine.contains(id),
+            (Within::Stores(_), None) => false,
+        };
+        if !allowed {
+            let key = req.location.as_deref().unwrap_or_default();
+            return Err(FieldError::new("location", Problem::NotYours, key).into());
+        }
         let sub = WebhookSubscription {
             id: new_id(),
             location_id,
@@ -150,9 +247,16 @@ pub fn secrets_in_use(sub: &WebhookSubscription, now: NaiveDateTime) -> Vec<&str
 
 /// Gives a subscription a new secret, logged; the old one signs too for
 /// [`ROTATION_HOURS`], so the receiver can switch without losing a message.
-pub fn rotate(db: &Db, actor: &Actor, id: &str, now: NaiveDateTime) -> Result<String, SetupError> {
+pub fn rotate(
+    db: &Db,
+    actor: &Actor,
+    within: Within,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<String, SetupError> {
     let secret = signing::new_secret();
     db.write(|c| {
+        managed(c, within, id)?;
         let until = now + chrono::Duration::hours(ROTATION_HOURS);
         if !webhooks::rotate(c, id, &secret, until)? {
             return Err(SetupError::NotFound("webhook"));
@@ -163,15 +267,46 @@ pub fn rotate(db: &Db, actor: &Actor, id: &str, now: NaiveDateTime) -> Result<St
 }
 
 /// Stops a subscription, logged; false if it was stopped before.
-pub fn disable(db: &Db, actor: &Actor, id: &str, now: NaiveDateTime) -> Result<bool, SetupError> {
+pub fn disable(
+    db: &Db,
+    actor: &Actor,
+    within: Within,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, SetupError> {
     db.write(|c| {
-        if webhooks::find(c, id)?.is_none() {
-            return Err(SetupError::NotFound("webhook"));
-        }
-        let stopped = webhooks::disable(c, id, now, "removed")?;
+        managed(c, within, id)?;
+        let stopped = webhooks::disable(c, id, now, WebhookStop::Removed)?;
         if stopped {
             record(c, actor, "webhook.remove", id, None::<&()>, None::<&()>)?;
         }
         Ok(stopped)
+    })
+}
+
+/// Sends one of a subscription's deliveries again, logged; false if it is waiting already.
+pub fn send_again(
+    db: &Db,
+    actor: &Actor,
+    within: Within,
+    delivery_id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, SetupError> {
+    db.write(|c| {
+        let delivery =
+            webhooks::delivery(c, delivery_id)?.ok_or(SetupError::NotFound("delivery"))?;
+        managed(c, within, &delivery.subscription_id)?;
+        let again = webhooks::send_again(c, delivery_id, now)?;
+        if again {
+            record(
+                c,
+                actor,
+                "webhook.send_again",
+                delivery_id,
+                None::<&()>,
+                None::<&()>,
+            )?;
+        }
+        Ok(again)
     })
 }

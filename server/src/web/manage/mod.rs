@@ -7,6 +7,7 @@ mod dashboard;
 mod export;
 mod import;
 mod inbox;
+mod integrations;
 mod kiosks;
 mod locations;
 mod log;
@@ -83,6 +84,32 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/manage/locations/{id}/kiosks/{kiosk}/spot",
             web::post().to(kiosks::choose_spot),
+        )
+        .route("/manage/integrations", web::get().to(integrations::show))
+        .route(
+            "/manage/integrations/tokens",
+            web::post().to(integrations::make_token),
+        )
+        .route(
+            "/manage/integrations/tokens/{id}/revoke",
+            web::post().to(integrations::revoke_token),
+        )
+        .route(
+            "/manage/integrations/webhooks",
+            web::post().to(integrations::add_webhook),
+        )
+        .route(
+            "/manage/integrations/webhooks/{id}",
+            web::get().to(integrations::show_webhook),
+        )
+        // Before `{action}`: "again" takes a delivery, the others only the form's token.
+        .route(
+            "/manage/integrations/webhooks/{id}/again",
+            web::post().to(integrations::send_again),
+        )
+        .route(
+            "/manage/integrations/webhooks/{id}/{action}",
+            web::post().to(integrations::webhook_action),
         )
         .route("/manage/log", web::get().to(log::show))
         .route("/manage/import", web::get().to(import::form))
