@@ -7,6 +7,7 @@
 use mend_server::db::queries::webhooks as queries;
 use mend_server::domain::setup::Actor;
 use mend_server::domain::webhook::{self, SubscriptionRequest};
+use mend_testing::smtp::SmtpSink;
 use mend_testing::webhooks::Receiver;
 use mend_testing::{spawn_demo, Post, TestApp, TestDb};
 use serde_json::Value;
@@ -366,4 +367,115 @@ async fn each_preset_sends_the_shape_its_service_takes() {
         .as_str()
         .unwrap()
         .contains("/ack/"));
+}
+
+/// The mail to `to` whose subject starts so, through a real SMTP server.
+async fn stop_notices(
+    sink: &SmtpSink,
+    to: &str,
+    subject: &str,
+) -> Vec<mend_testing::smtp::Received> {
+    let start = std::time::Instant::now();
+    loop {
+        let found: Vec<_> = sink
+            .messages()
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t.contains(to)) && m.subject.starts_with(subject))
+            .collect();
+        if !found.is_empty() || start.elapsed() > std::time::Duration::from_secs(10) {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_webhook_stopped_by_410_tells_the_person_who_made_it() {
+    let (Some(receiver), Some(sink)) = (Receiver::start(), SmtpSink::start()) else {
+        return;
+    };
+    let (app, demo) = spawn_demo(
+        TestDb::sqlite(),
+        &[
+            ("MEND_WEBHOOK_ALLOW_PRIVATE", "1"),
+            ("MEND_SMTP_URL", &sink.url()),
+        ],
+    )
+    .await;
+    let manager = app
+        .db
+        .read(|c| mend_server::db::queries::users::find_by_email(c, &demo.manager_email))
+        .unwrap()
+        .unwrap();
+    let sub = webhook::subscribe(
+        &app.db,
+        &Actor::User {
+            id: manager.id.clone(),
+            email: manager.email.clone(),
+        },
+        webhook::Within::Everywhere,
+        &SubscriptionRequest {
+            url: receiver.url("/gone"),
+            format: "standard".into(),
+            ..SubscriptionRequest::default()
+        },
+        app.clock.now(),
+    )
+    .unwrap();
+    receiver.configure(&[&sub.secret], 410).await;
+    app.complain(&demo.touchpoints[0].code, Post::valid()).await;
+    app.drain_outbox().await;
+    let mail = stop_notices(&sink, &demo.manager_email, "Mend stopped").await;
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].subject, "Mend stopped sending to 127.0.0.1");
+    assert!(mail[0].text.contains("410 Gone"), "{}", mail[0].text);
+    assert!(
+        mail[0]
+            .text
+            .contains(&format!("/manage/integrations/webhooks/{}", sub.id)),
+        "{}",
+        mail[0].text
+    );
+}
+
+#[tokio::test]
+async fn a_webhook_failing_for_days_stops_and_tells_the_admins_in_their_language() {
+    let (Some(receiver), Some(sink)) = (Receiver::start(), SmtpSink::start()) else {
+        return;
+    };
+    let (app, demo) = spawn_demo(
+        TestDb::sqlite(),
+        &[
+            ("MEND_WEBHOOK_ALLOW_PRIVATE", "1"),
+            ("MEND_SMTP_URL", &sink.url()),
+        ],
+    )
+    .await;
+    let admin = app.add_user("admin", "boss@shop.example", "boss password 12", &[]);
+    app.test_db.execute_behind_the_back(&format!(
+        "UPDATE users SET language = 'pl' WHERE id = '{admin}'"
+    ));
+    // Made on the command line: nobody in particular owns it, so the admins hear.
+    let sub = subscribe(&app, &receiver.url("/down"), "standard", &["case.created"]);
+    receiver.configure(&[&sub.secret], 500).await;
+    app.complain(&demo.touchpoints[0].code, Post::valid()).await;
+    app.drain_outbox().await;
+    let failing = app.db.read(|c| queries::find(c, &sub.id)).unwrap().unwrap();
+    assert!(failing.failing_since.is_some() && failing.disabled_at.is_none());
+
+    // Days later it still fails: stopped, and said so once.
+    app.advance(std::time::Duration::from_secs(
+        3600 * 24 * u64::try_from(webhook::DISABLE_AFTER_DAYS).unwrap() + 3600,
+    ));
+    app.complain(&demo.touchpoints[0].code, Post::valid()).await;
+    app.drain_outbox().await;
+    let stopped = app.db.read(|c| queries::find(c, &sub.id)).unwrap().unwrap();
+    assert_eq!(
+        stopped.disabled_reason,
+        Some(mend_server::db::states::WebhookStop::Failing)
+    );
+    let mail = stop_notices(&sink, "boss@shop.example", "Mend").await;
+    assert_eq!(mail.len(), 1, "one notice");
+    assert_eq!(mail[0].subject, "Mend przestał wysyłać do 127.0.0.1");
+    assert!(mail[0].text.contains("przez 3 dni"), "{}", mail[0].text);
 }

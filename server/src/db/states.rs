@@ -164,6 +164,8 @@ text_state! {
         ErasureConfirmation = "erasure_confirmation",
         /// "Send a test to me".
         Test = "test",
+        /// A webhook stopped: 410 Gone, or failing for days.
+        WebhookStopped = "webhook_stopped",
     }
 }
 

@@ -258,6 +258,7 @@ pub fn record(
                     let e = Miss::Answered.describe("410 Gone");
                     webhooks::mark_failed(c, &d.id, Some(410), &e, now)?;
                     if webhooks::disable(c, &sub.id, now, WebhookStop::Gone)? {
+                        webhook::stopped::tell_owner(c, sub, now)?;
                         disabled.push(sub.id.clone());
                     }
                 }
@@ -277,6 +278,7 @@ pub fn record(
                         .is_some_and(|f| f >= chrono::Duration::days(webhook::DISABLE_AFTER_DAYS))
                         && webhooks::disable(c, &sub.id, now, WebhookStop::Failing)?
                     {
+                        webhook::stopped::tell_owner(c, sub, now)?;
                         disabled.push(sub.id.clone());
                     }
                 }

@@ -4,7 +4,6 @@
 //! window has passed (one alert per window, not one per tap). Checked in the transaction
 //! that stores the taps, so an alert is as durable as the taps that set it off.
 
-use askama::Template;
 use chrono::{Duration, NaiveDateTime};
 
 use crate::db::queries::kiosks;
@@ -12,8 +11,9 @@ use crate::db::states::MailKind;
 use crate::db::{Db, DbConnection, DbError};
 use crate::domain::alert::{AlertContext, Audience};
 use crate::domain::language::Language;
+use crate::domain::mail::notice::Notice;
 use crate::domain::mail::MailError;
-use crate::domain::mail::{enqueue, one_line, Enqueue, MailPayload, OutgoingEmail};
+use crate::domain::mail::{enqueue, Enqueue, MailPayload, OutgoingEmail};
 
 /// Ratings at or under this are unhappy.
 pub const UNHAPPY_MAX_RATING: i32 = 2;
@@ -109,32 +109,6 @@ fn enqueue_alert(
     Ok(())
 }
 
-struct AlertView {
-    lang: &'static str,
-    subject: String,
-    heading: String,
-    what: String,
-    advice: String,
-    link_label: String,
-    url: String,
-}
-
-#[derive(Template)]
-#[template(path = "email/kiosk_alert/subject.txt")]
-struct Subject<'a> {
-    m: &'a AlertView,
-}
-#[derive(Template)]
-#[template(path = "email/kiosk_alert/body.txt")]
-struct Text<'a> {
-    m: &'a AlertView,
-}
-#[derive(Template)]
-#[template(path = "email/kiosk_alert/body.html")]
-struct Html<'a> {
-    m: &'a AlertView,
-}
-
 /// The alert as sent; None when the location is gone.
 pub fn compose(
     db: &Db,
@@ -165,8 +139,8 @@ pub fn compose(
         ("to", to_text.as_str()),
         ("day", day.as_str()),
     ];
-    let m = AlertView {
-        lang: lang.code(),
+    let notice = Notice {
+        lang,
         subject: lang.count_with(
             "kiosk_alert.subject",
             u64::try_from(count).unwrap_or(0),
@@ -178,11 +152,5 @@ pub fn compose(
         link_label: lang.text("kiosk_alert.open_kiosks"),
         url: format!("{}/manage/locations/{location_id}/kiosks", ctx.base_url),
     };
-    Ok(Some(OutgoingEmail {
-        subject: one_line(&Subject { m: &m }.render()?, 200),
-        text: Text { m: &m }.render()?,
-        html: Html { m: &m }.render()?,
-        inline_images: Vec::new(),
-        list_unsubscribe: None,
-    }))
+    Ok(Some(notice.email()?))
 }

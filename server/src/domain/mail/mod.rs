@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod customer;
+pub mod notice;
 pub mod render;
 pub mod survey;
 pub mod test_mail;
@@ -247,6 +248,11 @@ pub enum MailPayload {
         from: String,
         to: String,
         count: i64,
+        lang: String,
+    },
+    /// A webhook subscription stopped; to its owner.
+    WebhookStopped {
+        subscription_id: String,
         lang: String,
     },
 }

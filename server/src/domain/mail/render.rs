@@ -82,6 +82,18 @@ pub fn render_payload(
             )?
             .ok_or_else(|| MailError::Permanent(format!("location {location_id} is gone")))
         }
+        MailPayload::WebhookStopped {
+            subscription_id,
+            lang,
+        } => crate::domain::webhook::stopped::compose(
+            db,
+            ctx,
+            &subscription_id,
+            Language::or_default(&lang),
+        )?
+        .ok_or_else(|| {
+            MailError::Permanent(format!("webhook {subscription_id} is gone or running"))
+        }),
         MailPayload::ErasureMail {
             reference,
             store,

@@ -8,6 +8,7 @@ pub mod address;
 pub mod payload;
 pub mod presets;
 pub mod signing;
+pub mod stopped;
 
 use chrono::NaiveDateTime;
 
