@@ -718,3 +718,72 @@ async fn the_openapi_document_and_its_reference_page_are_served_without_a_token(
     let (status, body) = call(&app, "GET", "/api/v1/nothing", None, None, &[]).await;
     assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
 }
+
+#[tokio::test]
+async fn exports_hold_the_tokens_stores_only() {
+    exports(TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn exports_hold_the_tokens_stores_only_on_postgresql() {
+    if let Some(db) = TestDb::postgres() {
+        exports(db).await;
+    }
+}
+
+async fn exports(db: TestDb) {
+    let w = world(db, &[]).await;
+    let app = &w.app;
+    let download = |token: String, path: &'static str| async move {
+        let res = reqwest::Client::new()
+            .get(app.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let kind = res
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, kind, res.bytes().await.unwrap().to_vec())
+    };
+    let admin = token(app, "admin@example.com", "read", &[]);
+    let (status, kind, body) = download(admin.clone(), "/api/v1/exports/cases.json").await;
+    assert_eq!((status, kind.as_str()), (200, "application/json"));
+    let rows: Vec<Value> = serde_json::from_slice(&body).unwrap();
+    let text = String::from_utf8(body).unwrap();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(text.contains(&w.demo_case) && text.contains(&w.other_case));
+
+    // A token of one store, and a token limited to one store: that store's cases only.
+    for limited in [
+        token(app, "busan@example.com", "read", &[]),
+        token(app, "admin@example.com", "read", &["Busan Station"]),
+    ] {
+        let (status, _, body) = download(limited.clone(), "/api/v1/exports/cases.json").await;
+        let text = String::from_utf8(body).unwrap();
+        assert_eq!(status, 200);
+        assert!(
+            text.contains(&w.other_case) && !text.contains(&w.demo_case),
+            "{text}"
+        );
+        let (status, kind, body) = download(limited, "/api/v1/exports/cases.csv").await;
+        assert_eq!((status, kind.as_str()), (200, "text/csv; charset=utf-8"));
+        let text = String::from_utf8(body).unwrap();
+        assert!(!text.starts_with('\u{feff}'), "no BOM for programs");
+        assert!(text.contains(&w.other_case) && !text.contains(&w.demo_case));
+    }
+    let (status, kind, body) = download(admin.clone(), "/api/v1/exports/surveys.xlsx").await;
+    assert_eq!(status, 200);
+    assert!(kind.contains("spreadsheetml"), "{kind}");
+    assert!(body.starts_with(b"PK"), "a zip");
+
+    let (status, err) = get(app, "/api/v1/exports/cases.txt", &admin).await;
+    assert_eq!((status, err["code"].as_str()), (404, Some("not_found")));
+    let (status, err) = get(app, "/api/v1/exports/cases.json?from=yesterday", &admin).await;
+    assert_eq!((status, err["field"].as_str()), (400, Some("from")));
+    let (status, _) = get(app, "/api/v1/exports/cases.json", "mend_nonsense").await;
+    assert_eq!(status, 401);
+}

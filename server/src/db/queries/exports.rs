@@ -185,6 +185,9 @@ pub fn case_page(
     if let Some(l) = &f.location_id {
         q = q.filter(cases::location_id.concat("").eq(l.clone()));
     }
+    if let Some(ids) = &f.within {
+        q = q.filter(cases::location_id.concat("").eq_any(ids.clone()));
+    }
     if let Some(cat) = &f.category {
         q = q.filter(cases::category.eq(cat.clone()));
     }

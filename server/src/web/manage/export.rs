@@ -38,7 +38,8 @@ fn date(name: &str, s: &Option<String>) -> Result<Option<NaiveDate>, AppError> {
     }
 }
 
-fn parse(file: &str) -> Option<(Dataset, Format)> {
+/// `surveys.csv`, `cases.xlsx`, ...: what a file name asks for.
+pub fn parse(file: &str) -> Option<(Dataset, Format)> {
     let (name, ext) = file.rsplit_once('.')?;
     let dataset = match name {
         "surveys" => Dataset::Surveys,
@@ -80,20 +81,47 @@ pub async fn download(
         within: None,
         category: query.category.clone().filter(|c| !c.trim().is_empty()),
     };
-    let scope = Scope {
-        user_id: who.user.id.clone(),
-        is_admin: who.role == Role::Admin,
+    let job = ExportJob {
+        dataset,
+        format,
+        scope: Scope {
+            user_id: who.user.id.clone(),
+            is_admin: who.role == Role::Admin,
+        },
+        filter,
+        lang: crate::domain::language::Language::or_default(&who.user.language),
+        name: file.into_inner(),
     };
+    stream(&state, job).await.map_err(AppError::Internal)
+}
+
+/// One download: what, for whom, and its file name.
+pub struct ExportJob {
+    pub dataset: Dataset,
+    pub format: Format,
+    pub scope: Scope,
+    pub filter: ExportFilter,
+    /// Spreadsheets' column labels are in this language.
+    pub lang: crate::domain::language::Language,
+    pub name: String,
+}
+
+/// Streams an export (the manager's download and the REST API's `/exports`).
+pub async fn stream(state: &AppState, job: ExportJob) -> anyhow::Result<HttpResponse> {
+    let ExportJob {
+        dataset,
+        format,
+        scope,
+        filter,
+        lang,
+        name,
+    } = job;
     // Spreadsheets are for people: labels in the reader's language. JSON is for programs:
     // the stable keys.
     let labels = match format {
         Format::Json => None,
         Format::Csv { .. } | Format::Xlsx => {
-            let (db, scope, lang) = (
-                state.db.clone(),
-                scope.clone(),
-                crate::domain::language::Language::or_default(&who.user.language),
-            );
+            let (db, scope) = (state.db.clone(), scope.clone());
             Some(web::block(move || ExportLabels::read(&db, &scope, lang)).await??)
         }
     };
@@ -206,11 +234,8 @@ pub async fn download(
             }
         });
     if let Err(e) = producer {
-        return Err(AppError::Internal(anyhow::anyhow!(
-            "starting an export: {e}"
-        )));
+        anyhow::bail!("starting an export: {e}");
     }
-    let name = file.into_inner();
     Ok(HttpResponse::Ok()
         .content_type(content_type)
         .insert_header((

@@ -4,7 +4,7 @@ mod cases;
 mod categories;
 pub mod changes;
 mod dashboard;
-mod export;
+pub(crate) mod export;
 mod import;
 mod inbox;
 mod integrations;

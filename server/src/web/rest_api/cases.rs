@@ -242,7 +242,7 @@ pub struct ListQuery {
     pub limit: Option<usize>,
 }
 
-fn given(v: &Option<String>) -> Option<String> {
+pub(super) fn given(v: &Option<String>) -> Option<String> {
     v.as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -250,7 +250,7 @@ fn given(v: &Option<String>) -> Option<String> {
 }
 
 /// A day or a moment; `end` moves a day to the next midnight.
-fn moment(
+pub(super) fn moment(
     lang: Language,
     field: &str,
     v: &Option<String>,

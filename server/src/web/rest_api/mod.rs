@@ -11,6 +11,7 @@ pub mod auth;
 pub mod cases;
 pub mod directory;
 pub mod error;
+pub mod exports;
 pub mod openapi;
 
 use actix_web::http::StatusCode;
@@ -50,6 +51,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/cases/{reference}", web::get().to(cases::show))
             .route("/cases/{reference}/{action}", web::post().to(cases::act))
             .route("/survey-answers", web::get().to(cases::answers))
+            .route("/exports/{file}", web::get().to(exports::download))
             .configure(directory::routes)
             .default_service(web::to(not_found)),
     );
