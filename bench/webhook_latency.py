@@ -3,14 +3,14 @@ the signed `case.created`, one complaint at a time and in a burst, and what the 
 to the complaint POST beside it (the same burst without a subscription, in the same run).
 
   single:   complaints one at a time, each webhook awaited before the next -> p50/p99
-  baseline: a burst of N complaints (64 clients) with no subscription      -> POST p50/p99
+  baseline: a burst of N complaints (CLIENTS clients) with no subscription      -> POST p50/p99
   burst:    the same burst with a subscription to case.created            -> POST p50/p99,
             303 -> receiver p50/p99, webhooks per second (first 303 to last arrival)
 
 The receiver is a threaded HTTP server in this process that checks each signature with
 the `standardwebhooks` package and answers 204.
 
-usage: python3 bench/webhook_latency.py [SINGLE=200] [BURST=1000]   (run by bench/webhooks.sh)
+usage: [CLIENTS=64] python3 bench/webhook_latency.py [SINGLE=200] [BURST=1000]   (run by bench/webhooks.sh)
 """
 import concurrent.futures
 import http.client
@@ -31,6 +31,7 @@ from alert_latency import free_port, percentile, post, stamp  # noqa: E402
 
 SINGLE = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 BURST = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+CLIENTS = int(os.environ.get("CLIENTS", "64"))
 BIN = os.environ.get("MEND_BIN", os.path.join(os.path.dirname(__file__), "..", "target", "dist", "mend-server"))
 
 
@@ -88,7 +89,7 @@ def report(label, seconds, extra=""):
 
 
 def burst(port, code, label):
-    """Posts BURST complaints from 64 clients; each post's duration and its 303 time."""
+    """Posts BURST complaints from CLIENTS clients; each post's duration and its 303 time."""
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         stamps = list(pool.map(lambda _: stamp(port, code), range(BURST)))
 
@@ -101,9 +102,9 @@ def burst(port, code, label):
             out.append((ref, done, done - began))
         return out
 
-    chunks = [list(enumerate(stamps))[i::64] for i in range(64)]
+    chunks = [list(enumerate(stamps))[i::CLIENTS] for i in range(CLIENTS)]
     started = time.time()
-    with concurrent.futures.ThreadPoolExecutor(64) as pool:
+    with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
         results = [r for chunk in pool.map(worker, chunks) for r in chunk]
     took = time.time() - started
     report(f"{label}: complaint POST", [d for _, _, d in results],
@@ -129,7 +130,7 @@ def main():
                 break
             except OSError:
                 time.sleep(0.05)
-        print(f"machine: {os.cpu_count()} cores; SQLite; mail as .eml files; receiver: "
+        print(f"machine: {os.cpu_count()} cores; SQLite; {CLIENTS} clients; mail as .eml files; receiver: "
               "Python ThreadingHTTPServer checking signatures with standardwebhooks", flush=True)
 
         burst(http_port, code, f"baseline burst of {BURST}, no subscription")

@@ -208,11 +208,19 @@ pub struct Caller {
     pub scope: TokenScope,
     /// The stores the caller may see; `None`: every store (an admin's unlimited token).
     pub stores: Option<Vec<String>>,
+    /// The token names its stores (else it reaches all of its person's).
+    pub limited: bool,
     /// The token's last use was long enough ago to be written down again.
     pub stale_use: bool,
 }
 
 impl Caller {
+    /// The stores a query must keep to beyond its person's own: a limited token's (or
+    /// none: the person's stores are the query's own rule).
+    pub fn narrowed_to(&self) -> Option<Vec<String>> {
+        self.stores.clone().filter(|_| self.limited)
+    }
+
     pub fn may_see(&self, location_id: &str) -> bool {
         self.stores
             .as_ref()
@@ -255,6 +263,7 @@ pub fn authenticate(
         return Ok(Err(Refused::PersonGone));
     }
     let limited = api_tokens::stores(c, &row.id)?;
+    let limited_is_empty = limited.is_empty();
     let stores = if user.role == Role::Admin {
         (!limited.is_empty()).then_some(limited)
     } else {
@@ -267,6 +276,7 @@ pub fn authenticate(
         })
     };
     Ok(Ok(Caller {
+        limited: !limited_is_empty,
         token_id: row.id,
         stale_use: row
             .last_used_at

@@ -328,7 +328,7 @@ pub async fn list(
     let s = CaseSearch {
         status,
         location_id: store.clone(),
-        within: caller.stores.clone(),
+        within: caller.narrowed_to(),
         category: given(&query.category),
         touchpoint_id: given(&query.spot),
         assignee: given(&query.assignee).map(|a| (a != "nobody").then_some(a)),
@@ -640,7 +640,7 @@ pub async fn answers(
         from: moment(lang, "from", &query.from, false)?,
         to: moment(lang, "to", &query.to, true)?,
         location_id: given(&query.store),
-        within: api.caller.stores.clone(),
+        within: api.caller.narrowed_to(),
         category: given(&query.category),
     };
     let after = given(&query.cursor).unwrap_or_default();

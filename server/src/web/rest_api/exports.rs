@@ -80,7 +80,7 @@ pub async fn download(
         from: moment(lang, "from", &query.from, false)?,
         to: moment(lang, "to", &query.to, true)?,
         location_id: given(&query.store),
-        within: api.caller.stores.clone(),
+        within: api.caller.narrowed_to(),
         category: given(&query.category),
     };
     let job = ExportJob {

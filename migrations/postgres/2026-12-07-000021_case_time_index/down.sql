@@ -1,0 +1,2 @@
+DROP INDEX cases_open_created;
+DROP INDEX cases_created;
