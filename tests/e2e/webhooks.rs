@@ -389,11 +389,14 @@ async fn stop_notices(
     }
 }
 
-#[tokio::test]
-async fn a_webhook_stopped_by_410_tells_the_person_who_made_it() {
-    let (Some(receiver), Some(sink)) = (Receiver::start(), SmtpSink::start()) else {
-        return;
-    };
+/// A receiver, a real SMTP server, and the demo store sending to both.
+async fn with_receiver_and_mail() -> Option<(
+    Receiver,
+    SmtpSink,
+    TestApp,
+    mend_server::domain::demo::DemoStore,
+)> {
+    let (receiver, sink) = (Receiver::start()?, SmtpSink::start()?);
     let (app, demo) = spawn_demo(
         TestDb::sqlite(),
         &[
@@ -402,6 +405,14 @@ async fn a_webhook_stopped_by_410_tells_the_person_who_made_it() {
         ],
     )
     .await;
+    Some((receiver, sink, app, demo))
+}
+
+#[tokio::test]
+async fn a_webhook_stopped_by_410_tells_the_person_who_made_it() {
+    let Some((receiver, sink, app, demo)) = with_receiver_and_mail().await else {
+        return;
+    };
     let manager = app
         .db
         .read(|c| mend_server::db::queries::users::find_by_email(c, &demo.manager_email))
@@ -440,17 +451,9 @@ async fn a_webhook_stopped_by_410_tells_the_person_who_made_it() {
 
 #[tokio::test]
 async fn a_webhook_failing_for_days_stops_and_tells_the_admins_in_their_language() {
-    let (Some(receiver), Some(sink)) = (Receiver::start(), SmtpSink::start()) else {
+    let Some((receiver, sink, app, demo)) = with_receiver_and_mail().await else {
         return;
     };
-    let (app, demo) = spawn_demo(
-        TestDb::sqlite(),
-        &[
-            ("MEND_WEBHOOK_ALLOW_PRIVATE", "1"),
-            ("MEND_SMTP_URL", &sink.url()),
-        ],
-    )
-    .await;
     let admin = app.add_user("admin", "boss@shop.example", "boss password 12", &[]);
     app.test_db.execute_behind_the_back(&format!(
         "UPDATE users SET language = 'pl' WHERE id = '{admin}'"
