@@ -226,6 +226,8 @@ async fn webhooks_are_added_logged_sent_again_rotated_and_removed_on_the_page() 
     assert_eq!(status, 200, "{shown}");
     let secret = code_in(&shown, "new-secret");
     assert!(secret.starts_with("whsec_"));
+    // A double click adds it once: the same address for the same store is refused.
+    refused(&app, &manager, WEBHOOKS, &here, "is already taken").await;
     assert!(
         !app.page(&manager, PAGE).await.contains(&secret),
         "shown once"

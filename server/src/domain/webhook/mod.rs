@@ -199,6 +199,13 @@ pub fn subscribe(
             let key = req.location.as_deref().unwrap_or_default();
             return Err(FieldError::new("location", Problem::NotYours, key).into());
         }
+        // A second click on "Add" would send every event twice.
+        let twice = webhooks::all(c)?.into_iter().any(|s| {
+            s.disabled_at.is_none() && s.url == url.as_str() && s.location_id == location_id
+        });
+        if twice {
+            return Err(FieldError::new("url", Problem::DuplicateName, url.as_str()).into());
+        }
         let sub = WebhookSubscription {
             id: new_id(),
             location_id,
