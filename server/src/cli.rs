@@ -98,6 +98,24 @@ pub enum Command {
         /// The new file to write; an existing file is never overwritten.
         file: std::path::PathBuf,
     },
+    /// The photo store: bring photo files of an older Mend into it.
+    Photos {
+        #[command(subcommand)]
+        action: PhotosAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PhotosAction {
+    /// Move the photo files under MEND_DATA_DIR/photos (Mend before the photo store) into
+    /// the photo store, with a progress bar on a terminal. Safe to stop and run again: it
+    /// goes on where it stopped; the server does the same at start. Prints `photos moved
+    /// <N> (<BYTES> bytes), <LEFT> left`.
+    Import {
+        /// Move at most this many files now (the rest on the next run).
+        #[arg(long)]
+        limit: Option<usize>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -447,6 +465,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Token { action } => crate::admin_cli::token(&settings, action),
         Command::Webhook { action } => crate::admin_cli::webhook(&settings, action),
         Command::Backup { file } => backup(&settings, &file),
+        Command::Photos {
+            action: PhotosAction::Import { limit },
+        } => import_photos(&settings, limit),
         Command::Customer { action } => customer(&settings, action),
     }
 }
@@ -485,7 +506,7 @@ fn customer(settings: &Settings, action: CustomerAction) -> ExitCode {
         )
         .map(|e| {
             format!(
-                "erased {} cases, {} surveys, {} emails' addresses, {} photo files",
+                "erased {} cases, {} surveys, {} emails' addresses, {} photos",
                 e.cases, e.surveys, e.emails, e.photos_deleted
             )
         }),
@@ -724,6 +745,9 @@ fn worker(settings: Settings) -> ExitCode {
             Ok(w) => w,
             Err(e) => return fail(EXIT_CONFIG, &e),
         };
+        if let Err(e) = crate::startup::check_photo_store(&worker.photos).await {
+            return fail(EXIT_CONFIG, &e);
+        }
         tokio::select! {
             () = worker.run() => {}
             () = stop_signal() => tracing::info!("worker stopped"),
@@ -781,6 +805,9 @@ fn serve(settings: Settings, demo: bool) -> ExitCode {
             Ok(app) => app,
             Err(e) => return fail(EXIT_CONFIG, &e),
         };
+        if let Err(e) = crate::startup::check_photo_store(app.photo_store()).await {
+            return fail(EXIT_CONFIG, &e);
+        }
         if demo {
             let (db, base) = (app.db().clone(), app.base_url().to_owned());
             let seeded = actix_web::web::block(move || seed_and_print(&settings, &db, &base)).await;
@@ -797,6 +824,7 @@ fn serve(settings: Settings, demo: bool) -> ExitCode {
             url = %app.base_url(),
             backend = app.db().backend().name(),
             data_dir = %data_dir.display(),
+            photos = %app.photo_store().describe(),
             "Mend is serving"
         );
         match app.run_until_stopped().await {
@@ -814,6 +842,35 @@ fn seed_and_print(settings: &Settings, db: &crate::db::Db, base_url: &str) -> an
     let store = seed_demo(db, base_url, &password)?;
     print_demo(&store, &password);
     Ok(())
+}
+
+fn import_photos(settings: &Settings, limit: Option<usize>) -> ExitCode {
+    let db = match open_database_for_command(settings) {
+        Ok(db) => db,
+        Err(e) => return fail(EXIT_CONFIG, &e),
+    };
+    let dir = &settings.data_dir;
+    let total = crate::jobs::photo_store::photo_files(dir).len();
+    let bar = indicatif::ProgressBar::new(limit.map_or(total, |l| l.min(total)) as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("photos [{bar:40}] {pos}/{len}, {eta} left")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    let done = crate::jobs::photo_store::import_files(&db, dir, limit, |n, _| {
+        bar.set_position(n as u64);
+    });
+    bar.finish_and_clear();
+    match done {
+        Ok(d) => {
+            println!(
+                "photos moved {} ({} bytes), {} left",
+                d.files, d.bytes, d.left
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(1, &e),
+    }
 }
 
 /// History for the demo stores, with a progress bar on a terminal (indicatif: the

@@ -16,6 +16,7 @@ use crate::domain::alert::AlertContext;
 use crate::domain::clock::Clock;
 use crate::jobs::mailer::Mailer;
 use crate::jobs::outbox::{OutboxWaker, OutboxWorker};
+use crate::jobs::photo_store::{PhotoStore, PhotoStoreError};
 use crate::jobs::scans::{ScanCounter, FLUSH_EVERY};
 use crate::web::{routes, AppState};
 
@@ -35,6 +36,8 @@ pub enum StartupError {
     Metrics(#[from] prometheus::Error),
     #[error("webhooks: cannot set up the HTTP client: {0}")]
     Webhooks(String),
+    #[error("MEND_PHOTO_STORE: {0}")]
+    PhotoStore(String),
 }
 
 /// libpq's messages span several lines; an operator should get one.
@@ -71,6 +74,20 @@ fn open_database_with(
     Ok(db)
 }
 
+/// At start, with an object store: wrong credentials or a missing bucket stop the process
+/// with one line; a store that does not answer is only warned about (its photos wait in
+/// the database, and complaints are taken meanwhile).
+pub async fn check_photo_store(photos: &PhotoStore) -> Result<(), StartupError> {
+    match photos.check().await {
+        Ok(()) => Ok(()),
+        Err(e @ PhotoStoreError::Unreachable { .. }) => {
+            tracing::warn!(error = %e, "photos are kept in the database until the photo store answers");
+            Ok(())
+        }
+        Err(e) => Err(StartupError::PhotoStore(e.to_string())),
+    }
+}
+
 /// The outbox worker of a server (or of `mend-server worker`), not yet running.
 pub fn outbox_worker(
     settings: &Settings,
@@ -82,7 +99,15 @@ pub fn outbox_worker(
     let mailer = Mailer::from_settings(settings)?;
     let webhooks = crate::jobs::webhooks::WebhookSender::new(settings.webhook_allow_private)
         .map_err(|e| StartupError::Webhooks(e.to_string()))?;
+    let photos = PhotoStore::open(
+        &settings.photo_store,
+        &settings.aws,
+        db.clone(),
+        settings.data_dir.clone(),
+    )
+    .map_err(|e| StartupError::PhotoStore(e.to_string()))?;
     Ok(OutboxWorker {
+        photos,
         db,
         webhooks: Arc::new(webhooks),
         mailer: Arc::new(mailer),
@@ -99,6 +124,8 @@ pub struct Application {
     clock: Clock,
     waker: OutboxWaker,
     worker: OutboxWorker,
+    /// False: `MEND_WORKER=false`, this instance only serves.
+    runs_worker: bool,
     server: Server,
 }
 
@@ -129,6 +156,7 @@ impl Application {
     /// Binds first, so that a taken port is reported before anything is written.
     pub fn build(settings: Settings) -> Result<Application, StartupError> {
         let addr = settings.bind;
+        let settings_worker = settings.worker;
         if settings.pseudo_locale {
             crate::domain::language::enable_pseudo();
         }
@@ -164,10 +192,8 @@ impl Application {
             password_set_rate_limit: crate::web::rate_limit::KeyedLimit::per_minute(
                 crate::web::rate_limit::PASSWORD_SETS_PER_CLIENT,
             ),
-            photos: crate::jobs::photos::PhotoDecoder::new(
-                settings.data_dir.clone(),
-                settings.photo_max_bytes,
-            ),
+            photo_store: worker.photos.clone(),
+            photos: crate::jobs::photos::PhotoDecoder::new(db.clone(), settings.photo_max_bytes),
             settings,
             qr_cache: crate::web::qr_cache::QrCache::new(64 * 1024 * 1024),
             scans: scans.clone(),
@@ -218,6 +244,7 @@ impl Application {
             scans,
             clock,
             waker,
+            runs_worker: settings_worker,
             worker,
             server,
         })
@@ -237,6 +264,11 @@ impl Application {
 
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
+    }
+
+    /// Where photos are kept (tests drain its mover, then assert).
+    pub fn photo_store(&self) -> &PhotoStore {
+        &self.worker.photos
     }
 
     /// The time the workers and links go by; tests move it forward.
@@ -288,10 +320,46 @@ impl Application {
                 }
             }
         });
+        // Photo files from before the photo store are brought in beside serving; until
+        // then they are read from where they are.
+        let (db, dir) = (self.db.clone(), self.worker.photos.data_dir().to_owned());
+        tokio::task::spawn_blocking(move || {
+            let files = crate::jobs::photo_store::photo_files(&dir).len();
+            if files == 0 {
+                return;
+            }
+            tracing::info!(
+                files,
+                "bringing photo files from the data dir into the photo store"
+            );
+            let every = (files / 10).max(1);
+            let done = crate::jobs::photo_store::import_files(&db, &dir, None, |n, total| {
+                if n % every == 0 {
+                    tracing::info!(done = n, of = total, "photo files brought in");
+                }
+            });
+            match done {
+                Ok(d) => tracing::info!(files = d.files, bytes = d.bytes, "photo files brought in"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "photo files not all brought in; next start goes on")
+                }
+            }
+        });
+        let runs_worker = self.runs_worker;
+        let worker = async move {
+            if runs_worker {
+                self.worker.run().await;
+            } else {
+                tracing::info!(
+                    "MEND_WORKER is off: mail, webhooks and photos are another process's work"
+                );
+                std::future::pending::<()>().await;
+            }
+        };
         let result = tokio::select! {
             result = self.server => result,
             () = flush_loop => Ok(()),
-            () = self.worker.run() => Ok(()),
+            () = worker => Ok(()),
         };
         flush().await;
         result

@@ -364,18 +364,25 @@ async fn a_photo_is_shrunk_stripped_of_gps_and_kept_for_staff() {
         .read(|c| cases::find_by_reference(c, &reference))
         .unwrap()
         .unwrap();
-    let stored = std::fs::read(app.data_dir.path().join(case.photo_path.unwrap())).unwrap();
+    let stored = app
+        .stored_photo(&case.photo_path.unwrap())
+        .await
+        .expect("the photo is in the photo store");
     assert!(
         !stored.windows(4).any(|w| w == b"Exif"),
         "EXIF and GPS are gone"
     );
     let img = image::load_from_memory(&stored).unwrap();
     assert_eq!((img.width(), img.height()), (1600, 1200));
-    assert!(app
-        .data_dir
-        .path()
-        .join(case.photo_thumb_path.unwrap())
-        .is_file());
+    let thumb = app
+        .stored_photo(&case.photo_thumb_path.unwrap())
+        .await
+        .expect("and its thumbnail");
+    assert!(image::load_from_memory(&thumb).unwrap().width() <= 320);
+    assert!(
+        !app.data_dir.path().join("photos").exists(),
+        "nothing on the instance's disk"
+    );
     assert!(
         !app.get("/photos").await.status().is_success(),
         "photos are not public"
@@ -577,7 +584,12 @@ async fn the_status_page_shows_staff_updates_and_progress_escaped_in_the_store_t
 #[tokio::test]
 async fn a_photo_is_read_only_for_a_post_from_our_own_form() {
     let (app, code) = app_with(&[]).await;
-    let photos = app.data_dir.path().join("photos");
+    let photos = || {
+        app.db
+            .read(mend_server::db::queries::photos::counts)
+            .unwrap()
+            .0
+    };
     for stamp in ["", "1.abc.00ff"] {
         let res = app
             .submit(
@@ -586,11 +598,11 @@ async fn a_photo_is_read_only_for_a_post_from_our_own_form() {
             )
             .await;
         assert_eq!(res.status(), 400, "{stamp:?}");
-        assert!(!photos.exists(), "nothing stored for a forged post");
+        assert_eq!(photos(), 0, "nothing stored for a forged post");
     }
     let res = app.submit(&code, Post::valid().photo(png(640, 480))).await;
     assert_eq!(res.status(), 303);
-    assert!(photos.exists());
+    assert_eq!(photos(), 2, "the photo and its thumbnail");
 }
 
 /// A case's own times and its alert rows come from one clock (the app's): moved three

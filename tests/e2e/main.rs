@@ -20,6 +20,7 @@ mod kiosk_handoff;
 mod manage;
 mod metrics;
 mod migrations;
+mod photo_store;
 mod previews;
 mod print;
 mod properties;

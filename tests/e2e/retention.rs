@@ -1,6 +1,6 @@
 //! Privacy by time (issue 10): a resolved case keeps the customer's email, device hash and
 //! photo only for its store's retention period; then it is anonymized: the contact is
-//! gone from the case, its survey and the mail sent to it, the photo file is deleted
+//! gone from the case, its survey and the mail sent to it, the photo leaves the photo store
 //! unless a case still in its period shares it, and the case stays for the figures.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -16,7 +16,29 @@ use mend_server::domain::demo::LOCATION_NAME;
 use mend_server::domain::privacy::retention;
 use mend_testing::{plain_case, spawn_demo, TestApp, TestDb};
 
-/// A resolved case, `days_ago` resolved, with an email, a device and a photo file.
+/// Whether the photo store holds this photo (not erased).
+fn stored(app: &TestApp, path: &str) -> bool {
+    app.db
+        .read(|c| mend_server::db::queries::photos::find(c, path))
+        .unwrap()
+        .is_some()
+}
+
+/// Puts photo rows straight into the photo store, as uploaded at `at`.
+fn put_photo(app: &TestApp, hash: &str, at: chrono::NaiveDateTime) -> [String; 2] {
+    let (main, thumb) = mend_server::domain::case::photo::relative_paths(hash);
+    app.db
+        .write(|c| -> Result<(), mend_server::db::DbError> {
+            for p in [&main, &thumb] {
+                mend_server::db::queries::photos::put(c, p, b"jpeg", false, at)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    [main, thumb]
+}
+
+/// A resolved case, `days_ago` resolved, with an email, a device and a photo.
 fn resolved_case(
     app: &TestApp,
     loc: &str,
@@ -34,12 +56,7 @@ fn resolved_case(
     case.acknowledged_at = Some(case.created_at + Duration::minutes(3));
     case.resolved_at = Some(now - Duration::days(days_ago));
     case.category = "cleanliness".into();
-    let (main, thumb) = mend_server::domain::case::photo::relative_paths(photo);
-    for p in [&main, &thumb] {
-        let path = app.data_dir.path().join(p);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, b"jpeg").unwrap();
-    }
+    let [main, thumb] = put_photo(app, photo, now);
     case.photo_path = Some(main);
     case.photo_thumb_path = Some(thumb);
     let survey = mend_server::domain::survey::survey_for_case(
@@ -142,7 +159,7 @@ async fn retention_on(db: TestDb) {
     let old = resolved_case(&app, &loc, &tp, "RET-OLD1", 181, &"b".repeat(64));
     let sharing_old = resolved_case(&app, &loc, &tp, "RET-OLD2", 200, &shared);
     let recent = resolved_case(&app, &loc, &tp, "RET-NEW1", 179, &shared);
-    let photo = |c: &Case| app.data_dir.path().join(c.photo_path.as_ref().unwrap());
+    let photo = |c: &Case| stored(&app, c.photo_path.as_ref().unwrap());
 
     let done = retention::apply(&app.db, app.data_dir.path(), app.clock.now()).unwrap();
     assert_eq!(done.cases, 2);
@@ -158,14 +175,14 @@ async fn retention_on(db: TestDb) {
     // Kept for the figures.
     assert_eq!(case.category, "cleanliness");
     assert!(case.resolved_at.is_some());
-    assert!(!photo(&old).exists());
+    assert!(!photo(&old));
     // A photo shared with a case still within its period stays.
-    assert!(photo(&sharing_old).exists());
+    assert!(photo(&sharing_old));
     let (case, anonymized, recipients, _) = reread(&app, "RET-NEW1");
     assert_eq!(anonymized, None);
     assert_eq!(case.contact_email, recent.contact_email);
     assert_eq!(recipients, vec![recent.contact_email.clone()]);
-    assert!(photo(&recent).exists());
+    assert!(photo(&recent));
 
     // Running again does nothing more.
     let again = retention::apply(&app.db, app.data_dir.path(), app.clock.now()).unwrap();
@@ -203,7 +220,7 @@ async fn retention_on(db: TestDb) {
         tokio::time::sleep(StdDuration::from_millis(50)).await;
     }
     let start = std::time::Instant::now();
-    while photo(&recent).exists() {
+    while photo(&recent) {
         assert!(
             start.elapsed() < StdDuration::from_secs(5),
             "the shared photo stayed"
@@ -221,49 +238,26 @@ async fn photos_no_case_holds_are_deleted_after_a_day() {
     let code = &store.touchpoints[0].code;
     let loc = app.location_of(code);
     let tp = app.touchpoint_id_of(code);
+    let now = app.clock.now();
+    let two_days_ago = now - Duration::days(2);
     let held = "c".repeat(64);
-    resolved_case(&app, &loc, &tp, "RET-HELD", 1, &held);
-    let files_of = |hash: &str| {
-        let (main, thumb) = mend_server::domain::case::photo::relative_paths(hash);
-        [main, thumb].map(|p| app.data_dir.path().join(p))
-    };
-    let write = |hash: &str| {
-        for f in files_of(hash) {
-            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
-            std::fs::write(&f, b"jpeg").unwrap();
-        }
-    };
-    let (orphan, fresh) = ("d".repeat(64), "e".repeat(64));
-    write(&orphan);
-    write(&fresh);
-    let not_ours = app.data_dir.path().join("photos/dd/notes.jpg");
-    std::fs::write(&not_ours, b"someone else's").unwrap();
-    let two_days_ago = std::time::SystemTime::now() - StdDuration::from_secs(2 * 86_400);
-    let held_files = files_of(&held);
-    for f in files_of(&orphan)
-        .iter()
-        .chain(&held_files)
-        .chain([&not_ours])
-    {
-        std::fs::File::options()
-            .write(true)
-            .open(f)
-            .unwrap()
-            .set_modified(two_days_ago)
-            .unwrap();
-    }
+    let held_case = resolved_case(&app, &loc, &tp, "RET-HELD", 1, &held);
+    // Uploaded two days ago, and its flag not set: the sweep asks the cases.
+    put_photo(&app, &held, two_days_ago);
+    let orphan = put_photo(&app, &"d".repeat(64), two_days_ago);
+    let fresh = put_photo(&app, &"e".repeat(64), now);
 
-    let deleted =
-        retention::sweep_orphan_photos(&app.db, app.data_dir.path(), std::time::SystemTime::now())
-            .unwrap();
+    let deleted = retention::sweep_orphan_photos(&app.db, now).unwrap();
     assert_eq!(deleted, 2, "the orphan's photo and thumbnail");
-    assert!(files_of(&orphan).iter().all(|f| !f.exists()));
-    assert!(held_files.iter().all(|f| f.exists()), "a case holds it");
+    assert!(orphan.iter().all(|p| !stored(&app, p)));
     assert!(
-        files_of(&fresh).iter().all(|f| f.exists()),
-        "uploaded just now"
+        stored(&app, held_case.photo_path.as_ref().unwrap())
+            && stored(&app, held_case.photo_thumb_path.as_ref().unwrap()),
+        "a case holds it"
     );
-    assert!(not_ours.exists(), "not a file this server wrote");
+    assert!(fresh.iter().all(|p| stored(&app, p)), "uploaded just now");
+    // Found held once: not looked up again.
+    assert_eq!(retention::sweep_orphan_photos(&app.db, now).unwrap(), 0);
 }
 
 /// The hourly sweep costs what expired, not what is stored: photos still in their grace
@@ -272,18 +266,12 @@ async fn photos_no_case_holds_are_deleted_after_a_day() {
 #[tokio::test]
 async fn the_sweep_looks_up_nothing_for_photos_still_in_their_grace_period() {
     let app = TestApp::spawn(TestDb::sqlite()).await;
+    let now = app.clock.now();
     for i in 0..1_000u32 {
-        let hash = format!("{i:064x}");
-        let (main, thumb) = mend_server::domain::case::photo::relative_paths(&hash);
-        for f in [main, thumb].map(|p| app.data_dir.path().join(p)) {
-            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
-            std::fs::write(&f, b"jpeg").unwrap();
-        }
+        put_photo(&app, &format!("{i:064x}"), now);
     }
     app.test_db
         .execute_behind_the_back("ALTER TABLE cases RENAME TO cases_elsewhere");
-    let deleted =
-        retention::sweep_orphan_photos(&app.db, app.data_dir.path(), std::time::SystemTime::now())
-            .expect("no lookup was needed");
+    let deleted = retention::sweep_orphan_photos(&app.db, now).expect("no lookup was needed");
     assert_eq!(deleted, 0);
 }

@@ -28,12 +28,26 @@ pub struct TestApp {
     /// The app's clock: advance it to make escalations and links come due.
     pub clock: mend_server::domain::clock::Clock,
     pub outbox: mend_server::jobs::outbox::OutboxWaker,
+    /// Where the app keeps photos (drain its mover with `until_idle`).
+    pub photo_store: mend_server::jobs::photo_store::PhotoStore,
     handle: actix_web::dev::ServerHandle,
 }
 
 impl TestApp {
     pub async fn spawn(test_db: TestDb) -> TestApp {
         TestApp::spawn_with(test_db, &[]).await
+    }
+
+    /// A second instance on `first`'s database, with a data dir of its own (nothing
+    /// shared on disk), its own worker, and `extra` settings.
+    pub async fn spawn_beside(first: &TestApp, extra: &[(&str, &str)]) -> TestApp {
+        TestApp::spawn_with(
+            TestDb::Shared {
+                url: first.test_db.url(),
+            },
+            extra,
+        )
+        .await
     }
 
     /// `extra` are more `MEND_*` settings, as the environment would give them.
@@ -60,6 +74,7 @@ impl TestApp {
         let scans = app.scan_counter();
         let clock = app.clock();
         let outbox = app.outbox_waker();
+        let photo_store = app.photo_store().clone();
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -76,8 +91,14 @@ impl TestApp {
             scans,
             clock,
             outbox,
+            photo_store,
             handle,
         }
+    }
+
+    /// A photo's bytes as the app reads them (from the database or the object store).
+    pub async fn stored_photo(&self, path: &str) -> Option<Vec<u8>> {
+        self.photo_store.read(path).await.unwrap()
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -31,8 +31,18 @@ macro_rules! on_both_backends {
 }
 
 pub enum TestDb {
-    Sqlite { dir: tempfile::TempDir },
-    Postgres { server_url: String, schema: String },
+    Sqlite {
+        dir: tempfile::TempDir,
+    },
+    Postgres {
+        server_url: String,
+        schema: String,
+    },
+    /// Another test app's database, for a second instance beside it (owned, and dropped,
+    /// by the first).
+    Shared {
+        url: String,
+    },
 }
 
 impl TestDb {
@@ -74,6 +84,8 @@ impl TestDb {
         match self {
             TestDb::Sqlite { .. } => "sqlite",
             TestDb::Postgres { .. } => "postgres",
+            TestDb::Shared { url } if url.starts_with("sqlite") => "sqlite",
+            TestDb::Shared { .. } => "postgres",
         }
     }
 
@@ -84,6 +96,7 @@ impl TestDb {
             TestDb::Postgres { server_url, schema } => {
                 with_param(server_url, &format!("options=-csearch_path%3D{schema}"))
             }
+            TestDb::Shared { url } => url.clone(),
         }
     }
 
@@ -112,14 +125,16 @@ impl TestDb {
                 .unwrap()
                 .batch_execute(sql)
                 .unwrap(),
-            TestDb::Sqlite { .. } => self.raw_connection().batch_execute(sql).unwrap(),
+            TestDb::Sqlite { .. } | TestDb::Shared { .. } => {
+                self.raw_connection().batch_execute(sql).unwrap()
+            }
         }
     }
 
     pub fn schema(&self) -> Option<&str> {
         match self {
             TestDb::Postgres { schema, .. } => Some(schema),
-            TestDb::Sqlite { .. } => None,
+            TestDb::Sqlite { .. } | TestDb::Shared { .. } => None,
         }
     }
 }

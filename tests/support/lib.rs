@@ -6,6 +6,7 @@
 //! - `fixtures`: made-up rows and images, QR decoding;
 //! - `smtp`, `processes`: a real SMTP server, and Mend's binaries as processes;
 //! - `webhooks`: a real webhook receiver that checks signatures its own way;
+//! - `s3`: a real S3-compatible server (s3s-fs) for the photo store;
 //! - `skips`: what could not run here, summed up in one line at the end.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,6 +16,7 @@ pub mod database;
 pub mod fixtures;
 pub mod forms;
 pub mod processes;
+pub mod s3;
 pub mod skips;
 pub mod smtp;
 pub mod webhooks;

@@ -12,6 +12,7 @@ pub enum Needs {
     Browser,
     Smtp,
     WebhookReceiver,
+    S3,
 }
 
 impl Needs {
@@ -21,6 +22,7 @@ impl Needs {
             Needs::Browser => "browser",
             Needs::Smtp => "SMTP",
             Needs::WebhookReceiver => "the webhook receiver",
+            Needs::S3 => "an S3-compatible server",
         }
     }
 }

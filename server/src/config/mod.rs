@@ -138,6 +138,13 @@ pub struct Settings {
     pub webhook_allow_private: bool,
     /// Largest customer photo accepted, in bytes.
     pub photo_max_bytes: usize,
+    /// Where customer photos are kept: the database, or an S3-compatible object store.
+    pub photo_store: PhotoStoreSetting,
+    pub aws: AwsOptions,
+    /// This server also runs the outbox worker (mail, webhooks, escalations, retention,
+    /// the photo mover). Off: it only serves HTTP, and `mend-server worker` (or another
+    /// instance) does that work.
+    pub worker: bool,
     /// Reverse proxies whose `X-Forwarded-For` is believed (for per-client limits).
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// How long an alert's "I'm on it" link works.
@@ -149,6 +156,57 @@ pub struct Settings {
     pub request_deadline_seconds: u32,
     /// Requests one client may have in progress at once; beyond it, 429 at once.
     pub max_requests_per_client: u32,
+}
+
+/// `MEND_PHOTO_STORE`: `database` (the default) or `s3://BUCKET[/PREFIX]`. The object
+/// store's endpoint, region and credentials come from the usual `AWS_*` variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhotoStoreSetting {
+    Database,
+    S3 { bucket: String, prefix: String },
+}
+
+/// The `AWS_*` variables given (endpoint, region, keys), for the S3 client; kept secret
+/// in logs and debug output, since some of them are credentials.
+#[derive(Clone, Default)]
+pub struct AwsOptions(pub Vec<(String, SecretString)>);
+
+impl std::fmt::Debug for AwsOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.0.iter().map(|(n, _)| n.as_str()).collect();
+        write!(f, "AwsOptions({names:?}, values redacted)")
+    }
+}
+
+impl PhotoStoreSetting {
+    pub fn parse(value: &str) -> Result<PhotoStoreSetting, String> {
+        let value = value.trim();
+        if value.is_empty() || value == "database" {
+            return Ok(PhotoStoreSetting::Database);
+        }
+        let wrong =
+            || format!("\"{value}\" is neither \"database\" nor an S3 URL like s3://bucket/prefix");
+        let rest = value.strip_prefix("s3://").ok_or_else(wrong)?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        // S3's rules for bucket names: 3 to 63 lowercase letters, digits, dots and hyphens.
+        let bucket_ok = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+        let prefix = prefix.trim_matches('/');
+        let prefix_ok = prefix.is_empty()
+            || prefix
+                .split('/')
+                .all(|part| !part.is_empty() && part != "." && part != "..")
+                && !prefix.chars().any(char::is_control);
+        if !bucket_ok || !prefix_ok {
+            return Err(wrong());
+        }
+        Ok(PhotoStoreSetting::S3 {
+            bucket: bucket.to_owned(),
+            prefix: prefix.to_owned(),
+        })
+    }
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -270,6 +328,13 @@ impl Settings {
             .map_err(|p| raw.error("MEND_METRICS_TOKEN", p))?;
 
         let pseudo_locale = parse_switch(&raw, "MEND_PSEUDO_LOCALE")?;
+        let worker = raw.get("MEND_WORKER").is_none() || parse_switch(&raw, "MEND_WORKER")?;
+        let photo_store = raw
+            .get("MEND_PHOTO_STORE")
+            .map_or(Ok(PhotoStoreSetting::Database), |v| {
+                PhotoStoreSetting::parse(v.value)
+            })
+            .map_err(|p| raw.error("MEND_PHOTO_STORE", p))?;
 
         let secret = match raw.get("MEND_SECRET") {
             Some(v) => SigningKey::parse(v.value).map_err(|p| raw.error("MEND_SECRET", p))?,
@@ -290,6 +355,14 @@ impl Settings {
             api_rate_limit,
             webhook_allow_private,
             photo_max_bytes: photo_max_mb as usize * 1024 * 1024,
+            photo_store,
+            aws: AwsOptions(
+                raw.aws()
+                    .iter()
+                    .map(|(n, v)| (n.clone(), SecretString::from(v.clone())))
+                    .collect(),
+            ),
+            worker,
             trusted_proxies,
             ack_link_hours,
             metrics_token,

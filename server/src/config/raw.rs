@@ -26,6 +26,8 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("MEND_PSEUDO_LOCALE", "pseudo_locale"),
     ("MEND_API_RATE_LIMIT", "api_rate_limit"),
     ("MEND_WEBHOOK_ALLOW_PRIVATE", "webhook_allow_private"),
+    ("MEND_PHOTO_STORE", "photo_store"),
+    ("MEND_WORKER", "worker"),
 ];
 
 #[derive(Debug, Clone)]
@@ -37,6 +39,9 @@ enum Origin {
 #[derive(Debug, Clone, Default)]
 pub struct RawConfig {
     values: BTreeMap<&'static str, (String, Origin)>,
+    /// `AWS_*` variables (the object store's endpoint, region and credentials), passed on
+    /// as they are: the S3 client knows what each means.
+    aws: BTreeMap<String, String>,
 }
 
 pub struct RawValue<'a> {
@@ -56,7 +61,15 @@ impl RawConfig {
             raw.merge_file(&path)?;
         }
         raw.merge_env(|name| std::env::var(name).ok());
+        raw.aws = std::env::vars()
+            .filter(|(name, value)| name.starts_with("AWS_") && !value.trim().is_empty())
+            .collect();
         Ok(raw)
+    }
+
+    /// The `AWS_*` variables given.
+    pub fn aws(&self) -> &BTreeMap<String, String> {
+        &self.aws
     }
 
     /// Values given directly, as if they came from the environment (tests, embedding).
@@ -64,6 +77,11 @@ impl RawConfig {
         let pairs: BTreeMap<&str, &str> = pairs.into_iter().collect();
         let mut raw = RawConfig::default();
         raw.merge_env(|name| pairs.get(name).map(|v| (*v).to_owned()));
+        raw.aws = pairs
+            .iter()
+            .filter(|(name, _)| name.starts_with("AWS_"))
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
         raw
     }
 

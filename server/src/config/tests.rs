@@ -234,6 +234,54 @@ fn photo_size_and_trusted_proxies_are_checked() {
 }
 
 #[test]
+fn the_photo_store_is_the_database_or_an_s3_bucket() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        with_dir(&dir, &[]).unwrap().photo_store,
+        PhotoStoreSetting::Database
+    );
+    assert_eq!(
+        with_dir(&dir, &[("MEND_PHOTO_STORE", "s3://mend-photos/eu/main/")])
+            .unwrap()
+            .photo_store,
+        PhotoStoreSetting::S3 {
+            bucket: "mend-photos".into(),
+            prefix: "eu/main".into()
+        }
+    );
+    assert_eq!(
+        PhotoStoreSetting::parse("s3://bucket").unwrap(),
+        PhotoStoreSetting::S3 {
+            bucket: "bucket".into(),
+            prefix: String::new()
+        }
+    );
+    for bad in [
+        "s3://",
+        "s3://Bucket/x",
+        "s3://b/x",
+        "s3://bucket/a//b",
+        "s3://bucket/../x",
+        "/var/photos",
+        "gs://bucket",
+    ] {
+        let e = error_of(&[("MEND_PHOTO_STORE", bad)]);
+        assert_eq!(e.variable, "MEND_PHOTO_STORE", "{bad}");
+    }
+}
+
+#[test]
+fn a_server_runs_the_worker_unless_told_not_to() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(with_dir(&dir, &[]).unwrap().worker);
+    assert!(!with_dir(&dir, &[("MEND_WORKER", "false")]).unwrap().worker);
+    assert_eq!(
+        error_of(&[("MEND_WORKER", "maybe")]).variable,
+        "MEND_WORKER"
+    );
+}
+
+#[test]
 fn the_ack_link_lifetime_is_checked() {
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(with_dir(&dir, &[]).unwrap().ack_link_hours, 72);

@@ -387,6 +387,18 @@ diesel::joinable!(kiosk_ratings -> locations (location_id));
 diesel::joinable!(alert_recipients -> locations (location_id));
 diesel::joinable!(escalations -> cases (case_id));
 
+diesel::table! {
+    photos (path) {
+        path -> Text,
+        bytes -> Nullable<Binary>,
+        byte_size -> BigInt,
+        stored_at -> Timestamp,
+        held -> Bool,
+        remote -> Bool,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     locations,
     touchpoints,
@@ -414,4 +426,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_subscriptions,
     webhook_subscription_events,
     webhook_deliveries,
+    photos,
 );

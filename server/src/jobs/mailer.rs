@@ -2,6 +2,7 @@
 //! file under the data dir (the main job works with zero set-up). Errors are sorted into
 //! transient (try again later) and permanent (a 5xx: trying again cannot help).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -103,22 +104,28 @@ impl Mailer {
     pub async fn deliver_all(
         &self,
         rows: Vec<(OutboxMessage, Result<OutgoingEmail, MailError>)>,
+        photos: &crate::jobs::photo_store::PhotoStore,
     ) -> Vec<(OutboxMessage, Result<(), MailError>)> {
-        let (from, data_dir) = match self {
-            Mailer::Smtp { from, data_dir, .. } | Mailer::Files { from, data_dir, .. } => {
-                (from.clone(), data_dir.clone())
-            }
+        let from = match self {
+            Mailer::Smtp { from, .. } | Mailer::Files { from, .. } => from.clone(),
         };
         let (rows, emails): (Vec<_>, Vec<_>) = rows.into_iter().unzip();
+        let images = match inline_images(&emails, photos).await {
+            Ok(images) => images,
+            Err(e) => {
+                let e = MailError::Transient(format!("the photo could not be read: {e}"));
+                return rows.into_iter().map(|row| (row, Err(e.clone()))).collect();
+            }
+        };
         let heads = rows.clone();
-        // Building reads each case's photo from disk and encodes MIME: blocking work, so it
-        // runs on the worker's low-priority threads, like its rendering, not on the runtime.
+        // Encoding MIME is blocking work, so it runs on the worker's low-priority threads,
+        // like its rendering, not on the runtime.
         let built = crate::jobs::background::spawn_blocking(move || {
             heads
                 .iter()
                 .zip(emails)
                 .map(|(row, email)| {
-                    email.and_then(|email| build_message(&from, row, email, &data_dir))
+                    email.and_then(|email| build_message(&from, row, email, &images))
                 })
                 .collect::<Vec<_>>()
         })
@@ -205,11 +212,30 @@ pub fn message_id(row_id: &str, from: &Mailbox) -> String {
     format!("<{row_id}@{}>", from.email.domain())
 }
 
+/// The photos these emails show, read from the photo store (the database, or the object
+/// store) by path. A photo that is gone (erased meanwhile) is simply not there; a store
+/// that cannot be reached is an error, so the mail waits for it rather than going without.
+async fn inline_images(
+    emails: &[Result<OutgoingEmail, MailError>],
+    photos: &crate::jobs::photo_store::PhotoStore,
+) -> Result<HashMap<String, Vec<u8>>, crate::jobs::photo_store::PhotoStoreError> {
+    let mut images = HashMap::new();
+    for image in emails.iter().flatten().flat_map(|e| &e.inline_images) {
+        if images.contains_key(&image.path) {
+            continue;
+        }
+        if let Some(bytes) = photos.read(&image.path).await? {
+            images.insert(image.path.clone(), bytes);
+        }
+    }
+    Ok(images)
+}
+
 pub fn build_message(
     from: &Mailbox,
     row: &OutboxMessage,
     email: OutgoingEmail,
-    data_dir: &Path,
+    images: &HashMap<String, Vec<u8>>,
 ) -> Result<Message, MailError> {
     let to: Mailbox = row
         .recipient
@@ -218,15 +244,15 @@ pub fn build_message(
     let mut related = MultiPart::related().singlepart(SinglePart::html(email.html));
     for image in &email.inline_images {
         let content_type = ContentType::parse(&image.content_type);
-        match (std::fs::read(data_dir.join(&image.path)), content_type) {
-            (Ok(bytes), Ok(content_type)) => {
+        match (images.get(&image.path), content_type) {
+            (Some(bytes), Ok(content_type)) => {
                 related = related.singlepart(
-                    Attachment::new_inline(image.cid.clone()).body(bytes, content_type),
+                    Attachment::new_inline(image.cid.clone()).body(bytes.clone(), content_type),
                 );
             }
-            // A photo removed meanwhile does not hold the alert back.
-            (Err(e), _) => {
-                tracing::warn!(path = %image.path, error = %e, "inline image missing; sending without it")
+            // A photo erased meanwhile does not hold the alert back.
+            (None, _) => {
+                tracing::warn!(path = %image.path, "inline image missing; sending without it")
             }
             (_, Err(e)) => {
                 tracing::warn!(path = %image.path, error = %e, "inline image of unknown type; sending without it")
@@ -428,13 +454,7 @@ mod tests {
     #[test]
     fn a_message_has_a_stable_message_id_and_a_text_and_html_part() {
         let from: Mailbox = "Mend <mend@shop.example>".parse().unwrap();
-        let m = build_message(
-            &from,
-            &row("a@shop.example"),
-            email("Hi"),
-            Path::new("/nonexistent"),
-        )
-        .unwrap();
+        let m = build_message(&from, &row("a@shop.example"), email("Hi"), &HashMap::new()).unwrap();
         let text = String::from_utf8(m.formatted()).unwrap();
         assert!(
             text.contains("Message-ID: <0190-abc@shop.example>"),
@@ -448,7 +468,7 @@ mod tests {
     fn a_bad_recipient_is_a_permanent_failure() {
         let from: Mailbox = "mend@shop.example".parse().unwrap();
         let err =
-            build_message(&from, &row("not an address"), email("Hi"), Path::new("/x")).unwrap_err();
+            build_message(&from, &row("not an address"), email("Hi"), &HashMap::new()).unwrap_err();
         assert!(matches!(err, MailError::Permanent(_)), "{err:?}");
     }
 }

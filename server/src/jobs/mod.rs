@@ -5,6 +5,7 @@ pub mod background;
 pub mod intake;
 pub mod mailer;
 pub mod outbox;
+pub mod photo_store;
 pub mod photos;
 pub mod scans;
 pub mod webhooks;

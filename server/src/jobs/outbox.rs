@@ -28,6 +28,8 @@ use crate::jobs::mailer::{retry_delay, Mailer, SEND_TIMEOUT};
 
 /// How often due retries and escalations are looked for when nothing wakes the worker.
 pub const POLL_EVERY: Duration = Duration::from_secs(1);
+/// How long the photo mover waits after the object store failed it.
+const PHOTO_RETRY: Duration = Duration::from_secs(10);
 /// Longer than any send may take, so a live worker always finishes before its lease ends.
 pub const LEASE: Duration = Duration::from_secs(2 * SEND_TIMEOUT.as_secs());
 pub const MAX_IN_FLIGHT: usize = 32;
@@ -100,6 +102,7 @@ pub struct OutboxWorker {
     pub ctx: AlertContext,
     pub waker: OutboxWaker,
     pub webhooks: Arc<crate::jobs::webhooks::WebhookSender>,
+    pub photos: crate::jobs::photo_store::PhotoStore,
 }
 
 type Delivery = (OutboxMessage, Result<(), MailError>);
@@ -112,7 +115,11 @@ impl OutboxWorker {
     /// Runs until the future is dropped: delivery, and beside it (never in its way) the
     /// hourly retention pass.
     pub async fn run(self) {
-        tokio::join!(self.deliver(), self.keep_retention());
+        tokio::join!(
+            self.deliver(),
+            self.keep_retention(),
+            self.keep_photos_moving()
+        );
     }
 
     /// Retention's hourly pass, checked each second, on a blocking thread of its own: a
@@ -224,14 +231,14 @@ impl OutboxWorker {
                 });
         let rows: Vec<_> = rows.into_iter().zip(rendered).collect();
         if self.mailer.writes_files() {
-            let mailer = self.mailer.clone();
-            in_flight.spawn(async move { mailer.deliver_all(rows).await });
+            let (mailer, photos) = (self.mailer.clone(), self.photos.clone());
+            in_flight.spawn(async move { mailer.deliver_all(rows, &photos).await });
             return count;
         }
         // SMTP sends go side by side: one slow message does not hold up the others.
         for row in rows {
-            let mailer = self.mailer.clone();
-            in_flight.spawn(async move { mailer.deliver_all(vec![row]).await });
+            let (mailer, photos) = (self.mailer.clone(), self.photos.clone());
+            in_flight.spawn(async move { mailer.deliver_all(vec![row], &photos).await });
         }
         count
     }
@@ -419,6 +426,26 @@ impl OutboxWorker {
 }
 
 impl OutboxWorker {
+    /// Moves photos to the object store (and deletes erased ones there), beside the mail
+    /// and never in its way: an unreachable store is tried again a little later, and
+    /// meanwhile its photos are served, and mailed, from the database.
+    async fn keep_photos_moving(&self) {
+        if !self.photos.is_remote() {
+            return;
+        }
+        loop {
+            let pause = match self.photos.step().await {
+                Ok(step) if step.moved + step.deleted > 0 => continue,
+                Ok(_) => POLL_EVERY,
+                Err(e) => {
+                    tracing::warn!(error = %e, "photos not moved to the object store yet; will retry");
+                    PHOTO_RETRY
+                }
+            };
+            tokio::time::sleep(pause).await;
+        }
+    }
+
     /// Erases what stores no longer keep (see `domain::privacy::retention`), once an hour of the
     /// worker's clock.
     async fn apply_retention(&self, checked: &mut Option<i64>) {
@@ -431,13 +458,9 @@ impl OutboxWorker {
         let (db, dir) = (self.db.clone(), self.mailer.data_dir().to_owned());
         let done = crate::jobs::background::spawn_blocking(move || {
             let done = crate::domain::privacy::retention::apply(&db, &dir, now)?;
-            let orphans = crate::domain::privacy::retention::sweep_orphan_photos(
-                &db,
-                &dir,
-                std::time::SystemTime::now(),
-            )?;
+            let orphans = crate::domain::privacy::retention::sweep_orphan_photos(&db, now)?;
             if orphans > 0 {
-                tracing::info!(files = orphans, "photos of posts never sent deleted");
+                tracing::info!(photos = orphans, "photos of posts never sent deleted");
             }
             Ok::<_, crate::db::DbError>(done)
         })

@@ -4,12 +4,12 @@
 //! take the server's memory or delay other pages. A photo's size is read from its header
 //! first, so one that no phone produces costs no memory at all.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
+use crate::db::{Db, DbError};
 use crate::domain::case::photo::{self, PhotoError};
 
 /// Megapixels being decoded at once, all photos together. Measured (bench/hardening.sh):
@@ -26,35 +26,31 @@ pub struct PhotoDecoder {
     megapixels: u32,
     wait: Duration,
     max_bytes: usize,
-    data_dir: PathBuf,
+    db: Db,
 }
 
 impl PhotoDecoder {
-    pub fn new(data_dir: PathBuf, max_bytes: usize) -> PhotoDecoder {
-        PhotoDecoder::with_budget(data_dir, max_bytes, BUDGET_MEGAPIXELS, WAIT)
+    pub fn new(db: Db, max_bytes: usize) -> PhotoDecoder {
+        PhotoDecoder::with_budget(db, max_bytes, BUDGET_MEGAPIXELS, WAIT)
     }
 
-    pub fn with_budget(
-        data_dir: PathBuf,
-        max_bytes: usize,
-        megapixels: u32,
-        wait: Duration,
-    ) -> PhotoDecoder {
+    pub fn with_budget(db: Db, max_bytes: usize, megapixels: u32, wait: Duration) -> PhotoDecoder {
         PhotoDecoder {
             budget: Arc::new(Semaphore::new(megapixels as usize)),
             megapixels,
             wait,
             max_bytes,
-            data_dir,
+            db,
         }
     }
 
-    /// Turns an upload into a stored photo and returns its hash; `Err` is the customer's
-    /// problem (or `Busy`), an `io::Error` from storing it is ours.
+    /// Turns an upload into a stored photo (committed before this returns) and returns its
+    /// hash; `Err` is the customer's problem (or `Busy`), a `DbError` from storing it ours.
     pub async fn process_and_store(
         &self,
         upload: bytes::Bytes,
-    ) -> std::io::Result<Result<String, PhotoError>> {
+        now: chrono::NaiveDateTime,
+    ) -> Result<Result<String, PhotoError>, DbError> {
         let pixels = match photo::pixels(&upload, self.max_bytes) {
             Ok(p) => p,
             Err(e) => return Ok(Err(e)),
@@ -70,19 +66,24 @@ impl PhotoDecoder {
                 _ => return Ok(Err(PhotoError::Busy)),
             };
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let (max, dir) = (self.max_bytes, self.data_dir.clone());
+        let (max, db) = (self.max_bytes, self.db.clone());
+        let stopped = || DbError::Stopped("the photo thread");
         std::thread::Builder::new()
             .name("photo".into())
             .spawn(move || {
                 let out = match photo::process(&upload, max) {
-                    Ok(p) => photo::store(&dir, &p).map(|_| Ok(p.hash)),
+                    Ok(p) => {
+                        // The pixels' memory goes back before the database is waited for.
+                        drop(permit);
+                        db.write(|c| -> Result<_, DbError> { Ok(photo::store(c, &p, now)?) })
+                            .map(|_| Ok(p.hash))
+                    }
                     Err(e) => Ok(Err(e)),
                 };
-                drop(permit);
                 let _ = tx.send(out);
-            })?;
-        rx.await
-            .unwrap_or_else(|_| Err(std::io::Error::other("the photo thread stopped")))
+            })
+            .map_err(|_| stopped())?;
+        rx.await.unwrap_or_else(|_| Err(stopped()))
     }
 }
 
@@ -97,11 +98,22 @@ mod tests {
         out.into_inner().into()
     }
 
+    fn db(dir: &tempfile::TempDir) -> Db {
+        let url = format!("sqlite://{}", dir.path().join("mend.db").display());
+        let db = Db::open(&crate::config::DatabaseUrl::parse(&url).unwrap()).unwrap();
+        db.migrate().unwrap();
+        db
+    }
+
+    fn now() -> chrono::NaiveDateTime {
+        chrono::Utc::now().naive_utc()
+    }
+
     #[tokio::test]
     async fn a_photo_waits_for_room_in_the_budget_and_is_refused_politely_without_it() {
         let dir = tempfile::tempdir().unwrap();
         let decoder = PhotoDecoder::with_budget(
-            dir.path().to_owned(),
+            db(&dir),
             photo::DEFAULT_MAX_BYTES,
             2,
             Duration::from_millis(50),
@@ -109,16 +121,16 @@ mod tests {
         // Everything taken by photos being decoded: the next one cannot start.
         let held = decoder.budget.clone().acquire_many_owned(2).await.unwrap();
         assert_eq!(
-            decoder.process_and_store(png(64, 64)).await.unwrap(),
+            decoder.process_and_store(png(64, 64), now()).await.unwrap(),
             Err(PhotoError::Busy)
         );
         drop(held);
         let hash = decoder
-            .process_and_store(png(64, 64))
+            .process_and_store(png(64, 64), now())
             .await
             .unwrap()
             .unwrap();
-        assert!(photo::stored_exists(dir.path(), &hash));
+        assert!(decoder.db.read(|c| photo::stored_exists(c, &hash)).unwrap());
         // Its share is back: all of the budget is free again.
         assert_eq!(decoder.budget.available_permits(), 2);
     }
@@ -127,7 +139,7 @@ mod tests {
     async fn a_bomb_is_refused_from_its_header_without_taking_any_budget() {
         let dir = tempfile::tempdir().unwrap();
         let decoder = PhotoDecoder::with_budget(
-            dir.path().to_owned(),
+            db(&dir),
             photo::DEFAULT_MAX_BYTES,
             1,
             Duration::from_millis(50),
@@ -144,7 +156,7 @@ mod tests {
             let _ = stream.finish();
         }
         assert_eq!(
-            decoder.process_and_store(bomb.into()).await.unwrap(),
+            decoder.process_and_store(bomb.into(), now()).await.unwrap(),
             Err(PhotoError::TooManyPixels)
         );
     }

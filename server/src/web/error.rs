@@ -50,16 +50,28 @@ pub enum AppError {
         others: Vec<(String, String)>,
     },
     #[error("temporarily unavailable")]
-    Unavailable(#[source] DbError),
+    Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+}
+
+impl From<crate::jobs::photo_store::PhotoStoreError> for AppError {
+    fn from(e: crate::jobs::photo_store::PhotoStoreError) -> Self {
+        use crate::jobs::photo_store::PhotoStoreError;
+        match e {
+            PhotoStoreError::Db(db) => db.into(),
+            // Back when the object store answers again: the page says "try again".
+            e @ PhotoStoreError::Unreachable { .. } => AppError::Unavailable(e.into()),
+            other => AppError::Internal(other.into()),
+        }
+    }
 }
 
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::Query(diesel::result::Error::NotFound) => AppError::NotFound,
-            DbError::Unavailable(_) => AppError::Unavailable(e),
+            DbError::Unavailable(_) => AppError::Unavailable(e.into()),
             other => AppError::Internal(other.into()),
         }
     }

@@ -43,6 +43,8 @@ pub struct AppState {
     pub in_flight: limits::InFlight,
     /// Customer photos, decoded on threads of their own within one budget of pixels.
     pub photos: crate::jobs::photos::PhotoDecoder,
+    /// Where photos are read from (the database, or the object store).
+    pub photo_store: crate::jobs::photo_store::PhotoStore,
     pub places: public::form::PlaceCache,
     pub intake: crate::jobs::intake::IntakeQueue,
     /// The time signed links are checked against (moved forward only by tests).

@@ -29,6 +29,7 @@ pub mod kiosks;
 pub mod locations;
 pub mod operations;
 pub mod outbox;
+pub mod photos;
 pub mod process_changes;
 pub mod routing;
 pub mod scans;

@@ -27,7 +27,7 @@ pub struct Submission<'a> {
     pub complaint: Complaint,
     pub language: Language,
     pub render_nonce: String,
-    /// A photo already stored under the data dir (see [`photo::store`]).
+    /// A photo already in the photo store (see [`photo::store`]).
     pub photo_hash: Option<String>,
     /// The hash of the form's device cookie, when the browser kept it.
     pub device_hash: Option<String>,
@@ -126,6 +126,19 @@ fn is_unique_violation(e: &DbError) -> bool {
     )
 }
 
+/// The cases' photos are held now: the sweep of uploads whose post never came leaves them.
+fn hold_photos(c: &mut crate::db::DbConnection, new: &[Case]) -> Result<(), DbError> {
+    let paths: Vec<&str> = new
+        .iter()
+        .flat_map(|case| [&case.photo_path, &case.photo_thumb_path])
+        .filter_map(|p| p.as_deref())
+        .collect();
+    if !paths.is_empty() {
+        crate::db::queries::photos::hold(c, &paths)?;
+    }
+    Ok(())
+}
+
 /// Writes one new complaint's rows: the case, its first event, the kiosk tap it came
 /// from, and its alert and escalation.
 fn insert_rows(
@@ -135,6 +148,7 @@ fn insert_rows(
     job: &Pending,
 ) -> Result<(), DbError> {
     cases::insert(c, &job.case)?;
+    hold_photos(c, std::slice::from_ref(&job.case))?;
     crate::domain::case::search::index_new(c, std::slice::from_ref(&job.case))?;
     cases::add_event(c, &job.event)?;
     if let Some(tap) = &job.kiosk_tap {
@@ -215,6 +229,7 @@ impl BatchRows {
         // `jobs::intake::MAX_BATCH` keeps each statement's parameters (25 per case) under
         // both backends' limits (32,766 and 65,535).
         cases::insert_many(c, &self.cases)?;
+        hold_photos(c, &self.cases)?;
         crate::domain::case::search::index_new(c, &self.cases)?;
         cases::add_events(c, &self.events)?;
         if !self.mails.is_empty() {

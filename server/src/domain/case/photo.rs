@@ -1,14 +1,19 @@
 //! Customer photos: whatever a phone sends (JPEG, PNG, WebP) becomes a JPEG of at most
 //! 1600 px on the long side plus a thumbnail. Re-encoding from pixels drops EXIF, GPS
 //! included. Decoding is bounded in pixels and memory, so a decompression bomb is refused
-//! before it is expanded. Files are stored by content hash under the data dir.
+//! before it is expanded. Photos are named by content hash and kept in the photo store
+//! (`db::queries::photos`; the worker may move them on to an object store).
 
-use std::io::{Cursor, Write};
-use std::path::{Path, PathBuf};
+use std::io::Cursor;
+
+use chrono::NaiveDateTime;
 
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use sha2::{Digest, Sha256};
+
+use crate::db::queries::photos;
+use crate::db::DbConnection;
 
 pub const DEFAULT_MAX_BYTES: usize = 8 * 1024 * 1024;
 /// A 48-megapixel phone photo is 8000 x 6000.
@@ -144,39 +149,44 @@ pub fn is_photo_hash(s: &str) -> bool {
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
-/// Writes both files durably (temp file, fsync, rename, fsync dir) and returns their
-/// relative paths. Writing the same photo again changes nothing.
-pub fn store(data_dir: &Path, photo: &ProcessedPhoto) -> std::io::Result<(String, String)> {
+/// Stores the photo and its thumbnail in the photo store's table, in one transaction of
+/// the caller's, and returns their paths. Storing the same photo again changes nothing but
+/// the time it counts its grace from.
+pub fn store(
+    c: &mut DbConnection,
+    photo: &ProcessedPhoto,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<(String, String)> {
     let (main, thumb) = relative_paths(&photo.hash);
-    write_durably(&data_dir.join(&main), &photo.jpeg)?;
-    write_durably(&data_dir.join(&thumb), &photo.thumb)?;
+    photos::put(c, &main, &photo.jpeg, false, now)?;
+    photos::put(c, &thumb, &photo.thumb, false, now)?;
     Ok((main, thumb))
 }
 
-pub fn stored_exists(data_dir: &Path, hash: &str) -> bool {
+/// True when a photo of this hash (both of its pictures) is stored: what a corrected post
+/// may refer to instead of sending the photo again.
+pub fn stored_exists(c: &mut DbConnection, hash: &str) -> diesel::QueryResult<bool> {
+    if !is_photo_hash(hash) {
+        return Ok(false);
+    }
     let (main, thumb) = relative_paths(hash);
-    is_photo_hash(hash) && data_dir.join(main).is_file() && data_dir.join(thumb).is_file()
+    photos::all_present(c, &[&main, &thumb])
 }
 
-fn write_durably(path: &PathBuf, bytes: &[u8]) -> std::io::Result<()> {
-    if path.is_file() {
-        // Uploaded again: the sweep of photos no case holds counts its day from now.
-        std::fs::File::options()
-            .write(true)
-            .open(path)?
-            .set_modified(std::time::SystemTime::now())?;
-        return Ok(());
-    }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(dir)?.sync_all()
+/// True for a path this module names (`photos/ab/<hash>.jpg` or `.thumb.jpg`): nothing else
+/// may name a file under the data dir.
+pub fn is_photo_path(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("photos/") else {
+        return false;
+    };
+    let Some((shard, name)) = rest.split_once('/') else {
+        return false;
+    };
+    let hash = name
+        .strip_suffix(".thumb.jpg")
+        .or_else(|| name.strip_suffix(".jpg"))
+        .unwrap_or_default();
+    is_photo_hash(hash) && hash.get(..2) == Some(shard)
 }
 
 #[cfg(test)]

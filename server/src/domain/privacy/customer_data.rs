@@ -13,7 +13,9 @@ use crate::db::schema::{
 use crate::db::states::CaseStatus;
 use crate::db::states::{EventKind, MailKind};
 use crate::db::{Db, DbError};
-use crate::domain::privacy::retention::{anonymize_case, delete_photos, freed_photos, ERASED};
+use crate::domain::privacy::retention::{
+    anonymize_case, delete_photo_files, forget_photos, freed_photos, ERASED,
+};
 
 /// What replaces the customer's words on an erased case.
 pub const ERASED_TEXT: &str = "(erased at the customer's request)";
@@ -236,9 +238,12 @@ pub fn erase(
             photos.extend(photo.iter().chain(thumb).cloned());
         }
         diesel::delete(mail_opt_outs::table.filter(mail_opt_outs::email.eq(&email))).execute(c)?;
-        Ok((erased, freed_photos(c, photos)?))
+        let freed = freed_photos(c, photos)?;
+        let mut erased = erased;
+        erased.photos_deleted = forget_photos(c, &freed, now)?;
+        Ok((erased, freed))
     })?;
-    erased.photos_deleted = delete_photos(data_dir, &freed);
+    erased.photos_deleted += delete_photo_files(data_dir, &freed);
     Ok(erased)
 }
 
@@ -293,11 +298,13 @@ pub fn erase_case(
             .chain(&case.photo_thumb_path)
             .cloned()
             .collect();
-        Ok(Some(freed_photos(c, photos)?))
+        let freed = freed_photos(c, photos)?;
+        forget_photos(c, &freed, now)?;
+        Ok(Some(freed))
     })?;
     match outcome {
         Some(freed) => {
-            delete_photos(data_dir, &freed);
+            delete_photo_files(data_dir, &freed);
             Ok(true)
         }
         None => Ok(false),

@@ -5,8 +5,10 @@
 //! what the figures need: store, spot, category, times, resolution, root cause, and the
 //! customer's own words (staff are asked not to write personal data into updates).
 //!
-//! Photo files are deleted after the transaction commits, and only when no case that is
-//! still within its period holds the same photo (photos are stored by content hash).
+//! Photos go from the photo store in the same transaction (an object store's copy is
+//! deleted by the worker right after), and only when no case that is still within its
+//! period holds the same photo (photos are stored by content hash). A photo file from
+//! before the photo store, not brought in yet, is deleted after the commit.
 //!
 //! A photo whose post was refused (a missing field, say) is kept for the customer's
 //! corrected post, which sends it again by reference; if that post never comes, no case
@@ -126,12 +128,23 @@ pub fn freed_photos(c: &mut DbConnection, photos: Vec<String>) -> QueryResult<Ve
     Ok(freed)
 }
 
-/// Deletes photo files (paths relative to the data dir); returns how many went.
-pub fn delete_photos(data_dir: &std::path::Path, freed: &[String]) -> usize {
+/// Erases freed photos from the photo store, in the caller's transaction; returns how
+/// many were stored there.
+pub fn forget_photos(
+    c: &mut DbConnection,
+    freed: &[String],
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    crate::db::queries::photos::forget(c, freed, now)
+}
+
+/// Deletes photo files from before the photo store (paths relative to the data dir) that
+/// were not brought in yet; returns how many went.
+pub fn delete_photo_files(data_dir: &std::path::Path, freed: &[String]) -> usize {
     let mut deleted = 0;
     for relative in freed {
         // Only our own photo paths: nothing in the database can name another file.
-        if !relative.starts_with("photos/") || relative.contains("..") {
+        if !crate::domain::case::photo::is_photo_path(relative) {
             continue;
         }
         match std::fs::remove_file(data_dir.join(relative)) {
@@ -182,83 +195,39 @@ pub fn apply(
                 photos.extend(d.photo_path.iter().chain(&d.photo_thumb_path).cloned());
             }
             done.cases += due.len();
-            Ok(Some(freed_photos(c, photos)?))
+            let freed = freed_photos(c, photos)?;
+            done.photos_deleted += forget_photos(c, &freed, now)?;
+            Ok(Some(freed))
         })?;
         let Some(freed) = freed else { break };
-        done.photos_deleted += delete_photos(data_dir, &freed);
+        done.photos_deleted += delete_photo_files(data_dir, &freed);
     }
     Ok(done)
 }
 
-/// Which of these photos (by their main file's relative path) some case holds: one query
-/// for the lot.
-fn photos_held(
-    c: &mut DbConnection,
-    mains: &[String],
-) -> QueryResult<std::collections::HashSet<String>> {
-    Ok(cases::table
-        .filter(cases::photo_path.eq_any(mains))
-        .select(cases::photo_path)
-        .load::<Option<String>>(c)?
-        .into_iter()
-        .flatten()
-        .collect())
-}
-
-/// Deletes the photo files no case holds (uploads of posts that were refused and never
-/// sent again) once they are [`ORPHAN_PHOTO_GRACE`] old; `now` is the file system's
-/// clock, which wrote their times. Returns how many files went.
-pub fn sweep_orphan_photos(
-    db: &Db,
-    data_dir: &std::path::Path,
-    now: std::time::SystemTime,
-) -> Result<usize, DbError> {
-    let Ok(shards) = std::fs::read_dir(data_dir.join("photos")) else {
-        return Ok(0);
-    };
-    // Files old enough to go, then one lookup per few hundred of them: no query at all for
-    // the files still in their grace period, however many photos there are.
-    let mut old = Vec::new();
-    for file in shards
-        .flatten()
-        .filter_map(|shard| std::fs::read_dir(shard.path()).ok())
-        .flatten()
-        .flatten()
-    {
-        let name = file.file_name();
-        let Some(hash) = name.to_str().and_then(|n| {
-            n.strip_suffix(".thumb.jpg")
-                .or_else(|| n.strip_suffix(".jpg"))
-        }) else {
-            continue;
-        };
-        // Only files this server wrote; anything else in the directory is not ours.
-        if !crate::domain::case::photo::is_photo_hash(hash) {
-            continue;
-        }
-        let old_enough = file.metadata().and_then(|m| m.modified()).is_ok_and(|t| {
-            now.duration_since(t)
-                .is_ok_and(|age| age >= ORPHAN_PHOTO_GRACE)
-        });
-        if old_enough {
-            let (main, _) = crate::domain::case::photo::relative_paths(hash);
-            old.push((file.path(), main));
-        }
-    }
+/// Photos no case holds (uploads of posts that were refused and never sent again) go
+/// once they are [`ORPHAN_PHOTO_GRACE`] old. Returns how many went.
+pub fn sweep_orphan_photos(db: &Db, now: NaiveDateTime) -> Result<usize, DbError> {
+    let grace = Duration::from_std(ORPHAN_PHOTO_GRACE).unwrap_or(Duration::days(1));
     let mut deleted = 0;
-    for chunk in old.chunks(500) {
-        let mains: Vec<String> = chunk.iter().map(|(_, m)| m.clone()).collect();
-        let held = db.read(|c| photos_held(c, &mains))?;
-        for (path, main) in chunk {
-            if held.contains(main) {
-                continue;
+    loop {
+        let swept = db.write(|c| -> Result<Option<usize>, DbError> {
+            let old = crate::db::queries::photos::unheld_before(c, now - grace, 500)?;
+            if old.is_empty() {
+                return Ok(None);
             }
-            match std::fs::remove_file(path) {
-                Ok(()) => deleted += 1,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => tracing::warn!(error = %e, "an unused photo could not be deleted"),
-            }
+            // The flag is a shortcut; the cases are the truth.
+            let held = crate::db::queries::photos::referenced(c, &old)?;
+            crate::db::queries::photos::hold(
+                c,
+                &held.iter().map(String::as_str).collect::<Vec<_>>(),
+            )?;
+            let unused: Vec<String> = old.into_iter().filter(|p| !held.contains(p)).collect();
+            Ok(Some(crate::db::queries::photos::forget(c, &unused, now)?))
+        })?;
+        match swept {
+            Some(n) => deleted += n,
+            None => return Ok(deleted),
         }
     }
-    Ok(deleted)
 }

@@ -541,10 +541,11 @@ pub async fn photo(
         _ => case.photo_thumb_path,
     }
     .ok_or(AppError::NotFound)?;
-    let file = state.settings.data_dir.join(stored);
-    let bytes = web::block(move || std::fs::read(file))
+    let bytes = state
+        .photo_store
+        .read(&stored)
         .await?
-        .map_err(|_| AppError::NotFound)?;
+        .ok_or(AppError::NotFound)?;
     Ok(HttpResponse::Ok()
         .content_type("image/jpeg")
         // A customer's photo: never kept by shared caches.

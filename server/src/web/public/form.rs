@@ -425,6 +425,23 @@ fn local_day(time_zone: &str) -> chrono::NaiveDate {
     }
 }
 
+/// The photo a corrected post refers to, if it is still stored.
+async fn kept_photo(
+    state: &AppState,
+    photo_ref: Option<String>,
+) -> Result<Option<String>, AppError> {
+    let Some(hash) = photo_ref.filter(|h| photo::is_photo_hash(h)) else {
+        return Ok(None);
+    };
+    let db = state.db.clone();
+    let kept = web::block(move || {
+        db.read(|c| photo::stored_exists(c, &hash))
+            .map(|k| (k, hash))
+    })
+    .await??;
+    Ok(kept.0.then_some(kept.1))
+}
+
 pub async fn submit(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -498,9 +515,7 @@ pub async fn submit(
             email: posted.email.unwrap_or_default(),
             consent: posted.consent.is_some(),
         },
-        photo_ref: posted
-            .photo_ref
-            .filter(|h| photo::stored_exists(&state.settings.data_dir, h)),
+        photo_ref: kept_photo(&state, posted.photo_ref).await?,
         handoff: posted
             .handoff
             .filter(|h| !h.trim().is_empty() && h.len() <= 200),
@@ -543,9 +558,8 @@ pub async fn submit(
     if let Some(upload) = posted.photo {
         let stored = state
             .photos
-            .process_and_store(upload.into())
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("storing a photo: {e}")))?;
+            .process_and_store(upload.into(), state.clock.now())
+            .await?;
         match stored {
             Ok(hash) => typed.photo_ref = Some(hash),
             Err(e) => errors.push((Field::Photo, e.message_key())),

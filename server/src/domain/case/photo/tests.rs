@@ -1,4 +1,5 @@
 use super::*;
+use std::io::Write;
 
 fn encoded(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
     let mut out = Vec::new();
@@ -102,17 +103,44 @@ fn a_decompression_bomb_is_refused_before_it_is_expanded() {
 #[test]
 fn storing_is_by_content_and_idempotent() {
     let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("mend.db").display());
+    let db = crate::db::Db::open(&crate::config::DatabaseUrl::parse(&url).unwrap()).unwrap();
+    db.migrate().unwrap();
     let p = process(
         &encoded(&DynamicImage::new_rgb8(50, 50), ImageFormat::Png),
         DEFAULT_MAX_BYTES,
     )
     .unwrap();
-    let (main, thumb) = store(dir.path(), &p).unwrap();
+    let now = chrono::Utc::now().naive_utc();
+    let write = || {
+        db.write(|c| -> Result<_, crate::db::DbError> { Ok(store(c, &p, now)?) })
+            .unwrap()
+    };
+    let (main, thumb) = write();
+    assert_eq!(write(), (main.clone(), thumb.clone()));
+    assert!(is_photo_path(&main) && is_photo_path(&thumb));
     assert_eq!(
-        store(dir.path(), &p).unwrap(),
-        (main.clone(), thumb.clone())
+        db.read(|c| crate::db::queries::photos::find(c, &main))
+            .unwrap(),
+        Some(crate::db::queries::photos::Found::Here(p.jpeg.clone()))
     );
-    assert_eq!(std::fs::read(dir.path().join(&main)).unwrap(), p.jpeg);
-    assert!(stored_exists(dir.path(), &p.hash));
-    assert!(!stored_exists(dir.path(), "../../etc/passwd"));
+    assert!(db.read(|c| stored_exists(c, &p.hash)).unwrap());
+    assert!(!db.read(|c| stored_exists(c, "../../etc/passwd")).unwrap());
+    assert!(!db.read(|c| stored_exists(c, &"0".repeat(64))).unwrap());
+}
+
+#[test]
+fn only_our_own_photo_paths_are_photo_paths() {
+    let hash = "ab".repeat(32);
+    assert!(is_photo_path(&format!("photos/ab/{hash}.jpg")));
+    assert!(is_photo_path(&format!("photos/ab/{hash}.thumb.jpg")));
+    for bad in [
+        format!("photos/cd/{hash}.jpg"),
+        format!("photos/ab/../{hash}.jpg"),
+        "mend.db".to_owned(),
+        format!("photos/ab/{hash}.png"),
+        format!("/photos/ab/{hash}.jpg"),
+    ] {
+        assert!(!is_photo_path(&bad), "{bad}");
+    }
 }
