@@ -14,7 +14,9 @@ use diesel::prelude::*;
 use mend_server::config::DatabaseUrl;
 use mend_server::db::schema::{case_events, cases, outbox};
 use mend_server::db::Db;
-use mend_testing::processes::{binary, form_stamp, run, try_complain, wait_for_200, Process};
+use mend_testing::processes::{
+    binary, form_stamp, numbered_photo, run, try_complain_with, wait_for_200, Process,
+};
 use mend_testing::smtp::{free_port, SmtpSink};
 use mend_testing::TestDb;
 
@@ -96,6 +98,11 @@ struct Load {
 
 impl Load {
     fn start(clients: usize, base: &str, code: &str) -> Load {
+        Load::start_with(clients, base, code, false)
+    }
+
+    /// Clients posting complaints, each with a photo of its own when `photos`.
+    fn start_with(clients: usize, base: &str, code: &str, photos: bool) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
         let accepted = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = tokio::task::JoinSet::new();
@@ -112,7 +119,8 @@ impl Load {
                 while !stop.load(Ordering::SeqCst) {
                     n += 1;
                     let body = format!("Client {client_no}, complaint {n}");
-                    match try_complain(&client, &base, &code, &body).await {
+                    let photo = photos.then(|| numbered_photo((client_no as u32) << 16 | n));
+                    match try_complain_with(&client, &base, &code, &body, photo).await {
                         Ok(Some(path)) => accepted.lock().unwrap().push(path),
                         Ok(None) => refused += 1,
                         Err(_) => {
@@ -324,10 +332,11 @@ async fn on_postgresql_backup_says_to_use_pg_dump() {
     assert!(!file.exists());
 }
 
-/// Scale-out on PostgreSQL: two server processes with the same secret and data dir share
-/// one database (behind a proxy, each would get half the customers). Every complaint
-/// either takes is stored whole, a link or form stamp one issued works on the other, and
-/// each alert is delivered exactly once although both outbox workers run.
+/// Scale-out on PostgreSQL: two server processes and a worker process share one database
+/// and nothing on disk (each has a data dir of its own; photos are in the photo store).
+/// One server is killed with SIGKILL in the middle of the load. Every complaint either took
+/// is stored whole with its photo, a link or form stamp one issued works on the other, and
+/// each alert (with its photo) is delivered exactly once although three workers run.
 #[tokio::test]
 async fn two_instances_on_one_postgresql_share_the_work_and_send_each_alert_once() {
     let Some(db) = TestDb::postgres() else {
@@ -336,25 +345,78 @@ async fn two_instances_on_one_postgresql_share_the_work_and_send_each_alert_once
     let Some(sink) = SmtpSink::start() else {
         return;
     };
-    let first = Server::new(db.url()).with("MEND_SMTP_URL", sink.url());
-    let shared_dir = first.dir.path().display().to_string();
-    let second = Server::new(db.url())
+    // The one killed serves only (MEND_WORKER=false): a worker killed between the SMTP
+    // server's "accepted" and writing that down sends that message again (same Message-ID),
+    // which is at-least-once, not the exactly-once this test holds the others to.
+    let first = Server::new(db.url())
         .with("MEND_SMTP_URL", sink.url())
-        .with("MEND_DATA_DIR", shared_dir);
+        .with("MEND_WORKER", "false".into());
+    let second = Server::new(db.url()).with("MEND_SMTP_URL", sink.url());
+    let worker_dir = tempfile::tempdir().unwrap();
+    let worker_env: Vec<(&str, String)> = first
+        .env()
+        .into_iter()
+        .filter(|(n, _)| *n != "MEND_WORKER")
+        .map(|(n, v)| match n {
+            "MEND_DATA_DIR" => (n, worker_dir.path().display().to_string()),
+            _ => (n, v),
+        })
+        .collect();
     let code = first.seed();
-    let (_a, _b) = (first.start().await, second.start().await);
+    let (a, _b) = (first.start().await, second.start().await);
+    let _worker = Process::start(
+        "mend-server",
+        &["worker"],
+        &worker_env,
+        &worker_dir.path().join("worker.log"),
+    );
 
     let (load_a, load_b) = (
-        Load::start(8, &first.base(), &code),
-        Load::start(8, &second.base(), &code),
+        Load::start_with(8, &first.base(), &code, true),
+        Load::start_with(8, &second.base(), &code, true),
     );
-    load_a.wait_for(60).await;
-    load_b.wait_for(60).await;
-    let (from_a, _, failed_a) = load_a.finish().await;
+    load_a.wait_for(40).await;
+    load_b.wait_for(40).await;
+    // SIGKILL to the first server mid-load: its clients' requests fail from now on.
+    a.kill();
+    load_b.wait_for(load_b.accepted_now() + 40).await;
+    let (from_a, _, _) = load_a.finish().await;
     let (from_b, _, failed_b) = load_b.finish().await;
-    assert_eq!((failed_a, failed_b), (0, 0), "no request failed");
+    assert_eq!(failed_b, 0, "no request to the second server failed");
+    let photos_held: i64 = db
+        .open()
+        .read(|c| {
+            cases::table
+                .filter(cases::photo_path.is_not_null())
+                .count()
+                .get_result(c)
+        })
+        .unwrap();
+    assert_eq!(
+        photos_held,
+        (from_a.len() + from_b.len()) as i64,
+        "every acknowledged complaint has its photo"
+    );
+    for path in from_a.iter().chain(&from_b) {
+        let case = db
+            .open()
+            .read(|c| mend_server::db::queries::cases::find_by_reference(c, &reference_of(path)))
+            .unwrap()
+            .expect("an acknowledged complaint is stored");
+        for photo in [case.photo_path.unwrap(), case.photo_thumb_path.unwrap()] {
+            assert!(
+                db.open()
+                    .read(|c| mend_server::db::queries::photos::find(c, &photo))
+                    .unwrap()
+                    .is_some(),
+                "{photo} of {path} is in the photo store"
+            );
+        }
+    }
 
-    // A form shown by one instance is accepted by the other.
+    // Replaced: the first server back on its port. A form shown by one instance is
+    // accepted by the other.
+    let _a = first.start().await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -385,8 +447,8 @@ async fn two_instances_on_one_postgresql_share_the_work_and_send_each_alert_once
         "an acknowledged complaint is missing"
     );
     assert_whole(&stored);
-    // A customer's link from one instance opens on the other.
-    for (path, other) in [(&from_a[0], &second), (&from_b[0], &first)] {
+    // A customer's link from the killed instance opens on the other.
+    for (path, other) in [(&from_a[0], &second)] {
         let res = client
             .get(format!("{}{path}", other.base()))
             .send()

@@ -267,13 +267,42 @@ pub async fn try_complain(
     code: &str,
     body: &str,
 ) -> Result<Option<String>, reqwest::Error> {
+    try_complain_with(client, base, code, body, None).await
+}
+
+/// A small PNG of its own for each `n` (no two alike: the photo store keeps photos by
+/// their content).
+pub fn numbered_photo(n: u32) -> Vec<u8> {
+    let [a, b, c, _] = n.to_le_bytes();
+    let img = image::RgbImage::from_fn(32, 24, |x, y| image::Rgb([a ^ x as u8, b ^ y as u8, c]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// [`try_complain`], with a photo when one is given.
+pub async fn try_complain_with(
+    client: &reqwest::Client,
+    base: &str,
+    code: &str,
+    body: &str,
+    photo: Option<Vec<u8>>,
+) -> Result<Option<String>, reqwest::Error> {
     let Some(stamp) = form_stamp(client, base, code).await? else {
         return Ok(None);
     };
-    let form = reqwest::multipart::Form::new()
+    let mut form = reqwest::multipart::Form::new()
         .text("stamp", stamp)
         .text("category", "other")
         .text("body", body.to_owned());
+    if let Some(photo) = photo {
+        form = form.part(
+            "photo",
+            reqwest::multipart::Part::bytes(photo)
+                .file_name("photo.png")
+                .mime_str("image/png")?,
+        );
+    }
     let res = client
         .post(format!("{base}/t/{code}"))
         .multipart(form)
