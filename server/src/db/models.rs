@@ -478,3 +478,46 @@ pub struct ProcessChangeStore {
     pub change_id: String,
     pub location_id: String,
 }
+
+/// What the customer said would make it right (`case_wishes`).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::db::schema::case_wishes, treat_none_as_default_value = false)]
+pub struct CaseWish {
+    pub case_id: String,
+    pub kind: crate::db::states::Wish,
+    /// Their own words, if any (erased with the case's other personal data).
+    pub text: Option<String>,
+    pub given_at: NaiveDateTime,
+}
+
+/// What people of a role may grant on their own at a store (`remedy_limits`).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::db::schema::remedy_limits)]
+pub struct RemedyLimitRow {
+    pub location_id: String,
+    pub role: Role,
+    /// Compensation types, comma-separated.
+    pub kinds: String,
+    /// Per case, in the store's currency's minor unit; 0: every amount needs a manager.
+    pub max_minor: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A remedy above its proposer's limit (`remedy_proposals`).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::db::schema::remedy_proposals, treat_none_as_default_value = false)]
+pub struct RemedyProposal {
+    pub id: String,
+    pub case_id: String,
+    pub proposed_by: String,
+    pub kind: String,
+    pub amount_minor: Option<i64>,
+    pub currency: Option<String>,
+    /// What the proposer means to do, in their words.
+    pub reason: String,
+    pub created_at: NaiveDateTime,
+    /// None while waiting.
+    pub approved: Option<bool>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<NaiveDateTime>,
+}

@@ -380,6 +380,7 @@ diesel::joinable!(cases -> touchpoints (touchpoint_id));
 diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(case_events -> users (actor_user_id));
 diesel::joinable!(surveys -> cases (case_id));
+diesel::joinable!(case_wishes -> cases (case_id));
 diesel::joinable!(kiosk_devices -> locations (location_id));
 diesel::joinable!(kiosk_handoffs -> cases (case_id));
 diesel::joinable!(kiosk_ratings -> kiosk_devices (device_id));
@@ -396,6 +397,50 @@ diesel::table! {
         held -> Bool,
         remote -> Bool,
         deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    case_wishes (case_id) {
+        case_id -> Text,
+        kind -> Text,
+        text -> Nullable<Text>,
+        given_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    remedy_limits (location_id, role) {
+        location_id -> Text,
+        role -> Text,
+        kinds -> Text,
+        max_minor -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    remedy_proposals (id) {
+        id -> Text,
+        case_id -> Text,
+        proposed_by -> Text,
+        kind -> Text,
+        amount_minor -> Nullable<BigInt>,
+        currency -> Nullable<Text>,
+        reason -> Text,
+        created_at -> Timestamp,
+        approved -> Nullable<Bool>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    store_replies (location_id, kind, language) {
+        location_id -> Text,
+        kind -> Text,
+        language -> Text,
+        text -> Text,
     }
 }
 
@@ -427,4 +472,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_subscription_events,
     webhook_deliveries,
     photos,
+    case_wishes,
+    remedy_limits,
+    remedy_proposals,
+    store_replies,
 );

@@ -129,6 +129,27 @@ text_state! {
         /// An unhappy survey answer, kept in the inbox until handled.
         Flagged = "flagged",
         FlagCleared = "flag_cleared",
+        /// The customer said what would make it right (`detail`: kind, text).
+        WishGiven = "wish_given",
+        /// A remedy above the proposer's limit went to a manager.
+        RemedyProposed = "remedy_proposed",
+        RemedyApproved = "remedy_approved",
+        RemedyDeclined = "remedy_declined",
+    }
+}
+
+text_state! {
+    /// What the customer said would make it right (`case_wishes.kind`); its words are
+    /// `wish.{kind}` in the catalogs.
+    pub enum Wish {
+        Replacement = "replacement",
+        Refund = "refund",
+        Apology = "apology",
+        CallBack = "call_back",
+        JustFix = "just_fix",
+        Nothing = "nothing",
+        /// Their own words say what.
+        Other = "other",
     }
 }
 
@@ -166,6 +187,10 @@ text_state! {
         Test = "test",
         /// A webhook stopped: 410 Gone, or failing for days.
         WebhookStopped = "webhook_stopped",
+        /// A remedy above staff's limit, to a manager to approve or decline.
+        RemedyAsk = "remedy_ask",
+        /// The manager's answer, to the one who proposed it.
+        RemedyDecided = "remedy_decided",
     }
 }
 
@@ -237,7 +262,11 @@ impl WebhookEvent {
             | EventKind::MergedIn
             | EventKind::ReturnedToQueue
             | EventKind::Flagged
-            | EventKind::FlagCleared => None,
+            | EventKind::FlagCleared
+            | EventKind::WishGiven
+            | EventKind::RemedyProposed
+            | EventKind::RemedyApproved
+            | EventKind::RemedyDeclined => None,
         }
     }
 }

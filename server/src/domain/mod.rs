@@ -11,6 +11,7 @@ pub mod language;
 pub mod mail;
 pub mod privacy;
 pub mod process_changes;
+pub mod recovery;
 pub mod setup;
 pub mod signed_link;
 pub mod sticker;

@@ -79,6 +79,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(public::form::submit)),
     )
     .route("/c/{reference}", web::get().to(public::status::show))
+    .route("/c/{reference}/wish", web::post().to(public::status::wish))
     .route("/s/{store}/changes", web::get().to(public::changes::show))
     .route(
         "/c/{reference}/erase",

@@ -6,7 +6,7 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
 
-use crate::db::schema::{cases, locations, surveys, touchpoints, user_locations};
+use crate::db::schema::{case_wishes, cases, locations, surveys, touchpoints, user_locations};
 use crate::db::stored_time::as_text;
 use crate::db::DbConnection;
 
@@ -54,6 +54,8 @@ pub struct SurveyRow {
     pub location: String,
     pub time_zone: String,
     pub touchpoint: String,
+    /// What the customer said would make it right.
+    pub wish: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable)]
@@ -74,6 +76,8 @@ pub struct CaseRow {
     pub location: String,
     pub time_zone: String,
     pub touchpoint: String,
+    pub wish: Option<String>,
+    pub wish_text: Option<String>,
 }
 
 fn case_times(conn: &DbConnection) -> (String, String, String) {
@@ -98,7 +102,8 @@ pub fn survey_page(
         .inner_join(
             cases::table
                 .inner_join(locations::table)
-                .inner_join(touchpoints::table),
+                .inner_join(touchpoints::table)
+                .left_join(case_wishes::table),
         )
         .filter(surveys::kind.eq("satisfaction"))
         .filter(surveys::answered_at.is_not_null())
@@ -150,6 +155,7 @@ pub fn survey_page(
             locations::name,
             locations::time_zone,
             touchpoints::label,
+            case_wishes::kind.nullable(),
         ))
         .load(conn)
 }
@@ -166,6 +172,7 @@ pub fn case_page(
     let mut q = cases::table
         .inner_join(locations::table)
         .inner_join(touchpoints::table)
+        .left_join(case_wishes::table)
         .filter(cases::id.gt(after.to_owned()))
         .into_boxed();
     // `location_id || ''` keeps the planner off the location index: walking cases by id
@@ -210,6 +217,8 @@ pub fn case_page(
             locations::name,
             locations::time_zone,
             touchpoints::label,
+            case_wishes::kind.nullable(),
+            case_wishes::text.nullable(),
         ))
         .load(conn)
 }

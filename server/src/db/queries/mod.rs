@@ -31,6 +31,7 @@ pub mod operations;
 pub mod outbox;
 pub mod photos;
 pub mod process_changes;
+pub mod recovery;
 pub mod routing;
 pub mod scans;
 pub mod search;

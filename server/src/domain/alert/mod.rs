@@ -132,6 +132,8 @@ struct CaseMail {
     /// The customer's answer, one line a question (the "not satisfied" email).
     answer: Vec<String>,
     answer_heading: String,
+    /// "What would make it right": heading and the customer's answer.
+    wish: Option<(String, String)>,
     contact: Option<String>,
     /// The customer left an address but did not agree to be contacted about it.
     contact_refused: bool,
@@ -191,6 +193,8 @@ pub struct CaseFacts {
     pub answer: Option<crate::db::models::Survey>,
     /// When the first alert went out and to whom (read for escalations only).
     pub alerted: Option<(NaiveDateTime, Vec<String>)>,
+    /// What the customer said would make it right, if they said it before this was sent.
+    pub wish: Option<crate::db::models::CaseWish>,
 }
 
 /// The customer's latest answered survey about a case.
@@ -272,7 +276,9 @@ impl CaseFacts {
                 alerting.severe_keywords.as_deref(),
             )
         });
+        let wish = crate::db::queries::recovery::wish_of(c, &case.id)?;
         Ok(Some(CaseFacts {
+            wish,
             case,
             location,
             touchpoint,
@@ -421,6 +427,13 @@ impl CaseFacts {
                 .map(|s| crate::domain::survey::answer_lines::survey_lines(lang, s))
                 .unwrap_or_default(),
             answer_heading: lang.text("alert.answer_heading"),
+            wish: self.wish.as_ref().map(|w| {
+                let mut said = crate::domain::recovery::wish::label(lang, w.kind);
+                if let Some(t) = &w.text {
+                    said = format!("{said} — “{t}”");
+                }
+                (lang.text("wish.staff_heading"), said)
+            }),
             contact: case.contact_email.clone(),
             contact_refused: case.contact_email.is_some() && !case.contact_consent,
             has_photo: case.photo_thumb_path.is_some(),

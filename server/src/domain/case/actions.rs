@@ -10,9 +10,11 @@ use crate::db::DbConnection;
 use crate::domain::alert::escalation::acknowledge;
 use crate::domain::case::reference::normalize_reference;
 use crate::domain::case::workflow::{
-    self, parse_compensation, parse_resolution, root_causes_of, WorkflowError,
+    self, parse_compensation, parse_resolution, root_causes_of, Compensation, Granted,
+    WorkflowError,
 };
 use crate::domain::language::Refusal;
+use crate::domain::recovery::{approval, limits};
 
 /// What someone does to a case, with what they typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +44,21 @@ pub enum CaseAction {
     Merge {
         duplicate: String,
     },
+    /// A manager approves or declines the remedy waiting on the case.
+    Decide {
+        approve: bool,
+    },
+}
+
+/// What an action came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Performed {
+    Done,
+    /// The remedy was above the actor's limit: it waits for a manager, the case is not
+    /// resolved and the customer is told nothing yet.
+    Proposed,
+    /// A decision that someone made first.
+    DecidedBefore,
 }
 
 /// A resolution as typed: checked against the store's root causes and its currency's
@@ -69,23 +86,24 @@ pub fn perform(
     case_id: &str,
     action: &CaseAction,
     now: NaiveDateTime,
-) -> Result<(), WorkflowError> {
+) -> Result<Performed, WorkflowError> {
     let case = cases::find(c, case_id)?.ok_or_else(|| {
         WorkflowError::Invalid(Refusal::new("workflow.no_case").with("reference", ""))
     })?;
+    let done = |r: Result<(), WorkflowError>| r.map(|()| Performed::Done);
     match action {
         CaseAction::Acknowledge { via } => acknowledge(c, &case, &actor.email, via, now)
-            .map(|_| ())
+            .map(|_| Performed::Done)
             .map_err(WorkflowError::from),
         CaseAction::Assign { to } => {
             let to = to.as_deref().unwrap_or(actor.id.as_str());
             if to.trim().is_empty() {
                 return Err(refused("workflow.choose_person"));
             }
-            workflow::assign(c, actor, &case, to, now)
+            done(workflow::assign(c, actor, &case, to, now))
         }
-        CaseAction::Note { text } => workflow::add_note(c, actor, &case, text, now),
-        CaseAction::Update { text } => workflow::public_update(c, actor, &case, text, now),
+        CaseAction::Note { text } => done(workflow::add_note(c, actor, &case, text, now)),
+        CaseAction::Update { text } => done(workflow::public_update(c, actor, &case, text, now)),
         CaseAction::Resolve(input) => {
             let causes = root_causes_of(locations::root_causes(c, &case.location_id)?.as_deref());
             let compensation = parse_compensation(
@@ -93,21 +111,70 @@ pub fn perform(
                 &input.compensation_value,
                 &input.compensation_currency,
             )?;
-            let r = parse_resolution(
+            let mut r = parse_resolution(
                 &input.what_was_done,
                 &input.root_cause,
                 &causes,
                 compensation,
             )?;
-            workflow::resolve(c, key, actor, &case, &r, now)
+            if let Some(remedy) = &r.compensation {
+                match grant(c, actor, &case, remedy)? {
+                    Some(granted) => r.granted = Some(granted),
+                    None => {
+                        approval::propose(c, actor, &case, remedy, &r.what_was_done, now)?;
+                        return Ok(Performed::Proposed);
+                    }
+                }
+            }
+            done(workflow::resolve(c, key, actor, &case, &r, now))
         }
-        CaseAction::Reopen { reason } => workflow::reopen(c, actor, &case, reason, now),
-        CaseAction::ClearFlag => workflow::clear_flag(c, actor, &case, now),
+        CaseAction::Reopen { reason } => done(workflow::reopen(c, actor, &case, reason, now)),
+        CaseAction::ClearFlag => done(workflow::clear_flag(c, actor, &case, now)),
         CaseAction::Merge { duplicate } => {
             let other = visible(c, actor, duplicate)?;
-            workflow::merge(c, actor, &case, &other, now)
+            done(workflow::merge(c, actor, &case, &other, now))
+        }
+        CaseAction::Decide { approve } => {
+            let waiting =
+                approval::waiting(c, &case.id)?.ok_or_else(|| refused("remedy.nothing_waiting"))?;
+            Ok(
+                match approval::decide(c, actor, &waiting.id, *approve, now)? {
+                    approval::Decided::Now => Performed::Done,
+                    approval::Decided::Before { .. } => Performed::DecidedBefore,
+                },
+            )
         }
     }
+}
+
+/// How `actor` may give `remedy` on this case without asking: within their store's limit
+/// for their role, or approved on this case by a manager. None: a manager must decide.
+fn grant(
+    c: &mut DbConnection,
+    actor: &User,
+    case: &Case,
+    remedy: &Compensation,
+) -> Result<Option<Granted>, WorkflowError> {
+    let currency = crate::db::queries::stores::find(c, &case.location_id)?
+        .map(|s| s.currency)
+        .unwrap_or_default();
+    if limits::within(c, actor, &case.location_id, &currency, remedy)? {
+        return Ok(Some(Granted::WithinLimit));
+    }
+    let approved = crate::db::queries::recovery::proposals_of(c, &case.id)?
+        .into_iter()
+        .find(|p| p.covers(remedy));
+    Ok(match approved {
+        Some(p) => Some(Granted::Approved {
+            by: match &p.decided_by {
+                Some(id) => crate::db::queries::users::find(c, id)?.map(|u| u.email),
+                None => None,
+            }
+            .unwrap_or_default(),
+            proposal: p.id,
+        }),
+        None => None,
+    })
 }
 
 /// A case by its reference as typed, if `actor` may see it.

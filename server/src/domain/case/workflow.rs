@@ -368,6 +368,17 @@ pub struct Resolution {
     pub what_was_done: String,
     pub root_cause: String,
     pub compensation: Option<Compensation>,
+    /// How its remedy was allowed (recorded on the event: who may grant what is audited).
+    pub granted: Option<Granted>,
+}
+
+/// Why the one resolving could give the remedy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Granted {
+    /// Within their store's limit for their role (or they have none).
+    WithinLimit,
+    /// A manager approved it on this case.
+    Approved { proposal: String, by: String },
 }
 
 /// Checks a resolution against the location's root causes.
@@ -386,6 +397,7 @@ pub fn parse_resolution(
         what_was_done,
         root_cause: root_cause.to_owned(),
         compensation,
+        granted: None,
     })
 }
 
@@ -445,6 +457,19 @@ pub fn resolve(
                 "compensation_minor": minor,
                 "compensation_currency": currency,
                 "via": if each.id == case.id { None } else { Some(&case.reference) },
+                "granted": match &r.granted {
+                    None => serde_json::Value::Null,
+                    Some(Granted::WithinLimit) => serde_json::json!("within_limit"),
+                    Some(Granted::Approved { .. }) => serde_json::json!("approved"),
+                },
+                "approved_by": match &r.granted {
+                    Some(Granted::Approved { by, .. }) => Some(by),
+                    _ => None,
+                },
+                "proposal": match &r.granted {
+                    Some(Granted::Approved { proposal, .. }) => Some(proposal),
+                    _ => None,
+                },
             }),
             now,
         )?;

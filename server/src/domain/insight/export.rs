@@ -108,6 +108,7 @@ pub const SURVEY_COLUMNS: &[&str] = &[
     "return_likelihood",
     "comment",
     "still_working",
+    "wish",
 ];
 
 pub const CASE_COLUMNS: &[&str] = &[
@@ -128,6 +129,8 @@ pub const CASE_COLUMNS: &[&str] = &[
     "compensation_value",
     "compensation_currency",
     "complaint",
+    "wish",
+    "wish_words",
 ];
 
 pub fn columns(d: Dataset) -> &'static [&'static str] {
@@ -289,7 +292,15 @@ pub fn survey_cells(
             still_working.map(|w| if w { "yes" } else { "no" }),
             |l, k| l.lang.text(&format!("survey.{k}")),
         ),
+        keyed(labels, s.wish.as_deref(), wish_label),
     ]
+}
+
+fn wish_label(l: &ExportLabels, key: &str) -> String {
+    crate::db::states::Wish::parse(key).map_or_else(
+        || key.to_owned(),
+        |w| crate::domain::recovery::wish::label(l.lang, w),
+    )
 }
 
 pub fn case_row_cells(c: &CaseRow, labels: Option<&ExportLabels>) -> Vec<Cell> {
@@ -325,6 +336,8 @@ pub fn case_row_cells(c: &CaseRow, labels: Option<&ExportLabels>) -> Vec<Cell> {
         amount(c.compensation_minor, c.compensation_currency.as_deref()),
         opt_text(c.compensation_currency.as_deref()),
         text(&c.body),
+        keyed(labels, c.wish.as_deref(), wish_label),
+        opt_text(c.wish_text.as_deref()),
     ]
 }
 

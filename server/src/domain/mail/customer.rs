@@ -38,6 +38,9 @@ struct CustomerView {
     why: String,
     unsubscribe_label: String,
     unsubscribe_url: Option<String>,
+    /// In the receipt: "what would make this right?" and a link per choice to the status
+    /// page with it picked (the page sends nothing until the customer presses send).
+    wish: Option<(String, Vec<(String, String)>)>,
 }
 
 macro_rules! customer_template {
@@ -194,7 +197,23 @@ impl CustomerFacts {
                 )
             }
         };
+        let wish = match (kind, &status_url) {
+            (CustomerMailKind::Receipt, Some(url)) if case.resolved_at.is_none() => Some((
+                lang.text("wish.title"),
+                crate::domain::recovery::wish::CHOICES
+                    .iter()
+                    .map(|w| {
+                        (
+                            format!("{url}&wish={w}#wish"),
+                            crate::domain::recovery::wish::label(lang, *w),
+                        )
+                    })
+                    .collect(),
+            )),
+            _ => None,
+        };
         let m = CustomerView {
+            wish,
             lang: lang.code(),
             heading,
             intro,

@@ -80,6 +80,25 @@ impl CustomerMailKind {
     }
 }
 
+/// Which email about a proposal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemedyMail {
+    /// To an approver: approve or decline.
+    Ask,
+    /// To the proposer: the answer.
+    Decided,
+}
+
+impl RemedyMail {
+    pub fn mail_kind(self) -> MailKind {
+        match self {
+            RemedyMail::Ask => MailKind::RemedyAsk,
+            RemedyMail::Decided => MailKind::RemedyDecided,
+        }
+    }
+}
+
 /// What a survey email is: the first ask, its reminder, or the follow-up check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -253,6 +272,12 @@ pub enum MailPayload {
     /// A webhook subscription stopped; to its owner.
     WebhookStopped {
         subscription_id: String,
+        lang: String,
+    },
+    /// A remedy above staff's limit: the ask to an approver, or the answer to its proposer.
+    RemedyMail {
+        proposal_id: String,
+        mail: RemedyMail,
         lang: String,
     },
 }

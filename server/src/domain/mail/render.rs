@@ -94,6 +94,21 @@ pub fn render_payload(
         .ok_or_else(|| {
             MailError::Permanent(format!("webhook {subscription_id} is gone or running"))
         }),
+        MailPayload::RemedyMail {
+            proposal_id,
+            mail,
+            lang,
+        } => crate::domain::recovery::mail::compose(
+            db,
+            ctx,
+            &proposal_id,
+            mail,
+            recipient,
+            Language::or_default(&lang),
+        )?
+        .ok_or_else(|| {
+            MailError::Permanent(format!("remedy {proposal_id} is gone or was decided"))
+        }),
         MailPayload::ErasureMail {
             reference,
             store,

@@ -41,6 +41,8 @@ pub struct CaseData {
     pub spot: String,
     pub category: String,
     pub what_they_wrote: String,
+    /// What they said would make it right: their choice and their words.
+    pub wish: Option<(String, Option<String>)>,
     pub contact_consent: bool,
     pub language: String,
     pub status: CaseStatus,
@@ -114,7 +116,10 @@ pub fn export(db: &Db, email: &str) -> Result<CustomerData, CustomerDataError> {
                         .and_then(|v| v["text"].as_str().map(str::to_owned))
                 })
                 .collect();
+            let wish = crate::db::queries::recovery::wish_of(c, &case.id)?
+                .map(|w| (w.kind.as_str().to_owned(), w.text));
             out.push(CaseData {
+                wish,
                 reference: case.reference,
                 store,
                 spot,

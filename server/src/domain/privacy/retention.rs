@@ -91,6 +91,8 @@ pub fn anonymize_case(
             cases::anonymized_at.eq(now),
         ))
         .execute(c)?;
+    // What they chose stays (for the counts); their own words go.
+    crate::db::queries::recovery::erase_wish_text(c, case_id)?;
     diesel::update(surveys::table.filter(surveys::case_id.eq(case_id)))
         .set(surveys::recipient.eq(None::<String>))
         .execute(c)?;

@@ -20,6 +20,7 @@ use crate::domain::case::workflow::{
 use crate::domain::language::formats;
 use crate::domain::language::{Language, Refusal};
 use crate::domain::mail::mask;
+use crate::domain::recovery::{approval, limits, replies, suggest, wish};
 use crate::web::session::{csrf_token, verify_csrf, SignedIn};
 use crate::web::{render, AppError, AppState};
 
@@ -62,6 +63,25 @@ struct CasePage {
     typed: ActionForm,
     timeline: Vec<(String, String, String)>,
     mail: Vec<(String, String, String)>,
+    /// What the customer said would make it right: (their choice, their words, when).
+    wish: Option<(String, Option<String>, String)>,
+    /// A remedy waiting for a manager: the line, and whether this reader may decide it.
+    waiting: Option<(String, bool)>,
+    /// The last decided remedy, in words.
+    decided: Option<String>,
+    /// What this reader may give on their own.
+    limit_hint: String,
+    /// What worked before at this store for this category.
+    suggestion: Option<SuggestionView>,
+    /// (kind, label) of the store's reply texts an update may start from.
+    replies: Vec<(&'static str, String)>,
+}
+
+struct SuggestionView {
+    intro: String,
+    /// (remedy, cases, mean satisfaction, would come back), in words.
+    rows: Vec<(String, String, String, String)>,
+    note: String,
 }
 
 /// Everything the case page shows, read in one go.
@@ -80,6 +100,15 @@ struct Loaded {
     kiosk_tap: Option<(String, Option<i32>)>,
     /// The store's currency: compensation is given in it unless staff type another.
     currency: String,
+    wish: Option<crate::db::models::CaseWish>,
+    /// Newest first, with who proposed and who decided.
+    proposals: Vec<crate::db::models::RemedyProposal>,
+    /// The reader's limit at this store (None: no limit).
+    limit: Option<limits::Limit>,
+    may_decide: bool,
+    suggestion: Option<suggest::Suggestion>,
+    /// A reply text asked for (`?reply=`), in the customer's language.
+    reply: Option<String>,
 }
 
 async fn find_case(state: &AppState, who: &SignedIn, reference: &str) -> Result<Case, AppError> {
@@ -94,9 +123,15 @@ async fn find_case(state: &AppState, who: &SignedIn, reference: &str) -> Result<
         .ok_or(AppError::NotFound)
 }
 
-async fn load(state: &AppState, who: &SignedIn, reference: &str) -> Result<Loaded, AppError> {
+async fn load(
+    state: &AppState,
+    who: &SignedIn,
+    reference: &str,
+    reply: Option<&'static str>,
+) -> Result<Loaded, AppError> {
     let case = find_case(state, who, reference).await?;
     let db = state.db.clone();
+    let reader = who.user.clone();
     let loaded = web::block(move || {
         db.read(|c| {
             let Some(mut facts) = CaseFacts::load(c, case.clone())? else {
@@ -104,8 +139,18 @@ async fn load(state: &AppState, who: &SignedIn, reference: &str) -> Result<Loade
             };
             facts.answer = crate::domain::alert::latest_answer(c, &case.id)?;
             let events = cases::events(c, &case.id)?;
+            let proposals = crate::db::queries::recovery::proposals_of(c, &case.id)?;
+            let may_decide = match proposals.iter().find(|p| p.decided_at.is_none()) {
+                Some(p) => approval::may_decide(c, &reader, &case, p)?,
+                None => false,
+            };
             let mut actors = Vec::new();
-            for id in events.iter().filter_map(|e| e.actor_user_id.clone()) {
+            let people = events
+                .iter()
+                .filter_map(|e| e.actor_user_id.clone())
+                .chain(proposals.iter().map(|p| p.proposed_by.clone()))
+                .collect::<Vec<_>>();
+            for id in people {
                 if !actors.iter().any(|(a, _)| *a == id) {
                     if let Some(u) = users::find(c, &id)? {
                         actors.push((id, u.email));
@@ -130,6 +175,24 @@ async fn load(state: &AppState, who: &SignedIn, reference: &str) -> Result<Loade
                     .map(|s| s.currency)
                     .unwrap_or_else(|| "EUR".into()),
                 kiosk_tap: crate::db::queries::kiosks::tap_of_case(c, &case.id)?,
+                wish: crate::db::queries::recovery::wish_of(c, &case.id)?,
+                limit: limits::limit_for(c, &case.location_id, reader.role)?,
+                suggestion: if case.resolved_at.is_none() {
+                    suggest::for_case(c, &case.location_id, &case.category)?
+                } else {
+                    None
+                },
+                reply: match reply {
+                    Some(kind) => Some(replies::text(
+                        c,
+                        &case.location_id,
+                        kind,
+                        Language::or_default(&case.language),
+                    )?),
+                    None => None,
+                },
+                proposals,
+                may_decide,
                 merged_into,
                 actors,
                 events,
@@ -206,8 +269,45 @@ fn describe(lang: Language, event: &CaseEvent, actors: &[(String, String)]) -> (
         EventKind::ReturnedToQueue => say("returned_to_queue", &[]),
         EventKind::Flagged => say("flagged", &[]),
         EventKind::FlagCleared => say("flag_cleared", &[]),
+        EventKind::WishGiven => say(
+            "wish_given",
+            &[(
+                "wish",
+                &crate::db::states::Wish::parse(&text("kind"))
+                    .map(|w| wish::label(lang, w))
+                    .unwrap_or_default(),
+            )],
+        ),
+        EventKind::RemedyProposed => say(
+            "remedy_proposed",
+            &[
+                ("remedy", &remedy_of(lang, &detail)),
+                ("to", &list("asked")),
+            ],
+        ),
+        EventKind::RemedyApproved => {
+            say("remedy_approved", &[("remedy", &remedy_of(lang, &detail))])
+        }
+        EventKind::RemedyDeclined => {
+            say("remedy_declined", &[("remedy", &remedy_of(lang, &detail))])
+        }
     };
     (who, what)
+}
+
+/// The remedy an event names (kind, amount_minor, currency), in the reader's words.
+fn remedy_of(lang: Language, detail: &serde_json::Value) -> String {
+    let amount = match (detail["amount_minor"].as_i64(), detail["currency"].as_str()) {
+        (Some(m), Some(cur)) => i32::try_from(m).ok().map(|m| (m, cur.to_owned())),
+        _ => None,
+    };
+    approval::describe(
+        lang,
+        &workflow::Compensation {
+            kind: detail["kind"].as_str().unwrap_or_default().to_owned(),
+            amount,
+        },
+    )
 }
 
 /// How long a case waited, in the reader's words: "5 min", "2 h 3 min", "3 days".
@@ -252,12 +352,131 @@ fn page(
     typed: ActionForm,
 ) -> Result<CasePage, AppError> {
     let (case, location) = (&l.facts.case, &l.facts.location);
+    let now = state.clock.now();
+    let lang = who.language();
     let mut typed = typed;
+    let email_of = |id: &str| {
+        l.actors
+            .iter()
+            .find(|(a, _)| a == id)
+            .map(|(_, e)| e.clone())
+            .unwrap_or_else(|| lang.text("case.someone_who_left"))
+    };
+    let waiting = l
+        .proposals
+        .iter()
+        .find(|p| p.decided_at.is_none())
+        .map(|p| {
+            (
+                lang.text_with(
+                    "remedy.waiting",
+                    &[
+                        ("remedy", &approval::describe(lang, &p.compensation())),
+                        ("who", &email_of(&p.proposed_by)),
+                        ("when", &local(lang, location, p.created_at)),
+                    ],
+                ),
+                l.may_decide,
+            )
+        });
+    let last_decided = l.proposals.iter().find(|p| p.decided_at.is_some());
+    let decided = last_decided.map(|p| {
+        lang.text_with(
+            if p.approved == Some(true) {
+                "remedy.approved_line"
+            } else {
+                "remedy.declined_line"
+            },
+            &[
+                ("remedy", &approval::describe(lang, &p.compensation())),
+                (
+                    "who",
+                    &p.decided_by.as_deref().map(email_of).unwrap_or_default(),
+                ),
+            ],
+        )
+    });
+    // An approved remedy fills in the resolution it was proposed with (unless typed over).
+    if let Some(p) = last_decided.filter(|p| p.approved == Some(true) && waiting.is_none()) {
+        if typed.compensation_type.is_none() && typed.resolution.is_none() {
+            typed.compensation_type = Some(p.kind.clone());
+            typed.resolution = Some(p.reason.clone());
+            if let (Some(m), Some(cur)) = (p.amount_minor, &p.currency) {
+                typed.compensation_value = Some(approval::typed_amount(m, cur));
+                typed.compensation_currency = Some(cur.clone());
+            }
+        }
+    }
     if typed.compensation_currency.is_none() {
         typed.compensation_currency = Some(l.currency.clone());
     }
-    let now = state.clock.now();
-    let lang = who.language();
+    if let Some(text) = &l.reply {
+        if typed.text.is_none() {
+            typed.text = Some(text.clone());
+        }
+    }
+    let limit_hint = match &l.limit {
+        None => lang.text("remedy.no_limit"),
+        Some(limit) => {
+            let kinds = limit
+                .kinds
+                .iter()
+                .map(|k| lang.compensation_label(k))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let kinds = if kinds.is_empty() {
+                lang.text("case.none")
+            } else {
+                kinds
+            };
+            lang.text_with(
+                if limit.max_minor > 0 {
+                    "remedy.limit_hint"
+                } else {
+                    "remedy.limit_hint_zero"
+                },
+                &[
+                    ("kinds", &kinds),
+                    (
+                        "amount",
+                        &formats::money(lang, limit.max_minor, &l.currency),
+                    ),
+                ],
+            )
+        }
+    };
+    let suggestion = l.suggestion.as_ref().map(|s| SuggestionView {
+        intro: lang.text_with(
+            "suggest.intro",
+            &[("count", &formats::number(lang, s.resolved as i64))],
+        ),
+        rows: s
+            .records
+            .iter()
+            .map(|r| {
+                let label = match &r.kind {
+                    Some(k) => lang.compensation_label(k),
+                    None => lang.text("suggest.nothing_given"),
+                };
+                let dash = || "–".to_owned();
+                (
+                    label,
+                    formats::number(lang, r.cases as i64),
+                    r.csat.map_or_else(dash, |v| formats::decimal(lang, v, 1)),
+                    r.would_return.map_or_else(dash, |v| {
+                        format!("{}%", formats::number(lang, (v * 100.0).round() as i64))
+                    }),
+                )
+            })
+            .collect(),
+        note: lang.text_with(
+            "suggest.note",
+            &[
+                ("cases", &suggest::MIN_CASES.to_string()),
+                ("answers", &suggest::MIN_ANSWERS.to_string()),
+            ],
+        ),
+    });
     let mut flags = Vec::new();
     if l.facts.severe {
         flags.push(lang.text("case.severe"));
@@ -293,6 +512,21 @@ fn page(
         ));
     }
     Ok(CasePage {
+        wish: l.wish.as_ref().map(|w| {
+            (
+                wish::label(lang, w.kind),
+                w.text.clone(),
+                local(lang, location, w.given_at),
+            )
+        }),
+        waiting,
+        decided,
+        limit_hint,
+        suggestion,
+        replies: replies::KINDS
+            .iter()
+            .map(|k| (*k, replies::label(lang, k)))
+            .collect(),
         l: lang,
         csrf: csrf_token(&who.session)?,
         error,
@@ -388,12 +622,23 @@ fn page(
     })
 }
 
+#[derive(Deserialize)]
+pub struct CaseQuery {
+    /// Start the message to the customer from one of the store's reply texts.
+    reply: Option<String>,
+}
+
 pub async fn show(
     state: web::Data<AppState>,
     who: SignedIn,
     path: web::Path<String>,
+    query: web::Query<CaseQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let l = load(&state, &who, &path).await?;
+    let reply = query
+        .reply
+        .as_deref()
+        .and_then(|r| replies::KINDS.iter().find(|k| **k == r).copied());
+    let l = load(&state, &who, &path, reply).await?;
     render::html(&page(&state, &who, l, None, ActionForm::default())?)
 }
 
@@ -468,6 +713,8 @@ pub async fn act(
             "merge" => CaseAction::Merge {
                 duplicate: form.duplicate.clone().unwrap_or_default(),
             },
+            "approve" => CaseAction::Decide { approve: true },
+            "decline" => CaseAction::Decide { approve: false },
             _ => return None,
         })
     })();
@@ -486,7 +733,7 @@ pub async fn act(
     };
     let typed = form;
     match done {
-        Ok(()) => {
+        Ok(_) => {
             // An update or a resolution may have queued a message to the customer.
             state.outbox_waker.wake();
             Ok(HttpResponse::SeeOther()
@@ -495,7 +742,7 @@ pub async fn act(
         }
         Err(WorkflowError::Invalid(refusal)) => {
             let message = refusal.text(who.language());
-            let l = load(&state, &who, &back_to).await?;
+            let l = load(&state, &who, &back_to, None).await?;
             let mut response = render::html(&page(&state, &who, l, Some(message), typed)?)?;
             *response.status_mut() = StatusCode::BAD_REQUEST;
             Ok(response)

@@ -59,6 +59,11 @@ struct DashboardPage {
     export_query: String,
     /// "You said, we did": each change in scope, with complaints before and after.
     changes: Vec<super::changes::ChangeLine>,
+    /// (what customers asked for, cases, what they got in words)
+    asked: Vec<(String, String, String)>,
+    /// (remedy, answers, mean satisfaction, would come back)
+    remedy_scores: Vec<(String, String, String, String)>,
+    remedy_note: String,
 }
 
 fn rows(lang: Language, bars: &[ParetoBar]) -> Vec<(String, String, String)> {
@@ -175,6 +180,32 @@ pub async fn show(
     let (db, wanted) = (state.db.clone(), location.clone());
     let dashboard =
         web::block(move || build(&db, &scope, wanted.as_deref(), period, now)).await??;
+    // Remedies over the same store-local days (the chosen store's zone, else the first's).
+    let shown_ids: Vec<String> = all
+        .iter()
+        .filter(|l| location.as_deref().is_none_or(|id| l.id == id))
+        .map(|l| l.id.clone())
+        .collect();
+    let tz = all
+        .iter()
+        .find(|l| location.as_deref().is_none_or(|id| l.id == id))
+        .and_then(|l| l.time_zone.parse::<chrono_tz::Tz>().ok())
+        .unwrap_or(chrono_tz::UTC);
+    let utc = |day: chrono::NaiveDate| {
+        use chrono::TimeZone;
+        let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+        tz.from_local_datetime(&midnight)
+            .earliest()
+            .map_or(midnight, |t| t.naive_utc())
+    };
+    let (window_from, window_to) = (utc(period.from), utc(period.to + chrono::Duration::days(1)));
+    let db = state.db.clone();
+    let remedies = web::block(move || {
+        db.read(|c| {
+            crate::domain::recovery::suggest::figures(c, &shown_ids, window_from, window_to)
+        })
+    })
+    .await??;
     let mut d = dashboard.ok_or(AppError::NotFound)?;
     // Bars are counted by key; people read labels.
     let store = d.location.as_ref().map(|l| l.id.clone());
@@ -271,6 +302,52 @@ pub async fn show(
         trend: charts::trend_svg(lang, &d.trend).map_err(chart_failed)?,
         export_query: query_string(&from, &to, &location),
         changes,
+        asked: remedies
+            .asked
+            .iter()
+            .map(|(wish, n, given)| {
+                (
+                    crate::domain::recovery::wish::label(lang, *wish),
+                    number(i64::try_from(*n).unwrap_or(i64::MAX)),
+                    given
+                        .iter()
+                        .map(|(kind, n)| {
+                            let label = kind.as_deref().map_or_else(
+                                || lang.text("suggest.nothing_given"),
+                                |k| lang.compensation_label(k),
+                            );
+                            format!("{label} {}", number(i64::try_from(*n).unwrap_or(i64::MAX)))
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" · "),
+                )
+            })
+            .collect(),
+        remedy_scores: remedies
+            .answered
+            .iter()
+            .map(|r| {
+                let dash = || "–".to_owned();
+                (
+                    r.kind.as_deref().map_or_else(
+                        || lang.text("suggest.nothing_given"),
+                        |k| lang.compensation_label(k),
+                    ),
+                    number(i64::try_from(r.answers).unwrap_or(i64::MAX)),
+                    r.csat.map_or_else(dash, |v| formats::decimal(lang, v, 1)),
+                    r.would_return.map_or_else(dash, |v| {
+                        format!("{}%", formats::decimal(lang, v * 100.0, 0))
+                    }),
+                )
+            })
+            .collect(),
+        remedy_note: lang.text_with(
+            "dashboard.remedies_note",
+            &[(
+                "answers",
+                &crate::domain::recovery::suggest::MIN_ANSWERS.to_string(),
+            )],
+        ),
         from,
         to,
     })

@@ -15,6 +15,7 @@ mod login;
 mod logo;
 mod password;
 mod people;
+mod remedies;
 mod settings;
 pub mod stickers;
 mod stores;
@@ -62,6 +63,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/manage/locations/{id}/settings",
             web::get().to(settings::form),
+        )
+        .route(
+            "/manage/locations/{id}/remedies",
+            web::get().to(remedies::show),
+        )
+        .route(
+            "/manage/locations/{id}/remedies/limit",
+            web::post().to(remedies::save_limit),
+        )
+        .route(
+            "/manage/locations/{id}/remedies/replies",
+            web::post().to(remedies::save_replies),
         )
         .route(
             "/manage/locations/{id}/settings",

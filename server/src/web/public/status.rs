@@ -39,6 +39,33 @@ struct StatusPage {
     survey_link: Option<(String, String)>,
     /// Erasing one's data: the texts, the token for the form, and whether it was done.
     data: DataSection,
+    /// "What would make this right for you?", while the case is open.
+    wish: Option<WishSection>,
+}
+
+struct WishSection {
+    title: String,
+    intro: String,
+    /// (key, label, checked)
+    choices: Vec<(&'static str, String, bool)>,
+    words_label: String,
+    words: String,
+    button: String,
+    /// What they said before, in words.
+    given: Option<String>,
+    /// Their answer just arrived.
+    thanks: Option<String>,
+    error: Option<String>,
+    action: String,
+    token: String,
+    lang: &'static str,
+}
+
+/// What the customer typed into the wish form, when it comes back with a mistake.
+struct TypedWish {
+    kind: String,
+    text: String,
+    error: String,
 }
 
 struct DataSection {
@@ -55,6 +82,88 @@ struct DataSection {
 pub struct StatusQuery {
     k: Option<String>,
     lang: Option<String>,
+    /// A choice picked in the receipt email: preselected, not yet sent (GET changes nothing).
+    wish: Option<String>,
+    /// Back from sending a wish.
+    said: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct WishForm {
+    k: Option<String>,
+    lang: Option<String>,
+    wish: Option<String>,
+    text: Option<String>,
+}
+
+/// `POST /c/{reference}/wish`: the customer says what would make it right (the status
+/// link's token is the authority). Then back to their page, which says thanks; a mistake
+/// shows the page again with what they typed.
+pub async fn wish(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    form: web::Form<WishForm>,
+) -> Result<HttpResponse, AppError> {
+    let token = form.k.clone().unwrap_or_default();
+    let case = find_with_token(&state, &req, &reference, &token).await?;
+    let lang = Language::negotiate(form.lang.as_deref(), None, &case.language);
+    let kind = form.wish.clone().unwrap_or_default();
+    let text = form.text.clone().unwrap_or_default();
+    let back = format!(
+        "/c/{}?k={}&lang={}",
+        case.reference,
+        url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>(),
+        lang.code()
+    );
+    let typed = |error: String| TypedWish {
+        kind: kind.clone(),
+        text: text.clone(),
+        error,
+    };
+    let input = match crate::domain::recovery::wish::parse(&kind, &text) {
+        Ok(input) => input,
+        Err(refusal) => {
+            let mut response = page(
+                &state,
+                &case.reference,
+                &token,
+                lang,
+                None,
+                Some(typed(refusal.text(lang))),
+            )
+            .await?;
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+            return Ok(response);
+        }
+    };
+    let (db, case_id, now) = (state.db.clone(), case.id.clone(), state.clock.now());
+    let given = web::block(move || {
+        db.write(
+            |c| match crate::domain::recovery::wish::give(c, &case_id, &input, now) {
+                Ok(()) => Ok(true),
+                Err(crate::domain::recovery::wish::WishError::Closed) => Ok(false),
+                Err(crate::domain::recovery::wish::WishError::Db(e)) => Err(e),
+            },
+        )
+    })
+    .await??;
+    if !given {
+        let mut response = page(
+            &state,
+            &case.reference,
+            &token,
+            lang,
+            None,
+            Some(typed(lang.text("wish.closed"))),
+        )
+        .await?;
+        *response.status_mut() = StatusCode::CONFLICT;
+        return Ok(response);
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", format!("{back}&said=1#wish")))
+        .finish())
 }
 
 #[derive(Deserialize)]
@@ -161,6 +270,39 @@ pub async fn show(
     let (Some(reference), Some(token)) = (normalize_reference(&reference), query.k.clone()) else {
         return Err(not_found);
     };
+    let lang = query.lang.as_deref().and_then(Language::parse);
+    let picked = query.wish.clone().filter(|_| query.said.is_none());
+    let thanks = query.said.is_some();
+    status_page(&state, &reference, &token, lang, picked, thanks, None)
+        .await?
+        .ok_or(not_found)
+}
+
+/// The status page for a token, with the wish form's state.
+async fn page(
+    state: &AppState,
+    reference: &str,
+    token: &str,
+    lang: Language,
+    picked: Option<String>,
+    typed: Option<TypedWish>,
+) -> Result<HttpResponse, AppError> {
+    status_page(state, reference, token, Some(lang), picked, false, typed)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// None when the case does not exist or the token does not open it.
+async fn status_page(
+    state: &AppState,
+    reference: &str,
+    token: &str,
+    asked_lang: Option<Language>,
+    picked: Option<String>,
+    thanks: bool,
+    typed: Option<TypedWish>,
+) -> Result<Option<HttpResponse>, AppError> {
+    let (reference, token) = (reference.to_owned(), token.to_owned());
     let db = state.db.clone();
     let found = web::block(move || {
         db.read(|c| {
@@ -173,18 +315,55 @@ pub async fn show(
                 .into_iter()
                 .find(|s| s.kind == crate::domain::survey::SurveyKind::Satisfaction);
             let changes = crate::domain::process_changes::answering(c, &case)?;
-            Ok(Some((case, location, updates, survey, changes)))
+            let wish = crate::db::queries::recovery::wish_of(c, &case.id)?;
+            Ok(Some((case, location, updates, survey, changes, wish)))
         })
     })
     .await??;
-    let Some((case, location, updates, survey, changes)) = found else {
-        return Err(not_found);
+    let Some((case, location, updates, survey, changes, given)) = found else {
+        return Ok(None);
     };
     if !token_opens(&case, &token) {
-        return Err(not_found);
+        return Ok(None);
     }
 
-    let lang = Language::negotiate(query.lang.as_deref(), None, &case.language);
+    let lang = asked_lang.unwrap_or_else(|| Language::or_default(&case.language));
+    let wish = (case.resolved_at.is_none() && case.erased_at.is_none()).then(|| {
+        use crate::domain::recovery::wish::{label, CHOICES};
+        let chosen = typed
+            .as_ref()
+            .map(|t| t.kind.clone())
+            .or(picked)
+            .or_else(|| given.as_ref().map(|g| g.kind.as_str().to_owned()))
+            .unwrap_or_default();
+        WishSection {
+            title: lang.text("wish.title"),
+            intro: lang.text("wish.intro"),
+            choices: CHOICES
+                .iter()
+                .map(|w| (w.as_str(), label(lang, *w), chosen == w.as_str()))
+                .collect(),
+            words_label: lang.text("wish.words"),
+            words: typed
+                .as_ref()
+                .map(|t| t.text.clone())
+                .or_else(|| given.as_ref().and_then(|g| g.text.clone()))
+                .unwrap_or_default(),
+            button: lang.text(if given.is_some() {
+                "wish.change"
+            } else {
+                "wish.send"
+            }),
+            given: given
+                .as_ref()
+                .map(|g| lang.text_with("wish.you_said", &[("wish", &label(lang, g.kind))])),
+            thanks: (thanks && typed.is_none()).then(|| lang.text("wish.thanks")),
+            error: typed.as_ref().map(|t| t.error.clone()),
+            action: format!("/c/{}/wish", case.reference),
+            token: token.clone(),
+            lang: lang.code(),
+        }
+    });
     let when = |t: chrono::NaiveDateTime| {
         crate::domain::language::formats::date_time(lang, &location.time_zone, t)
     };
@@ -201,6 +380,7 @@ pub async fn show(
             )
         });
     let page = StatusPage {
+        wish,
         lang: lang.code(),
         title: lang.text("status.title"),
         reference_label: lang.text("status.reference"),
@@ -275,5 +455,5 @@ pub async fn show(
         actix_web::http::header::CACHE_CONTROL,
         actix_web::http::header::HeaderValue::from_static("no-store"),
     );
-    Ok(response)
+    Ok(Some(response))
 }

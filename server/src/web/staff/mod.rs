@@ -1,6 +1,7 @@
 //! Pages for store staff: what an alert's links lead to.
 
 pub mod ack;
+pub mod remedy;
 
 use actix_web::web;
 
@@ -9,5 +10,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/ack/{reference}")
             .route(web::get().to(ack::confirm))
             .route(web::post().to(ack::acknowledge)),
+    )
+    .service(
+        web::resource("/remedy/{proposal}")
+            .route(web::get().to(remedy::confirm))
+            .route(web::post().to(remedy::decide)),
     );
 }
