@@ -24,6 +24,7 @@ mod photo_store;
 mod previews;
 mod print;
 mod properties;
+mod recovery;
 mod pseudo;
 mod resilience;
 mod rest_api;

@@ -1,7 +1,7 @@
 //! What people may grant on their own, per store and role. A limit is a set of
 //! compensation types and an amount per case in the store's currency; 0 means every
 //! amount goes to a manager. Admins have no limit; a role without a row at a store has
-//! the defaults below.
+//! no limit until a manager sets one.
 
 use chrono::NaiveDateTime;
 
@@ -21,18 +21,6 @@ pub struct Limit {
     pub kinds: Vec<String>,
     /// Per case, in the store's currency's minor unit.
     pub max_minor: i64,
-}
-
-/// Until a store says otherwise: staff may apologise, and ask a manager for anything
-/// else; managers decide for themselves.
-pub fn default_for(role: Role) -> Option<Limit> {
-    match role {
-        Role::Staff => Some(Limit {
-            kinds: vec!["apology".into()],
-            max_minor: 0,
-        }),
-        Role::Manager | Role::Admin => None,
-    }
 }
 
 impl Limit {
@@ -73,10 +61,9 @@ pub fn limit_for(
     if role == Role::Admin {
         return Ok(None);
     }
-    Ok(match recovery::limit_of(c, location_id, role)? {
-        Some(row) => Some(Limit::of_row(&row)),
-        None => default_for(role),
-    })
+    // No row: no limit. A store that upgrades keeps working as before; its managers opt
+    // in on the store's remedies page.
+    Ok(recovery::limit_of(c, location_id, role)?.map(|row| Limit::of_row(&row)))
 }
 
 /// Whether `actor` may give `remedy` at this store without asking.

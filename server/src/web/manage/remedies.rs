@@ -90,7 +90,9 @@ async fn page(
     let roles = current
         .into_iter()
         .map(|(role, limit)| {
-            let amount = limit.as_ref().map_or(0, |l| l.max_minor);
+            let amount = limit
+                .as_ref()
+                .map(|l| crate::domain::recovery::approval::typed_amount(l.max_minor, &currency));
             RoleLimit {
                 role: role.as_str(),
                 title: lang.text(match role {
@@ -107,7 +109,7 @@ async fn page(
                         (*k, lang.compensation_label(k), ticked)
                     })
                     .collect(),
-                amount: crate::domain::recovery::approval::typed_amount(amount, &currency),
+                amount: amount.unwrap_or_default(),
                 summary: match &limit {
                     None => lang.text("remedies.no_limit"),
                     Some(l) => lang.text_with(
