@@ -1070,3 +1070,257 @@ async fn a_korean_manager_connects_the_store_on_a_phone_and_reads_it_in_japanese
         .await;
     browser.close().await;
 }
+
+fn set_language(app: &TestApp, email: &str, lang: &str) {
+    use diesel::prelude::*;
+    use mend_server::db::schema::users;
+    app.db
+        .write(|c| {
+            diesel::update(users::table.filter(users::email.eq(email)))
+                .set(users::language.eq(lang))
+                .execute(c)
+                .map_err(mend_server::db::DbError::from)
+        })
+        .unwrap();
+}
+
+/// The first link in a mail's text that contains `part`.
+fn link_in(text: &str, part: &str) -> String {
+    text.split_whitespace()
+        .find(|w| w.starts_with("http") && w.contains(part))
+        .unwrap_or_else(|| panic!("a link with {part} in {text}"))
+        .to_owned()
+}
+
+/// The whole recovery conversation in browsers: a Korean customer answers "a replacement"
+/// from the receipt's link on her phone without JavaScript, a Korean staff member
+/// proposes a voucher above his limit, the Japanese manager approves it from the email
+/// (real SMTP server) on a laptop, the staff member resolves, and the customer gets the
+/// resolved email. Screenshots at 390 px and 1280 px in Korean, Japanese and English.
+#[tokio::test]
+async fn a_customer_says_what_would_make_it_right_and_a_manager_approves_the_remedy_from_the_email()
+{
+    use mend_testing::smtp::SmtpSink;
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let (app, store) =
+        mend_testing::spawn_demo(TestDb::sqlite(), &[("MEND_SMTP_URL", &sink.url())]).await;
+    let code = &store.touchpoints[0].code;
+    let location = app.location_of(code);
+    app.db
+        .write(|c| {
+            use diesel::prelude::*;
+            use mend_server::db::schema::locations;
+            diesel::update(locations::table.find(&location))
+                .set(locations::currency.eq("KRW"))
+                .execute(c)
+                .map_err(mend_server::db::DbError::from)
+        })
+        .unwrap();
+    let password = "a long enough password";
+    app.add_user("staff", "minjun@cafe.example", password, &[&location]);
+    set_language(&app, "minjun@cafe.example", "ko");
+    set_language(&app, &store.manager_email, "ja");
+    let Some(browser) = Browser::phone(false).await else {
+        return;
+    };
+    let c = &browser.client;
+    let shots = screenshots();
+
+    // The manager sets staff's limit: vouchers up to 5,000 won (Japanese, laptop).
+    browser.laptop(1280, 900).await;
+    sign_in_in_browser(&browser, &app, &store.manager_email, "demo-password-1").await;
+    c.goto(&app.url(&format!("/manage/locations/{location}/remedies")))
+        .await
+        .unwrap();
+    let page = c.source().await.unwrap();
+    assert!(
+        page.contains("補償ルール") && page.contains("KRW"),
+        "{page}"
+    );
+    for kind in ["discount", "refund", "replacement", "other"] {
+        browser
+            .click(&format!("form[action$='/limit'] input[value={kind}]"))
+            .await;
+    }
+    c.find(Locator::Id("amount-staff"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    browser.type_into("amount-staff", "5000").await;
+    browser.click("form[action$='/limit'] button").await;
+    wait_for_text(c, "₩5,000").await;
+    fits_the_width(c, "remedies page (ja, 1280)").await;
+    browser
+        .full_page_screenshot_to(&shots.join("remedies-ja-1280.png"))
+        .await;
+    browser.viewport(390, 844).await;
+    fits_the_width(c, "remedies page (ja, 390)").await;
+    browser
+        .full_page_screenshot_to(&shots.join("remedies-ja-390.png"))
+        .await;
+
+    // The customer complains in Korean; her receipt asks what would make it right.
+    let page = app.open_form(code, "?lang=ko").await;
+    let res = app
+        .post_raw(
+            code,
+            &mend_testing::Post::valid()
+                .with("stamp", &mend_testing::input_value(&page, "stamp").unwrap())
+                .with("lang", "ko")
+                .with("email", "jiwoo@customer.example")
+                .with("body", "라떼에 우유가 상했어요."),
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let reference = res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/c/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    app.outbox.until_idle().await;
+    let receipt = sink
+        .messages()
+        .into_iter()
+        .find(|m| m.kind == "customer_receipt")
+        .expect("a receipt");
+    assert!(
+        receipt.text.contains("어떻게 해 드리면 좋을까요?"),
+        "{}",
+        receipt.text
+    );
+    let pick = link_in(&receipt.text, "wish=replacement");
+
+    // On her phone, without JavaScript: the choice is ticked, nothing sent until she
+    // presses the button.
+    c.goto(&pick).await.unwrap();
+    let page = c.source().await.unwrap();
+    assert!(page.contains("value=\"replacement\" checked"), "{page}");
+    fits_the_width(c, "status page with the question (ko, 390)").await;
+    browser
+        .full_page_screenshot_to(&shots.join("wish-ko-390.png"))
+        .await;
+    browser
+        .type_into("wish-words", "따뜻한 라떼로 다시 주세요")
+        .await;
+    browser.click("form[action$='/wish'] button").await;
+    wait_for_text(c, "감사합니다. 팀이 답을 확인합니다.").await;
+    let page = c.source().await.unwrap();
+    assert!(page.contains("보내신 답: 교환 또는 다시 만들어 주기"));
+    browser.laptop(1280, 900).await;
+    c.goto(&format!(
+        "{}&lang=en#wish",
+        pick.split("&wish=").next().unwrap()
+    ))
+    .await
+    .unwrap();
+    fits_the_width(c, "status page with the question (en, 1280)").await;
+    browser
+        .full_page_screenshot_to(&shots.join("wish-en-1280.png"))
+        .await;
+
+    // The Korean staff member sees her answer at the top, and proposes a 20,000 won
+    // voucher: above his limit, so it goes to the manager.
+    c.delete_all_cookies().await.unwrap();
+    browser.viewport(390, 844).await;
+    sign_in_in_browser(&browser, &app, "minjun@cafe.example", password).await;
+    c.goto(&app.url(&format!("/manage/cases/{reference}")))
+        .await
+        .unwrap();
+    let page = c.source().await.unwrap();
+    assert!(page.contains("고객이 원하는 해결:") && page.contains("따뜻한 라떼로 다시 주세요"));
+    assert!(page.contains("₩5,000"), "his limit is shown");
+    // The apology text in the customer's language, whatever his own.
+    browser.click("a[href$='reply=apology#update-text']").await;
+    wait_for_text(c, "불편을 드려 죄송합니다").await;
+    browser
+        .type_into("resolution", "상한 우유를 버리고 새 라떼를 드림")
+        .await;
+    browser.click("#root_cause option[value=supplier]").await;
+    browser
+        .click("#compensation_type option[value=voucher]")
+        .await;
+    browser.type_into("compensation_value", "20000").await;
+    browser.click("form[action$='/resolve'] button").await;
+    wait_for_text(c, "매니저 승인 대기 중").await;
+    fits_the_width(c, "case waiting for approval (ko, 390)").await;
+    browser
+        .full_page_screenshot_to(&shots.join("remedy-waiting-ko-390.png"))
+        .await;
+
+    // The manager's email, in Japanese, with approve and decline.
+    app.outbox.until_idle().await;
+    let mails = sink.messages();
+    assert!(
+        !mails.iter().any(|m| m.kind == "customer_resolved"),
+        "the customer is told nothing yet"
+    );
+    let ask = mails
+        .iter()
+        .find(|m| m.kind == "remedy_ask")
+        .expect("the manager asked");
+    assert_eq!(ask.rcpt_tos, [store.manager_email.clone()]);
+    assert!(ask.subject.contains("承認しますか"), "{}", ask.subject);
+    assert!(ask.text.contains("교환 또는 다시 만들어 주기") || ask.text.contains("交換・作り直し"));
+    let approve = link_in(&ask.text, "decision=approve");
+    c.delete_all_cookies().await.unwrap();
+    browser.laptop(1280, 900).await;
+    c.goto(&approve).await.unwrap();
+    let page = c.source().await.unwrap();
+    assert!(
+        page.contains("承認待ちの対応があります") && page.contains("₩20,000"),
+        "{page}"
+    );
+    fits_the_width(c, "approval page (ja, 1280)").await;
+    browser
+        .full_page_screenshot_to(&shots.join("approve-ja-1280.png"))
+        .await;
+    browser.viewport(390, 844).await;
+    fits_the_width(c, "approval page (ja, 390)").await;
+    browser
+        .full_page_screenshot_to(&shots.join("approve-ja-390.png"))
+        .await;
+    browser.click("button[value=approve]").await;
+    wait_for_text(c, "承認しました。").await;
+
+    // He is told, and resolves with the approved voucher already filled in.
+    app.outbox.until_idle().await;
+    let told = sink
+        .messages()
+        .into_iter()
+        .find(|m| m.kind == "remedy_decided")
+        .expect("the staff member told");
+    assert_eq!(told.rcpt_tos, ["minjun@cafe.example"]);
+    assert!(told.subject.contains("승인됨"), "{}", told.subject);
+    sign_in_in_browser(&browser, &app, "minjun@cafe.example", password).await;
+    c.goto(&app.url(&format!("/manage/cases/{reference}")))
+        .await
+        .unwrap();
+    let page = c.source().await.unwrap();
+    assert!(page.contains("value=\"20000\""), "{page}");
+    browser.click("#root_cause option[value=supplier]").await;
+    browser.click("form[action$='/resolve'] button").await;
+    wait_for_text(c, "다시 열기").await;
+    browser.laptop(1280, 900).await;
+    fits_the_width(c, "resolved case (ko, 1280)").await;
+    browser
+        .full_page_screenshot_to(&shots.join("remedy-resolved-ko-1280.png"))
+        .await;
+    browser.close().await;
+
+    // The customer's resolved email, in Korean.
+    app.outbox.until_idle().await;
+    let resolved = sink
+        .messages()
+        .into_iter()
+        .find(|m| m.kind == "customer_resolved")
+        .expect("the customer told");
+    assert_eq!(resolved.rcpt_tos, ["jiwoo@customer.example"]);
+    assert!(resolved.text.contains("상한 우유를 버리고 새 라떼를 드림"));
+}

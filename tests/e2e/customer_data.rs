@@ -119,11 +119,11 @@ async fn an_admin_exports_then_erases_one_customers_data() {
 
 /// The status page's erase form's fields.
 fn erase_form(page: &str) -> Option<(String, String)> {
+    // The erase form, not the "what would make it right" one above it.
     let action = page
         .split("<form method=\"post\" action=\"")
-        .nth(1)?
-        .split('"')
-        .next()?
+        .filter_map(|f| f.split('"').next())
+        .find(|a| a.ends_with("/erase"))?
         .to_owned();
     Some((action, mend_testing::input_value(page, "k")?))
 }

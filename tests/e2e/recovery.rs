@@ -141,10 +141,18 @@ async fn limits_and_approvals(db: TestDb) {
     };
     let refused = post_limit(
         &boss,
-        vec![("csrf", csrf.clone()), ("role", "manager".into()), ("amount", "1".into())],
+        vec![
+            ("csrf", csrf.clone()),
+            ("role", "manager".into()),
+            ("amount", "1".into()),
+        ],
     )
     .await;
-    assert_eq!(refused.status(), 403, "a manager does not set managers' own limit");
+    assert_eq!(
+        refused.status(),
+        403,
+        "a manager does not set managers' own limit"
+    );
     // Half a won does not exist: refused, nothing stored.
     let bad = post_limit(
         &boss,
@@ -177,46 +185,78 @@ async fn limits_and_approvals(db: TestDb) {
     assert_eq!(saved.status(), 303);
     let limits = app.db.read(|c| recovery::limits_at(c, &location)).unwrap();
     assert_eq!(limits.len(), 1);
-    assert_eq!((limits[0].kinds.as_str(), limits[0].max_minor), ("voucher,apology", 5_000));
+    assert_eq!(
+        (limits[0].kinds.as_str(), limits[0].max_minor),
+        ("voucher,apology", 5_000)
+    );
 
     // Within the limit: staff resolve at once, and the event says how it was allowed.
     let (within, _) = complain(&app, code, "ko", "커피가 식었어요.").await;
     let staff_csrf = csrf_in(&app.page(&staff, &format!("/manage/cases/{within}")).await);
     let refused = post_limit(
         &staff,
-        vec![("csrf", staff_csrf), ("role", "staff".into()), ("amount", "1".into())],
+        vec![
+            ("csrf", staff_csrf),
+            ("role", "staff".into()),
+            ("amount", "1".into()),
+        ],
     )
     .await;
     assert_eq!(refused.status(), 403);
-    let page = app
-        .page(&staff, &format!("/manage/cases/{within}"))
-        .await;
+    let page = app.page(&staff, &format!("/manage/cases/{within}")).await;
     assert!(page.contains("up to ₩5,000 a case"), "{page}");
-    app.case_action_done(&staff, &within, "resolve", &resolve_with("voucher", "5000", "KRW"))
-        .await;
+    app.case_action_done(
+        &staff,
+        &within,
+        "resolve",
+        &resolve_with("voucher", "5000", "KRW"),
+    )
+    .await;
     assert!(case_of(&app, &within).resolved_at.is_some());
-    assert_eq!(events(&app, &within, EventKind::Resolved)[0]["granted"], "within_limit");
+    assert_eq!(
+        events(&app, &within, EventKind::Resolved)[0]["granted"],
+        "within_limit"
+    );
 
     // A kind not allowed, another currency, or more than the limit go to a manager. Half a
     // won is refused outright.
     let (above, _) = complain(&app, code, "ko", "주문이 틀렸어요.").await;
     let half = app
-        .case_action(&staff, &above, "resolve", &resolve_with("voucher", "5000.5", "KRW"))
+        .case_action(
+            &staff,
+            &above,
+            "resolve",
+            &resolve_with("voucher", "5000.5", "KRW"),
+        )
         .await;
     assert_eq!(half.status(), 400);
-    app.case_action_done(&staff, &above, "resolve", &resolve_with("voucher", "20000", "KRW"))
-        .await;
+    app.case_action_done(
+        &staff,
+        &above,
+        "resolve",
+        &resolve_with("voucher", "20000", "KRW"),
+    )
+    .await;
     let case = case_of(&app, &above);
     assert!(case.resolved_at.is_none(), "it waits for a manager");
     let waiting = proposals(&app, &above);
     assert_eq!(waiting.len(), 1);
     assert_eq!(
-        (waiting[0].kind.as_str(), waiting[0].amount_minor, waiting[0].currency.as_deref()),
+        (
+            waiting[0].kind.as_str(),
+            waiting[0].amount_minor,
+            waiting[0].currency.as_deref()
+        ),
         ("voucher", Some(20_000), Some("KRW"))
     );
     // One waiting proposal per case.
     let again = app
-        .case_action(&staff, &above, "resolve", &resolve_with("voucher", "20000", "KRW"))
+        .case_action(
+            &staff,
+            &above,
+            "resolve",
+            &resolve_with("voucher", "20000", "KRW"),
+        )
         .await;
     assert_eq!(again.status(), 400);
     assert!(again.text().await.unwrap().contains("already waiting"));
@@ -225,9 +265,12 @@ async fn limits_and_approvals(db: TestDb) {
     let mails = delivered(&app, &sink).await;
     let link = approval_link(&mails, "boss@cafe.example", &above);
     app.outbox.until_idle().await;
-    assert!(!app.outbox_rows().iter().any(|r| r.case_id.as_deref() == Some(case.id.as_str())
-        && r.kind.is_to_customer()
-        && r.kind != MailKind::CustomerReceipt));
+    assert!(!app
+        .outbox_rows()
+        .iter()
+        .any(|r| r.case_id.as_deref() == Some(case.id.as_str())
+            && r.kind.is_to_customer()
+            && r.kind != MailKind::CustomerReceipt));
     // A manager of another store sees neither the case nor its buttons.
     let own_csrf = csrf_in(
         &app.page(&elsewhere, &format!("/manage/locations/{other}/remedies"))
@@ -245,16 +288,26 @@ async fn limits_and_approvals(db: TestDb) {
     let shown = app.client.get(&link).send().await.unwrap();
     assert_eq!(shown.status(), 200);
     let shown = shown.text().await.unwrap();
-    assert!(shown.contains("₩20,000") && shown.contains("staff@cafe.example"), "{shown}");
+    assert!(
+        shown.contains("₩20,000") && shown.contains("staff@cafe.example"),
+        "{shown}"
+    );
     assert!(proposals(&app, &above)[0].decided_at.is_none());
     let first = decide_by_link(&app, &link, "approve").await;
     assert_eq!(first.status(), 200);
     assert!(first.text().await.unwrap().contains("Approved."));
     let second = decide_by_link(&app, &link, "decline").await;
     assert_eq!(second.status(), 200);
-    assert!(second.text().await.unwrap().contains("Already approved by boss@cafe.example"));
+    assert!(second
+        .text()
+        .await
+        .unwrap()
+        .contains("Already approved by boss@cafe.example"));
     let decided = &proposals(&app, &above)[0];
-    assert_eq!((decided.approved, decided.decided_by.as_deref()), (Some(true), Some(boss_id.as_str())));
+    assert_eq!(
+        (decided.approved, decided.decided_by.as_deref()),
+        (Some(true), Some(boss_id.as_str()))
+    );
     assert_eq!(events(&app, &above, EventKind::RemedyApproved).len(), 1);
     assert!(events(&app, &above, EventKind::RemedyDeclined).is_empty());
     // The one who proposed it is told; then they resolve with it, and the customer hears.
@@ -267,9 +320,17 @@ async fn limits_and_approvals(db: TestDb) {
     assert!(told.subject.contains("Approved"), "{}", told.subject);
     let page = app.page(&staff, &format!("/manage/cases/{above}")).await;
     assert!(page.contains("Approved by boss@cafe.example"), "{page}");
-    assert!(page.contains("value=\"20000\""), "the approved remedy is filled in");
-    app.case_action_done(&staff, &above, "resolve", &resolve_with("voucher", "20000", "KRW"))
-        .await;
+    assert!(
+        page.contains("value=\"20000\""),
+        "the approved remedy is filled in"
+    );
+    app.case_action_done(
+        &staff,
+        &above,
+        "resolve",
+        &resolve_with("voucher", "20000", "KRW"),
+    )
+    .await;
     let resolved = &events(&app, &above, EventKind::Resolved)[0];
     assert_eq!(resolved["granted"], "approved");
     assert_eq!(resolved["approved_by"], "boss@cafe.example");
@@ -280,28 +341,48 @@ async fn limits_and_approvals(db: TestDb) {
 
     // Declined on the case page: the staff member is told, and the same remedy asks again.
     let (declined, _) = complain(&app, code, "ko", "자리가 더러워요.").await;
-    app.case_action_done(&staff, &declined, "resolve", &resolve_with("refund", "3000", "KRW"))
-        .await;
+    app.case_action_done(
+        &staff,
+        &declined,
+        "resolve",
+        &resolve_with("refund", "3000", "KRW"),
+    )
+    .await;
     app.case_action_done(&boss, &declined, "decline", &[]).await;
     assert_eq!(proposals(&app, &declined)[0].approved, Some(false));
     assert_eq!(events(&app, &declined, EventKind::RemedyDeclined).len(), 1);
     let res = app.case_action(&boss, &declined, "decline", &[]).await;
     assert_eq!(res.status(), 400, "nothing waits any more");
-    app.case_action_done(&staff, &declined, "resolve", &resolve_with("refund", "3000", "KRW"))
-        .await;
+    app.case_action_done(
+        &staff,
+        &declined,
+        "resolve",
+        &resolve_with("refund", "3000", "KRW"),
+    )
+    .await;
     assert!(case_of(&app, &declined).resolved_at.is_none());
     assert_eq!(proposals(&app, &declined).len(), 2);
 
     // Managers have no limit unless an admin sets one: the manager gives 20,000 at once.
     let (by_manager, _) = complain(&app, code, "ko", "너무 오래 기다렸어요.").await;
-    app.case_action_done(&boss, &by_manager, "resolve", &resolve_with("voucher", "20000", "KRW"))
-        .await;
+    app.case_action_done(
+        &boss,
+        &by_manager,
+        "resolve",
+        &resolve_with("voucher", "20000", "KRW"),
+    )
+    .await;
     assert!(case_of(&app, &by_manager).resolved_at.is_some());
 
     // An expired link decides nothing.
     let (late, _) = complain(&app, code, "ko", "음악이 너무 커요.").await;
-    app.case_action_done(&staff, &late, "resolve", &resolve_with("voucher", "9000", "KRW"))
-        .await;
+    app.case_action_done(
+        &staff,
+        &late,
+        "resolve",
+        &resolve_with("voucher", "9000", "KRW"),
+    )
+    .await;
     let mails = delivered(&app, &sink).await;
     let link = approval_link(&mails, "boss@cafe.example", &late);
     app.clock.advance(Duration::from_secs(73 * 3600));
@@ -313,8 +394,13 @@ async fn limits_and_approvals(db: TestDb) {
     // ended with the three days: sign in again.)
     let staff = app.sign_in("staff@cafe.example", PASSWORD).await;
     let (moved, _) = complain(&app, code, "ko", "영수증이 틀렸어요.").await;
-    app.case_action_done(&staff, &moved, "resolve", &resolve_with("voucher", "8000", "KRW"))
-        .await;
+    app.case_action_done(
+        &staff,
+        &moved,
+        "resolve",
+        &resolve_with("voucher", "8000", "KRW"),
+    )
+    .await;
     let mails = delivered(&app, &sink).await;
     let link = approval_link(&mails, "boss@cafe.example", &moved);
     app.db
@@ -353,16 +439,43 @@ async fn the_customer_says_what_would_make_it_right_without_javascript_in_four_l
     let code = &store.touchpoints[0].code;
     let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
     for (lang, title, thanks, said) in [
-        ("en", "What would make this right for you?", "The team sees your answer.", "You told us: A replacement"),
-        ("ko", "어떻게 해 드리면 좋을까요?", "팀이 답을 확인합니다.", "보내신 답: 교환 또는 다시 만들어 주기"),
-        ("ja", "どうすればご満足いただけますか?", "チームが回答を確認します。", "いただいた回答: 交換・作り直し"),
-        ("pl", "Co by to dla Ciebie naprawiło?", "Zespół widzi Twoją odpowiedź.", "Twoja odpowiedź: Wymiana"),
+        (
+            "en",
+            "What would make this right for you?",
+            "The team sees your answer.",
+            "You told us: A replacement",
+        ),
+        (
+            "ko",
+            "어떻게 해 드리면 좋을까요?",
+            "팀이 답을 확인합니다.",
+            "보내신 답: 교환 또는 다시 만들어 주기",
+        ),
+        (
+            "ja",
+            "どうすればご満足いただけますか?",
+            "チームが回答を確認します。",
+            "いただいた回答: 交換・作り直し",
+        ),
+        (
+            "pl",
+            "Co by to dla Ciebie naprawiło?",
+            "Zespół widzi Twoją odpowiedź.",
+            "Twoja odpowiedź: Wymiana",
+        ),
     ] {
         let (reference, status) = complain(&app, code, lang, "Cold coffee.").await;
         let page = app.get(&status).await.text().await.unwrap();
         assert!(page.contains(title), "{lang}: {page}");
         assert!(!page.contains("<script"), "no JavaScript needed");
-        let token = status.split("k=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+        let token = status
+            .split("k=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .to_owned();
         let post = |fields: Vec<(&'static str, String)>| {
             let url = app.url(&format!("/c/{reference}/wish"));
             let client = app.client.clone();
@@ -392,19 +505,39 @@ async fn the_customer_says_what_would_make_it_right_without_javascript_in_four_l
         assert_eq!(res.status(), 303);
         let back = res.headers()["location"].to_str().unwrap().to_owned();
         let page = app.get(&back).await.text().await.unwrap();
-        assert!(page.contains(thanks) && page.contains(said), "{lang}: {page}");
+        assert!(
+            page.contains(thanks) && page.contains(said),
+            "{lang}: {page}"
+        );
         // The same answer again changes nothing; a changed one is recorded.
-        post(vec![("k", token.clone()), ("wish", "replacement".into()), ("text", "with milk please".into())]).await;
+        post(vec![
+            ("k", token.clone()),
+            ("wish", "replacement".into()),
+            ("text", "with milk please".into()),
+        ])
+        .await;
         assert_eq!(events(&app, &reference, EventKind::WishGiven).len(), 1);
         // Staff see it at the top of the case.
-        let case_page = app.page(&manager, &format!("/manage/cases/{reference}")).await;
-        assert!(case_page.contains("What would make it right for them:"), "{case_page}");
+        let case_page = app
+            .page(&manager, &format!("/manage/cases/{reference}"))
+            .await;
+        assert!(
+            case_page.contains("What would make it right for them:"),
+            "{case_page}"
+        );
         assert!(case_page.contains("A replacement") && case_page.contains("with milk please"));
     }
 
     // Changed, then closed once the case is resolved; erasing takes their words.
     let (reference, status) = complain(&app, code, "en", "Dirty table.").await;
-    let token = status.split("k=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let token = status
+        .split("k=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
     let send = |wish: &'static str, text: &'static str| {
         let url = app.url(&format!("/c/{reference}/wish"));
         let client = app.client.clone();
@@ -418,18 +551,54 @@ async fn the_customer_says_what_would_make_it_right_without_javascript_in_four_l
                 .unwrap()
         }
     };
-    assert_eq!(send("other", "").await.status(), 400, "something else: say what");
+    assert_eq!(
+        send("other", "").await.status(),
+        400,
+        "something else: say what"
+    );
     assert_eq!(send("refund", "").await.status(), 303);
     assert_eq!(send("call_back", "after 6 pm").await.status(), 303);
     assert_eq!(events(&app, &reference, EventKind::WishGiven).len(), 2);
     let id = case_of(&app, &reference).id;
     let wish = app.db.read(|c| recovery::wish_of(c, &id)).unwrap().unwrap();
-    assert_eq!((wish.kind.as_str(), wish.text.as_deref()), ("call_back", Some("after 6 pm")));
-    app.case_action_done(&manager, &reference, "resolve", &resolve_with("", "", "EUR"))
-        .await;
+    assert_eq!(
+        (wish.kind.as_str(), wish.text.as_deref()),
+        ("call_back", Some("after 6 pm"))
+    );
+    app.case_action_done(
+        &manager,
+        &reference,
+        "resolve",
+        &resolve_with("", "", "EUR"),
+    )
+    .await;
     assert_eq!(send("refund", "").await.status(), 409);
+    // Exports carry it: the choice by its label, their words beside it.
+    let csv = manager
+        .get(app.url("/manage/export/cases.csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains("What would make it right"), "{csv}");
+    assert!(csv.contains("A call back,after 6 pm"), "{csv}");
+    // The dashboard sets what was asked for against what was given.
+    let dashboard = app.page(&manager, "/manage/dashboard").await;
+    let asked = dashboard
+        .split("id=\"asked\"")
+        .nth(1)
+        .expect("the asked table");
+    assert!(
+        asked.contains("A call back") && asked.contains("Nothing given 1"),
+        "{dashboard}"
+    );
     let page = app.get(&status).await.text().await.unwrap();
-    assert!(!page.contains("What would make this right"), "closed once resolved");
+    assert!(
+        !page.contains("What would make this right"),
+        "closed once resolved"
+    );
     let erase = app
         .client
         .post(app.url(&format!("/c/{reference}/erase")))

@@ -128,9 +128,9 @@ pub const CASE_COLUMNS: &[&str] = &[
     "compensation_type",
     "compensation_value",
     "compensation_currency",
-    "complaint",
     "wish",
     "wish_words",
+    "complaint",
 ];
 
 pub fn columns(d: Dataset) -> &'static [&'static str] {
@@ -335,9 +335,9 @@ pub fn case_row_cells(c: &CaseRow, labels: Option<&ExportLabels>) -> Vec<Cell> {
         }),
         amount(c.compensation_minor, c.compensation_currency.as_deref()),
         opt_text(c.compensation_currency.as_deref()),
-        text(&c.body),
         keyed(labels, c.wish.as_deref(), wish_label),
         opt_text(c.wish_text.as_deref()),
+        text(&c.body),
     ]
 }
 

@@ -111,9 +111,8 @@ pub async fn wish(
     let kind = form.wish.clone().unwrap_or_default();
     let text = form.text.clone().unwrap_or_default();
     let back = format!(
-        "/c/{}?k={}&lang={}",
-        case.reference,
-        url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>(),
+        "{}&lang={}",
+        status_path(&case.reference, &token),
         lang.code()
     );
     let typed = |error: String| TypedWish {
@@ -182,11 +181,7 @@ pub async fn erase(
 ) -> Result<HttpResponse, AppError> {
     let token = form.k.clone().unwrap_or_default();
     let case = find_with_token(&state, &req, &reference, &token).await?;
-    let status_page = format!(
-        "/c/{}?k={}",
-        case.reference,
-        url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
-    );
+    let status_page = status_path(&case.reference, &token);
     if form.confirm.is_none() {
         // Not ticked: nothing happens (the box is required in the form itself).
         return Ok(HttpResponse::SeeOther()
@@ -207,6 +202,14 @@ pub async fn erase(
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", status_page))
         .finish())
+}
+
+/// The status page of a case with its token.
+fn status_path(reference: &str, token: &str) -> String {
+    format!(
+        "/c/{reference}?k={}",
+        url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
+    )
 }
 
 /// The case a status link names, if its token is right; else the not-found page.

@@ -118,7 +118,8 @@ pub struct Resolution {
 pub struct TimelineEvent {
     /// `received`, `alerted`, `escalated`, `acknowledged`, `assigned`, `note`,
     /// `public_update`, `resolved`, `reopened`, `merged`, `merged_in`,
-    /// `returned_to_queue`, `survey_answered`, `flagged`, `flag_cleared`.
+    /// `returned_to_queue`, `survey_answered`, `flagged`, `flag_cleared`, `wish_given`,
+    /// `remedy_proposed`, `remedy_approved`, `remedy_declined`.
     pub kind: String,
     pub at: DateTime<Utc>,
     /// The staff member's email; absent when Mend or the customer did it.
@@ -139,7 +140,22 @@ pub struct CaseDetail {
     pub contact_consent: bool,
     pub merged_into: Option<String>,
     pub resolution: Option<Resolution>,
+    /// What the customer said would make it right, if they said.
+    pub wish: Option<CustomerWish>,
+    /// A remedy above the resolver's limit waits for a manager: resolving with it again
+    /// is refused until it is decided (see the `remedy_*` events).
+    pub remedy_waiting: bool,
     pub timeline: Vec<TimelineEvent>,
+}
+
+/// The customer's answer to "what would make this right for you?".
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerWish {
+    /// `replacement`, `refund`, `apology`, `call_back`, `just_fix`, `nothing`, `other`.
+    pub kind: String,
+    /// Their own words, if any.
+    pub text: Option<String>,
+    pub at: DateTime<Utc>,
 }
 
 fn utc(at: NaiveDateTime) -> DateTime<Utc> {
@@ -417,6 +433,12 @@ fn detail(
             compensation_minor: case.compensation_minor,
             compensation_currency: case.compensation_currency.clone(),
         }),
+        wish: crate::db::queries::recovery::wish_of(c, &case.id)?.map(|w| CustomerWish {
+            kind: w.kind.as_str().to_owned(),
+            text: w.text,
+            at: utc(w.given_at),
+        }),
+        remedy_waiting: crate::domain::recovery::approval::waiting(c, &case.id)?.is_some(),
         timeline: events
             .into_iter()
             .map(|e| TimelineEvent {

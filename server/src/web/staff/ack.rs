@@ -2,7 +2,6 @@
 //! confirm button (mail scanners open links); POST acknowledges. The signed link is the
 //! credential: it names the case and the person, and it expires.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -52,20 +51,7 @@ struct Checked {
 }
 
 fn refuse(lang: Language, e: LinkError) -> AppError {
-    match e {
-        LinkError::Expired => AppError::Customer {
-            status: StatusCode::GONE,
-            lang,
-            title_key: "ack.expired_title",
-            message_key: "ack.expired",
-        },
-        LinkError::Invalid => AppError::Customer {
-            status: StatusCode::NOT_FOUND,
-            lang,
-            title_key: "ack.invalid_title",
-            message_key: "ack.invalid",
-        },
-    }
+    super::link_refused(lang, e, ("ack.expired_title", "ack.expired"))
 }
 
 /// Checks the signature and expiry, then finds the case and the person's language.

@@ -61,20 +61,7 @@ struct Checked {
 }
 
 fn refuse(lang: Language, e: LinkError) -> AppError {
-    match e {
-        LinkError::Expired => AppError::Customer {
-            status: StatusCode::GONE,
-            lang,
-            title_key: "remedy.expired_title",
-            message_key: "remedy.expired",
-        },
-        LinkError::Invalid => AppError::Customer {
-            status: StatusCode::NOT_FOUND,
-            lang,
-            title_key: "ack.invalid_title",
-            message_key: "ack.invalid",
-        },
-    }
+    super::link_refused(lang, e, ("remedy.expired_title", "remedy.expired"))
 }
 
 async fn check(
