@@ -1265,7 +1265,7 @@ async fn a_customer_says_what_would_make_it_right_and_a_manager_approves_the_rem
         .iter()
         .find(|m| m.kind == "remedy_ask")
         .expect("the manager asked");
-    assert_eq!(ask.rcpt_tos, [store.manager_email.clone()]);
+    assert_eq!(ask.rcpt_tos, std::slice::from_ref(&store.manager_email));
     assert!(ask.subject.contains("承認しますか"), "{}", ask.subject);
     assert!(ask.text.contains("교환 또는 다시 만들어 주기") || ask.text.contains("交換・作り直し"));
     let approve = link_in(&ask.text, "decision=approve");

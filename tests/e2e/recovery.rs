@@ -610,3 +610,56 @@ async fn the_customer_says_what_would_make_it_right_without_javascript_in_four_l
     let wish = app.db.read(|c| recovery::wish_of(c, &id)).unwrap().unwrap();
     assert_eq!((wish.kind.as_str(), wish.text), ("call_back", None));
 }
+
+/// With a store's history, the case page suggests what worked before for the category
+/// (counts, satisfaction, would come back) and says from how many; the dashboard scores
+/// each remedy.
+#[tokio::test]
+async fn the_case_page_suggests_what_worked_before_from_the_stores_own_history() {
+    use mend_server::domain::demo::history::{seed_history, HistoryPlan};
+    let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;
+    let plan = HistoryPlan {
+        days: 60,
+        stores: 1,
+        seed: 7,
+    };
+    let now = mend_server::db::models::now_utc();
+    seed_history(&app.db, plan, now, &store.manager_email, &mut |_, _| {}).unwrap();
+    // An open case of the history store, in a category with enough resolved cases.
+    let open = app
+        .db
+        .read(|c| {
+            use mend_server::db::schema::cases;
+            cases::table
+                .filter(cases::resolved_at.is_null())
+                .filter(cases::merged_into.is_null())
+                .select((cases::reference, cases::location_id, cases::category))
+                .load::<(String, String, String)>(c)
+        })
+        .unwrap();
+    let (reference, _, _) = open
+        .iter()
+        .find(|(_, location, category)| {
+            app.db
+                .read(|c| recovery::past_remedies(c, location, category))
+                .unwrap()
+                .len()
+                >= mend_server::domain::recovery::suggest::MIN_CASES
+        })
+        .expect("an open case with history");
+    let manager = app.sign_in(&store.manager_email, "demo-password-1").await;
+    let page = app
+        .page(&manager, &format!("/manage/cases/{reference}"))
+        .await;
+    assert!(page.contains("What worked before:"), "{page}");
+    assert!(page.contains("resolved cases of this kind at this store"));
+    assert!(page.contains(
+        "Shown from 10 resolved cases; scores only for remedies with at least 5 survey answers."
+    ));
+    let table = page.split("class=\"suggest\"").nth(1).unwrap();
+    assert!(
+        table.contains("Nothing given") || table.contains("Voucher") || table.contains("Discount")
+    );
+    let dashboard = app.page(&manager, "/manage/dashboard").await;
+    assert!(dashboard.contains("id=\"remedy-scores\""), "{dashboard}");
+}
