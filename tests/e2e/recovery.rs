@@ -362,6 +362,43 @@ async fn limits_and_approvals(db: TestDb) {
     .await;
     assert!(case_of(&app, &declined).resolved_at.is_none());
     assert_eq!(proposals(&app, &declined).len(), 2);
+    // Resolved another way meanwhile: the waiting remedy is withdrawn, its link decides
+    // nothing.
+    let mails = delivered(&app, &sink).await;
+    let stale = mails
+        .iter()
+        .rfind(|m| m.kind == "remedy_ask" && m.subject.contains(&declined))
+        .map(|m| {
+            m.text
+                .split_whitespace()
+                .find(|w| w.contains("decision=approve"))
+                .unwrap()
+                .to_owned()
+        })
+        .unwrap();
+    app.case_action_done(
+        &boss,
+        &declined,
+        "resolve",
+        &resolve_with("apology", "", "KRW"),
+    )
+    .await;
+    let newest = &proposals(&app, &declined)[0];
+    assert!(newest.decided_at.is_some() && newest.approved.is_none());
+    let page = app
+        .client
+        .get(&stale)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Nothing to decide"), "{page}");
+    let res = decide_by_link(&app, &stale, "approve").await;
+    assert!(res.text().await.unwrap().contains("Nothing to decide"));
+    assert!(proposals(&app, &declined)[0].approved.is_none());
+    assert!(events(&app, &declined, EventKind::RemedyApproved).is_empty());
 
     // Managers have no limit unless an admin sets one: the manager gives 20,000 at once.
     let (by_manager, _) = complain(&app, code, "ko", "너무 오래 기다렸어요.").await;

@@ -144,6 +144,22 @@ pub fn decide(
     Ok(changed == 1)
 }
 
+/// Closes the proposal still waiting on a case that was resolved another way: decided,
+/// by nobody, neither approved nor declined.
+pub fn withdraw_waiting(
+    conn: &mut DbConnection,
+    case_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        remedy_proposals::table
+            .filter(remedy_proposals::case_id.eq(case_id))
+            .filter(remedy_proposals::decided_at.is_null()),
+    )
+    .set(remedy_proposals::decided_at.eq(Some(now)))
+    .execute(conn)
+}
+
 /// A store's own reply text of `kind` in `language`, if it wrote one.
 pub fn reply(
     conn: &mut DbConnection,

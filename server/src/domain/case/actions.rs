@@ -126,7 +126,10 @@ pub fn perform(
                     }
                 }
             }
-            done(workflow::resolve(c, key, actor, &case, &r, now))
+            workflow::resolve(c, key, actor, &case, &r, now)?;
+            // A remedy still waiting for a manager is moot now: nobody is asked any more.
+            crate::db::queries::recovery::withdraw_waiting(c, &case.id, now)?;
+            Ok(Performed::Done)
         }
         CaseAction::Reopen { reason } => done(workflow::reopen(c, actor, &case, reason, now)),
         CaseAction::ClearFlag => done(workflow::clear_flag(c, actor, &case, now)),

@@ -202,7 +202,8 @@ pub enum Decided {
     Now,
     /// Someone decided first: their answer stands.
     Before {
-        approved: bool,
+        /// None: withdrawn, the case was resolved another way.
+        approved: Option<bool>,
         by: Option<String>,
         at: NaiveDateTime,
     },
@@ -230,7 +231,7 @@ pub fn decide(
             None => None,
         };
         return Ok(Decided::Before {
-            approved: before.approved == Some(true),
+            approved: before.approved,
             by,
             at: before.decided_at.unwrap_or(now),
         });

@@ -379,7 +379,11 @@ fn page(
                 l.may_decide,
             )
         });
-    let last_decided = l.proposals.iter().find(|p| p.decided_at.is_some());
+    // A withdrawn proposal (resolved another way) was decided by nobody: not shown.
+    let last_decided = l
+        .proposals
+        .iter()
+        .find(|p| p.decided_at.is_some() && p.approved.is_some());
     let decided = last_decided.map(|p| {
         lang.text_with(
             if p.approved == Some(true) {

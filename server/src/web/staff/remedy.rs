@@ -191,16 +191,16 @@ fn page(
 /// The words for a proposal decided before: by whom, which way, when.
 fn decided_before(
     ch: &Checked,
-    approved: bool,
+    approved: Option<bool>,
     by: Option<&str>,
     at: chrono::NaiveDateTime,
 ) -> String {
     let lang = ch.lang;
     lang.text_with(
-        if approved {
-            "remedy.decided_approved"
-        } else {
-            "remedy.decided_declined"
+        match approved {
+            Some(true) => "remedy.decided_approved",
+            Some(false) => "remedy.decided_declined",
+            None => "remedy.withdrawn",
         },
         &[
             ("who", by.unwrap_or_default()),
@@ -222,12 +222,7 @@ pub async fn confirm(
     let lang = ch.lang;
     let message = match ch.proposal.decided_at {
         None => lang.text("remedy.confirm_hint"),
-        Some(at) => decided_before(
-            &ch,
-            ch.proposal.approved == Some(true),
-            ch.decider.as_deref(),
-            at,
-        ),
+        Some(at) => decided_before(&ch, ch.proposal.approved, ch.decider.as_deref(), at),
     };
     render::html(&page(
         &state,
