@@ -1214,12 +1214,18 @@ async fn a_customer_says_what_would_make_it_right_and_a_manager_approves_the_rem
     let page = c.source().await.unwrap();
     assert!(page.contains("보내신 답: 교환 또는 다시 만들어 주기"));
     browser.laptop(1280, 900).await;
-    c.goto(&format!(
-        "{}&lang=en#wish",
-        pick.split("&wish=").next().unwrap()
-    ))
-    .await
-    .unwrap();
+    let english = pick
+        .split("&wish=")
+        .next()
+        .unwrap()
+        .replace("lang=ko", "lang=en");
+    c.goto(&format!("{english}#wish")).await.unwrap();
+    let page = c.source().await.unwrap();
+    assert!(
+        page.contains("What would make this right for you?")
+            && page.contains("You told us: A replacement"),
+        "{page}"
+    );
     fits_the_width(c, "status page with the question (en, 1280)").await;
     browser
         .full_page_screenshot_to(&shots.join("wish-en-1280.png"))

@@ -123,7 +123,7 @@ pub fn compose(
         if let Some(t) = &w.text {
             said = format!("{said} — “{t}”");
         }
-        facts.push((lang.text("wish.staff_heading"), said));
+        facts.push((crate::domain::recovery::wish::heading(lang), said));
     }
     let case_url = ctx.case_url(&f.case.reference);
     let (subject, heading, what, buttons) = match mail {

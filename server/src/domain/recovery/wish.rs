@@ -29,6 +29,14 @@ pub fn label(lang: Language, wish: Wish) -> String {
     lang.text(&format!("wish.{wish}"))
 }
 
+/// "What would make it right for them" as a label in a table (the catalog's text ends
+/// with a colon for running text).
+pub fn heading(lang: Language) -> String {
+    lang.text("wish.staff_heading")
+        .trim_end_matches([':', '：'])
+        .to_owned()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WishInput {
     pub kind: Wish,

@@ -163,7 +163,7 @@ fn page(
         if let Some(t) = &w.text {
             said = format!("{said} — “{t}”");
         }
-        summary.push((lang.text("wish.staff_heading"), said));
+        summary.push((crate::domain::recovery::wish::heading(lang), said));
     }
     let buttons = p.decided_at.is_none().then(|| {
         let approve_first = first != Some("decline");
