@@ -428,11 +428,10 @@ impl CaseFacts {
                 .unwrap_or_default(),
             answer_heading: lang.text("alert.answer_heading"),
             wish: self.wish.as_ref().map(|w| {
-                let mut said = crate::domain::recovery::wish::label(lang, w.kind);
-                if let Some(t) = &w.text {
-                    said = format!("{said} — “{t}”");
-                }
-                (lang.text("wish.staff_heading"), said)
+                (
+                    lang.text("wish.staff_heading"),
+                    crate::domain::recovery::wish::said(lang, w),
+                )
             }),
             contact: case.contact_email.clone(),
             contact_refused: case.contact_email.is_some() && !case.contact_consent,

@@ -119,11 +119,7 @@ pub fn compose(
         (lang.text("remedy.reason"), f.proposal.reason.clone()),
     ];
     if let Some(w) = &f.wish {
-        let mut said = wish::label(lang, w.kind);
-        if let Some(t) = &w.text {
-            said = format!("{said} — “{t}”");
-        }
-        facts.push((crate::domain::recovery::wish::heading(lang), said));
+        facts.push((wish::heading(lang), wish::said(lang, w)));
     }
     let case_url = ctx.case_url(&f.case.reference);
     let (subject, heading, what, buttons) = match mail {

@@ -37,6 +37,15 @@ pub fn heading(lang: Language) -> String {
         .to_owned()
 }
 
+/// The customer's answer in one line: their choice, and their words in quotes.
+pub fn said(lang: Language, wish: &CaseWish) -> String {
+    let choice = label(lang, wish.kind);
+    match &wish.text {
+        Some(t) => format!("{choice} — “{t}”"),
+        None => choice,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WishInput {
     pub kind: Wish,

@@ -159,11 +159,7 @@ fn page(
         ),
     ];
     if let Some(w) = &ch.wish {
-        let mut said = wish::label(lang, w.kind);
-        if let Some(t) = &w.text {
-            said = format!("{said} — “{t}”");
-        }
-        summary.push((crate::domain::recovery::wish::heading(lang), said));
+        summary.push((wish::heading(lang), wish::said(lang, w)));
     }
     let buttons = p.decided_at.is_none().then(|| {
         let approve_first = first != Some("decline");
