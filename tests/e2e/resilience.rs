@@ -380,22 +380,29 @@ async fn two_instances_on_one_postgresql_share_the_work_and_send_each_alert_once
     // SIGKILL to the first server mid-load: its clients' requests fail from now on.
     a.kill();
     load_b.wait_for(load_b.accepted_now() + 40).await;
-    let (from_a, _, _) = load_a.finish().await;
+    let (from_a, _, failed_a) = load_a.finish().await;
     let (from_b, _, failed_b) = load_b.finish().await;
     assert_eq!(failed_b, 0, "no request to the second server failed");
-    let photos_held: i64 = db
+    let (stored, without_photo): (i64, i64) = db
         .open()
         .read(|c| {
-            cases::table
-                .filter(cases::photo_path.is_not_null())
-                .count()
-                .get_result(c)
+            Ok((
+                cases::table.count().get_result(c)?,
+                cases::table
+                    .filter(cases::photo_path.is_null())
+                    .count()
+                    .get_result(c)?,
+            ))
         })
         .unwrap();
-    assert_eq!(
-        photos_held,
-        (from_a.len() + from_b.len()) as i64,
-        "every acknowledged complaint has its photo"
+    assert_eq!(without_photo, 0, "every stored complaint has its photo");
+    // A request in flight when the first server died may have been stored without its
+    // answer reaching the client: stored but never acknowledged, so at most one per failed
+    // request more than were acknowledged (CI once saw 134 stored for 132 acknowledged).
+    let acknowledged = (from_a.len() + from_b.len()) as i64;
+    assert!(
+        (acknowledged..=acknowledged + failed_a as i64).contains(&stored),
+        "{stored} stored for {acknowledged} acknowledged and {failed_a} cut off"
     );
     for path in from_a.iter().chain(&from_b) {
         let case = db
