@@ -74,3 +74,33 @@ impl r2d2::ManageConnection for ConnectionManager {
         std::thread::panicking() || conn.is_broken()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+
+    #[derive(QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = Text)]
+        compile_options: String,
+    }
+
+    /// `.cargo/config.toml` builds the bundled SQLite with the query planner stability
+    /// guarantee; without it every statement with a `LIMIT ?` is compiled twice per run.
+    /// Building outside this workspace (or dropping the setting) loses it silently.
+    #[test]
+    fn the_bundled_sqlite_plans_without_looking_at_bound_values() {
+        let mut conn = diesel::SqliteConnection::establish(":memory:").unwrap();
+        let options: Vec<String> = diesel::sql_query("PRAGMA compile_options")
+            .load::<CompileOption>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.compile_options)
+            .collect();
+        assert!(
+            options.iter().any(|o| o == "ENABLE_QPSG"),
+            "SQLite built without SQLITE_ENABLE_QPSG: {options:?}"
+        );
+    }
+}
