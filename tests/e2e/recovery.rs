@@ -456,6 +456,62 @@ async fn limits_and_approvals(db: TestDb) {
         .unwrap();
     assert_eq!(decide_by_link(&app, &link, "approve").await.status(), 403);
     assert!(proposals(&app, &moved)[0].decided_at.is_none());
+
+    // A limit can be taken away again: staff may not, an admin (or the store's manager)
+    // may; the change log says so, and staff then decide every remedy themselves.
+    app.add_user("admin", "owner@cafe.example", PASSWORD, &[]);
+    let owner = app.sign_in("owner@cafe.example", PASSWORD).await;
+    let page = app.page(&owner, &remedies).await;
+    assert!(page.contains("Remove the limit"), "{page}");
+    let remove = |csrf: String| {
+        vec![
+            ("csrf", csrf),
+            ("role", "staff".into()),
+            ("action", "remove".into()),
+        ]
+    };
+    let staff_csrf = csrf_in(&app.page(&staff, &format!("/manage/cases/{moved}")).await);
+    assert_eq!(post_limit(&staff, remove(staff_csrf)).await.status(), 403);
+    assert_eq!(
+        post_limit(&owner, remove(csrf_in(&page))).await.status(),
+        303
+    );
+    assert!(app
+        .db
+        .read(|c| recovery::limits_at(c, &location))
+        .unwrap()
+        .is_empty());
+    let log = app
+        .db
+        .read(|c| mend_server::db::queries::admin_log::latest(c, 1))
+        .unwrap();
+    assert_eq!(log[0].action, "remedy_limit.remove");
+    assert!(log[0].before.as_deref().unwrap_or("").contains("5000"));
+    let page = app.page(&owner, &remedies).await;
+    assert!(page.contains("No limit: they decide"), "{page}");
+    assert!(!page.contains("Remove the limit"), "{page}");
+    // Removing what is not there changes nothing and logs nothing.
+    assert_eq!(
+        post_limit(&owner, remove(csrf_in(&page))).await.status(),
+        303
+    );
+    let removals = app
+        .db
+        .read(|c| mend_server::db::queries::admin_log::latest(c, 1_000))
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "remedy_limit.remove")
+        .count();
+    assert_eq!(removals, 1);
+    let (free, _) = complain(&app, code, "ko", "자리가 더러웠어요.").await;
+    app.case_action_done(
+        &staff,
+        &free,
+        "resolve",
+        &resolve_with("voucher", "20000", "KRW"),
+    )
+    .await;
+    assert!(case_of(&app, &free).resolved_at.is_some());
 }
 
 #[tokio::test]

@@ -85,6 +85,11 @@ pub fn limit_of(
         .optional()
 }
 
+/// Takes a role's limit at a store away (no row = no limit); whether there was one.
+pub fn remove_limit(conn: &mut DbConnection, location_id: &str, role: Role) -> QueryResult<bool> {
+    Ok(diesel::delete(remedy_limits::table.find((location_id, role))).execute(conn)? > 0)
+}
+
 /// Replaces a role's limit at a store (inside the caller's transaction).
 pub fn set_limit(conn: &mut DbConnection, row: &RemedyLimitRow) -> QueryResult<()> {
     diesel::delete(remedy_limits::table.find((&row.location_id, row.role))).execute(conn)?;

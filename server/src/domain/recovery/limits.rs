@@ -152,6 +152,30 @@ pub fn set(
     )
 }
 
+/// Gives a role at a store no limit again (as before any was set), with the change log,
+/// in the caller's transaction; false if it had none.
+pub fn remove(
+    c: &mut DbConnection,
+    actor: &crate::domain::setup::audit::Actor,
+    location_id: &str,
+    role: Role,
+) -> diesel::QueryResult<bool> {
+    let Some(before) = limit_for(c, location_id, role)? else {
+        return Ok(false);
+    };
+    crate::domain::setup::audit::record(
+        c,
+        actor,
+        "remedy_limit.remove",
+        location_id,
+        Some(&serde_json::json!({
+            "role": role, "kinds": before.kinds, "max_minor": before.max_minor
+        })),
+        None::<&serde_json::Value>,
+    )?;
+    recovery::remove_limit(c, location_id, role)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,6 +42,8 @@ struct RoleLimit {
     amount: String,
     /// "No limit" for a role without one.
     summary: String,
+    /// It has a limit that can be removed.
+    limited: bool,
 }
 
 fn actor(who: &SignedIn) -> Actor {
@@ -110,6 +112,7 @@ async fn page(
                     })
                     .collect(),
                 amount: amount.unwrap_or_default(),
+                limited: limit.is_some(),
                 summary: match &limit {
                     None => lang.text("remedies.no_limit"),
                     Some(l) => lang.text_with(
@@ -178,7 +181,7 @@ fn saved(id: &str) -> HttpResponse {
 }
 
 /// `POST /manage/locations/{id}/remedies/limit`: one role's limit (`role`, ticked `kind`s,
-/// `amount` in the store's currency).
+/// `amount` in the store's currency), or none again (`action=remove`).
 pub async fn save_limit(
     state: web::Data<AppState>,
     who: SignedIn,
@@ -192,6 +195,14 @@ pub async fn save_limit(
         .ok_or(AppError::Refused("error_page.bad_form"))?;
     if !may_edit(&who, role) {
         return Err(AppError::Forbidden);
+    }
+    if value(&form, "action") == "remove" {
+        let (db, id, actor) = (state.db.clone(), location.id.clone(), actor(&who));
+        web::block(move || {
+            db.write(|c| -> Result<bool, DbError> { Ok(limits::remove(c, &actor, &id, role)?) })
+        })
+        .await??;
+        return Ok(saved(&location.id));
     }
     let kinds: Vec<String> = form
         .iter()
