@@ -526,6 +526,155 @@ async fn remedy_limits_and_approvals_hold_on_postgresql_too() {
     }
 }
 
+fn api_token(app: &TestApp, email: &str, scope: &str) -> String {
+    use mend_server::domain::account::api_token::{make, Maker, TokenRequest};
+    make(
+        &app.db,
+        &mend_server::domain::setup::Actor::CommandLine,
+        Maker::Anyone,
+        &TokenRequest {
+            email: email.into(),
+            name: format!("{scope} remedies"),
+            scope: scope.into(),
+            stores: Vec::new(),
+            expires_in_days: None,
+        },
+        app.clock.now(),
+    )
+    .unwrap()
+    .token
+}
+
+async fn api_act(
+    app: &TestApp,
+    token: &str,
+    reference: &str,
+    action: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let res = reqwest::Client::new()
+        .post(app.url(&format!("/api/v1/cases/{reference}/{action}")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap())
+}
+
+/// Another system resolving through the REST API meets the same limits, and a manager's
+/// token approves or declines what waits, with the web's rules: not one's own proposal,
+/// only a manager of the store or an admin, a read token never, each decision once.
+async fn remedies_over_the_api(db: TestDb) {
+    let (app, store) = spawn_demo(db, &[]).await;
+    let code = &store.touchpoints[0].code;
+    let location = app.location_of(code);
+    set_currency(&app, &location, "JPY");
+    let other = app.add_location("Other store");
+    app.add_user("staff", "till@shop.example", PASSWORD, &[&location]);
+    app.add_user("manager", "lead@shop.example", PASSWORD, &[&location]);
+    app.add_user("manager", "away@shop.example", PASSWORD, &[&other]);
+    app.db
+        .write(|c| {
+            mend_server::domain::recovery::limits::set(
+                c,
+                &mend_server::domain::setup::Actor::CommandLine,
+                &location,
+                mend_server::db::states::Role::Staff,
+                &mend_server::domain::recovery::limits::Limit {
+                    kinds: vec!["voucher".into()],
+                    max_minor: 1_000,
+                },
+                app.clock.now(),
+            )
+            .map_err(mend_server::db::DbError::from)
+        })
+        .unwrap();
+    let till = api_token(&app, "till@shop.example", "write");
+    let lead = api_token(&app, "lead@shop.example", "write");
+    let lead_reads = api_token(&app, "lead@shop.example", "read");
+    let away = api_token(&app, "away@shop.example", "write");
+    let (reference, _) = complain(&app, code, "ja", "コーヒーが冷めていました。").await;
+    let voucher = |amount: &str| {
+        serde_json::json!({
+            "what_was_done": "Made a fresh one and gave a voucher.",
+            "root_cause": "equipment",
+            "compensation_type": "voucher",
+            "compensation_value": amount,
+        })
+    };
+
+    // Nothing waits yet: nothing to approve.
+    let (status, body) = api_act(&app, &lead, &reference, "approve", serde_json::json!({})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("conflict")),
+        "{body}"
+    );
+    // Above the limit: not resolved, waiting; asking twice is a conflict.
+    let (status, body) = api_act(&app, &till, &reference, "resolve", voucher("3000")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["remedy_waiting"], true, "{body}");
+    assert!(body["resolved_at"].is_null(), "{body}");
+    let (status, _) = api_act(&app, &till, &reference, "resolve", voucher("3000")).await;
+    assert_eq!(status, 409);
+    // Not the proposer, not a read token, not a manager of another store (who does not
+    // even see the case).
+    let (status, body) = api_act(&app, &till, &reference, "approve", serde_json::json!({})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
+    let (status, _) = api_act(
+        &app,
+        &lead_reads,
+        &reference,
+        "approve",
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = api_act(&app, &away, &reference, "approve", serde_json::json!({})).await;
+    assert_eq!(status, 404);
+    assert!(proposals(&app, &reference)[0].decided_at.is_none());
+    // Declined: the same remedy asks again; approved: it resolves.
+    let (status, body) = api_act(&app, &lead, &reference, "decline", serde_json::json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["remedy_waiting"], false, "{body}");
+    assert_eq!(events(&app, &reference, EventKind::RemedyDeclined).len(), 1);
+    let (status, body) = api_act(&app, &till, &reference, "resolve", voucher("3000")).await;
+    assert_eq!(
+        (status, body["remedy_waiting"].as_bool()),
+        (200, Some(true))
+    );
+    let (status, _) = api_act(&app, &lead, &reference, "approve", serde_json::json!({})).await;
+    assert_eq!(status, 200);
+    let (status, _) = api_act(&app, &lead, &reference, "approve", serde_json::json!({})).await;
+    assert_eq!(status, 409, "one decision only");
+    assert_eq!(events(&app, &reference, EventKind::RemedyApproved).len(), 1);
+    let (status, body) = api_act(&app, &till, &reference, "resolve", voucher("3000")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!body["resolved_at"].is_null(), "{body}");
+    assert_eq!(
+        events(&app, &reference, EventKind::Resolved)[0]["granted"],
+        "approved"
+    );
+}
+
+#[tokio::test]
+async fn another_system_meets_the_same_limits_and_a_managers_token_decides() {
+    remedies_over_the_api(TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn remedies_over_the_api_hold_on_postgresql_too() {
+    if let Some(db) = TestDb::postgres() {
+        remedies_over_the_api(db).await;
+    }
+}
+
 #[tokio::test]
 async fn the_customer_says_what_would_make_it_right_without_javascript_in_four_languages() {
     let (app, store) = spawn_demo(TestDb::sqlite(), &[]).await;

@@ -19,7 +19,7 @@ use crate::db::queries::search::Cursor;
 use crate::db::queries::{touchpoints, users};
 use crate::db::states::{CaseStatus, Role, TokenScope};
 use crate::db::DbConnection;
-use crate::domain::case::actions::{perform, CaseAction, ResolutionInput};
+use crate::domain::case::actions::{perform, CaseAction, Performed, ResolutionInput};
 use crate::domain::case::reference::normalize_reference;
 use crate::domain::case::search;
 use crate::domain::language::Language;
@@ -504,13 +504,17 @@ pub struct ActionBody {
 
 /// Act on a case
 ///
-/// `acknowledge`, `assign`, `notes`, `updates` (a message to the customer), `resolve` or
-/// `reopen`, with the same rules and timeline events as the case page. Needs a `write`
-/// token. With an `Idempotency-Key`, sending the same request again does it once.
+/// `acknowledge`, `assign`, `notes`, `updates` (a message to the customer), `resolve`,
+/// `reopen`, `approve` or `decline`, with the same rules and timeline events as the case
+/// page. Needs a `write` token. A `resolve` whose remedy is above the store's limit for the
+/// token's person is not resolved: it waits (`remedy_waiting`) for a manager of the store
+/// or an admin other than its proposer to `approve` or `decline` it (by email, on the case
+/// page, or here); once approved, `resolve` with that remedy resolves. With an
+/// `Idempotency-Key`, sending the same request again does it once.
 #[utoipa::path(post, path = "/api/v1/cases/{reference}/{action}", tag = "cases",
     params(
         ("reference" = String, Path, description = "The case's reference"),
-        ("action" = String, Path, description = "acknowledge, assign, notes, updates, resolve or reopen"),
+        ("action" = String, Path, description = "acknowledge, assign, notes, updates, resolve, reopen, approve or decline"),
         ("Idempotency-Key" = Option<String>, Header, description = "Any unique text, up to 200 characters"),
     ),
     request_body(content = ActionBody, description = "The action's fields (may be empty for acknowledge)"),
@@ -518,7 +522,7 @@ pub struct ActionBody {
         (status = 200, description = "The case after the action", body = CaseDetail),
         (status = 400, description = "The body is not JSON of this shape", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "The token may only read", body = ErrorBody),
+        (status = 403, description = "The token may only read, or its person may not decide this remedy", body = ErrorBody),
         (status = 404, description = "No such case or action", body = ErrorBody),
         (status = 409, description = "The case is in the wrong state for this action", body = ErrorBody),
         (status = 422, description = "A field is not acceptable", body = ErrorBody),
@@ -540,6 +544,8 @@ pub async fn act(
         "updates",
         "resolve",
         "reopen",
+        "approve",
+        "decline",
     ]
     .contains(&action.as_str())
     {
@@ -582,11 +588,18 @@ pub async fn act(
                     compensation_currency: currency,
                 })
             }
+            "approve" | "decline" => CaseAction::Decide {
+                approve: action == "approve",
+            },
             _ => CaseAction::Reopen {
                 reason: form.reason.clone().unwrap_or_default(),
             },
         };
-        perform(c, key.expose_bytes(), &caller.user, &case.id, &action, now)?;
+        if perform(c, key.expose_bytes(), &caller.user, &case.id, &action, now)?
+            == Performed::DecidedBefore
+        {
+            return Err(ApiError::conflict(lang).into());
+        }
         let now_case = case_queries::find(c, &case.id)?.ok_or_else(|| ApiError::not_found(lang))?;
         detail(c, &base, lang, now_case)
     })

@@ -59,6 +59,11 @@ impl ApiError {
         self
     }
 
+    /// Someone else did it first (a decision already made).
+    pub fn conflict(lang: Language) -> ApiError {
+        ApiError::new(lang, StatusCode::CONFLICT, "conflict")
+    }
+
     pub fn not_found(lang: Language) -> ApiError {
         ApiError::new(lang, StatusCode::NOT_FOUND, "not_found")
     }
@@ -120,7 +125,11 @@ impl ApiError {
             "workflow.resolved_reopen_first"
             | "workflow.not_resolved"
             | "workflow.already_merged"
-            | "workflow.not_flagged" => (StatusCode::CONFLICT, "conflict", None),
+            | "workflow.not_flagged"
+            | "remedy.already_waiting"
+            | "remedy.nothing_waiting"
+            | "remedy.nobody_to_ask" => (StatusCode::CONFLICT, "conflict", None),
+            "remedy.not_yours" => (StatusCode::FORBIDDEN, "forbidden", None),
             "workflow.not_here" | "workflow.choose_person" | "account_error.no_account" => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid",
