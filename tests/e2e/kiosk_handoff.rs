@@ -13,15 +13,7 @@ use mend_testing::{input_value, spawn_demo, Post, TestApp, TestDb};
 use serde_json::{json, Value};
 
 async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
-    let res = reqwest::Client::new()
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
+    mend_testing::post_json(app, path, token, &body).await
 }
 
 const SECRET: &str = "kiosk handoff test secret, long enough to sign with";

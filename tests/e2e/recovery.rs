@@ -11,7 +11,7 @@ use mend_server::db::models::RemedyProposal;
 use mend_server::db::queries::{cases, recovery};
 use mend_server::db::states::{EventKind, MailKind};
 use mend_testing::smtp::{Received, SmtpSink};
-use mend_testing::{csrf_in, spawn_demo, Post, TestApp, TestDb};
+use mend_testing::{api_token, csrf_in, spawn_demo, Post, TestApp, TestDb};
 
 const PASSWORD: &str = "a long enough password";
 
@@ -526,25 +526,6 @@ async fn remedy_limits_and_approvals_hold_on_postgresql_too() {
     }
 }
 
-fn api_token(app: &TestApp, email: &str, scope: &str) -> String {
-    use mend_server::domain::account::api_token::{make, Maker, TokenRequest};
-    make(
-        &app.db,
-        &mend_server::domain::setup::Actor::CommandLine,
-        Maker::Anyone,
-        &TokenRequest {
-            email: email.into(),
-            name: format!("{scope} remedies"),
-            scope: scope.into(),
-            stores: Vec::new(),
-            expires_in_days: None,
-        },
-        app.clock.now(),
-    )
-    .unwrap()
-    .token
-}
-
 async fn api_act(
     app: &TestApp,
     token: &str,
@@ -552,15 +533,8 @@ async fn api_act(
     action: &str,
     body: serde_json::Value,
 ) -> (u16, serde_json::Value) {
-    let res = reqwest::Client::new()
-        .post(app.url(&format!("/api/v1/cases/{reference}/{action}")))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap())
+    let path = format!("/api/v1/cases/{reference}/{action}");
+    mend_testing::post_json(app, &path, token, &body).await
 }
 
 /// Another system resolving through the REST API meets the same limits, and a manager's
@@ -591,10 +565,10 @@ async fn remedies_over_the_api(db: TestDb) {
             .map_err(mend_server::db::DbError::from)
         })
         .unwrap();
-    let till = api_token(&app, "till@shop.example", "write");
-    let lead = api_token(&app, "lead@shop.example", "write");
-    let lead_reads = api_token(&app, "lead@shop.example", "read");
-    let away = api_token(&app, "away@shop.example", "write");
+    let till = api_token(&app, "till@shop.example", "write", &[]);
+    let lead = api_token(&app, "lead@shop.example", "write", &[]);
+    let lead_reads = api_token(&app, "lead@shop.example", "read", &[]);
+    let away = api_token(&app, "away@shop.example", "write", &[]);
     let (reference, _) = complain(&app, code, "ja", "コーヒーが冷めていました。").await;
     let voucher = |amount: &str| {
         serde_json::json!({

@@ -12,21 +12,7 @@ use serde_json::{json, Value};
 const PASSWORD: &str = "a long enough password";
 
 fn token(app: &TestApp, email: &str, scope: &str, stores: &[&str]) -> String {
-    make(
-        &app.db,
-        &Actor::CommandLine,
-        Maker::Anyone,
-        &TokenRequest {
-            email: email.into(),
-            name: format!("{scope} test"),
-            scope: scope.into(),
-            stores: stores.iter().map(|s| s.to_string()).collect(),
-            expires_in_days: None,
-        },
-        app.clock.now(),
-    )
-    .unwrap()
-    .token
+    mend_testing::api_token(app, email, scope, stores)
 }
 
 async fn call(

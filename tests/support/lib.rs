@@ -10,6 +10,7 @@
 //! - `skips`: what could not run here, summed up in one line at the end.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod api;
 pub mod app;
 pub mod browser;
 pub mod database;
@@ -21,6 +22,7 @@ pub mod skips;
 pub mod smtp;
 pub mod webhooks;
 
+pub use api::{api_token, post_json};
 pub use app::{cookies_of, raw_client, seed_demo, spawn_demo, TestApp};
 pub use browser::{browser_tools, Browser, BrowserTools, BROWSER_ENV};
 pub use database::{TestDb, POSTGRES_ENV};
