@@ -14,8 +14,12 @@ SECONDS_EACH=${FUZZ_SECONDS:-30}
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz@0.13.2
 # 16 codegen units: cargo-fuzz otherwise forces one in release builds (for its inlining),
 # which made this build of the whole server CI's longest step.
-CGU=(--codegen-units 16)
-cargo fuzz build -O -s none "${CGU[@]}"
+OPTS=(--codegen-units 16)
+# FUZZ_TARGET_DIR: where to build (CI keeps it between runs); default fuzz/target.
+if [ -n "${FUZZ_TARGET_DIR:-}" ]; then
+  OPTS+=(--target-dir "$FUZZ_TARGET_DIR")
+fi
+cargo fuzz build -O -s none "${OPTS[@]}"
 for target in $(cargo fuzz list); do
   echo "== fuzzing $target for ${SECONDS_EACH}s"
   corpus="corpus/$target"
@@ -24,7 +28,7 @@ for target in $(cargo fuzz list); do
   [ -d "seeds/$target" ] && seeds=("seeds/$target")
   log=$(mktemp)
   status=0
-  cargo fuzz run -O -s none "${CGU[@]}" "$target" "$corpus" "${seeds[@]}" -- \
+  cargo fuzz run -O -s none "${OPTS[@]}" "$target" "$corpus" "${seeds[@]}" -- \
     -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=1024 -malloc_limit_mb=512 \
     -max_len=131072 -print_final_stats=1 >"$log" 2>&1 || status=$?
   grep -E "^(Done|stat::number_of_executed_units|stat::peak_rss_mb)" "$log" || true
