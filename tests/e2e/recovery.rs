@@ -112,6 +112,29 @@ fn resolve_with<'a>(kind: &'a str, value: &'a str, currency: &'a str) -> Vec<(&'
     ]
 }
 
+/// A Korean complaint that `who` resolves with a KRW voucher of `amount`, above their
+/// limit; the case and the approval link its store's manager was emailed.
+async fn proposed(
+    app: &TestApp,
+    sink: &SmtpSink,
+    who: &reqwest::Client,
+    code: &str,
+    text: &str,
+    amount: &str,
+) -> (String, String) {
+    let (reference, _) = complain(app, code, "ko", text).await;
+    app.case_action_done(
+        who,
+        &reference,
+        "resolve",
+        &resolve_with("voucher", amount, "KRW"),
+    )
+    .await;
+    let mails = delivered(app, sink).await;
+    let link = approval_link(&mails, "boss@cafe.example", &reference);
+    (reference, link)
+}
+
 async fn limits_and_approvals(db: TestDb) {
     let Some(sink) = SmtpSink::start() else {
         return;
@@ -412,16 +435,7 @@ async fn limits_and_approvals(db: TestDb) {
     assert!(case_of(&app, &by_manager).resolved_at.is_some());
 
     // An expired link decides nothing.
-    let (late, _) = complain(&app, code, "ko", "음악이 너무 커요.").await;
-    app.case_action_done(
-        &staff,
-        &late,
-        "resolve",
-        &resolve_with("voucher", "9000", "KRW"),
-    )
-    .await;
-    let mails = delivered(&app, &sink).await;
-    let link = approval_link(&mails, "boss@cafe.example", &late);
+    let (late, link) = proposed(&app, &sink, &staff, code, "음악이 너무 커요.", "9000").await;
     app.clock.advance(Duration::from_secs(73 * 3600));
     assert_eq!(app.client.get(&link).send().await.unwrap().status(), 410);
     assert_eq!(decide_by_link(&app, &link, "approve").await.status(), 410);
@@ -430,16 +444,7 @@ async fn limits_and_approvals(db: TestDb) {
     // A manager moved to another store since the email is refused by its link. (Sessions
     // ended with the three days: sign in again.)
     let staff = app.sign_in("staff@cafe.example", PASSWORD).await;
-    let (moved, _) = complain(&app, code, "ko", "영수증이 틀렸어요.").await;
-    app.case_action_done(
-        &staff,
-        &moved,
-        "resolve",
-        &resolve_with("voucher", "8000", "KRW"),
-    )
-    .await;
-    let mails = delivered(&app, &sink).await;
-    let link = approval_link(&mails, "boss@cafe.example", &moved);
+    let (moved, link) = proposed(&app, &sink, &staff, code, "영수증이 틀렸어요.", "8000").await;
     app.db
         .write(|c| {
             use mend_server::db::schema::user_locations;
