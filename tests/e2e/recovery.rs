@@ -135,6 +135,20 @@ async fn proposed(
     (reference, link)
 }
 
+/// A Korean complaint that `who` resolves with a 20,000 won voucher, which must resolve
+/// it at once (no limit stands in the way).
+async fn resolved_at_once(app: &TestApp, who: &reqwest::Client, code: &str, text: &str) {
+    let (reference, _) = complain(app, code, "ko", text).await;
+    app.case_action_done(
+        who,
+        &reference,
+        "resolve",
+        &resolve_with("voucher", "20000", "KRW"),
+    )
+    .await;
+    assert!(case_of(app, &reference).resolved_at.is_some());
+}
+
 async fn limits_and_approvals(db: TestDb) {
     let Some(sink) = SmtpSink::start() else {
         return;
@@ -424,15 +438,7 @@ async fn limits_and_approvals(db: TestDb) {
     assert!(events(&app, &declined, EventKind::RemedyApproved).is_empty());
 
     // Managers have no limit unless an admin sets one: the manager gives 20,000 at once.
-    let (by_manager, _) = complain(&app, code, "ko", "너무 오래 기다렸어요.").await;
-    app.case_action_done(
-        &boss,
-        &by_manager,
-        "resolve",
-        &resolve_with("voucher", "20000", "KRW"),
-    )
-    .await;
-    assert!(case_of(&app, &by_manager).resolved_at.is_some());
+    resolved_at_once(&app, &boss, code, "너무 오래 기다렸어요.").await;
 
     // An expired link decides nothing.
     let (late, link) = proposed(&app, &sink, &staff, code, "음악이 너무 커요.", "9000").await;
@@ -508,15 +514,7 @@ async fn limits_and_approvals(db: TestDb) {
         .filter(|e| e.action == "remedy_limit.remove")
         .count();
     assert_eq!(removals, 1);
-    let (free, _) = complain(&app, code, "ko", "자리가 더러웠어요.").await;
-    app.case_action_done(
-        &staff,
-        &free,
-        "resolve",
-        &resolve_with("voucher", "20000", "KRW"),
-    )
-    .await;
-    assert!(case_of(&app, &free).resolved_at.is_some());
+    resolved_at_once(&app, &staff, code, "자리가 더러웠어요.").await;
 }
 
 #[tokio::test]
@@ -795,14 +793,7 @@ async fn the_customer_says_what_would_make_it_right_without_javascript_in_four_l
     .await;
     assert_eq!(send("refund", "").await.status(), 409);
     // Exports carry it: the choice by its label, their words beside it.
-    let csv = manager
-        .get(app.url("/manage/export/cases.csv"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = app.page(&manager, "/manage/export/cases.csv").await;
     assert!(csv.contains("What would make it right"), "{csv}");
     assert!(csv.contains("A call back,after 6 pm"), "{csv}");
     // The dashboard sets what was asked for against what was given.
