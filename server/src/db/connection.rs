@@ -87,10 +87,11 @@ mod tests {
     }
 
     /// `.cargo/config.toml` builds the bundled SQLite with the query planner stability
-    /// guarantee; without it every statement with a `LIMIT ?` is compiled twice per run.
+    /// guarantee (without it every statement with a `LIMIT ?` is compiled twice per run) and
+    /// without the shared page cache and malloc counter.
     /// Building outside this workspace (or dropping the setting) loses it silently.
     #[test]
-    fn the_bundled_sqlite_plans_without_looking_at_bound_values() {
+    fn the_bundled_sqlite_is_built_as_config_toml_says() {
         let mut conn = diesel::SqliteConnection::establish(":memory:").unwrap();
         let options: Vec<String> = diesel::sql_query("PRAGMA compile_options")
             .load::<CompileOption>(&mut conn)
@@ -101,6 +102,16 @@ mod tests {
         assert!(
             options.iter().any(|o| o == "ENABLE_QPSG"),
             "SQLite built without SQLITE_ENABLE_QPSG: {options:?}"
+        );
+        // One page cache and one malloc counter shared by every connection, each behind a
+        // process-wide mutex: what `.cargo/config.toml` takes out.
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "SQLite built with SQLITE_ENABLE_MEMORY_MANAGEMENT: {options:?}"
+        );
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "SQLite built counting every malloc under a global mutex: {options:?}"
         );
     }
 }
