@@ -210,7 +210,9 @@ impl Application {
         });
         let secret = state.settings.secret.clone();
         let https = base_url.starts_with("https://");
-        let blocking_threads = db.max_connections() as usize;
+        // actix runs one worker (a runtime with its own blocking pool) per core.
+        let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let blocking_threads = (db.max_connections() as usize).div_ceil(workers).max(1);
         let server = HttpServer::new(move || {
             App::new()
                 // Error pages in the reader's language (the error cannot see the request).
@@ -230,7 +232,9 @@ impl Application {
         })
         // Database work runs on blocking threads; beyond one per pooled connection they only
         // wait for a connection. At the default (hundreds) 200 concurrent status pages made
-        // 236 threads that spent a quarter of the CPU switching between each other.
+        // 236 threads that spent a quarter of the CPU switching between each other. The limit
+        // is per worker: all workers together get one thread per pooled connection.
+        .workers(workers)
         .worker_max_blocking_threads(blocking_threads)
         .listen(listener)
         .map_err(bind_err)?
