@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use mend_server::domain::account::api_token::{make, Maker, TokenRequest};
+use mend_server::domain::language::Language;
+use mend_server::domain::setup::categories::{self, CategoryChange};
 use mend_server::domain::setup::stores::StoreInput;
 use mend_server::domain::setup::{spots, stores, Actor};
 use mend_testing::{spawn_demo, Post, TestApp, TestDb};
@@ -323,6 +325,103 @@ async fn access(db: TestDb) {
         app.clock.now(),
     );
     assert!(refused.is_err());
+}
+
+#[tokio::test]
+async fn a_listed_case_names_its_store_spot_category_and_person_as_its_page_does() {
+    listed_names(TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn a_listed_case_names_its_store_spot_category_and_person_on_postgresql() {
+    if let Some(db) = TestDb::postgres() {
+        listed_names(db).await;
+    }
+}
+
+/// The list reads its names in the page's own query (spot, assignee, the store's own
+/// category labels): each must be what the case's own page says, in the reader's language.
+async fn listed_names(db: TestDb) {
+    let w = world(db, &[]).await;
+    let app = &w.app;
+    // Busan names "cleanliness" its own way, in Korean only; the demo store keeps the
+    // catalogs' labels.
+    categories::change(
+        &app.db,
+        &Actor::CommandLine,
+        &w.other_store,
+        "cleanliness",
+        &CategoryChange::Relabel {
+            labels: vec![(Language::parse("ko").unwrap(), "화장실 비누".into())],
+            severe: false,
+        },
+    )
+    .unwrap();
+    let admin = token(app, "admin@example.com", "write", &[]);
+    let (status, _) = post(
+        app,
+        &format!("/api/v1/cases/{}/assign", w.other_case),
+        &admin,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    for (lang, busan_label, demo_label) in [
+        ("ko", "화장실 비누", "청결"),
+        // No English label of its own: the store's language, as its page shows it.
+        ("en", "화장실 비누", "Cleanliness"),
+    ] {
+        let (status, list) = call(
+            app,
+            "GET",
+            "/api/v1/cases?status=all",
+            Some(&admin),
+            None,
+            &[("accept-language", lang)],
+        )
+        .await;
+        assert_eq!(status, 200, "{list}");
+        let listed = list["cases"].as_array().unwrap();
+        assert_eq!(listed.len(), 2, "{list}");
+        for item in listed {
+            let reference = item["reference"].as_str().unwrap();
+            let (_, page) = call(
+                app,
+                "GET",
+                &format!("/api/v1/cases/{reference}"),
+                Some(&admin),
+                None,
+                &[("accept-language", lang)],
+            )
+            .await;
+            for field in [
+                "status",
+                "store",
+                "spot",
+                "category",
+                "assignee",
+                "received_at",
+            ] {
+                assert_eq!(item[field], page[field], "{field} of {reference} in {lang}");
+            }
+            let busan = reference == w.other_case;
+            assert_eq!(
+                item["category"]["label"],
+                if busan { busan_label } else { demo_label },
+                "{lang}"
+            );
+            assert_eq!(item["category"]["key"], "cleanliness");
+            if busan {
+                assert_eq!(item["store"]["name"], "Busan Station");
+                assert_eq!(item["spot"]["name"], "Door");
+                assert_eq!(item["assignee"]["name"], "admin@example.com");
+            } else {
+                assert!(!item["spot"]["name"].as_str().unwrap().is_empty());
+                assert!(item["assignee"].is_null());
+            }
+        }
+    }
 }
 
 #[tokio::test]

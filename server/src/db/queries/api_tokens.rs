@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::models::ApiToken;
+use crate::db::models::{ApiToken, User};
 use crate::db::schema::{api_idempotency, api_token_locations, api_tokens, users};
 use crate::db::DbConnection;
 
@@ -22,10 +22,21 @@ pub fn insert(conn: &mut DbConnection, token: &ApiToken, stores: &[String]) -> Q
     Ok(())
 }
 
-pub fn find_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<ApiToken>> {
+/// A token by its hash, with its person (a token's row goes with its person's: `ON DELETE
+/// CASCADE`) and when the person was deactivated: one statement for what every API
+/// request checks first.
+pub fn find_by_hash(
+    conn: &mut DbConnection,
+    hash: &str,
+) -> QueryResult<Option<(ApiToken, User, Option<NaiveDateTime>)>> {
     api_tokens::table
+        .inner_join(users::table)
         .filter(api_tokens::token_hash.eq(hash))
-        .select(ApiToken::as_select())
+        .select((
+            ApiToken::as_select(),
+            User::as_select(),
+            users::deactivated_at,
+        ))
         .first(conn)
         .optional()
 }

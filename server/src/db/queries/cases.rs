@@ -3,8 +3,9 @@ use diesel::sql_types::{Array, Text};
 
 use crate::db::models::{Case, CaseEvent, Location};
 use crate::db::queries::search::Cursor;
-use crate::db::schema::{case_events, cases, locations};
+use crate::db::schema::{case_events, cases, locations, store_categories, touchpoints, users};
 use crate::db::states::{CaseStatus, EventKind};
+use crate::db::stored_time::StoredTime;
 use crate::db::DbConnection;
 
 pub fn insert(conn: &mut DbConnection, case: &Case) -> QueryResult<()> {
@@ -367,21 +368,20 @@ pub fn search(
     limit: usize,
 ) -> QueryResult<Found> {
     let Some((fts5, tsquery)) = &s.words else {
-        let before = match before {
-            Some(Cursor::Time(at, id)) => Some((*at, id.clone())),
-            _ => None,
-        };
-        let mut cases = filtered(conn, user_id, is_admin, s, before, Some(limit + 1))?;
-        let next = (cases.len() > limit).then(|| {
-            cases.truncate(limit);
-            cases
-                .last()
-                .map(|(c, _)| Cursor::Time(c.created_at, c.id.clone()))
+        let mut cases = filtered(
+            conn,
+            user_id,
+            is_admin,
+            s,
+            time_cursor(before),
+            Some(limit + 1),
+        )?
+        .select((Case::as_select(), Location::as_select()))
+        .load(conn)?;
+        let next = page_end(&mut cases, limit, |(c, _)| {
+            Cursor::Time(c.created_at, c.id.clone())
         });
-        return Ok(Found {
-            cases,
-            next: next.flatten(),
-        });
+        return Ok(Found { cases, next });
     };
     let mine: Option<std::collections::HashSet<String>> = if is_admin {
         None
@@ -481,8 +481,157 @@ impl CaseSearch {
 /// Up to this many stores, a reader's cases are found by store; past it, by time.
 const FEW_STORES: usize = 20;
 
+/// What a list of cases reads from: each case with its store, and (left joins, on unique
+/// keys: a query that selects none of their columns does not visit them) its spot, its
+/// assignee and its store's own row for its category.
+type Listing = diesel::dsl::LeftJoinOn<
+    diesel::dsl::LeftJoinOn<
+        diesel::dsl::LeftJoinOn<
+            diesel::dsl::InnerJoin<cases::table, locations::table>,
+            touchpoints::table,
+            diesel::dsl::Eq<touchpoints::id, cases::touchpoint_id>,
+        >,
+        users::table,
+        diesel::dsl::Eq<diesel::dsl::Nullable<users::id>, cases::assignee_id>,
+    >,
+    store_categories::table,
+    diesel::dsl::And<
+        diesel::dsl::Eq<store_categories::location_id, cases::location_id>,
+        diesel::dsl::Eq<store_categories::key, cases::category>,
+    >,
+>;
+type ListingQuery = diesel::dsl::IntoBoxed<'static, Listing, <DbConnection as Connection>::Backend>;
+
+fn listing() -> Listing {
+    cases::table
+        .inner_join(locations::table)
+        .left_join(touchpoints::table.on(touchpoints::id.eq(cases::touchpoint_id)))
+        .left_join(users::table.on(users::id.nullable().eq(cases::assignee_id)))
+        .left_join(
+            store_categories::table.on(store_categories::location_id
+                .eq(cases::location_id)
+                .and(store_categories::key.eq(cases::category))),
+        )
+}
+
+/// A case as a list shows it: only the columns a list needs, its spot's label, its
+/// assignee's email and its store's own labels for its category, in one row. Reading
+/// whole [`Case`] rows and then the names in three more queries was most of the API case
+/// list's time.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = cases)]
+pub struct CaseLine {
+    pub id: String,
+    pub reference: String,
+    pub location_id: String,
+    #[diesel(select_expression = locations::name)]
+    pub store_name: String,
+    #[diesel(select_expression = locations::default_language)]
+    pub store_language: String,
+    pub touchpoint_id: String,
+    #[diesel(select_expression = touchpoints::label.nullable())]
+    #[diesel(select_expression_type = diesel::dsl::Nullable<touchpoints::label>)]
+    pub spot_label: Option<String>,
+    pub category: String,
+    /// The store's own labels for the category (JSON by language), when it has a row.
+    #[diesel(select_expression = store_categories::labels.nullable())]
+    #[diesel(select_expression_type = diesel::dsl::Nullable<store_categories::labels>)]
+    pub category_labels: Option<String>,
+    pub body: String,
+    pub language: String,
+    pub status: CaseStatus,
+    pub created_at: StoredTime,
+    pub acknowledged_at: Option<StoredTime>,
+    pub resolved_at: Option<StoredTime>,
+    #[diesel(select_expression = cases::merged_into.is_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::IsNotNull<cases::merged_into>)]
+    pub merged: bool,
+    pub assignee_id: Option<String>,
+    #[diesel(select_expression = users::email.nullable())]
+    #[diesel(select_expression_type = diesel::dsl::Nullable<users::email>)]
+    pub assignee_email: Option<String>,
+    #[diesel(select_expression = cases::flagged_at.is_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::IsNotNull<cases::flagged_at>)]
+    pub flagged: bool,
+    #[diesel(select_expression = cases::photo_thumb_path.is_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::IsNotNull<cases::photo_thumb_path>)]
+    pub has_photo: bool,
+}
+
+/// A page of [`CaseLine`]s and where the next page starts.
+pub struct Lines {
+    pub lines: Vec<CaseLine>,
+    pub next: Option<Cursor>,
+}
+
+/// Keeps the first `limit` of `rows` (read with one more than a page) and returns the
+/// cursor after the last kept one when there was more.
+fn page_end<T>(rows: &mut Vec<T>, limit: usize, cursor: impl Fn(&T) -> Cursor) -> Option<Cursor> {
+    if rows.len() <= limit {
+        return None;
+    }
+    rows.truncate(limit);
+    rows.last().map(cursor)
+}
+
+/// [`search`] as [`CaseLine`]s: the same cases, pages and cursors.
+pub fn search_lines(
+    conn: &mut DbConnection,
+    user_id: &str,
+    is_admin: bool,
+    s: &CaseSearch,
+    before: Option<&Cursor>,
+    limit: usize,
+) -> QueryResult<Lines> {
+    if s.words.is_some() {
+        let found = search(conn, user_id, is_admin, s, before, limit)?;
+        let ids: Vec<String> = found.cases.iter().map(|(c, _)| c.id.clone()).collect();
+        let mut by_id: std::collections::HashMap<String, CaseLine> = listing()
+            .filter(cases::id.eq_any(&ids))
+            .select(CaseLine::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|l| (l.id.clone(), l))
+            .collect();
+        return Ok(Lines {
+            lines: ids.iter().filter_map(|id| by_id.remove(id)).collect(),
+            next: found.next,
+        });
+    }
+    let mut lines = filtered(
+        conn,
+        user_id,
+        is_admin,
+        s,
+        time_cursor(before),
+        Some(limit + 1),
+    )?
+    .select(CaseLine::as_select())
+    .load(conn)?;
+    let next = page_end(&mut lines, limit, |l| {
+        Cursor::Time(l.created_at.0, l.id.clone())
+    });
+    Ok(Lines { lines, next })
+}
+
+/// One case as a list shows it.
+pub fn line(conn: &mut DbConnection, case_id: &str) -> QueryResult<Option<CaseLine>> {
+    listing()
+        .filter(cases::id.eq(case_id))
+        .select(CaseLine::as_select())
+        .first(conn)
+        .optional()
+}
+
+fn time_cursor(before: Option<&Cursor>) -> Option<(chrono::NaiveDateTime, String)> {
+    match before {
+        Some(Cursor::Time(at, id)) => Some((*at, id.clone())),
+        _ => None,
+    }
+}
+
 /// The cases of the reader's stores that pass the filters (words aside), newest first
-/// from `before`, at most `limit`.
+/// from `before`, at most `limit`, for the caller to choose the columns.
 fn filtered(
     conn: &mut DbConnection,
     user_id: &str,
@@ -490,7 +639,7 @@ fn filtered(
     s: &CaseSearch,
     before: Option<(chrono::NaiveDateTime, String)>,
     limit: Option<usize>,
-) -> QueryResult<Vec<(Case, crate::db::models::Location)>> {
+) -> QueryResult<ListingQuery> {
     use crate::db::schema::user_locations;
     // A reader of a few stores: their stores' cases by the location index. Of many (a
     // chain's admin, a regional manager, an API token): walk every case newest first by
@@ -508,7 +657,7 @@ fn filtered(
                 > i64::try_from(FEW_STORES).unwrap_or(i64::MAX)
         }
     };
-    let mut query = cases::table.inner_join(locations::table).into_boxed();
+    let mut query = listing().into_boxed();
     if !is_admin {
         let mine = user_locations::table
             .filter(user_locations::user_id.eq(user_id.to_owned()))
@@ -579,9 +728,7 @@ fn filtered(
     if let Some(limit) = limit {
         query = query.limit(i64::try_from(limit).unwrap_or(i64::MAX));
     }
-    query
-        .select((Case::as_select(), Location::as_select()))
-        .load(conn)
+    Ok(query)
 }
 
 /// The customer says it is not resolved: back to work.

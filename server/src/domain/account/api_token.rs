@@ -247,7 +247,7 @@ pub fn authenticate(
     if !token.starts_with(TOKEN_PREFIX) || token.len() > 200 {
         return Ok(Err(Refused::Unknown));
     }
-    let Some(row) = api_tokens::find_by_hash(c, &token_hash(token))? else {
+    let Some((row, user, deactivated_at)) = api_tokens::find_by_hash(c, &token_hash(token))? else {
         return Ok(Err(Refused::Unknown));
     };
     if row.revoked_at.is_some() {
@@ -256,10 +256,7 @@ pub fn authenticate(
     if row.expires_at.is_some_and(|at| at <= now) {
         return Ok(Err(Refused::Expired));
     }
-    let Some(user) = users::find(c, &row.user_id)? else {
-        return Ok(Err(Refused::PersonGone));
-    };
-    if users::deactivated_at(c, &user.id)?.is_some() {
+    if deactivated_at.is_some() {
         return Ok(Err(Refused::PersonGone));
     }
     let limited = api_tokens::stores(c, &row.id)?;

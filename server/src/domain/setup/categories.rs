@@ -129,6 +129,27 @@ impl Labels {
     }
 }
 
+/// The label of a case's category from its store's own labels for it (as stored, JSON by
+/// language) and the store's language, or the catalogs' when the store has no row for it:
+/// what [`Labels::label`] gives for one case, without reading the store's whole list.
+pub fn label_from_row(
+    labels: Option<&str>,
+    key: &str,
+    lang: Language,
+    store_language: &str,
+) -> String {
+    match labels {
+        Some(json) => Category {
+            key: key.to_owned(),
+            labels: serde_json::from_str(json).unwrap_or_default(),
+            severe: false,
+            retired: false,
+        }
+        .label(lang, store_language),
+        None => lang.category_label(key),
+    }
+}
+
 /// The label of a case's category for a reader.
 pub fn label_of(
     c: &mut DbConnection,

@@ -12,18 +12,18 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::Api;
 use super::error::{ApiError, ErrorBody};
 use super::{read, write_once, Failure};
-use crate::db::models::{Case, Location};
-use crate::db::queries::cases::{self as case_queries, CaseSearch, SearchStatus};
+use crate::db::models::Case;
+use crate::db::queries::cases::{self as case_queries, CaseLine, CaseSearch, SearchStatus};
 use crate::db::queries::exports::{survey_page, ExportFilter, Scope};
 use crate::db::queries::search::Cursor;
-use crate::db::queries::{touchpoints, users};
+use crate::db::queries::users;
 use crate::db::states::{CaseStatus, Role, TokenScope};
 use crate::db::DbConnection;
 use crate::domain::case::actions::{perform, CaseAction, Performed, ResolutionInput};
 use crate::domain::case::reference::normalize_reference;
 use crate::domain::case::search;
 use crate::domain::language::Language;
-use crate::domain::setup::categories::Labels;
+use crate::domain::setup::categories::label_from_row;
 use crate::web::AppState;
 
 pub const DEFAULT_LIMIT: usize = 50;
@@ -40,20 +40,6 @@ pub enum CaseState {
     Resolved,
     /// A duplicate, merged into another case.
     Merged,
-}
-
-impl CaseState {
-    fn of(case: &Case) -> CaseState {
-        if case.merged_into.is_some() {
-            CaseState::Merged
-        } else if case.resolved_at.is_some() || case.status == CaseStatus::Resolved {
-            CaseState::Resolved
-        } else if case.acknowledged_at.is_none() {
-            CaseState::New
-        } else {
-            CaseState::InProgress
-        }
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -162,71 +148,54 @@ fn utc(at: NaiveDateTime) -> DateTime<Utc> {
     at.and_utc()
 }
 
-/// What a page of cases needs besides the cases: labels, spots and people by id.
-struct Names {
-    labels: Labels,
-    spots: HashMap<String, String>,
-    people: HashMap<String, String>,
+impl CaseState {
+    fn of(line: &CaseLine) -> CaseState {
+        if line.merged {
+            CaseState::Merged
+        } else if line.resolved_at.is_some() || line.status == CaseStatus::Resolved {
+            CaseState::Resolved
+        } else if line.acknowledged_at.is_none() {
+            CaseState::New
+        } else {
+            CaseState::InProgress
+        }
+    }
 }
 
-impl Names {
-    fn read(c: &mut DbConnection, found: &[(Case, Location)]) -> diesel::QueryResult<Names> {
-        let mut stores: Vec<String> = found.iter().map(|(c, _)| c.location_id.clone()).collect();
-        stores.sort();
-        stores.dedup();
-        let spots: Vec<String> = found.iter().map(|(c, _)| c.touchpoint_id.clone()).collect();
-        let people: Vec<String> = found
-            .iter()
-            .filter_map(|(c, _)| c.assignee_id.clone())
-            .collect();
-        Ok(Names {
-            labels: Labels::read(c, &stores)?,
-            spots: touchpoints::labels(c, &spots)?.into_iter().collect(),
-            people: users::emails(c, &people)?.into_iter().collect(),
-        })
-    }
-
-    fn summary(
-        &self,
-        base_url: &str,
-        lang: Language,
-        case: &Case,
-        store: &Location,
-    ) -> CaseSummary {
-        CaseSummary {
-            reference: case.reference.clone(),
-            status: CaseState::of(case),
-            store: Named {
-                id: store.id.clone(),
-                name: store.name.clone(),
-            },
-            spot: Named {
-                id: case.touchpoint_id.clone(),
-                name: self
-                    .spots
-                    .get(&case.touchpoint_id)
-                    .cloned()
-                    .unwrap_or_default(),
-            },
-            category: CategoryRef {
-                key: case.category.clone(),
-                label: self
-                    .labels
-                    .label(Some(&case.location_id), &case.category, lang),
-            },
-            text: case.body.clone(),
-            language: case.language.clone(),
-            received_at: utc(case.created_at),
-            acknowledged_at: case.acknowledged_at.map(utc),
-            resolved_at: case.resolved_at.map(utc),
-            assignee: case.assignee_id.as_ref().map(|id| Named {
-                id: id.clone(),
-                name: self.people.get(id).cloned().unwrap_or_default(),
-            }),
-            flagged: case.flagged_at.is_some(),
-            has_photo: case.photo_thumb_path.is_some(),
-            url: format!("{base_url}/manage/cases/{}", case.reference),
-        }
+fn summary(base_url: &str, lang: Language, line: CaseLine) -> CaseSummary {
+    let label = label_from_row(
+        line.category_labels.as_deref(),
+        &line.category,
+        lang,
+        &line.store_language,
+    );
+    CaseSummary {
+        status: CaseState::of(&line),
+        url: format!("{base_url}/manage/cases/{}", line.reference),
+        reference: line.reference,
+        store: Named {
+            id: line.location_id,
+            name: line.store_name,
+        },
+        spot: Named {
+            id: line.touchpoint_id,
+            name: line.spot_label.unwrap_or_default(),
+        },
+        category: CategoryRef {
+            key: line.category,
+            label,
+        },
+        text: line.body,
+        language: line.language,
+        received_at: utc(line.created_at.0),
+        acknowledged_at: line.acknowledged_at.map(|t| utc(t.0)),
+        resolved_at: line.resolved_at.map(|t| utc(t.0)),
+        assignee: line.assignee_id.map(|id| Named {
+            id,
+            name: line.assignee_email.unwrap_or_default(),
+        }),
+        flagged: line.flagged,
+        has_photo: line.has_photo,
     }
 }
 
@@ -369,13 +338,13 @@ pub async fn list(
     let base = state.base_url.clone();
     let list = read(&state, lang, move |c| {
         let admin = caller.user.role == Role::Admin;
-        let found = case_queries::search(c, &caller.user.id, admin, &s, before.as_ref(), limit)?;
-        let names = Names::read(c, &found.cases)?;
+        let found =
+            case_queries::search_lines(c, &caller.user.id, admin, &s, before.as_ref(), limit)?;
         Ok(CaseList {
             cases: found
-                .cases
-                .iter()
-                .map(|(case, store)| names.summary(&base, lang, case, store))
+                .lines
+                .into_iter()
+                .map(|line| summary(&base, lang, line))
                 .collect(),
             next_cursor: found.next.map(|n| n.to_param()),
         })
@@ -404,13 +373,7 @@ fn detail(
     lang: Language,
     case: Case,
 ) -> Result<CaseDetail, Failure> {
-    let store = crate::db::queries::locations::find(c, &case.location_id)?
-        .ok_or_else(|| ApiError::not_found(lang))?;
-    let found = vec![(case, store)];
-    let names = Names::read(c, &found)?;
-    let Some((case, store)) = found.into_iter().next() else {
-        return Err(ApiError::not_found(lang).into());
-    };
+    let line = case_queries::line(c, &case.id)?.ok_or_else(|| ApiError::not_found(lang))?;
     let events = case_queries::events(c, &case.id)?;
     let actors: Vec<String> = events
         .iter()
@@ -422,7 +385,7 @@ fn detail(
         None => None,
     };
     Ok(CaseDetail {
-        summary: names.summary(base, lang, &case, &store),
+        summary: summary(base, lang, line),
         contact_email: case.contact_email.clone(),
         contact_consent: case.contact_consent,
         merged_into,
