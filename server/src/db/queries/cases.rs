@@ -586,19 +586,20 @@ pub fn search_lines(
     if s.words.is_some() {
         let found = search(conn, user_id, is_admin, s, before, limit)?;
         let ids: Vec<String> = found.cases.iter().map(|(c, _)| c.id.clone()).collect();
-        let mut by_id: std::collections::HashMap<String, CaseLine> = listing()
+        let query = listing()
             .filter(cases::id.eq_any(&ids))
-            .select(CaseLine::as_select())
-            .load(conn)?
-            .into_iter()
-            .map(|l| (l.id.clone(), l))
-            .collect();
+            .select(CaseLine::as_select());
+        let mut by_id: std::collections::HashMap<String, CaseLine> =
+            with_general_plan(conn, |c| query.load(c))?
+                .into_iter()
+                .map(|l| (l.id.clone(), l))
+                .collect();
         return Ok(Lines {
             lines: ids.iter().filter_map(|id| by_id.remove(id)).collect(),
             next: found.next,
         });
     }
-    let mut lines = filtered(
+    let query = filtered(
         conn,
         user_id,
         is_admin,
@@ -606,8 +607,8 @@ pub fn search_lines(
         time_cursor(before),
         Some(limit + 1),
     )?
-    .select(CaseLine::as_select())
-    .load(conn)?;
+    .select(CaseLine::as_select());
+    let mut lines = with_general_plan(conn, |c| query.load(c))?;
     let next = page_end(&mut lines, limit, |l| {
         Cursor::Time(l.created_at.0, l.id.clone())
     });
@@ -621,6 +622,27 @@ pub fn line(conn: &mut DbConnection, case_id: &str) -> QueryResult<Option<CaseLi
         .select(CaseLine::as_select())
         .first(conn)
         .optional()
+}
+
+/// Runs a list's statement with PostgreSQL's general plan for it. PostgreSQL plans a
+/// prepared statement again for each run while it guesses a plan for the values at hand is
+/// cheaper than the general one; for "every case, first page" it kept guessing so, and
+/// planning the five-table join (2 ms) cost more than reading the page (0.8 ms). Set for
+/// this transaction only: other statements keep PostgreSQL's own choice.
+fn with_general_plan<T>(
+    conn: &mut DbConnection,
+    read: impl FnOnce(&mut DbConnection) -> QueryResult<T>,
+) -> QueryResult<T> {
+    match conn {
+        DbConnection::Postgres(_) => conn.transaction(|c| {
+            diesel::connection::SimpleConnection::batch_execute(
+                c,
+                "SET LOCAL plan_cache_mode = force_generic_plan",
+            )?;
+            read(c)
+        }),
+        DbConnection::Sqlite(_) => read(conn),
+    }
 }
 
 fn time_cursor(before: Option<&Cursor>) -> Option<(chrono::NaiveDateTime, String)> {

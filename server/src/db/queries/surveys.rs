@@ -34,7 +34,10 @@ pub fn find_by_token_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Op
 pub fn for_case(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<Survey>> {
     surveys::table
         .filter(surveys::case_id.eq(case_id))
-        .order(surveys::created_at.asc())
+        // A case's satisfaction survey and its follow-up are made in one transaction, at
+        // one time: the id (time-ordered) keeps them in the order they were made, where
+        // PostgreSQL would otherwise return ties in whatever order its plan meets them.
+        .order((surveys::created_at.asc(), surveys::id.asc()))
         .select(Survey::as_select())
         .load(conn)
 }
